@@ -1,0 +1,279 @@
+/**
+ * The journey fold: a pure function from a visitor's (or a user's) events, in `(ts, id)` order, to their journey.
+ *
+ * Order independence comes from one rule: events are always folded in `(ts, id)` order. The ingest path folds new
+ * events onto the stored journey when they all come after the last folded event (the common case), and otherwise
+ * refolds the journey from its stored events. Both give the same journey, so the result does not depend on the
+ * order or the number of times events arrive.
+ */
+import { channelFromName, classifyChannel, type Channel } from './channels';
+import type { Props } from './protocol';
+import type { StageModel } from './stages';
+
+/** An event as stored (after validation and timestamp correction). */
+export interface StoredEvent {
+  id: string;
+  visitor: string;
+  type: string;
+  ts: number;
+  url?: string | null;
+  referrer?: string | null;
+  title?: string | null;
+  name?: string | null;
+  stage?: string | null;
+  props?: Props | null;
+  userId?: string | null;
+  value?: number | null;
+  /** A touchpoint's channel given by the sender (server-side events: email, sms, push, offline). */
+  channel?: string | null;
+  /** Added by the collector itself (e.g. a stall rule firing), not sent by a client. */
+  synthetic?: boolean;
+}
+
+export interface StageEntry {
+  stage: string;
+  /** Previous stage, null for the first entry. */
+  from: string | null;
+  at: number;
+  /** 1-based session number in which the stage was entered. */
+  session: number;
+  /** The event that caused the entry. */
+  event: string;
+}
+
+export interface StageStats {
+  firstAt: number;
+  entries: number;
+  /** Milliseconds spent in the stage over all completed stays (the current stay is `lastSeen − last entry`). */
+  timeMs: number;
+  /** Touches (page views and events), the entering one included, up to the first entry. */
+  touches: number;
+  /** Session number of the first entry (1 = reached in the first session). */
+  sessions: number;
+  /** First entry into the next stage in the model, minus `firstAt`; null until the next stage is reached. */
+  toNextMs: number | null;
+  feedback: { sum: number; count: number } | null;
+  /** Latest value of each web vital measured while in this stage. */
+  vitals: Record<string, number>;
+}
+
+export interface SessionInfo {
+  start: number;
+  end: number;
+  /** Touches in the session. */
+  touches: number;
+  channel: Channel;
+  source: string | null;
+  campaign: string | null;
+  referrerHost: string | null;
+}
+
+export interface Journey {
+  v: 1;
+  /** `(ts, id)` of the last folded event: events after it can be folded incrementally. */
+  last: [number, string] | null;
+  visitors: string[];
+  userId: string | null;
+  firstSeen: number;
+  lastSeen: number;
+  /** Every event folded (all types). */
+  events: number;
+  /** Page views and events: the contacts counted as touches. */
+  touches: number;
+  pageviews: number;
+  sessions: SessionInfo[];
+  current: string | null;
+  furthest: string | null;
+  entries: StageEntry[];
+  stages: Record<string, StageStats>;
+  converted: { at: number; touches: number; sessions: number } | null;
+  firstChannel: Channel | null;
+  /** Channel of the latest session that was not direct (last non-direct touch), else direct. */
+  lastChannel: Channel | null;
+}
+
+export interface FoldOptions {
+  model: StageModel;
+  sessionTimeoutMs: number;
+  /** Hosts of the site, whose referrers are internal. */
+  siteHosts?: readonly string[];
+}
+
+export const emptyJourney = (): Journey => ({
+  v: 1,
+  last: null,
+  visitors: [],
+  userId: null,
+  firstSeen: 0,
+  lastSeen: 0,
+  events: 0,
+  touches: 0,
+  pageviews: 0,
+  sessions: [],
+  current: null,
+  furthest: null,
+  entries: [],
+  stages: {},
+  converted: null,
+  firstChannel: null,
+  lastChannel: null,
+});
+
+/** Total order of events: by timestamp, then id. */
+export const compareEvents = (a: { ts: number; id: string }, b: { ts: number; id: string }): number =>
+  a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** True when the event sorts after the journey's last folded event, so it can be folded incrementally. */
+export const comesAfter = (j: Journey, e: { ts: number; id: string }): boolean =>
+  j.last === null || compareEvents(e, { ts: j.last[0], id: j.last[1] }) > 0;
+
+const isTouch = (type: string) => type === 'page' || type === 'event';
+
+const sessionChannel = (e: StoredEvent, opts: FoldOptions): Omit<SessionInfo, 'start' | 'end' | 'touches'> => {
+  const given = channelFromName(e.channel ?? undefined);
+  if (given) return { channel: given, source: null, campaign: null, referrerHost: null };
+  const t = classifyChannel({ url: e.url ?? undefined, referrer: e.referrer ?? undefined, siteHosts: opts.siteHosts });
+  return { channel: t.channel, source: t.source ?? null, campaign: t.campaign ?? null, referrerHost: t.referrerHost ?? null };
+};
+
+const enter = (j: Journey, stage: string, e: StoredEvent, opts: FoldOptions) => {
+  const { model } = opts;
+  const prev = j.entries[j.entries.length - 1];
+  if (prev) {
+    const ps = j.stages[prev.stage];
+    if (ps) ps.timeMs += e.ts - prev.at;
+  }
+  const session = j.sessions.length;
+  j.entries.push({ stage, from: j.current, at: e.ts, session, event: e.id });
+  j.current = stage;
+  const idx = model.index(stage);
+  let st = j.stages[stage];
+  if (!st) {
+    st = { firstAt: e.ts, entries: 0, timeMs: 0, touches: j.touches, sessions: session, toNextMs: null, feedback: null, vitals: {} };
+    j.stages[stage] = st;
+    const before = model.names[idx - 1];
+    const bs = before === undefined ? undefined : j.stages[before];
+    if (bs && bs.toNextMs === null) bs.toNextMs = e.ts - bs.firstAt;
+  }
+  st.entries++;
+  if (idx > model.index(j.furthest ?? undefined)) j.furthest = stage;
+  if (!j.converted && model.conversionIndex >= 0 && idx >= model.conversionIndex) {
+    j.converted = { at: e.ts, touches: j.touches, sessions: session };
+  }
+};
+
+/**
+ * Folds one event onto a journey (mutating it) and returns it. The caller guarantees `(ts, id)` order.
+ *
+ * @example
+ * const j = events.sort(compareEvents).reduce((j, e) => foldEvent(j, e, opts), emptyJourney())
+ */
+export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journey => {
+  if (!j.visitors.includes(e.visitor)) j.visitors.push(e.visitor);
+  if (j.events === 0) j.firstSeen = e.ts;
+  const prevSeen = j.lastSeen;
+  j.lastSeen = e.ts;
+  j.events++;
+  j.last = [e.ts, e.id];
+
+  // Sessions: a gap of inactivity longer than the timeout starts a new one.
+  let session = j.sessions[j.sessions.length - 1];
+  if (!session || e.ts - prevSeen > opts.sessionTimeoutMs) {
+    session = { start: e.ts, end: e.ts, touches: 0, ...sessionChannel(e, opts) };
+    j.sessions.push(session);
+    if (j.firstChannel === null) j.firstChannel = session.channel;
+    if (session.channel !== 'direct' || j.lastChannel === null) j.lastChannel = session.channel;
+  }
+  session.end = e.ts;
+
+  if (isTouch(e.type)) {
+    j.touches++;
+    session.touches++;
+    if (e.type === 'page') j.pageviews++;
+  }
+  if (e.type === 'identify' && e.userId && j.userId === null) j.userId = e.userId;
+
+  const target = opts.model.stageOf(e) ?? (j.current === null && isTouch(e.type) ? opts.model.names[0] : undefined);
+  if (target !== undefined && target !== j.current) enter(j, target, e, opts);
+
+  if (e.type === 'feedback' || e.type === 'vital') {
+    const stage = e.stage && opts.model.index(e.stage) >= 0 ? e.stage : j.current;
+    const st = stage ? j.stages[stage] : undefined;
+    if (st && typeof e.value === 'number') {
+      if (e.type === 'feedback') {
+        st.feedback ??= { sum: 0, count: 0 };
+        st.feedback.sum += e.value;
+        st.feedback.count++;
+      } else if (e.name) {
+        st.vitals[e.name] = e.value;
+      }
+    }
+  }
+  return j;
+};
+
+/** Folds events (any order; sorted here) onto a journey, from scratch when `from` is omitted. */
+export const foldEvents = (events: readonly StoredEvent[], opts: FoldOptions, from: Journey = emptyJourney()): Journey =>
+  [...events].sort(compareEvents).reduce((j, e) => foldEvent(j, e, opts), from);
+
+/** Time spent in each stage so far, the current stay counted up to the last event. */
+export const timeInStages = (j: Journey): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [name, st] of Object.entries(j.stages)) out[name] = st.timeMs;
+  const lastEntry = j.entries[j.entries.length - 1];
+  if (lastEntry && out[lastEntry.stage] !== undefined) out[lastEntry.stage]! += j.lastSeen - lastEntry.at;
+  return out;
+};
+
+/** Stage-to-stage transitions (including back-steps) with their counts. */
+export const transitions = (j: Journey): Array<{ from: string; to: string; count: number }> => {
+  const counts = new Map<string, { from: string; to: string; count: number }>();
+  for (const e of j.entries) {
+    if (e.from === null) continue;
+    const k = `${e.from}\u0000${e.stage}`;
+    const t = counts.get(k);
+    if (t) t.count++;
+    else counts.set(k, { from: e.from, to: e.stage, count: 1 });
+  }
+  return [...counts.values()];
+};
+
+/** The journey as the read API shows it: stages in model order, averages computed, internals left out. */
+export const journeyView = (key: string, j: Journey, model: StageModel) => {
+  const time = timeInStages(j);
+  return {
+    key,
+    visitors: j.visitors,
+    userId: j.userId,
+    currentStage: j.current,
+    furthestStage: j.furthest,
+    converted: j.converted,
+    firstSeen: j.firstSeen,
+    lastSeen: j.lastSeen,
+    events: j.events,
+    touches: j.touches,
+    pageviews: j.pageviews,
+    firstChannel: j.firstChannel,
+    lastChannel: j.lastChannel,
+    sessions: j.sessions,
+    stages: model.names.map((name) => {
+      const st = j.stages[name];
+      return st
+        ? {
+            name,
+            reached: true,
+            firstAt: st.firstAt,
+            entries: st.entries,
+            timeMs: time[name] ?? 0,
+            touches: st.touches,
+            sessions: st.sessions,
+            toNextMs: st.toNextMs,
+            feedback: st.feedback ? st.feedback.sum / st.feedback.count : null,
+            vitals: st.vitals,
+          }
+        : { name, reached: false };
+    }),
+    entries: j.entries,
+    transitions: transitions(j),
+  };
+};

@@ -1,0 +1,82 @@
+/**
+ * The wire format between the tag (or any client) and the collector: `POST /collect`.
+ * Documented for humans in docs/protocol.md. The SDK imports this file with `import type` only,
+ * so every value exported here (limits) stays on the collector side.
+ */
+
+/** What an event records. */
+export type EventType = 'page' | 'event' | 'stage' | 'identify' | 'vital' | 'feedback';
+
+export const EVENT_TYPES: readonly EventType[] = ['page', 'event', 'stage', 'identify', 'vital', 'feedback'];
+
+/** Property values are flat scalars; nested objects are refused (they would explode cardinality). */
+export type PropValue = string | number | boolean | null;
+export type Props = Record<string, PropValue>;
+
+/** One event as the client sends it. */
+export interface WireEvent {
+  /** Unique per event, made by the client when the event is created and kept through every retry. */
+  id: string;
+  type: EventType;
+  /** Milliseconds since the epoch, on the client's clock (see `WireBatch.sent` for skew correction). */
+  ts: number;
+  /** Full page URL (page views; optional on other types). UTM parameters and click ids are read from it. */
+  url?: string;
+  /** External referrer of the page view that started a session. */
+  referrer?: string;
+  title?: string;
+  /** Event name (`event`), vital name (`vital`: LCP, INP, CLS, FCP, TTFB). */
+  name?: string;
+  /** Stage name: the stage entered (`stage`), or the stage the visitor was in (`vital`, `feedback`). */
+  stage?: string;
+  props?: Props;
+  /** The known user (`identify`). */
+  userId?: string;
+  /** Numeric value: the vital's value, the feedback score (1–5), an order value on `event`. */
+  value?: number;
+}
+
+/** One request body. */
+export interface WireBatch {
+  site: string;
+  /** Pseudonymous visitor id kept by the tag; absent in no-storage mode (the collector then derives one). */
+  visitor?: string;
+  /** Client-side session id (informational; the collector computes sessions itself). */
+  session?: string;
+  /** Client clock when the batch was sent, used to correct clock skew of every `ts`. */
+  sent?: number;
+  /** Events the client's outbox had to drop since its last successful send (reported, never silent). */
+  dropped?: number;
+  events: WireEvent[];
+}
+
+/** `202` answer of `POST /collect`. */
+export interface CollectResponse {
+  accepted: number;
+  duplicates: number;
+}
+
+/** Every 4xx/5xx answer of the collector. */
+export interface ErrorResponse {
+  error: string;
+  /** The offending field, e.g. `events[3].ts`. */
+  path?: string;
+}
+
+/** Limits enforced by the collector (see docs/protocol.md). */
+export const LIMITS = {
+  bodyBytes: 64 * 1024,
+  eventsPerBatch: 100,
+  idLength: 64,
+  siteLength: 64,
+  nameLength: 120,
+  stageLength: 64,
+  urlLength: 2000,
+  titleLength: 500,
+  userIdLength: 200,
+  props: 30,
+  propKeyLength: 100,
+  propValueLength: 1000,
+  /** Events older than this are rejected: an outbox never holds them this long. */
+  pastMs: 31 * 24 * 60 * 60 * 1000,
+} as const;

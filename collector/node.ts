@@ -1,0 +1,142 @@
+/**
+ * The Node entry: opens the SQLite file, builds the app, serves it with @hono/node-server.
+ * `npm start` runs this file; tests import `start()` to run a collector on a free port.
+ */
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import type Database from 'better-sqlite3';
+import { createApp, type App } from './core/app';
+import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import type { Store } from './core/store';
+import { createSqliteStore, openSqlite } from './stores/sqlite';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+};
+
+/** Maps URL paths onto files: the built tag in dist/, the demo shop in demo-site/. Never leaves those folders. */
+export const fileAssets = (root = ROOT) => {
+  const mounts: Array<[string, string]> = [
+    ['/cjm.js', join(root, 'dist', 'cjm.js')],
+    ['/cjm.vitals.js', join(root, 'dist', 'cjm.vitals.js')],
+    ['/demo/', join(root, 'demo-site') + sep],
+  ];
+  return async (path: string): Promise<Response | null> => {
+    for (const [prefix, target] of mounts) {
+      let file: string;
+      if (prefix.endsWith('/')) {
+        if (!path.startsWith(prefix)) continue;
+        let rel: string;
+        try {
+          rel = decodeURIComponent(path.slice(prefix.length));
+        } catch {
+          return null;
+        }
+        file = normalize(join(target, rel));
+        if (!file.startsWith(target)) return null;
+      } else if (path === prefix) file = target;
+      else continue;
+      try {
+        if (!statSync(file).isFile()) return null;
+        return new Response(readFileSync(file), {
+          headers: { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' },
+        });
+      } catch {
+        return null;
+      }
+    }
+    return null;
+  };
+};
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  /** SQLite file, or ':memory:'. */
+  db?: string;
+  adminToken?: string;
+  sync?: 'normal' | 'full';
+  /** Print the banner (npm start). */
+  log?: boolean;
+}
+
+export interface Running {
+  url: string;
+  port: number;
+  token: string;
+  app: App;
+  store: Store;
+  db: Database.Database;
+  close: () => Promise<void>;
+}
+
+/** Starts a collector; resolves once it listens. */
+export const start = async (options: StartOptions = {}): Promise<Running> => {
+  const file = options.db ?? './data/cjm.db';
+  if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+  const db = openSqlite(file, { sync: options.sync ?? 'normal' });
+  const store = createSqliteStore(db);
+  const token = await resolveAdminToken(store, options.adminToken);
+  await ensureDemoSite(store);
+  const asset = fileAssets();
+  const app = createApp({ getStore: () => store, getAdminToken: async () => token, asset });
+  const host = options.host ?? '127.0.0.1';
+  const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: host }, (info) => ok({ server: s, port: info.port }));
+    s.once('error', fail);
+  });
+  const shown = host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host;
+  const url = `http://${shown}:${port}`;
+  if (options.log) {
+    console.log(`cjm collector listening on ${url}  (database ${file})
+  demo shop   ${url}/demo/
+  the tag     ${url}/cjm.js
+  API         ${url}/api/sites/demo/visitors
+  admin token ${token}${options.adminToken ? '  (from CJM_ADMIN_TOKEN)' : ''}
+  try:        curl -H "Authorization: Bearer ${token}" ${url}/api/sites/demo/visitors`);
+  }
+  let closed = false;
+  return {
+    url,
+    port,
+    token,
+    app,
+    store,
+    db,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((ok) => server.close(() => ok()));
+      db.close();
+    },
+  };
+};
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const env = process.env;
+  const running = await start({
+    port: env.PORT ? Number(env.PORT) : 8787,
+    host: env.HOST ?? '127.0.0.1',
+    db: env.CJM_DB ?? './data/cjm.db',
+    adminToken: env.CJM_ADMIN_TOKEN || undefined,
+    sync: env.CJM_SYNC === 'full' ? 'full' : 'normal',
+    log: true,
+  });
+  const stop = () => {
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

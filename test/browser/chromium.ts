@@ -1,0 +1,31 @@
+/**
+ * Launches Debian's Chromium through playwright-core. Locally, browser tests skip (loudly) when Chromium is
+ * missing; under CI=true they must run, so a missing browser fails the run.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** True when the browser tests can run here; prints why not, and refuses to skip under CI. */
+export const hasChromium = (): boolean => {
+  if (existsSync(CHROMIUM)) return true;
+  const msg = `\n!!! ${CHROMIUM} not found: the real-browser tests are SKIPPED. Install it: apt-get install -y chromium\n`;
+  if (process.env.CI === 'true') throw new Error(`[cjm tests] CI=true but ${msg}`);
+  console.warn(msg);
+  return false;
+};
+
+export const launch = (): Promise<Browser> =>
+  chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });

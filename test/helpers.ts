@@ -1,0 +1,57 @@
+/**
+ * Test helpers: a fresh app on an in-memory SQLite store per test, and request shortcuts.
+ */
+import { createApp } from '../collector/core/app';
+import { ensureDemoSite } from '../collector/core/bootstrap';
+import type { WireBatch, WireEvent } from '../collector/core/protocol';
+import type { Store } from '../collector/core/store';
+import { createSqliteStore, openSqlite } from '../collector/stores/sqlite';
+
+export const TOKEN = 'test-admin-token';
+
+export interface TestApp {
+  app: ReturnType<typeof createApp>;
+  store: Store;
+  /** Current time of the fake clock (ms); tests may move it. */
+  clock: { now: number };
+  collect: (body: unknown, init?: RequestInit) => Promise<Response>;
+  api: (path: string, init?: RequestInit) => Promise<Response>;
+}
+
+export const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+
+export const makeApp = async (store: Store = createSqliteStore(openSqlite(':memory:'))): Promise<TestApp> => {
+  await ensureDemoSite(store);
+  const clock = { now: T0 + 24 * 3600_000 };
+  const app = createApp({
+    getStore: () => store,
+    getAdminToken: async () => TOKEN,
+    asset: async () => null,
+    now: () => clock.now,
+  });
+  return {
+    app,
+    store,
+    clock,
+    collect: (body, init = {}) =>
+      app.request('/collect', {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        ...init,
+      }),
+    api: (path, init = {}) =>
+      app.request(path, { ...init, headers: { Authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } }),
+  };
+};
+
+let seq = 0;
+/** An event with a fresh id; `ts` defaults to T0 + n seconds. */
+export const ev = (type: WireEvent['type'], fields: Partial<WireEvent> = {}): WireEvent => {
+  seq++;
+  return { id: `e${seq.toString().padStart(6, '0')}`, type, ts: T0 + seq * 1000, ...fields };
+};
+
+export const page = (path: string, fields: Partial<WireEvent> = {}) => ev('page', { url: `https://shop.test${path}`, ...fields });
+
+export const batch = (visitor: string, events: WireEvent[], site = 'demo'): WireBatch => ({ site, visitor, events });
