@@ -50,8 +50,14 @@ export const createApp = (options: AppOptions) => {
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
-      const status = err.status as 400 | 401 | 403 | 404 | 413 | 429;
-      return jsonError(c, status, err.message || 'request refused');
+      // Middleware refusals (bearerAuth, bodyLimit…): keep their status and headers, always answer JSON.
+      const res = err.getResponse();
+      if (res.headers.get('Content-Type')?.includes('json')) return res;
+      const out = jsonError(c, err.status as 400 | 401 | 403 | 404 | 413 | 429, err.message || '[cjm] request refused');
+      res.headers.forEach((v, k) => {
+        if (k.toLowerCase() !== 'content-type' && k.toLowerCase() !== 'content-length') out.headers.set(k, v);
+      });
+      return out;
     }
     console.error('[cjm] internal error', err);
     return jsonError(c, 500, '[cjm] internal error');
