@@ -33,14 +33,14 @@ export const makeApp = async (store: Store = createSqliteStore(openSqlite(':memo
     app,
     store,
     clock,
-    collect: (body, init = {}) =>
+    collect: async (body, init = {}) =>
       app.request('/collect', {
         method: 'POST',
         headers: { 'Content-Type': 'text/plain' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
         ...init,
       }),
-    api: (path, init = {}) =>
+    api: async (path, init = {}) =>
       app.request(path, { ...init, headers: { Authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) } }),
   };
 };

@@ -58,7 +58,7 @@ describe('POST /collect', () => {
   it('writes nothing from a batch with one bad event', async () => {
     const res = await t.collect(batch('v1', [page('/'), { id: 'x', type: 'page', ts: -5 }]));
     expect(res.status).toBe(400);
-    expect((await res.json()).path).toBe('events[1].ts');
+    expect(((await res.json()) as { path?: string }).path).toBe('events[1].ts');
     expect(await t.store.eventsOfVisitors('demo', ['v1'])).toHaveLength(0);
   });
 
@@ -66,7 +66,7 @@ describe('POST /collect', () => {
     const big = JSON.stringify(batch('v1', [page('/', { title: 'x'.repeat(70_000) })]));
     const res = await t.collect(big);
     expect(res.status).toBe(413);
-    expect((await res.json()).error).toMatch(/64|65536|larger/);
+    expect(((await res.json()) as { error: string }).error).toMatch(/64|65536|larger/);
   });
 
   it('answers 404 for an unknown site', async () => {
@@ -96,7 +96,7 @@ describe('read API', () => {
   it('needs the admin token', async () => {
     const none = await t.app.request('/api/sites/demo/visitors');
     expect(none.status).toBe(401);
-    expect((await none.json()).error).toMatch(/Bearer/);
+    expect(((await none.json()) as { error: string }).error).toMatch(/Bearer/);
     const wrong = await t.app.request('/api/sites/demo/visitors', { headers: { Authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
     expect((await t.api('/api/sites/demo/visitors')).status).toBe(200);

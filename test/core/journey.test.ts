@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ingest } from '../../collector/core/ingest';
 import { foldEvents, type StoredEvent } from '../../collector/core/journey';
+import type { WireEvent } from '../../collector/core/protocol';
 import { compileStages, defaultSiteConfig } from '../../collector/core/stages';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 
@@ -92,7 +93,7 @@ describe('journey fold', () => {
 describe('ingest keeps journeys identical under any arrival order and duplicates', () => {
   const run = async (batches: StoredEvent[][]) => {
     const store = createSqliteStore(openSqlite(':memory:'));
-    for (const b of batches) await ingest(store, site, 'v1', b, T + 1000 * min);
+    for (const b of batches) await ingest(store, site, 'v1', b as WireEvent[], T + 1000 * min);
     const rec = (await store.getJourneys('demo', ['v1'])).get('v1');
     return rec?.journey;
   };
@@ -115,8 +116,8 @@ describe('ingest keeps journeys identical under any arrival order and duplicates
       e('l2', 11, { visitor: 'laptop', type: 'identify', userId: 'ada' }),
       e('l3', 12, { visitor: 'laptop', url: 'https://shop.test/thank-you' }),
     ];
-    await ingest(store, site, 'laptop', laptop, T + 100 * min);
-    await ingest(store, site, 'phone', phone, T + 100 * min);
+    await ingest(store, site, 'laptop', laptop as WireEvent[], T + 100 * min);
+    await ingest(store, site, 'phone', phone as WireEvent[], T + 100 * min);
     const journeys = await store.getJourneys('demo', ['u:ada', 'phone', 'laptop']);
     expect([...journeys.keys()]).toEqual(['u:ada']);
     const merged = journeys.get('u:ada')!.journey;
