@@ -1,0 +1,75 @@
+/**
+ * The Workers entry: the same Hono app as collector/node.ts, with a D1 store built from the request's `env.DB`,
+ * the tag and the demo shop served from the static-assets binding, and a cron handler for periodic work.
+ *
+ * Bindings (wrangler.toml): `DB` (D1), `ASSETS` (static assets assembled by `npm run build:worker`), and the
+ * `CJM_ADMIN_TOKEN` secret or var. Everything comes from `env`, never from globals.
+ */
+import type { Context } from 'hono';
+import { createApp } from './core/app';
+import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import type { Store } from './core/store';
+import { createD1Store } from './stores/d1';
+
+export interface Env {
+  DB: D1Database;
+  ASSETS: Fetcher;
+  /** The admin token (`wrangler secret put CJM_ADMIN_TOKEN`); when unset, one is generated once and kept in D1. */
+  CJM_ADMIN_TOKEN?: string;
+}
+
+const envOf = (c: Context): Env => c.env as Env;
+
+/**
+ * Start-up work, once per isolate and database, as `npm start` does at boot: the admin token (from the env, or
+ * generated once and kept in D1) and the demo site. A failure is not cached, so the next request tries again.
+ */
+const booted = new WeakMap<D1Database, Promise<string>>();
+const boot = (env: Env): Promise<string> => {
+  let ready = booted.get(env.DB);
+  if (!ready) {
+    const store = createD1Store(env.DB);
+    ready = (async () => {
+      const token = await resolveAdminToken(store, env.CJM_ADMIN_TOKEN || undefined);
+      await ensureDemoSite(store);
+      return token;
+    })();
+    ready.catch(() => booted.delete(env.DB));
+    booted.set(env.DB, ready);
+  }
+  return ready;
+};
+
+/** A static file from the assets binding (`/cjm.js`, `/demo/cart.html`), or null when there is none. */
+const asset = async (path: string, c: Context): Promise<Response | null> => {
+  const res = await envOf(c).ASSETS.fetch(new URL(path, c.req.url).toString());
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    return null;
+  }
+  return res as unknown as Response;
+};
+
+export const app = createApp({
+  getStore: (c) => createD1Store(envOf(c).DB),
+  getAdminToken: (c) => boot(envOf(c)),
+  asset,
+});
+
+/**
+ * Periodic work run by the cron trigger (wrangler.toml `[triggers] crons`), in order, each with the D1 store and
+ * the scheduled time. Stall detection and automations (issue 7) register here.
+ */
+export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> = [];
+
+export default {
+  async fetch(request, env, ctx) {
+    await boot(env);
+    return app.fetch(request as unknown as Request, env, ctx);
+  },
+  async scheduled(controller, env) {
+    await boot(env);
+    const store = createD1Store(env.DB);
+    for (const job of periodicJobs) await job(store, controller.scheduledTime);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,166 @@
+/**
+ * Local Cloudflare Worker helpers for tests, `npm run dev:worker` and `npm run bench`: assemble the static assets,
+ * apply the migrations to a local D1, and start the Worker on a real workerd (wrangler's `unstable_startWorker`).
+ *
+ * @example
+ * const w = await startLocalWorker({ adminToken: 'secret' })   // free port, fresh temp D1
+ * await fetch(`${w.url}/collect`, { method: 'POST', body })
+ * await w.stop()
+ *
+ * CLI: `tsx scripts/worker.ts assets` assembles .worker-assets/ (run by `npm run build:worker`).
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getPlatformProxy, unstable_splitSqlQuery, unstable_startWorker } from 'wrangler';
+
+process.env.WRANGLER_SEND_METRICS ??= 'false';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const WRANGLER_TOML = join(ROOT, 'wrangler.toml');
+export const ASSETS_DIR = join(ROOT, '.worker-assets');
+export const MIGRATIONS_DIR = join(ROOT, 'collector', 'migrations');
+
+/**
+ * Assembles what the `ASSETS` binding serves: the built tag (`/cjm.js`, `/cjm.vitals.js` from dist/) and the demo
+ * shop (`/demo/…` from demo-site/), the same URL paths collector/node.ts serves from files.
+ */
+export const assembleAssets = (root = ROOT, out = join(root, '.worker-assets')): string => {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  for (const file of ['cjm.js', 'cjm.vitals.js']) {
+    const from = join(root, 'dist', file);
+    if (!existsSync(from)) throw new Error(`[cjm] ${from} is missing: build the tag first with npm run build`);
+    cpSync(from, join(out, file));
+  }
+  cpSync(join(root, 'demo-site'), join(out, 'demo'), { recursive: true });
+  return out;
+};
+
+/**
+ * Applies `collector/migrations/*.sql` not yet applied to a D1 database, recorded in `d1_migrations` exactly as
+ * `wrangler d1 migrations apply` records them (so either may run later). Each file runs as one atomic batch.
+ */
+export const applyMigrations = async (db: D1Database, dir = MIGRATIONS_DIR): Promise<string[]> => {
+  await db
+    .prepare(
+      `CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
+        applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
+    )
+    .run();
+  const { results } = await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>();
+  const done = new Set(results.map((r) => r.name));
+  const applied: string[] = [];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+    if (done.has(name)) continue;
+    const statements = unstable_splitSqlQuery(readFileSync(join(dir, name), 'utf8'));
+    await db.batch([
+      ...statements.map((sql) => db.prepare(sql)),
+      db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(name),
+    ]);
+    applied.push(name);
+  }
+  return applied;
+};
+
+export interface LocalD1 {
+  db: D1Database;
+  dispose: () => Promise<void>;
+}
+
+/**
+ * A real workerd-backed D1 in this process (wrangler's `getPlatformProxy`), migrated. `persistTo` is the folder
+ * `wrangler dev --persist-to` uses (default: a fresh temp folder).
+ */
+export const openLocalD1 = async (persistTo = mkdtempSync(join(tmpdir(), 'cjm-d1-'))): Promise<LocalD1> => {
+  const proxy = await getPlatformProxy<{ DB: D1Database }>({
+    configPath: WRANGLER_TOML,
+    persist: { path: join(persistTo, 'v3') },
+  });
+  await applyMigrations(proxy.env.DB);
+  return { db: proxy.env.DB, dispose: () => proxy.dispose() };
+};
+
+/** A free TCP port on 127.0.0.1. */
+export const freePort = (): Promise<number> =>
+  new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      s.close(() => ok(port));
+    });
+  });
+
+export interface LocalWorkerOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** The `CJM_ADMIN_TOKEN` var; when absent the Worker generates one and keeps it in D1 (`token` reads it back). */
+  adminToken?: string;
+  /** Local D1 state folder (`--persist-to`); default a fresh temp folder, removed by `stop()`. */
+  persistTo?: string;
+  /** Reassemble .worker-assets/ from dist/ and demo-site/ first (default true). */
+  assets?: boolean;
+}
+
+export interface LocalWorker {
+  url: string;
+  port: number;
+  /** The admin token the Worker answers to. */
+  token: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts collector/worker.ts on a real local workerd with a migrated local D1, on 127.0.0.1. Stop it with `stop()`.
+ */
+export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promise<LocalWorker> => {
+  const temp = options.persistTo === undefined;
+  const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'cjm-worker-'));
+  if (options.assets !== false) assembleAssets();
+  // Migrate (and read a kept token) through the same local D1 files the Worker will open.
+  const d1 = await openLocalD1(persistTo);
+  await d1.dispose();
+  const port = options.port ?? (await freePort());
+  const worker = await unstable_startWorker({
+    config: WRANGLER_TOML,
+    bindings: options.adminToken ? { CJM_ADMIN_TOKEN: { type: 'plain_text', value: options.adminToken } } : {},
+    dev: {
+      server: { hostname: '127.0.0.1', port },
+      inspector: false,
+      persist: persistTo,
+      watch: false,
+      logLevel: 'warn',
+    },
+  });
+  const stop = async () => {
+    await worker.dispose();
+    if (temp) rmSync(persistTo, { recursive: true, force: true });
+  };
+  try {
+    await worker.ready;
+    const url = (await worker.url).toString().replace(/\/$/, '');
+    let token = options.adminToken;
+    if (!token) {
+      // The first request boots the Worker (token generated and kept in D1, demo site); then read the token back.
+      await (await fetch(`${url}/cjm.js`)).arrayBuffer();
+      const again = await openLocalD1(persistTo);
+      const { results } = await again.db.prepare("SELECT value FROM meta WHERE key = 'admin_token'").all<{ value: string }>();
+      await again.dispose();
+      token = results[0]?.value;
+      if (!token) throw new Error('[cjm] the local Worker did not keep an admin token in D1');
+    }
+    return { url, port, token, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+};
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain && process.argv[2] === 'assets') {
+  console.log(`[cjm] assembled the Worker's static assets in ${assembleAssets()}`);
+}
