@@ -8,7 +8,7 @@
  */
 import { channelFromName, classifyChannel, type Channel } from './channels';
 import type { Props } from './protocol';
-import type { StageModel } from './stages';
+import { pathOf, type StageModel } from './stages';
 
 /** An event as stored (after validation and timestamp correction). */
 export interface StoredEvent {
@@ -28,6 +28,8 @@ export interface StoredEvent {
   channel?: string | null;
   /** Added by the collector itself (e.g. a stall rule firing), not sent by a client. */
   synthetic?: boolean;
+  /** Device class parsed from the User-Agent at ingest (desktop, mobile, tablet, other); the UA itself is not kept. */
+  device?: string | null;
 }
 
 export interface StageEntry {
@@ -55,7 +57,15 @@ export interface StageStats {
   feedback: { sum: number; count: number } | null;
   /** Latest value of each web vital measured while in this stage. */
   vitals: Record<string, number>;
+  /** Page views while in this stage, by path (at most MAX_ITEMS distinct, the rest under `(other)`). */
+  pages: Record<string, number>;
+  /** Events while in this stage, by name (at most MAX_ITEMS distinct, the rest under `(other)`). */
+  events: Record<string, number>;
 }
+
+/** Distinct paths / event names kept per journey and stage; more are counted under OTHER. */
+export const MAX_ITEMS = 50;
+export const OTHER = '(other)';
 
 export interface SessionInfo {
   start: number;
@@ -66,10 +76,15 @@ export interface SessionInfo {
   source: string | null;
   campaign: string | null;
   referrerHost: string | null;
+  /** Device class of the session's first event that had one. */
+  device: string | null;
 }
 
+/** Version of the Journey shape; a stored journey of another version is refolded from its events. */
+export const JOURNEY_VERSION = 2;
+
 export interface Journey {
-  v: 1;
+  v: typeof JOURNEY_VERSION;
   /** `(ts, id)` of the last folded event: events after it can be folded incrementally. */
   last: [number, string] | null;
   visitors: string[];
@@ -100,7 +115,7 @@ export interface FoldOptions {
 }
 
 export const emptyJourney = (): Journey => ({
-  v: 1,
+  v: JOURNEY_VERSION,
   last: null,
   visitors: [],
   userId: null,
@@ -129,11 +144,16 @@ export const comesAfter = (j: Journey, e: { ts: number; id: string }): boolean =
 
 const isTouch = (type: string) => type === 'page' || type === 'event';
 
-const sessionChannel = (e: StoredEvent, opts: FoldOptions): Omit<SessionInfo, 'start' | 'end' | 'touches'> => {
+const sessionChannel = (e: StoredEvent, opts: FoldOptions): Omit<SessionInfo, 'start' | 'end' | 'touches' | 'device'> => {
   const given = channelFromName(e.channel ?? undefined);
   if (given) return { channel: given, source: null, campaign: null, referrerHost: null };
   const t = classifyChannel({ url: e.url ?? undefined, referrer: e.referrer ?? undefined, siteHosts: opts.siteHosts });
   return { channel: t.channel, source: t.source ?? null, campaign: t.campaign ?? null, referrerHost: t.referrerHost ?? null };
+};
+
+const bump = (items: Record<string, number>, key: string) => {
+  const k = key in items || Object.keys(items).length < MAX_ITEMS ? key : OTHER;
+  items[k] = (items[k] ?? 0) + 1;
 };
 
 const enter = (j: Journey, stage: string, e: StoredEvent, opts: FoldOptions) => {
@@ -149,7 +169,18 @@ const enter = (j: Journey, stage: string, e: StoredEvent, opts: FoldOptions) => 
   const idx = model.index(stage);
   let st = j.stages[stage];
   if (!st) {
-    st = { firstAt: e.ts, entries: 0, timeMs: 0, touches: j.touches, sessions: session, toNextMs: null, feedback: null, vitals: {} };
+    st = {
+      firstAt: e.ts,
+      entries: 0,
+      timeMs: 0,
+      touches: j.touches,
+      sessions: session,
+      toNextMs: null,
+      feedback: null,
+      vitals: {},
+      pages: {},
+      events: {},
+    };
     j.stages[stage] = st;
     const before = model.names[idx - 1];
     const bs = before === undefined ? undefined : j.stages[before];
@@ -179,12 +210,13 @@ export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journe
   // Sessions: a gap of inactivity longer than the timeout starts a new one.
   let session = j.sessions[j.sessions.length - 1];
   if (!session || e.ts - prevSeen > opts.sessionTimeoutMs) {
-    session = { start: e.ts, end: e.ts, touches: 0, ...sessionChannel(e, opts) };
+    session = { start: e.ts, end: e.ts, touches: 0, ...sessionChannel(e, opts), device: e.device ?? null };
     j.sessions.push(session);
     if (j.firstChannel === null) j.firstChannel = session.channel;
     if (session.channel !== 'direct' || j.lastChannel === null) j.lastChannel = session.channel;
   }
   session.end = e.ts;
+  if (session.device === null && e.device) session.device = e.device;
 
   if (isTouch(e.type)) {
     j.touches++;
@@ -195,6 +227,10 @@ export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journe
 
   const target = opts.model.stageOf(e) ?? (j.current === null && isTouch(e.type) ? opts.model.names[0] : undefined);
   if (target !== undefined && target !== j.current) enter(j, target, e, opts);
+
+  const here = j.current === null ? undefined : j.stages[j.current];
+  if (here && e.type === 'page') bump(here.pages, pathOf(e.url ?? undefined) ?? '(unknown)');
+  else if (here && e.type === 'event' && e.name) bump(here.events, e.name);
 
   if (e.type === 'feedback' || e.type === 'vital') {
     const stage = e.stage && opts.model.index(e.stage) >= 0 ? e.stage : j.current;
@@ -269,6 +305,7 @@ export const journeyView = (key: string, j: Journey, model: StageModel) => {
             sessions: st.sessions,
             toNextMs: st.toNextMs,
             feedback: st.feedback ? st.feedback.sum / st.feedback.count : null,
+            feedbackCount: st.feedback?.count ?? 0,
             vitals: st.vitals,
           }
         : { name, reached: false };
@@ -277,3 +314,6 @@ export const journeyView = (key: string, j: Journey, model: StageModel) => {
     transitions: transitions(j),
   };
 };
+
+/** The journey as the read API shows it (`journey` in `GET /api/sites/:site/visitors/:visitor`). */
+export type JourneyView = ReturnType<typeof journeyView>;

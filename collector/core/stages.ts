@@ -22,7 +22,13 @@ export interface SiteConfig {
   conversion: string;
   /** Inactivity after which a new session starts. */
   sessionTimeoutMinutes: number;
+  /** Cardinality bounds: distinct event names and property keys kept per site (default 500 each). */
+  limits?: { eventNames: number; propKeys: number };
+  /** Set by the server, incremented whenever a change needs the journeys refolded (stages, conversion, timeout, origins). */
+  revision?: number;
 }
+
+export const DEFAULT_LIMITS = { eventNames: 500, propKeys: 500 } as const;
 
 export const DEFAULT_STAGES: StageDef[] = [
   { name: 'landing' },

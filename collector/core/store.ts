@@ -20,6 +20,17 @@ export interface JourneyRecord {
   /** Incremented on every write; lets a driver detect concurrent writers. */
   version: number;
   journey: Journey;
+  /** The site's `revision` (stage model) the journey was folded under. */
+  revision?: number;
+}
+
+/** Per-site per-day counters of what /collect did not store as sent (docs/api.md, "Ingest counters"). */
+export type CounterName = 'dropped' | 'bots' | 'tooOld' | 'deleted' | 'otherNames' | 'otherProps';
+
+/** A distinct event name or property key admitted for a site (cardinality bounds). */
+export interface NameEntry {
+  kind: 'event' | 'prop';
+  name: string;
 }
 
 /** One atomic write: new events, changed links, journeys to upsert and journeys that ceased to exist. */
@@ -28,6 +39,56 @@ export interface Commit {
   links: VisitorLink[];
   journeys: JourneyRecord[];
   deleteJourneys: string[];
+  /** Event names / prop keys admitted for the first time. */
+  names?: NameEntry[];
+  /** Counter increments (added to the day's value). */
+  counters?: Array<{ day: string; name: CounterName; value: number }>;
+  /** Webhook deliveries and stalls caused by these events (core/automation/plan.ts). */
+  automation?: AutomationWrite;
+}
+
+/** A cohort of journeys: first seen in [from, to] (ms, inclusive; open when absent). */
+export interface DateRange {
+  from?: number;
+  to?: number;
+}
+
+/** Per-stage aggregates over a cohort, from `journey_stages` and `journeys`. */
+export interface StageAggregate {
+  stage: string;
+  reached: number;
+  entries: number;
+  /** Journeys whose current stage it is. */
+  current: number;
+  /** Journeys whose furthest stage it is. */
+  furthest: number;
+  medianToNextMs: number | null;
+  toNextSamples: number;
+  medianTouches: number | null;
+  medianSessions: number | null;
+  feedbackSum: number;
+  feedbackCount: number;
+}
+
+export interface StageAggregates {
+  journeys: number;
+  converted: number;
+  stages: StageAggregate[];
+  transitions: Array<{ from: string; to: string; journeys: number; count: number }>;
+}
+
+export interface StageDetails {
+  channels: Array<{ stage: string; channel: string; journeys: number }>;
+  /** At most `top` per stage and kind, most frequent first. */
+  items: Array<{ stage: string; kind: 'page' | 'event'; item: string; count: number; journeys: number }>;
+  vitals: Array<{ stage: string; name: string; p75: number; samples: number }>;
+}
+
+/** A raw event as exported, with its position for paging. */
+export interface ExportPage {
+  events: TimelineEvent[];
+  /** Pass back as `after` for the next page; null when done. */
+  next: number | null;
 }
 
 export interface VisitorQuery {
@@ -59,6 +120,8 @@ export interface VisitorSummary {
   lastChannel: string | null;
   touches: number;
   sessions: number;
+  /** Device class of the latest session. */
+  device: string | null;
 }
 
 export interface TimelineEvent extends StoredEvent {
@@ -81,12 +144,46 @@ export interface Store {
   /** All visitors linked to a journey. */
   visitorsOfJourney(site: string, journey: string): Promise<string[]>;
   getJourneys(site: string, keys: readonly string[]): Promise<Map<string, JourneyRecord>>;
-  /** Events of the given visitors in `(ts, id)` order. */
-  eventsOfVisitors(site: string, visitors: readonly string[]): Promise<TimelineEvent[]>;
+  /** Events of the given visitors in `(ts, id)` order; with `latest`, only the latest that many (still in order). */
+  eventsOfVisitors(site: string, visitors: readonly string[], latest?: number): Promise<TimelineEvent[]>;
   /** Writes everything or nothing. Inserting an event whose `(site, id)` exists is a no-op. */
   commit(site: string, write: Commit, receivedAt: number): Promise<void>;
 
   listVisitors(site: string, query: VisitorQuery): Promise<{ visitors: VisitorSummary[]; cursor: string | null }>;
+
+  // ----- reports (derived tables only) -----
+  stageAggregates(site: string, range: DateRange): Promise<StageAggregates>;
+  stageDetails(site: string, range: DateRange, top: number): Promise<StageDetails>;
+  /** Converted journeys of the cohort grouped by (first channel, touches, sessions) to conversion. */
+  conversionCounts(
+    site: string,
+    range: DateRange,
+  ): Promise<Array<{ channel: string | null; touches: number; sessions: number; journeys: number }>>;
+
+  // ----- cardinality, counters, privacy -----
+  /** Which of `names` are admitted for the site, and how many of the kind are admitted in total. */
+  knownNames(site: string, kind: NameEntry['kind'], names: readonly string[]): Promise<{ known: Set<string>; total: number }>;
+  getCounters(site: string, fromDay?: string, toDay?: string): Promise<Array<{ day: string; name: CounterName; value: number }>>;
+  /** Adds to counters outside an ingest commit (e.g. bots). */
+  addCounters(site: string, counters: NonNullable<Commit['counters']>): Promise<void>;
+  /** Meta keys starting with `prefix`, with their values. */
+  listMeta(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  deleteMeta(keys: readonly string[]): Promise<void>;
+  /** Which of the hashes are tombstoned for the site. */
+  tombstoned(site: string, hashes: readonly string[]): Promise<Set<string>>;
+  /**
+   * Erases a journey everywhere (events of `visitors`, their links, the journey and its derived rows) and writes
+   * tombstones for `hashes`, atomically. Returns the number of events erased.
+   */
+  erase(site: string, journey: string, visitors: readonly string[], hashes: readonly string[], at: number): Promise<number>;
+
+  // ----- refold after a stage-model change -----
+  /** Keys of up to `limit` journeys folded under a revision older than `revision`, and how many there are. */
+  staleJourneys(site: string, revision: number, limit: number): Promise<{ keys: string[]; pending: number }>;
+
+  // ----- export -----
+  /** Raw events in arrival order, `limit` per page, after the position `after` (0 for the first page). */
+  exportEvents(site: string, after: number, limit: number, range: DateRange): Promise<ExportPage>;
 }
 
 /** Thrown by `listVisitors` for a cursor it did not hand out (the API answers 400). */

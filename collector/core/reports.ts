@@ -1,0 +1,379 @@
+/**
+ * The reports of the read API (funnel, journey map, touches, visitor detail, ingest counters): their answer types and
+ * the functions that compute them from a Store. The API routes call exactly these functions; the dashboard may too.
+ * Documented in docs/api.md. Reports read derived tables only (kept exact at ingest), never raw events.
+ */
+import { foldOptions } from './ingest';
+import { journeyView, type JourneyView } from './journey';
+import type { SiteConfig } from './stages';
+import type { CounterName, DateRange, Store, TimelineEvent, VisitorSummary } from './store';
+
+export type { DateRange } from './store';
+
+/** The range as answered: null = open end. */
+export interface RangeAnswer {
+  from: number | null;
+  to: number | null;
+}
+
+const rangeAnswer = (r: DateRange): RangeAnswer => ({ from: r.from ?? null, to: r.to ?? null });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Funnel
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface FunnelStage {
+  stage: string;
+  index: number;
+  /** Journeys of the cohort that entered the stage at least once. */
+  reached: number;
+  /** Journeys whose current stage it is. */
+  current: number;
+  /** Entries including re-entries after a back-step. */
+  entries: number;
+  /** reached / reached of the previous stage; null for the first stage or when the previous one has 0. */
+  conversionFromPrevious: number | null;
+  /** reached / reached of the first stage; null when the first has 0. */
+  conversionFromFirst: number | null;
+  /** Median (nearest-rank) ms from first entering this stage to first entering the next stage in the model. */
+  medianToNextMs: number | null;
+  toNextSamples: number;
+}
+
+export interface FunnelTransition {
+  from: string;
+  to: string;
+  /** Journeys that made the move at least once. */
+  journeys: number;
+  /** Moves in total. */
+  count: number;
+  /** True when `to` comes before `from` in the model (a back-step). */
+  back: boolean;
+}
+
+export interface FunnelReport {
+  site: string;
+  range: RangeAnswer;
+  journeys: number;
+  converted: number;
+  conversionStage: string;
+  stages: FunnelStage[];
+  transitions: FunnelTransition[];
+}
+
+const ratio = (a: number, b: number | undefined): number | null => (b ? a / b : null);
+
+/**
+ * The funnel of a site for the cohort of journeys first seen in `range`.
+ *
+ * @example
+ * const report = await funnel(store, site, { from: Date.UTC(2026, 10, 1) })
+ */
+export const funnel = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<FunnelReport> => {
+  const model = foldOptions(site).model;
+  const data = await store.stageAggregates(site.id, range);
+  const by = new Map(data.stages.map((s) => [s.stage, s]));
+  const first = by.get(model.names[0] ?? '')?.reached ?? 0;
+  const stages = model.names.map((stage, index): FunnelStage => {
+    const s = by.get(stage);
+    const reached = s?.reached ?? 0;
+    const prev = index > 0 ? (by.get(model.names[index - 1] ?? '')?.reached ?? 0) : undefined;
+    return {
+      stage,
+      index,
+      reached,
+      current: s?.current ?? 0,
+      entries: s?.entries ?? 0,
+      conversionFromPrevious: index === 0 ? null : ratio(reached, prev),
+      conversionFromFirst: ratio(reached, first),
+      medianToNextMs: s?.medianToNextMs ?? null,
+      toNextSamples: s?.toNextSamples ?? 0,
+    };
+  });
+  const transitions = data.transitions
+    .filter((t) => model.index(t.from) >= 0 && model.index(t.to) >= 0)
+    .map((t) => ({ ...t, back: model.index(t.to) < model.index(t.from) }))
+    .sort((a, b) => model.index(a.from) - model.index(b.from) || model.index(a.to) - model.index(b.to));
+  return {
+    site: site.id,
+    range: rangeAnswer(range),
+    journeys: data.journeys,
+    converted: data.converted,
+    conversionStage: site.conversion,
+    stages,
+    transitions,
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Journey map
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface JourneyMapStage {
+  stage: string;
+  index: number;
+  /** Journeys that reached the stage. */
+  visitors: number;
+  /** Channel of the session in which each journey first entered the stage. */
+  entryChannels: Array<{ channel: string; journeys: number }>;
+  /** Page views while in the stage, by path. */
+  topPages: Array<{ path: string; views: number; journeys: number }>;
+  /** Events while in the stage, by name. */
+  topEvents: Array<{ name: string; count: number; journeys: number }>;
+  feedback: { average: number | null; count: number };
+  /** p75 (nearest-rank) over journeys of each one's latest value of the vital in this stage. */
+  vitals: Record<string, { p75: number; samples: number }>;
+  /** Journeys whose furthest stage is this one; null for the last stage of the model. */
+  dropOffs: number | null;
+  dropOffRate: number | null;
+  /** Touches up to first reaching the stage (the entering touch included). */
+  medianTouches: number | null;
+  medianSessions: number | null;
+}
+
+export interface JourneyMapReport {
+  site: string;
+  range: RangeAnswer;
+  journeys: number;
+  stages: JourneyMapStage[];
+}
+
+/**
+ * The journey map: per stage who got there, from where, what they did, how it felt and how fast it was.
+ *
+ * @example
+ * const map = await journeyMap(store, site, {}, 10)
+ */
+export const journeyMap = async (store: Store, site: SiteConfig, range: DateRange = {}, top = 10): Promise<JourneyMapReport> => {
+  const model = foldOptions(site).model;
+  const [agg, details] = await Promise.all([store.stageAggregates(site.id, range), store.stageDetails(site.id, range, top)]);
+  const by = new Map(agg.stages.map((s) => [s.stage, s]));
+  const last = model.names.length - 1;
+  const stages = model.names.map((stage, index): JourneyMapStage => {
+    const s = by.get(stage);
+    const visitors = s?.reached ?? 0;
+    const dropOffs = index === last ? null : (s?.furthest ?? 0);
+    const vitals: JourneyMapStage['vitals'] = {};
+    for (const v of details.vitals) if (v.stage === stage) vitals[v.name] = { p75: v.p75, samples: v.samples };
+    return {
+      stage,
+      index,
+      visitors,
+      entryChannels: details.channels
+        .filter((c) => c.stage === stage)
+        .map((c) => ({ channel: c.channel, journeys: c.journeys })),
+      topPages: details.items
+        .filter((i) => i.stage === stage && i.kind === 'page')
+        .map((i) => ({ path: i.item, views: i.count, journeys: i.journeys })),
+      topEvents: details.items
+        .filter((i) => i.stage === stage && i.kind === 'event')
+        .map((i) => ({ name: i.item, count: i.count, journeys: i.journeys })),
+      feedback: { average: s && s.feedbackCount > 0 ? s.feedbackSum / s.feedbackCount : null, count: s?.feedbackCount ?? 0 },
+      vitals,
+      dropOffs,
+      dropOffRate: dropOffs === null ? null : ratio(dropOffs, visitors),
+      medianTouches: s?.medianTouches ?? null,
+      medianSessions: s?.medianSessions ?? null,
+    };
+  });
+  return { site: site.id, range: rangeAnswer(range), journeys: agg.journeys, stages };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Touches to conversion
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface Bucket {
+  label: string;
+  min: number;
+  /** Inclusive; null = no upper bound. */
+  max: number | null;
+  count: number;
+}
+
+export interface Distribution {
+  count: number;
+  median: number | null;
+  mean: number | null;
+  p75: number | null;
+  min: number | null;
+  max: number | null;
+  buckets: Bucket[];
+}
+
+export interface TouchesReport {
+  site: string;
+  range: RangeAnswer;
+  converted: number;
+  /** Touches (page views and events) up to and including the converting one. */
+  touches: Distribution;
+  /** Sessions up to the conversion. */
+  sessions: Distribution;
+  byFirstChannel: Array<{ channel: string; converted: number; touches: Distribution; sessions: Distribution }>;
+}
+
+export const TOUCH_BUCKETS: ReadonlyArray<readonly [number, number | null]> = [
+  [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 7], [8, 10], [11, 15], [16, 20], [21, 30], [31, null],
+];
+export const SESSION_BUCKETS: ReadonlyArray<readonly [number, number | null]> = [
+  [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 10], [11, null],
+];
+
+/** Nearest-rank percentile of a histogram given as (value, count) pairs. */
+const percentile = (hist: ReadonlyArray<readonly [number, number]>, total: number, p: number): number | null => {
+  if (total === 0) return null;
+  const rank = Math.max(1, Math.ceil(p * total));
+  let seen = 0;
+  for (const [value, count] of hist) {
+    seen += count;
+    if (seen >= rank) return value;
+  }
+  return null;
+};
+
+/** Summarises a histogram of (value, count) pairs into a Distribution. */
+export const distribution = (
+  pairs: ReadonlyArray<readonly [number, number]>,
+  bucketBounds: ReadonlyArray<readonly [number, number | null]>,
+): Distribution => {
+  const hist = new Map<number, number>();
+  for (const [v, c] of pairs) hist.set(v, (hist.get(v) ?? 0) + c);
+  const sorted = [...hist.entries()].sort((a, b) => a[0] - b[0]);
+  const count = sorted.reduce((n, [, c]) => n + c, 0);
+  const sum = sorted.reduce((n, [v, c]) => n + v * c, 0);
+  const buckets = bucketBounds.map(([min, max]) => ({
+    label: max === null ? `${min}+` : min === max ? `${min}` : `${min}–${max}`,
+    min,
+    max,
+    count: sorted.filter(([v]) => v >= min && (max === null || v <= max)).reduce((n, [, c]) => n + c, 0),
+  }));
+  return {
+    count,
+    median: percentile(sorted, count, 0.5),
+    mean: count ? sum / count : null,
+    p75: percentile(sorted, count, 0.75),
+    min: sorted[0]?.[0] ?? null,
+    max: sorted[sorted.length - 1]?.[0] ?? null,
+    buckets,
+  };
+};
+
+/**
+ * Touches and sessions to conversion, overall and per first-touch channel, for the cohort first seen in `range`.
+ *
+ * @example
+ * const { touches: t } = await touches(store, site)   // t.median: the site's own "touches to conversion"
+ */
+export const touches = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<TouchesReport> => {
+  const rows = await store.conversionCounts(site.id, range);
+  const channels = new Map<string, typeof rows>();
+  for (const r of rows) {
+    const ch = r.channel ?? 'direct';
+    const list = channels.get(ch) ?? [];
+    list.push(r);
+    channels.set(ch, list);
+  }
+  const dist = (rs: typeof rows) => ({
+    touches: distribution(rs.map((r) => [r.touches, r.journeys] as const), TOUCH_BUCKETS),
+    sessions: distribution(rs.map((r) => [r.sessions, r.journeys] as const), SESSION_BUCKETS),
+  });
+  const all = dist(rows);
+  return {
+    site: site.id,
+    range: rangeAnswer(range),
+    converted: all.touches.count,
+    ...all,
+    byFirstChannel: [...channels.entries()]
+      .map(([channel, rs]) => {
+        const d = dist(rs);
+        return { channel, converted: d.touches.count, ...d };
+      })
+      .sort((a, b) => b.converted - a.converted || (a.channel < b.channel ? -1 : 1)),
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Visitors
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface VisitorsPage {
+  visitors: VisitorSummary[];
+  cursor: string | null;
+}
+
+/** The most timeline events a visitor detail returns (the latest ones). */
+export const TIMELINE_LIMIT = 2000;
+
+export interface VisitorDetail {
+  visitor: { id: string; journey: string; userId: string | null; visitors: string[] };
+  journey: JourneyView;
+  timeline: TimelineEvent[];
+  /** True when the journey has more than TIMELINE_LIMIT events and only the latest are in `timeline`. */
+  truncated: boolean;
+}
+
+/**
+ * One visitor's journey and timeline, or null when the site has no such visitor. `id` is a visitor id or a journey key.
+ * Cost depends only on the size of this journey (index lookups), never on the size of the database.
+ */
+export const visitorDetail = async (store: Store, site: SiteConfig, id: string): Promise<VisitorDetail | null> => {
+  const key = (await store.getLinks(site.id, [id])).get(id)?.journey ?? id;
+  const record = (await store.getJourneys(site.id, [key])).get(key);
+  if (!record) return null;
+  const members = await store.visitorsOfJourney(site.id, key);
+  const timeline = await store.eventsOfVisitors(site.id, members, TIMELINE_LIMIT + 1);
+  const truncated = timeline.length > TIMELINE_LIMIT;
+  return {
+    visitor: { id, journey: key, userId: record.journey.userId, visitors: members },
+    journey: journeyView(key, record.journey, foldOptions(site).model),
+    timeline: truncated ? timeline.slice(timeline.length - TIMELINE_LIMIT) : timeline,
+    truncated,
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sites and counters
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface SiteAnswer {
+  site: SiteConfig;
+  refold: { pending: number };
+}
+
+export type CounterValues = Record<CounterName, number>;
+
+export interface CountersReport {
+  site: string;
+  days: Array<{ day: string } & CounterValues>;
+  totals: CounterValues;
+}
+
+export const COUNTER_NAMES: readonly CounterName[] = ['dropped', 'bots', 'tooOld', 'deleted', 'otherNames', 'otherProps'];
+
+const zeroCounters = (): CounterValues => ({ dropped: 0, bots: 0, tooOld: 0, deleted: 0, otherNames: 0, otherProps: 0 });
+
+/** UTC day of a time, `YYYY-MM-DD`. */
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * What /collect did not store as sent, per UTC day.
+ *
+ * @example
+ * const { totals } = await counters(store, site, { from: Date.UTC(2026, 10, 1) })
+ */
+export const counters = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<CountersReport> => {
+  const rows = await store.getCounters(
+    site.id,
+    range.from === undefined ? undefined : dayOf(range.from),
+    range.to === undefined ? undefined : dayOf(range.to),
+  );
+  const days = new Map<string, { day: string } & CounterValues>();
+  const totals = zeroCounters();
+  for (const r of rows) {
+    let d = days.get(r.day);
+    if (!d) days.set(r.day, (d = { day: r.day, ...zeroCounters() }));
+    d[r.name] += r.value;
+    totals[r.name] += r.value;
+  }
+  return { site: site.id, days: [...days.values()].sort((a, b) => (a.day < b.day ? -1 : 1)), totals };
+};
