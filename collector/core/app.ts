@@ -8,6 +8,8 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { ErrorResponse } from './protocol';
 import { apiRoutes } from './routes/api';
 import { collectRoutes } from './routes/collect';
+import { keyRoutes } from './routes/keys';
+import { segmentRoutes } from './routes/segment';
 import { assetRoutes } from './routes/tag';
 import type { Store } from './store';
 
@@ -46,6 +48,8 @@ export const createApp = (options: AppOptions) => {
   app.use('/api/*', secureHeaders());
   app.route('/', collectRoutes());
   app.route('/api', apiRoutes(options));
+  app.route('/api', keyRoutes()); // behind apiRoutes' bearerAuth on /api/*
+  app.route('/', segmentRoutes());
   app.route('/', assetRoutes(options));
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {

@@ -16,8 +16,11 @@ import type { Commit, JourneyRecord, Store, VisitorLink } from './store';
 /** Journey key of an identified user. */
 export const userJourneyKey = (userId: string) => `u:${userId}`;
 
+/** A wire event plus what only the collector sets: a touchpoint's channel (server-side API), the synthetic flag. */
+export type IngestEvent = WireEvent & Pick<StoredEvent, 'channel' | 'synthetic'>;
+
 /** The wire event as stored: only the fields that are set. */
-export const toStoredEvent = (e: WireEvent, visitor: string): StoredEvent => {
+export const toStoredEvent = (e: IngestEvent, visitor: string): StoredEvent => {
   const s: StoredEvent = { id: e.id, visitor, type: e.type, ts: e.ts };
   if (e.url !== undefined) s.url = e.url;
   if (e.referrer !== undefined) s.referrer = e.referrer;
@@ -27,6 +30,8 @@ export const toStoredEvent = (e: WireEvent, visitor: string): StoredEvent => {
   if (e.props !== undefined) s.props = e.props;
   if (e.userId !== undefined) s.userId = e.userId;
   if (e.value !== undefined) s.value = e.value;
+  if (e.channel) s.channel = e.channel;
+  if (e.synthetic) s.synthetic = true;
   return s;
 };
 
@@ -85,7 +90,7 @@ export const ingest = (
   store: Store,
   site: SiteConfig,
   visitor: string,
-  wire: readonly WireEvent[],
+  wire: readonly IngestEvent[],
   receivedAt: number,
 ): Promise<IngestResult> =>
   serialized(store, async () => {

@@ -184,6 +184,28 @@ export interface Store {
   // ----- export -----
   /** Raw events in arrival order, `limit` per page, after the position `after` (0 for the first page). */
   exportEvents(site: string, after: number, limit: number, range: DateRange): Promise<ExportPage>;
+  /** Server-side write keys (docs/server-side.md): a new key; `key` is the secret, shown once and never stored. */
+  createWriteKey(site: string, name: string, now?: number): Promise<{ key: string; writeKey: WriteKey }>;
+  /** A site's keys, newest first, revoked ones included (with `revokedAt`). */
+  listWriteKeys(site: string): Promise<WriteKey[]>;
+  /** Revokes a key of the site (idempotent); null when the site has no key with that id. */
+  revokeWriteKey(site: string, id: string, now?: number): Promise<WriteKey | null>;
+  /** The key whose secret is `key` (revoked or not), or null. Compares SHA-256 hashes only. */
+  findWriteKey(key: string): Promise<WriteKey | null>;
+  /** Records that a key was used at `at` (written at most once a minute per key). */
+  touchWriteKey(id: string, at: number): Promise<void>;
+}
+
+/** A write key as listed: never the secret, only its first characters. */
+export interface WriteKey {
+  id: string;
+  site: string;
+  name: string;
+  /** The first characters of the secret (`cjm_wk_AbCd`), to tell keys apart. */
+  prefix: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
 }
 
 /** Thrown by `listVisitors` for a cursor it did not hand out (the API answers 400). */

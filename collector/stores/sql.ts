@@ -9,6 +9,7 @@ import type { Journey, StoredEvent } from '../core/journey';
 import { transitions } from '../core/journey';
 import type { SiteConfig } from '../core/stages';
 import { BadCursorError } from '../core/store';
+import { sqlKeyMethods } from './sql-keys';
 import type {
   Commit,
   JourneyRecord,
@@ -245,6 +246,7 @@ const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
  * const store = createSqlStore({ all: async (sql, p) => db.prepare(sql).all(...p), batch: ... })
  */
 export const createSqlStore = (db: SqlConnector): Store => ({
+  ...sqlKeyMethods(db),
   async getMeta(key) {
     const rows = await db.all<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
     return rows[0]?.value ?? null;

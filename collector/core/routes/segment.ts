@@ -1,0 +1,123 @@
+/**
+ * The server-side ingest API in Segment's HTTP tracking format (docs/server-side.md): `POST /v1/track`,
+ * `/v1/identify`, `/v1/page`, `/v1/screen`, `/v1/alias`, `/v1/group` and `/v1/batch`.
+ *
+ * Authenticated by a site's write key, sent as Segment's libraries send it: HTTP Basic with the key as user name
+ * and an empty password (or `writeKey` in the JSON body, as Segment's HTTP API allows). The key decides the site.
+ * Answers as Segment's clients expect: 200 `{ success: true }` once the events are committed, 400 naming the field
+ * for an invalid payload, 401 for a missing, unknown or revoked key, 413 above the size limits. Nothing is stored
+ * from a refused body.
+ */
+import { Hono, type Context } from 'hono';
+import { basicAuth } from 'hono/basic-auth';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from '../app';
+import { ingest } from '../ingest';
+import { mapSegment, SEGMENT_LIMITS, SEGMENT_TYPES, SegmentError, type SegmentType } from '../segment';
+import type { Store, WriteKey } from '../store';
+
+type SegmentEnv = { Variables: AppEnv['Variables'] & { writeKey?: WriteKey; keyError?: string } };
+
+/** What every refusal of this API looks like: Segment-style `message` beside cjm's `error` and `path`. */
+export interface SegmentErrorResponse {
+  success: false;
+  error: string;
+  message: string;
+  path?: string;
+}
+
+const refuse = (c: Context, status: 400 | 401 | 413, error: string, path?: string) =>
+  c.json<SegmentErrorResponse>({ success: false, error, message: error, ...(path === undefined ? {} : { path }) }, status);
+
+const MISSING_KEY =
+  '[cjm] no write key: send it as the HTTP Basic user name with an empty password (Authorization: Basic base64("<key>:")), or as writeKey in the body; create one with POST /api/sites/<site>/keys';
+
+/** Why a key is refused, or undefined when it may be used. */
+const keyProblem = (key: WriteKey | null): string | undefined => {
+  if (!key) return '[cjm] unknown write key; create one with POST /api/sites/<site>/keys (admin token) and use it exactly as shown';
+  if (key.revokedAt !== null) {
+    return `[cjm] write key ${key.prefix}… of site "${key.site}" was revoked on ${new Date(key.revokedAt).toISOString()}; create a new one`;
+  }
+  return undefined;
+};
+
+/** Looks a key up; on success records its use (at most once a minute, see touchWriteKey). */
+const checkKey = async (store: Store, secret: string, now: number): Promise<{ key: WriteKey } | { error: string }> => {
+  const key = await store.findWriteKey(secret);
+  const problem = keyProblem(key);
+  if (problem || !key) return { error: problem ?? MISSING_KEY };
+  if (key.lastUsedAt === null || key.lastUsedAt <= now - 60_000) await store.touchWriteKey(key.id, now);
+  return { key };
+};
+
+export const segmentRoutes = () => {
+  const r = new Hono<SegmentEnv>();
+
+  // HTTP Basic, the way Segment's libraries send the key (analytics-node: `Basic base64(writeKey + ':')`).
+  const keyAuth = basicAuth({
+    verifyUser: async (user, password, c) => {
+      // The key is the user name; tolerate it as the password too (`curl -u :KEY`), as nothing else goes there.
+      const result = await checkKey(c.get('store'), user || password, c.get('now')());
+      if ('error' in result) {
+        c.set('keyError', result.error);
+        return false;
+      }
+      c.set('writeKey', result.key);
+      return true;
+    },
+    realm: 'cjm write key',
+    invalidUserMessage: (c) => {
+      const error = (c.get('keyError') as string | undefined) ?? `[cjm] the Authorization header must be Basic base64("<write key>:")`;
+      return { success: false, error, message: error };
+    },
+  });
+  r.use('/v1/*', async (c, next) => (c.req.header('Authorization') ? keyAuth(c, next) : next()));
+
+  const handle = (endpoint: SegmentType | 'batch') => async (c: Context<SegmentEnv>) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return refuse(c, 400, '[cjm] the body is not valid JSON');
+    }
+    const store = c.get('store');
+    const now = c.get('now')();
+    let key = c.get('writeKey');
+    if (!key) {
+      const fromBody = typeof body === 'object' && body !== null ? (body as { writeKey?: unknown }).writeKey : undefined;
+      if (typeof fromBody !== 'string' || fromBody === '') return refuse(c, 401, MISSING_KEY);
+      const result = await checkKey(store, fromBody, now);
+      if ('error' in result) return refuse(c, 401, result.error, 'writeKey');
+      key = result.key;
+    }
+    const site = await store.getSite(key.site);
+    if (!site) return refuse(c, 401, `[cjm] the site "${key.site}" of write key ${key.prefix}… no longer exists`);
+
+    let mapped;
+    try {
+      mapped = await mapSegment(body, endpoint, now);
+    } catch (e) {
+      if (e instanceof SegmentError) return refuse(c, e.status, e.message, e.path);
+      throw e;
+    }
+    // One commit per visitor (each is atomic); a failure part-way answers 500 and the client's retry is
+    // deduplicated by messageId, so nothing counts twice.
+    for (const [visitor, events] of mapped.visitors) await ingest(store, site, visitor, events, now);
+    const out: { success: true; ignored?: number; rejected?: number } = { success: true };
+    if (mapped.ignored) out.ignored = mapped.ignored;
+    if (mapped.rejected) out.rejected = mapped.rejected;
+    return c.json(out, 200);
+  };
+
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) => refuse(c, 413, `[cjm] the body is larger than ${maxSize} bytes; send smaller batches`),
+    });
+
+  for (const type of SEGMENT_TYPES) r.post(`/v1/${type}`, limit(SEGMENT_LIMITS.messageBytes), handle(type));
+  r.post('/v1/batch', limit(SEGMENT_LIMITS.batchBytes), handle('batch'));
+  // Segment's libraries also know /v1/import as an alias of /v1/batch.
+  r.post('/v1/import', limit(SEGMENT_LIMITS.batchBytes), handle('batch'));
+  return r;
+};
