@@ -11,7 +11,7 @@
 import { comesAfter, compareEvents, foldEvents, type FoldOptions, type Journey, type StoredEvent } from './journey';
 import type { WireEvent } from './protocol';
 import { compileStages, type SiteConfig, type StageModel } from './stages';
-import type { Commit, JourneyRecord, Store, VisitorLink } from './store';
+import { ConflictError, type Commit, type JourneyRecord, type Store, type VisitorLink } from './store';
 
 /** Journey key of an identified user. */
 export const userJourneyKey = (userId: string) => `u:${userId}`;
@@ -60,6 +60,20 @@ const serialized = <T>(store: Store, fn: () => Promise<T>): Promise<T> => {
   return next;
 };
 
+/**
+ * Runs `fn` again (from its reads) when its commit lost a race: two Worker isolates (or Node processes) folded the
+ * same journey at once and the other committed first (the store refuses a stale journey version, writing nothing).
+ */
+const retrying = async <T>(fn: () => Promise<T>, attempts = 5): Promise<T> => {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof ConflictError) || i >= attempts) throw e;
+    }
+  }
+};
+
 /** The earliest identify among `events` that beats the link's current one, as a new link; else the link. */
 const relink = (link: VisitorLink, events: readonly StoredEvent[]): VisitorLink => {
   let best = link;
@@ -93,7 +107,7 @@ export const ingest = (
   wire: readonly IngestEvent[],
   receivedAt: number,
 ): Promise<IngestResult> =>
-  serialized(store, async () => {
+  serialized(store, () => retrying(async () => {
     const byId = new Map<string, StoredEvent>();
     for (const e of wire) if (!byId.has(e.id)) byId.set(e.id, toStoredEvent(e, visitor));
     const existing = await store.existingEventIds(site.id, [...byId.keys()]);
@@ -137,4 +151,4 @@ export const ingest = (
     }
     await store.commit(site.id, write, receivedAt);
     return { accepted: fresh.length, duplicates };
-  });
+  }));

@@ -210,3 +210,9 @@ export interface WriteKey {
 
 /** Thrown by `listVisitors` for a cursor it did not hand out (the API answers 400). */
 export class BadCursorError extends Error {}
+
+/**
+ * Thrown by `commit` when a journey it writes was changed by another writer since it was read (its `version` is not
+ * the one before the record's): nothing was written; the caller retries from fresh reads (core/ingest.ts does).
+ */
+export class ConflictError extends Error {}

@@ -8,7 +8,7 @@
 import type { Journey, StoredEvent } from '../core/journey';
 import { transitions } from '../core/journey';
 import type { SiteConfig } from '../core/stages';
-import { BadCursorError } from '../core/store';
+import { BadCursorError, ConflictError } from '../core/store';
 import { sqlKeyMethods } from './sql-keys';
 import type {
   Commit,
@@ -240,6 +240,44 @@ const decodeCursor = (c: string): [number, string] | undefined => {
 const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
 
 /**
+ * Optimistic concurrency for a journey write: fails the whole batch (a NOT NULL violation on `meta.value`, no row
+ * is ever inserted) unless the stored journey is still the one the writer read (`version - 1`; absent for version
+ * 1), or is already exactly this record (the same commit repeated after a lost answer, which stays a no-op).
+ */
+export const journeyGuard = (site: string, r: JourneyRecord): SqlStatement =>
+  q(
+    `INSERT INTO meta (key, value) SELECT 'cjm:stale-journey', NULL
+     WHERE COALESCE((SELECT version FROM journeys WHERE site = ? AND key = ?), 0) <> ?
+       AND NOT EXISTS (SELECT 1 FROM journeys WHERE site = ? AND key = ? AND version = ? AND state = ?)`,
+    site,
+    r.key,
+    r.version - 1,
+    site,
+    r.key,
+    r.version,
+    JSON.stringify(r.journey),
+  );
+
+/** The journeys of `write` that another writer changed since they were read (what made `journeyGuard` fail). */
+const staleJourneys = async (db: SqlConnector, site: string, write: Commit): Promise<string[]> => {
+  const stored = new Map<string, { version: number; state: string }>();
+  for (const part of chunks(write.journeys.map((r) => r.key))) {
+    const rows = await db.all<{ key: string; version: number; state: string }>(
+      `SELECT key, version, state FROM journeys WHERE site = ? AND key IN (${marks(part.length)})`,
+      [site, ...part],
+    );
+    for (const row of rows) stored.set(row.key, row);
+  }
+  return write.journeys
+    .filter((r) => {
+      const now = stored.get(r.key);
+      const same = now !== undefined && now.version === r.version && now.state === JSON.stringify(r.journey);
+      return (now?.version ?? 0) !== r.version - 1 && !same;
+    })
+    .map((r) => r.key);
+};
+
+/**
  * Builds the Store from a connector.
  *
  * @example
@@ -357,8 +395,16 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     for (const e of write.events) statements.push(insertEvent(site, e, receivedAt));
     for (const l of write.links) statements.push(writeLink(site, l));
     for (const key of write.deleteJourneys) statements.push(...deleteJourney(site, key));
-    for (const r of write.journeys) statements.push(...writeJourney(site, r));
-    await db.batch(statements);
+    for (const r of write.journeys) statements.push(journeyGuard(site, r), ...writeJourney(site, r));
+    try {
+      await db.batch(statements);
+    } catch (e) {
+      const stale = write.journeys.length ? await staleJourneys(db, site, write) : [];
+      if (stale.length) {
+        throw new ConflictError(`[cjm] journey ${stale.join(', ')} of site "${site}" changed since it was read; nothing was written, retry from fresh reads`);
+      }
+      throw e;
+    }
   },
 
   async listVisitors(site, query: VisitorQuery) {

@@ -1,0 +1,364 @@
+/**
+ * The store contract: what every Store driver must do, run against each driver (sqlite.test.ts, d1.test.ts).
+ *
+ * Two parts:
+ * - `storeContract(driver, open)`: readable tests of every Store method with expected values;
+ * - `transcript(store)`: one scripted sequence (ingest with refolds and identify merges, chunked reads over more
+ *   than 100 ids, every listVisitors filter, pagination cursors, errors) whose results are serialized as JSON, so
+ *   two drivers can be compared byte for byte.
+ */
+import { describe, expect, it } from 'vitest';
+import { foldOptions, ingest, toStoredEvent } from '../../collector/core/ingest';
+import { foldEvents, type StoredEvent } from '../../collector/core/journey';
+import type { WireEvent } from '../../collector/core/protocol';
+import { defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
+import { BadCursorError, ConflictError, type Commit, type JourneyRecord, type Store } from '../../collector/core/store';
+
+export interface StoreHandle {
+  store: Store;
+  /** Another Store over the same database, as a second Worker isolate (or Node process) would have. */
+  sibling: () => Store;
+}
+
+/** Opens an empty, migrated database and returns a store on it. Called once per test. */
+export type StoreFactory = () => Promise<StoreHandle>;
+
+export const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
+const SITE = defaultSiteConfig('shop', { name: 'Shop', origins: ['https://shop.test'] });
+
+/** A deterministic event builder: ids `<prefix>-<n>`, `ts` = T0 + minutes. */
+const events = (prefix: string) => {
+  let n = 0;
+  return (type: WireEvent['type'], minute: number, fields: Partial<WireEvent> = {}): WireEvent => ({
+    id: `${prefix}-${String(++n).padStart(3, '0')}`,
+    type,
+    ts: T0 + minute * 60_000,
+    ...fields,
+  });
+};
+const url = (path: string) => `https://shop.test${path}`;
+
+/** A stored event with every column set. */
+const fullEvent = (id: string, visitor: string, ts: number): StoredEvent => ({
+  id,
+  visitor,
+  type: 'event',
+  ts,
+  url: url('/cart?utm_source=news&q=%25'),
+  referrer: 'https://www.google.com/',
+  title: 'Cart — “quotes” & ünïcode',
+  name: 'add_to_cart',
+  stage: 'cart',
+  props: { sku: 'mug-1', qty: 2, gift: true, note: null },
+  userId: 'ada@example.com',
+  value: 12.5,
+  channel: 'email',
+  synthetic: true,
+});
+
+const emptyCommit = (): Commit => ({ events: [], links: [], journeys: [], deleteJourneys: [] });
+
+/** Sorted, so a Map or Set serializes the same whatever the row order a driver returned. */
+const sortedEntries = <V>(m: Map<string, V>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * Runs one fixed sequence through a store and returns every result as a line of JSON. Two drivers must return the
+ * same lines.
+ */
+export const transcript = async (store: Store): Promise<string[]> => {
+  const out: string[] = [];
+  const log = (label: string, value: unknown) => {
+    const v = value instanceof Map ? sortedEntries(value) : value instanceof Set ? [...value].sort() : value;
+    out.push(`${label} ${JSON.stringify(v)}`);
+  };
+  let clock = T0 + 3600_000;
+  const put = async (site: SiteConfig, visitor: string, wire: WireEvent[]) =>
+    log(`ingest ${visitor} [${wire.map((e) => e.id).join(',')}]`, await ingest(store, site, visitor, wire, (clock += 1000)));
+
+  log('meta missing', await store.getMeta('admin_token'));
+  log('meta ifAbsent', await store.setMeta('admin_token', 'first', true));
+  log('meta ifAbsent again', await store.setMeta('admin_token', 'second', true));
+  log('meta overwrite', await store.setMeta('salt', 'a'));
+  log('meta overwrite again', await store.setMeta('salt', 'b'));
+  log('meta read', [await store.getMeta('admin_token'), await store.getMeta('salt')]);
+
+  await store.putSite(SITE);
+  await store.putSite(defaultSiteConfig('blog'));
+  await store.putSite({ ...defaultSiteConfig('blog'), name: 'The blog', sessionTimeoutMinutes: 10 });
+  log('sites', await store.listSites());
+  log('site', await store.getSite('shop'));
+  log('site missing', await store.getSite('nope'));
+
+  // v1: an ordinary walk, then a retry (duplicates), then a late event that forces a refold.
+  const a = events('a');
+  const a1 = a('page', 0, { url: url('/?utm_source=news&utm_medium=email'), referrer: 'https://mail.test/', title: 'Home' });
+  const a2 = a('page', 2, { url: url('/signup') });
+  const a3 = a('event', 3, { name: 'signup_completed', props: { plan: 'pro', seats: 3, trial: true } });
+  const a4 = a('page', 5, { url: url('/cart') });
+  const a5 = a('event', 6, { name: 'add_to_cart', value: 19.99, props: { sku: 'mug' } });
+  const a6 = a('vital', 6, { name: 'LCP', value: 1234.5, stage: 'cart' });
+  await put(SITE, 'v1', [a1, a2]);
+  await put(SITE, 'v1', [a1, a2, a3]);
+  await put(SITE, 'v1', [a4, a6, a5]);
+  const late = a('page', 1, { url: url('/pricing') });
+  await put(SITE, 'v1', [late]);
+  const a7 = a('page', 9, { url: url('/checkout') });
+  const a8 = a('feedback', 10, { value: 4, stage: 'checkout' });
+  await put(SITE, 'v1', [a7, a8]);
+
+  // v2 and v3 identify as the same user (journeys merge), v2 then turns out to have identified earlier as someone
+  // else (its link moves, the user's journey is refolded without it).
+  const b = events('b');
+  await put(SITE, 'v2', [b('page', 20, { url: url('/') }), b('page', 21, { url: url('/cart') })]);
+  await put(SITE, 'v2', [b('identify', 22, { userId: 'u1' })]);
+  const c = events('c');
+  await put(SITE, 'v3', [c('page', 30, { url: url('/?gclid=abc') }), c('identify', 31, { userId: 'u1' })]);
+  await put(SITE, 'v3', [c('page', 32, { url: url('/checkout') }), c('page', 33, { url: url('/thank-you') })]);
+  await put(SITE, 'v2', [b('identify', 19, { userId: 'u2' })]);
+  await put(SITE, 'v3', [c('event', 34, { name: 'purchase', value: 42 })]);
+
+  // 96 one-page visitors in one commit: every chunked read (more than 100 bound parameters) is exercised.
+  const many: string[] = [];
+  const manyWrite: Commit = emptyCommit();
+  for (let i = 0; i < 96; i++) {
+    const v = `m${String(i).padStart(3, '0')}`;
+    many.push(v);
+    const path = ['/', '/signup', '/cart', '/checkout', '/thank-you'][i % 5] as string;
+    const e = toStoredEvent(events(v)('page', 40 + (i % 17), { url: url(`${path}?utm_source=s${i % 3}`) }), v);
+    manyWrite.events.push(e);
+    manyWrite.links.push({ visitor: v, journey: v, userId: null, identifiedAt: null, identifyEvent: null });
+    manyWrite.journeys.push({ key: v, version: 1, journey: foldEvents([e], foldOptions(SITE)) });
+  }
+  await store.commit('shop', manyWrite, (clock += 1000));
+  // Another site with colliding ids: sites never see each other's events.
+  await put(defaultSiteConfig('blog'), 'v1', [a1, a2]);
+
+  const everyone = ['v1', 'v2', 'v3', ...many, 'nobody'];
+  const ids = [a1, a2, a3, a4, a5, a6, a7, a8, late].map((e) => e.id);
+  for (let i = 0; i < 96; i++) ids.push(`${many[i]}-001`, `${many[i]}-999`);
+  log('existingEventIds', await store.existingEventIds('shop', ids));
+  log('existingEventIds blog', await store.existingEventIds('blog', ids));
+  log('getLinks', await store.getLinks('shop', everyone));
+  for (const key of ['u1', 'u:u1', 'u:u2', 'v1', 'v2', 'v3']) log(`visitorsOfJourney ${key}`, await store.visitorsOfJourney('shop', key));
+  log('getJourneys', await store.getJourneys('shop', ['v1', 'v2', 'v3', 'u:u1', 'u:u2', ...many, 'nope']));
+  log('eventsOfVisitors', await store.eventsOfVisitors('shop', everyone));
+  log('eventsOfVisitors v1 blog', await store.eventsOfVisitors('blog', ['v1']));
+
+  const queries: Array<Record<string, unknown>> = [
+    {},
+    { stage: 'cart' },
+    { stage: 'post-purchase' },
+    { channel: 'paid_search' },
+    { channel: 'email' },
+    { converted: true },
+    { converted: false },
+    { from: T0 + 45 * 60_000 },
+    { to: T0 + 20 * 60_000 },
+    { from: T0 + 30 * 60_000, to: T0 + 50 * 60_000 },
+    { q: 'm01' },
+    { q: 'u' },
+    { q: 'v' },
+    { q: '%' },
+    { q: '_1' },
+    { q: 'nobody' },
+  ];
+  for (const query of queries) log(`listVisitors ${JSON.stringify(query)}`, await store.listVisitors('shop', { limit: 50, ...query }));
+
+  // Pagination: every journey exactly once, in (last_seen desc, key desc) order, then no cursor.
+  const pages: unknown[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 40; i++) {
+    const page = await store.listVisitors('shop', { limit: 7, ...(cursor ? { cursor } : {}) });
+    pages.push(page);
+    if (!page.cursor) break;
+    cursor = page.cursor;
+  }
+  log('pages', pages);
+  try {
+    await store.listVisitors('shop', { limit: 5, cursor: 'not-a-cursor' });
+    log('bad cursor', 'accepted');
+  } catch (e) {
+    log('bad cursor', [e instanceof BadCursorError, (e as Error).message]);
+  }
+  return out;
+};
+
+/** A journey record that no driver can store (a NOT NULL column left null): its commit must fail as a whole. */
+const brokenRecord = (key: string): JourneyRecord => {
+  const j = foldEvents([fullEvent('x1', key, T0)], foldOptions(SITE));
+  return { key, version: 1, journey: { ...j, firstSeen: null as unknown as number } };
+};
+
+export const storeContract = (driver: string, open: StoreFactory) => {
+  describe(`Store contract: ${driver}`, () => {
+    it('meta: get, set, set-if-absent', async () => {
+      const { store } = await open();
+      expect(await store.getMeta('k')).toBeNull();
+      expect(await store.setMeta('k', 'one', true)).toBe('one');
+      expect(await store.setMeta('k', 'two', true)).toBe('one');
+      expect(await store.getMeta('k')).toBe('one');
+      expect(await store.setMeta('k', 'three')).toBe('three');
+      expect(await store.getMeta('k')).toBe('three');
+    });
+
+    it('sites: put (insert and update), get, list by id', async () => {
+      const { store } = await open();
+      expect(await store.getSite('shop')).toBeNull();
+      await store.putSite(SITE);
+      await store.putSite(defaultSiteConfig('blog'));
+      await store.putSite({ ...SITE, name: 'Renamed' });
+      expect(await store.getSite('shop')).toEqual({ ...SITE, name: 'Renamed' });
+      expect((await store.listSites()).map((s) => s.id)).toEqual(['blog', 'shop']);
+    });
+
+    it('commit stores every field of an event and reads it back; absent fields stay absent', async () => {
+      const { store } = await open();
+      const full = fullEvent('e1', 'v1', T0);
+      const bare: StoredEvent = { id: 'e2', visitor: 'v1', type: 'page', ts: T0 + 1 };
+      await store.commit('shop', { ...emptyCommit(), events: [bare, full] }, T0 + 5);
+      expect(await store.eventsOfVisitors('shop', ['v1'])).toEqual([
+        { ...full, receivedAt: T0 + 5 },
+        { ...bare, receivedAt: T0 + 5 },
+      ]);
+    });
+
+    it('commit is idempotent: the same commit repeated (its answer lost) changes nothing, keeps the first receivedAt', async () => {
+      const { store } = await open();
+      const e: StoredEvent = { id: 'e1', visitor: 'v1', type: 'page', ts: T0, url: url('/') };
+      const j = foldEvents([e], foldOptions(SITE));
+      const write: Commit = {
+        events: [e],
+        links: [{ visitor: 'v1', journey: 'v1', userId: null, identifiedAt: null, identifyEvent: null }],
+        journeys: [{ key: 'v1', version: 1, journey: j }],
+        deleteJourneys: [],
+      };
+      await store.commit('shop', write, T0 + 1);
+      const before = JSON.stringify([await store.eventsOfVisitors('shop', ['v1']), [...(await store.getJourneys('shop', ['v1']))]]);
+      await store.commit('shop', write, T0 + 2);
+      const after = JSON.stringify([await store.eventsOfVisitors('shop', ['v1']), [...(await store.getJourneys('shop', ['v1']))]]);
+      expect(after).toBe(before);
+      expect((await store.eventsOfVisitors('shop', ['v1']))[0]?.receivedAt).toBe(T0 + 1);
+    });
+
+    it('commit is atomic: when one statement fails, nothing of it is written', async () => {
+      const { store } = await open();
+      const e: StoredEvent = { id: 'e1', visitor: 'v1', type: 'page', ts: T0 };
+      const write: Commit = {
+        events: [e],
+        links: [{ visitor: 'v1', journey: 'v1', userId: null, identifiedAt: null, identifyEvent: null }],
+        journeys: [brokenRecord('v1')],
+        deleteJourneys: [],
+      };
+      await expect(store.commit('shop', write, T0)).rejects.toThrow();
+      expect(await store.existingEventIds('shop', ['e1'])).toEqual(new Set());
+      expect(await store.getLinks('shop', ['v1'])).toEqual(new Map());
+      expect(await store.getJourneys('shop', ['v1'])).toEqual(new Map());
+    });
+
+    it('commit refuses a stale journey version with ConflictError and writes nothing of it', async () => {
+      const { store } = await open();
+      const e1: StoredEvent = { id: 'e1', visitor: 'v1', type: 'page', ts: T0, url: url('/') };
+      const e2: StoredEvent = { id: 'e2', visitor: 'v1', type: 'page', ts: T0 + 1, url: url('/cart') };
+      const opts = foldOptions(SITE);
+      await store.commit('shop', { ...emptyCommit(), events: [e1], journeys: [{ key: 'v1', version: 1, journey: foldEvents([e1], opts) }] }, T0);
+      // A writer that read the journey before the first commit (no journey yet: it writes version 1 again).
+      const stale: Commit = { ...emptyCommit(), events: [e2], journeys: [{ key: 'v1', version: 1, journey: foldEvents([e2], opts) }] };
+      const err = await store.commit('shop', stale, T0).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toMatch(/journey v1 of site "shop" changed since it was read/);
+      expect(await store.existingEventIds('shop', ['e2'])).toEqual(new Set());
+      // A writer that read version 1 succeeds.
+      await store.commit('shop', { ...stale, journeys: [{ key: 'v1', version: 2, journey: foldEvents([e1, e2], opts) }] }, T0);
+      expect((await store.getJourneys('shop', ['v1'])).get('v1')?.version).toBe(2);
+    });
+
+    it('links, journey members, journeys and deletions', async () => {
+      const { store } = await open();
+      const j = foldEvents([{ id: 'e1', visitor: 'v1', type: 'page', ts: T0 }], foldOptions(SITE));
+      const link = (visitor: string, journey: string, userId: string | null = null) => ({
+        visitor,
+        journey,
+        userId,
+        identifiedAt: userId ? T0 : null,
+        identifyEvent: userId ? 'e9' : null,
+      });
+      await store.commit('shop', { events: [], links: [link('v1', 'v1'), link('v2', 'v2')], journeys: [{ key: 'v1', version: 1, journey: j }, { key: 'v2', version: 1, journey: j }], deleteJourneys: [] }, T0);
+      await store.commit('shop', { events: [], links: [link('v1', 'u:ada', 'ada'), link('v2', 'u:ada', 'ada')], journeys: [{ key: 'u:ada', version: 1, journey: j }], deleteJourneys: ['v1', 'v2'] }, T0);
+      expect(await store.getLinks('shop', ['v1', 'v2', 'v3'])).toEqual(new Map([['v1', link('v1', 'u:ada', 'ada')], ['v2', link('v2', 'u:ada', 'ada')]]));
+      expect(await store.visitorsOfJourney('shop', 'u:ada')).toEqual(['v1', 'v2']);
+      expect(await store.visitorsOfJourney('shop', 'v1')).toEqual([]);
+      const journeys = await store.getJourneys('shop', ['v1', 'v2', 'u:ada']);
+      expect([...journeys.keys()]).toEqual(['u:ada']);
+      expect(journeys.get('u:ada')).toMatchObject({ key: 'u:ada', version: 1, journey: j });
+      expect((await store.listVisitors('shop', { limit: 10 })).visitors.map((v) => v.journey)).toEqual(['u:ada']);
+      expect(await store.getLinks('other', ['v1'])).toEqual(new Map());
+    });
+
+    it('reads more than 100 ids at once (D1 binds at most 100 parameters), events in (ts, id) order', async () => {
+      const { store } = await open();
+      const visitors = Array.from({ length: 150 }, (_, i) => `v${String(i).padStart(3, '0')}`);
+      // Timestamps run against the visitor order, and ties are broken by id.
+      const evs: StoredEvent[] = visitors.map((v, i) => ({ id: `e-${v}`, visitor: v, type: 'page', ts: T0 - (i % 50) * 1000 }));
+      await store.commit('shop', { ...emptyCommit(), events: evs }, T0);
+      const found = await store.existingEventIds('shop', [...evs.map((e) => e.id), 'e-missing']);
+      expect(found.size).toBe(150);
+      const read = await store.eventsOfVisitors('shop', visitors);
+      expect(read).toHaveLength(150);
+      const sorted = [...evs].sort((x, y) => x.ts - y.ts || (x.id < y.id ? -1 : 1));
+      expect(read.map((e) => e.id)).toEqual(sorted.map((e) => e.id));
+    });
+
+    it('listVisitors filters, searches with LIKE wildcards taken literally, and pages with a cursor', async () => {
+      const { store } = await open();
+      const e = events('x');
+      await ingest(store, SITE, 'a_1', [e('page', 0, { url: url('/cart?utm_medium=cpc&utm_source=google') })], T0);
+      await ingest(store, SITE, 'ab1', [e('page', 1, { url: url('/thank-you') })], T0);
+      await ingest(store, SITE, 'c%2', [e('page', 2, { url: url('/') }), e('identify', 3, { userId: 'zed' })], T0);
+      const keys = async (q: Record<string, unknown>) =>
+        (await store.listVisitors('shop', { limit: 10, ...q })).visitors.map((v) => v.journey);
+      expect(await keys({})).toEqual(['u:zed', 'ab1', 'a_1']);
+      expect(await keys({ stage: 'cart' })).toEqual(['a_1']);
+      expect(await keys({ channel: 'paid_search' })).toEqual(['a_1']);
+      expect(await keys({ converted: true })).toEqual(['ab1']);
+      expect(await keys({ converted: false })).toEqual(['u:zed', 'a_1']);
+      expect(await keys({ from: T0 + 60_000 })).toEqual(['u:zed', 'ab1']);
+      expect(await keys({ to: T0 + 30_000 })).toEqual(['a_1']);
+      expect(await keys({ q: 'a_' })).toEqual(['a_1']);
+      expect(await keys({ q: 'c%' })).toEqual(['u:zed']);
+      expect(await keys({ q: 'ze' })).toEqual(['u:zed']);
+      expect(await keys({ q: '%' })).toEqual([]);
+
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.listVisitors('shop', { limit: 2, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.visitors.map((v) => v.journey));
+        cursor = page.cursor ?? undefined;
+      } while (cursor);
+      expect(seen).toEqual(['u:zed', 'ab1', 'a_1']);
+      await expect(store.listVisitors('shop', { limit: 2, cursor: 'bogus' })).rejects.toBeInstanceOf(BadCursorError);
+    });
+
+    it('two isolates folding the same journey at once lose no event', async () => {
+      const handle = await open();
+      const other = handle.sibling();
+      await handle.store.putSite(SITE);
+      const e = events('r');
+      const first = [e('page', 0, { url: url('/') })];
+      await ingest(handle.store, SITE, 'v1', first, T0);
+      const left = [e('page', 1, { url: url('/signup') }), e('page', 2, { url: url('/cart') })];
+      const right = [e('page', 3, { url: url('/checkout') }), e('page', 4, { url: url('/thank-you') })];
+      const both = [e('page', 5, { url: url('/') })];
+      const results = await Promise.all([
+        ingest(handle.store, SITE, 'v1', [...left, ...both], T0 + 1),
+        ingest(other, SITE, 'v1', [...right, ...both], T0 + 1),
+      ]);
+      expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(5);
+      const stored = await handle.store.eventsOfVisitors('shop', ['v1']);
+      expect(stored.map((x) => x.id)).toEqual([...first, ...left, ...right, ...both].map((x) => x.id));
+      const record = (await handle.store.getJourneys('shop', ['v1'])).get('v1');
+      expect(record?.journey).toEqual(foldEvents(stored, foldOptions(SITE)));
+      expect(record?.journey.events).toBe(6);
+    });
+  });
+};

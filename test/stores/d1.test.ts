@@ -1,0 +1,41 @@
+/**
+ * The store contract on D1, on a real workerd-backed D1 in-process (wrangler's getPlatformProxy, migrated from
+ * collector/migrations), and the byte-for-byte comparison with the SQLite store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createD1Store } from '../../collector/stores/d1';
+import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
+import { openLocalD1, type LocalD1 } from '../../scripts/worker';
+import { storeContract, transcript } from './contract';
+
+let d1: LocalD1;
+beforeAll(async () => {
+  d1 = await openLocalD1();
+});
+afterAll(async () => {
+  await d1?.dispose();
+});
+
+/** Empties every table of the local D1 (the migrations record stays), so each test starts from a fresh database. */
+const reset = async () => {
+  const { results } = await d1.db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'")
+    .all<{ name: string }>();
+  if (results.length) await d1.db.batch(results.map((r) => d1.db.prepare(`DELETE FROM "${r.name}"`)));
+};
+
+storeContract('D1 (workerd)', async () => {
+  await reset();
+  return { store: createD1Store(d1.db), sibling: () => createD1Store(d1.db) };
+});
+
+describe('D1 and SQLite give the same results', () => {
+  it('byte for byte, for one sequence of ingests, merges, refolds, chunked reads, filters and cursors', async () => {
+    await reset();
+    const fromD1 = await transcript(createD1Store(d1.db));
+    const fromSqlite = await transcript(createSqliteStore(openSqlite(':memory:')));
+    expect(fromD1.length).toBeGreaterThan(40);
+    for (let i = 0; i < fromSqlite.length; i++) expect(fromD1[i], `line ${i}`).toBe(fromSqlite[i]);
+    expect(fromD1.length).toBe(fromSqlite.length);
+  });
+});
