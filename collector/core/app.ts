@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ErrorResponse } from './protocol';
 import { apiRoutes } from './routes/api';
+import { automationRoutes } from './routes/automation';
 import { collectRoutes } from './routes/collect';
 import { keyRoutes } from './routes/keys';
 import { segmentRoutes } from './routes/segment';
@@ -49,6 +50,7 @@ export const createApp = (options: AppOptions) => {
   app.route('/', collectRoutes());
   app.route('/api', apiRoutes(options));
   app.route('/api', keyRoutes()); // behind apiRoutes' bearerAuth on /api/*
+  app.route('/api', automationRoutes()); // behind apiRoutes' bearerAuth on /api/*
   app.route('/', segmentRoutes());
   app.route('/', assetRoutes(options));
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

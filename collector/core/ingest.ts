@@ -8,6 +8,7 @@
  * - the new events, the visitor's link and the journeys are written in one `commit`, which the store runs
  *   atomically, and the caller answers 202 only after it returns.
  */
+import { entriesOf, planAutomation } from './automation/plan';
 import { comesAfter, compareEvents, foldEvents, type FoldOptions, type Journey, type StoredEvent } from './journey';
 import type { WireEvent } from './protocol';
 import { compileStages, type SiteConfig, type StageModel } from './stages';
@@ -121,6 +122,7 @@ export const ingest = (
     const next = relink(link, fresh);
     const keys = next.journey === link.journey ? [next.journey] : [next.journey, link.journey];
     const records = await store.getJourneys(site.id, keys);
+    const entriesBefore = entriesOf(records); // automation compares them with the entries after the fold
 
     const refold = async (key: string, include: boolean): Promise<Journey | null> => {
       const members = new Set(await store.visitorsOfJourney(site.id, key));
@@ -149,6 +151,7 @@ export const ingest = (
         else write.deleteJourneys.push(link.journey);
       }
     }
+    write.automation = await planAutomation(store, site, fresh, entriesBefore, write.journeys, receivedAt);
     await store.commit(site.id, write, receivedAt);
     return { accepted: fresh.length, duplicates };
   }));

@@ -4,6 +4,8 @@
  */
 import type { Journey, StoredEvent } from './journey';
 import type { SiteConfig } from './stages';
+import type { Rule } from './automation/rules';
+import type { AutomationWrite, ClaimedDelivery, Delivery, DeliveryOutcome, DeliveryQuery, Stall, StallUpdate } from './automation/types';
 
 /** Which journey a visitor belongs to: their own (key = visitor id) or an identified user's (key = `u:<userId>`). */
 export interface VisitorLink {
@@ -194,6 +196,23 @@ export interface Store {
   findWriteKey(key: string): Promise<WriteKey | null>;
   /** Records that a key was used at `at` (written at most once a minute per key). */
   touchWriteKey(id: string, at: number): Promise<void>;
+
+  // ----- automation (core/automation, docs/automation.md) -----
+  /** A site's rules, oldest first. */
+  listRules(site: string): Promise<Rule[]>;
+  /** Creates or replaces a rule; armed stalls of the rule are rescheduled to its (new) delay. */
+  putRule(rule: Rule): Promise<void>;
+  /** Deletes a rule, its armed stalls, and gives up its pending deliveries; false when there was none. */
+  deleteRule(site: string, id: string): Promise<boolean>;
+  /** Deliveries of a site (optionally of one rule), newest first, each with its attempts. */
+  listDeliveries(site: string, query: DeliveryQuery): Promise<Delivery[]>;
+  /** Armed stalls of every site due at `now`, earliest first. */
+  dueStalls(now: number, limit: number): Promise<Stall[]>;
+  updateStalls(updates: readonly StallUpdate[]): Promise<void>;
+  /** Claims up to `limit` due pending deliveries for `leaseMs` (a crashed run's claim expires). */
+  claimDeliveries(now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
+  /** Records an attempt and the delivery's new state, if the claim is still the caller's. */
+  finishDelivery(delivery: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void>;
 }
 
 /** A write key as listed: never the secret, only its first characters. */

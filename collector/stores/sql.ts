@@ -10,6 +10,7 @@ import { transitions } from '../core/journey';
 import type { SiteConfig } from '../core/stages';
 import { BadCursorError, ConflictError } from '../core/store';
 import { sqlKeyMethods } from './sql-keys';
+import { automationStatements, sqlAutomationMethods } from './sql-automation';
 import type {
   Commit,
   JourneyRecord,
@@ -285,6 +286,7 @@ const staleJourneys = async (db: SqlConnector, site: string, write: Commit): Pro
  */
 export const createSqlStore = (db: SqlConnector): Store => ({
   ...sqlKeyMethods(db),
+  ...sqlAutomationMethods(db),
   async getMeta(key) {
     const rows = await db.all<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
     return rows[0]?.value ?? null;
@@ -396,6 +398,7 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     for (const l of write.links) statements.push(writeLink(site, l));
     for (const key of write.deleteJourneys) statements.push(...deleteJourney(site, key));
     for (const r of write.journeys) statements.push(journeyGuard(site, r), ...writeJourney(site, r));
+    if (write.automation) statements.push(...automationStatements(site, write.automation, receivedAt));
     try {
       await db.batch(statements);
     } catch (e) {
