@@ -11,6 +11,7 @@ import { automationRoutes } from './routes/automation';
 import { collectRoutes } from './routes/collect';
 import { keyRoutes } from './routes/keys';
 import { segmentRoutes } from './routes/segment';
+import { dashboardRoutes } from './routes/dashboard';
 import { assetRoutes } from './routes/tag';
 import type { Store } from './store';
 
@@ -53,6 +54,7 @@ export const createApp = (options: AppOptions) => {
   app.route('/api', automationRoutes()); // behind apiRoutes' bearerAuth on /api/*
   app.route('/', segmentRoutes());
   app.route('/', assetRoutes(options));
+  app.route('/', dashboardRoutes(options)); // the dashboard at the root: /, /login, /sites/…, /assets/…
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {
     if (err instanceof HTTPException) {

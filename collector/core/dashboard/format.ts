@@ -1,0 +1,89 @@
+/**
+ * Formatting and HTML helpers of the dashboard. Every value is interpolated through hono/html's `html` tagged
+ * template, which escapes strings; nothing here concatenates raw values into markup.
+ */
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+
+/** A rendered fragment. */
+export type Html = HtmlEscapedString;
+
+/** hono/html's `html`, typed as synchronous (the dashboard never interpolates promises). */
+export const h = (strings: TemplateStringsArray, ...values: unknown[]): Html => html(strings, ...values) as Html;
+
+export const nothing: Html = h``;
+
+const nf = new Intl.NumberFormat('en-US');
+export const num = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : nf.format(Math.round(n)));
+
+export const pct = (part: number, whole: number, digits = 1): string =>
+  whole > 0 ? `${((100 * part) / whole).toFixed(digits).replace(/\.0+$/, '')}%` : '–';
+
+/** 950 ms, 12 s, 4 min, 3.2 h, 2.1 d. */
+export const duration = (ms: number | null | undefined): string => {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
+  const a = Math.abs(ms);
+  if (a < 1000) return `${Math.round(ms)} ms`;
+  if (a < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (a < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (a < 86_400_000) return `${(ms / 3_600_000).toFixed(1).replace(/\.0$/, '')} h`;
+  return `${(ms / 86_400_000).toFixed(1).replace(/\.0$/, '')} d`;
+};
+
+const pad = (n: number) => String(n).padStart(2, '0');
+/** `2026-11-23 14:05` in UTC (Workers have no local time zone; the page says UTC once). */
+export const dateTime = (ms: number): string => {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+};
+export const time = (ms: number): string => {
+  const d = new Date(ms);
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+};
+export const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** "3 min ago", relative to `now`. */
+export const ago = (ms: number, now: number): string => {
+  const d = now - ms;
+  if (d < 60_000) return 'just now';
+  return `${duration(d)} ago`;
+};
+
+/** A URL from a browser: always shown as text; linked only when it is http(s), and then with rel=noreferrer. */
+export const urlText = (url: string | null | undefined, max = 90): Html => {
+  if (!url) return nothing;
+  const shown = url.length > max ? `${url.slice(0, max - 1)}…` : url;
+  let safe = false;
+  try {
+    const u = new URL(url);
+    safe = u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    safe = false;
+  }
+  return safe
+    ? h`<a class="url" href="${url}" rel="noreferrer noopener" target="_blank" title="${url}">${shown}</a>`
+    : h`<span class="url" title="${url}">${shown}</span>`;
+};
+
+/** The path and query of a URL, for compact lists; the raw string when it does not parse. */
+export const pathOf = (url: string | null | undefined): string => {
+  if (!url) return '';
+  try {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return url;
+  }
+};
+
+/** Builds a query string from defined values (for links that keep the current filters). */
+export const qs = (params: Record<string, string | number | boolean | null | undefined>): string => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+};
+
+/** Channel names as people read them. */
+export const channelLabel = (c: string | null | undefined): string =>
+  c ? c.replace(/_/g, ' ').replace(/^./, (m) => m.toUpperCase()) : '–';

@@ -1,0 +1,108 @@
+/**
+ * Site settings: the tag snippet, name / origins / session timeout, the stage model, automation rules and their
+ * webhook deliveries (issue 7's store methods), and server-side write keys (issue 9's store methods).
+ */
+import type { Delivery } from '../../automation/types';
+import type { Rule } from '../../automation/rules';
+import type { SiteConfig } from '../../stages';
+import type { WriteKey } from '../../store';
+import { ago, dateTime, h, nothing, type Html } from '../format';
+import { sitePath } from '../layout';
+
+export interface SettingsData {
+  site: SiteConfig;
+  collectorUrl: string;
+  rules: Rule[] | null;
+  deliveries: Delivery[] | null;
+  keys: WriteKey[] | null;
+  now: number;
+  flash?: Html;
+  /** A write key just created: its secret, shown once. */
+  newKey?: { name: string; key: string };
+  /** Values to re-show after a refused save. */
+  draft?: { stages?: Array<{ name: string; urls: string; events: string }>; conversion?: string };
+}
+
+const stageRow = (s: { name: string; urls: string; events: string }, i: number | null) => h`<div class="stage-edit"${i === null ? nothing : h` data-index="${i}"`}>
+<input type="text" name="stage_name" value="${s.name}" placeholder="stage name" aria-label="Stage name">
+<textarea name="stage_urls" placeholder="**/cart*" aria-label="URL patterns, one per line">${s.urls}</textarea>
+<textarea name="stage_events" placeholder="add_to_cart" aria-label="Event names, one per line">${s.events}</textarea>
+<button class="btn" type="button" data-remove-stage title="Remove this stage" aria-label="Remove this stage">×</button>
+</div>`;
+
+const triggerText = (r: Rule): string => {
+  const t = r.trigger;
+  if (t.type === 'stage_entered') return `enters ${t.stage}`;
+  if (t.type === 'event') return `event ${t.event}`;
+  return `${t.idle ? 'idle' : 'stays'} in ${t.stages.join(' / ')}${t.notReached?.length ? ` without reaching ${t.notReached.join(' / ')}` : ''} for ${t.after} → ${t.emit}`;
+};
+
+const statusClass = (s: string) => (s === 'delivered' ? 'good' : s === 'failed' || s === 'gave_up' ? 'poor' : 'ni');
+
+export const settingsPage = (d: SettingsData): Html => {
+  const { site } = d;
+  const base = sitePath(site.id, 'settings');
+  const snippet = `<script>window.cjm=window.cjm||function(){(cjm.q=cjm.q||[]).push(arguments)}</script>
+<script async src="${d.collectorUrl}/cjm.js" data-site="${site.id}"></script>`;
+  const stages = d.draft?.stages ?? site.stages.map((s) => ({ name: s.name, urls: (s.urls ?? []).join('\n'), events: (s.events ?? []).join('\n') }));
+  const conversion = d.draft?.conversion ?? site.conversion;
+
+  const rules =
+    d.rules === null
+      ? h`<p class="muted">Automation is not available in this build.</p>`
+      : d.rules.length === 0
+        ? h`<p class="muted">No rules yet. Create them with <code>POST /api/sites/${site.id}/rules</code> (see docs/automation.md), e.g. “cart, no purchase within 30 minutes → webhook”.</p>`
+        : h`<div class="table-wrap"><table data-testid="rules"><thead><tr><th>rule</th><th>when</th><th>webhook</th><th>status</th><th></th></tr></thead><tbody>${d.rules.map(
+            (r) => h`<tr><td><strong>${r.name}</strong></td><td>${triggerText(r)}</td><td class="mono small">${r.action.url}</td><td>${r.enabled ? h`<span class="badge good">on</span>` : h`<span class="badge">off</span>`}</td>
+<td class="nowrap"><form method="post" action="${base}/rules/${encodeURIComponent(r.id)}/toggle"><button class="btn" type="submit">${r.enabled ? 'Turn off' : 'Turn on'}</button></form>
+<form method="post" action="${base}/rules/${encodeURIComponent(r.id)}/delete" data-confirm="Delete the rule “${r.name}”?"><button class="btn danger" type="submit">Delete</button></form></td></tr>`,
+          )}</tbody></table></div>`;
+  const deliveries =
+    d.deliveries && d.deliveries.length
+      ? h`<h3>Recent webhook deliveries</h3><div class="table-wrap"><table data-testid="deliveries"><thead><tr><th>when</th><th>rule</th><th>status</th><th class="num">attempts</th><th>last answer</th></tr></thead><tbody>${d.deliveries.map(
+          (x) => h`<tr><td class="nowrap" title="${dateTime(x.createdAt)} UTC">${ago(x.createdAt, d.now)}</td><td>${d.rules?.find((r) => r.id === x.rule)?.name ?? x.rule}</td><td><span class="badge ${statusClass(x.status)}">${x.status}</span></td><td class="num">${x.attempts}</td><td class="small">${x.lastStatus ?? ''} ${x.lastError ?? ''}</td></tr>`,
+        )}</tbody></table></div>`
+      : d.deliveries
+        ? h`<p class="muted small">No webhook deliveries yet.</p>`
+        : nothing;
+
+  const keys =
+    d.keys === null
+      ? h`<p class="muted">Write keys are not available in this build.</p>`
+      : h`${d.newKey ? h`<div class="flash" role="status"><strong>New key “${d.newKey.name}”.</strong> Copy it now, it is shown only once:<pre class="snippet" data-testid="new-key">${d.newKey.key}</pre></div>` : nothing}
+${d.keys.length ? h`<div class="table-wrap"><table data-testid="write-keys"><thead><tr><th>name</th><th>key</th><th>created</th><th>last used</th><th></th></tr></thead><tbody>${d.keys.map(
+          (k) => h`<tr><td>${k.name}</td><td class="mono">${k.prefix}…</td><td class="nowrap">${dateTime(k.createdAt)}</td><td class="nowrap">${k.lastUsedAt ? ago(k.lastUsedAt, d.now) : 'never'}</td>
+<td>${k.revokedAt ? h`<span class="badge poor">revoked ${dateTime(k.revokedAt)}</span>` : h`<form method="post" action="${base}/keys/${encodeURIComponent(k.id)}/revoke" data-confirm="Revoke the key “${k.name}”? Servers using it will be refused."><button class="btn danger" type="submit">Revoke</button></form>`}</td></tr>`,
+        )}</tbody></table></div>` : h`<p class="muted">No write keys. Server-side senders (your backend, Segment) authenticate with one.</p>`}
+<form class="filters" method="post" action="${base}/keys"><label class="grow">Name<input type="text" name="name" required maxlength="100" placeholder="e.g. backend, segment"></label><button class="btn primary" type="submit">Create write key</button></form>`;
+
+  return h`${d.flash ?? nothing}<div class="grid2">
+<div class="card"><h2>Install the tag</h2>
+<p class="muted">Paste this into every page of the site, before <code>&lt;/head&gt;</code>:</p>
+<pre class="snippet" id="snippet" data-testid="snippet">${snippet}</pre>
+<div class="actions"><button class="btn" type="button" data-copy="snippet">Copy</button><span class="muted small">Then <code>cjm('track', 'add_to_cart')</code>, <code>cjm('stage', 'checkout')</code>, <code>cjm('identify', userId)</code>, <code>cjm('feedback', 4)</code>.</span></div>
+</div>
+<div class="card"><h2>Site</h2>
+<form method="post" action="${base}/site">
+<div class="form-row"><label for="name">Name</label><input id="name" type="text" name="name" value="${site.name}" maxlength="100"></div>
+<div class="form-row"><label for="origins">Allowed origins</label><textarea id="origins" name="origins" rows="3" placeholder="https://shop.example">${site.origins.join('\n')}</textarea><span class="hint">One per line. Only pages from these origins may send events; empty: any origin.</span></div>
+<div class="form-row"><label for="timeout">Session timeout (minutes)</label><input id="timeout" type="number" name="sessionTimeoutMinutes" min="1" max="1440" value="${site.sessionTimeoutMinutes}"></div>
+<button class="btn primary" type="submit">Save site</button>
+</form></div>
+</div>
+<div class="card"><h2>Stages</h2>
+<p class="muted">In order. A visitor enters a stage on a page view whose path matches one of its URL patterns (<code>*</code> within a segment, <code>**</code> across), on an event with one of its names, or on <code>cjm('stage', name)</code>. The first touch puts everyone in the first stage. Changing the model refolds every journey from its events.</p>
+<form method="post" action="${base}/stages">
+<div class="stage-edit"><span class="hdr">name</span><span class="hdr">URL patterns (one per line)</span><span class="hdr">event names (one per line)</span><span></span></div>
+<div id="stage-list">${stages.map((s, i) => stageRow(s, i))}${stageRow({ name: '', urls: '', events: '' }, null)}</div>
+<template id="stage-template">${stageRow({ name: '', urls: '', events: '' }, null)}</template>
+<div class="actions">
+<button class="btn" type="button" data-add-stage>Add a stage</button>
+<label>Conversion stage <select name="conversion">${stages.filter((s) => s.name).map((s) => h`<option value="${s.name}"${s.name === conversion ? h` selected` : nothing}>${s.name}</option>`)}</select></label>
+<span class="spacer"></span>
+<button class="btn primary" type="submit">Save stages</button>
+</div>
+</form></div>
+<div class="card" id="automation"><h2>Automation rules and webhooks</h2>${rules}${deliveries}</div>
+<div class="card" id="write-keys"><h2>Write keys</h2>${keys}</div>`;
+};

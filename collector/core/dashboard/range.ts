@@ -1,0 +1,59 @@
+/**
+ * The date range of a dashboard page: a preset (`?range=7d`) or custom days (`?from=2026-11-01&to=2026-11-22`,
+ * whole UTC days, both included). Default: the last 30 days. Bad values fall back to the default rather than erroring
+ * (a dashboard link should never dead-end).
+ */
+export type Preset = '24h' | '7d' | '30d' | '90d' | 'all';
+
+export interface Range {
+  preset: Preset | null;
+  /** Inclusive bounds in ms; undefined = open. */
+  from: number | undefined;
+  to: number | undefined;
+  fromDay: string | undefined;
+  toDay: string | undefined;
+  label: string;
+  /** The query parameters that reproduce this range in links. */
+  query: Record<string, string | undefined>;
+}
+
+const DAY = 86_400_000;
+const PRESETS: Record<Preset, number | null> = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY, all: null };
+const LABELS: Record<Preset, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', '90d': 'last 90 days', all: 'all time' };
+
+const dayStart = (s: string | null): number | undefined => {
+  if (!s || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return undefined;
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return Number.isFinite(t) ? t : undefined;
+};
+
+export const parseRange = (params: URLSearchParams, now: number): Range => {
+  const from = dayStart(params.get('from'));
+  const toStart = dayStart(params.get('to'));
+  if (from !== undefined || toStart !== undefined) {
+    const to = toStart === undefined ? undefined : toStart + DAY - 1;
+    const fromDay = params.get('from') || undefined;
+    const toDay = params.get('to') || undefined;
+    return {
+      preset: null,
+      from,
+      to,
+      fromDay: from === undefined ? undefined : fromDay,
+      toDay: to === undefined ? undefined : toDay,
+      label: `${fromDay ?? 'the beginning'} – ${toDay ?? 'now'}`,
+      query: { from: from === undefined ? undefined : fromDay, to: to === undefined ? undefined : toDay },
+    };
+  }
+  const p = params.get('range');
+  const preset: Preset = p !== null && p in PRESETS ? (p as Preset) : '30d';
+  const span = PRESETS[preset];
+  return {
+    preset,
+    from: span === null ? undefined : now - span,
+    to: undefined,
+    fromDay: undefined,
+    toDay: undefined,
+    label: LABELS[preset],
+    query: { range: preset === '30d' ? undefined : preset },
+  };
+};

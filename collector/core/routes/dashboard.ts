@@ -1,0 +1,359 @@
+/**
+ * The dashboard, served by the collector at `/` on Node and Workers: sign-in with the admin token, then per site the
+ * journey map, the funnel, the visitors list, one visitor's timeline, and the site's settings.
+ *
+ * Pages are rendered on the server from the same report functions and Store methods the API uses (core/reports.ts),
+ * a few queries per page. Security: a signed, HttpOnly, SameSite=Strict session cookie (core/dashboard/auth.ts);
+ * hono/csrf on every form post; a strict Content-Security-Policy (no inline script or style: CSS and JS come from
+ * `/assets/*`); every browser-originated string escaped by hono/html.
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { csrf } from 'hono/csrf';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppEnv, AppOptions } from '../app';
+import { CHANNELS } from '../channels';
+import { DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets';
+import { endSession, hasSession, startSession } from '../dashboard/auth';
+import { h, nothing, type Html } from '../dashboard/format';
+import { emptyState, loginPage, rangePicker, shell, sitePath, type Tab } from '../dashboard/layout';
+import { funnelPage } from '../dashboard/pages/funnel';
+import { mapPage } from '../dashboard/pages/map';
+import { settingsPage, type SettingsData } from '../dashboard/pages/settings';
+import { timelinePage } from '../dashboard/pages/timeline';
+import { visitorsPage, type VisitorFilters } from '../dashboard/pages/visitors';
+import { parseRange, type Range } from '../dashboard/range';
+import { funnel, journeyMap, touches, visitorDetail } from '../reports';
+import { checkSitePatch, eraseVisitor, saveSite, SiteInputError } from '../sites';
+import type { SiteConfig, StageDef } from '../stages';
+import { BadCursorError, type Store, type VisitorQuery } from '../store';
+import { safeEqual } from './api';
+
+/** FNV-1a of a string, for cache-busting asset URLs. */
+const fnv = (s: string) => {
+  let x = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) x = Math.imul(x ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return x.toString(36);
+};
+export const CSS_PATH = `/assets/dashboard.css`;
+export const JS_PATH = `/assets/dashboard.js`;
+const CSS_VERSION = fnv(DASHBOARD_CSS);
+const JS_VERSION = fnv(DASHBOARD_JS);
+
+/** The Content-Security-Policy of every dashboard response: nothing inline, nothing from elsewhere. */
+export const DASHBOARD_CSP = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'none'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
+
+const TABS: readonly Tab[] = ['map', 'funnel', 'visitors', 'settings'];
+
+/** A local path to return to after sign-in; anything else (other hosts, `//evil`, `/\evil`) becomes `/`. */
+export const safeNext = (next: unknown): string =>
+  typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && next.length <= 2000 ? next : '/';
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '');
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+const lines = (s: string) => s.split(/\r?\n/).map((x) => x.trim()).filter(Boolean);
+
+const flashOf = (c: Context): Html => {
+  const q = c.req.query();
+  const msgs: Record<string, string> = {
+    saved: 'Saved.',
+    stages: 'Stages saved. Journeys are being refolded under the new model.',
+    revoked: 'The write key is revoked.',
+    'rule-deleted': 'The rule is deleted.',
+    'rule-toggled': 'The rule is updated.',
+  };
+  if (q.erased !== undefined) {
+    const n = Number(q.erased);
+    return h`<div class="flash" role="status">The visitor is erased${Number.isFinite(n) ? ` (${n} events)` : ''}.</div>`;
+  }
+  const m = q.done ? msgs[q.done] : undefined;
+  return m ? h`<div class="flash" role="status">${m}</div>` : nothing;
+};
+
+export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
+  const r = new Hono<AppEnv>();
+
+  const headers = secureHeaders({ contentSecurityPolicy: DASHBOARD_CSP, referrerPolicy: 'same-origin', xFrameOptions: 'DENY' });
+  const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  };
+  const auth: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (await hasSession(c, await options.getAdminToken(c), c.get('now')())) return next();
+    const url = new URL(c.req.url);
+    return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+  };
+  for (const path of ['/', '/login', '/logout', '/go', '/sites/*', '/assets/*']) r.use(path, headers);
+  for (const path of ['/', '/login', '/logout', '/go', '/sites/*']) r.use(path, noStore, csrf());
+  for (const path of ['/', '/go', '/sites/*']) r.use(path, auth);
+
+  // ----- assets -----
+  r.get(CSS_PATH, (c) => {
+    c.header('Content-Type', 'text/css; charset=utf-8');
+    c.header('Cache-Control', c.req.query('v') === CSS_VERSION ? 'public, max-age=31536000, immutable' : 'no-cache');
+    return c.body(DASHBOARD_CSS);
+  });
+  r.get(JS_PATH, (c) => {
+    c.header('Content-Type', 'text/javascript; charset=utf-8');
+    c.header('Cache-Control', c.req.query('v') === JS_VERSION ? 'public, max-age=31536000, immutable' : 'no-cache');
+    return c.body(DASHBOARD_JS);
+  });
+
+  // ----- sign-in -----
+  r.get('/login', async (c) => {
+    const next = safeNext(c.req.query('next'));
+    if (await hasSession(c, await options.getAdminToken(c), c.get('now')())) return c.redirect(next, 303);
+    return c.html(loginPage(null, next));
+  });
+  r.post('/login', async (c) => {
+    const body = await c.req.parseBody();
+    const next = safeNext(body.next);
+    const token = await options.getAdminToken(c);
+    if (!safeEqual(str(body.token).trim(), token)) {
+      return c.html(loginPage('That is not the admin token of this collector.', next), 401);
+    }
+    await startSession(c, token, c.get('now')());
+    return c.redirect(next, 303);
+  });
+  r.post('/logout', (c) => {
+    endSession(c);
+    return c.redirect('/login', 303);
+  });
+
+  // ----- navigation -----
+  r.get('/', async (c) => {
+    const sites = await c.get('store').listSites();
+    const first = sites[0];
+    if (!first) return c.html(h`<!doctype html><p>No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).</p>`);
+    return c.redirect(sitePath(first.id, 'map'), 303);
+  });
+  r.get('/go', (c) => {
+    const site = c.req.query('site') ?? '';
+    const tab = TABS.find((t) => t === c.req.query('tab')) ?? 'map';
+    return c.redirect(sitePath(site, tab), 303);
+  });
+
+  // ----- per site -----
+  interface Page {
+    site: SiteConfig;
+    sites: SiteConfig[];
+    store: Store;
+    range: Range;
+    now: number;
+  }
+  const load = async (c: Context<AppEnv>): Promise<Page | Response> => {
+    const store = c.get('store');
+    const id = c.req.param('site') ?? '';
+    const sites = await store.listSites();
+    const site = sites.find((s) => s.id === id);
+    const now = c.get('now')();
+    if (!site) {
+      return c.html(
+        h`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown site · cjm</title><link rel="stylesheet" href="${CSS_PATH}"></head><body><main><div class="card empty"><h1>No site “${id}”</h1><p><a href="/">Back to the dashboard</a></p></div></main></body></html>`,
+        404,
+      );
+    }
+    return { site, sites, store, range: parseRange(new URL(c.req.url).searchParams, now), now };
+  };
+  const render = (c: Context<AppEnv>, p: Page, tab: Tab | null, title: string, body: Html, opts: { range?: boolean; sub?: Html } = {}) => {
+    const path = new URL(c.req.url).pathname;
+    const withRange = opts.range ?? true;
+    return c.html(
+      shell({
+        title: `${title} · ${p.site.name}`,
+        sites: p.sites,
+        site: p.site,
+        tab,
+        keep: p.range.query,
+        body: h`<div class="page-head"><div><h1>${title}</h1>${opts.sub ?? (withRange ? h`<p class="muted small">${p.range.label} · times in UTC</p>` : nothing)}</div>${withRange ? rangePicker(path, p.range) : nothing}</div>${body}`,
+      }).toString().replace(`href="${CSS_PATH}"`, `href="${CSS_PATH}?v=${CSS_VERSION}"`).replace(`src="${JS_PATH}"`, `src="${JS_PATH}?v=${JS_VERSION}"`),
+    );
+  };
+  const dateRange = (range: Range) => ({ ...(range.from === undefined ? {} : { from: range.from }), ...(range.to === undefined ? {} : { to: range.to }) });
+
+  r.get('/sites/:site', (c) => c.redirect(sitePath(c.req.param('site'), 'map'), 303));
+
+  r.get('/sites/:site/map', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const range = dateRange(p.range);
+    const [fun, map] = await Promise.all([funnel(p.store, p.site, range), journeyMap(p.store, p.site, range, 8)]);
+    const body = map.journeys === 0 ? emptyState('No journeys started in this range yet.', p.site.id) : mapPage(p.site.id, fun, map, p.range.query);
+    return render(c, p, 'map', 'Journey map', body, {
+      sub: h`<p class="muted small">Journeys that started in the ${p.range.label}, and everything they did since · times in UTC</p>`,
+    });
+  });
+
+  r.get('/sites/:site/funnel', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const range = dateRange(p.range);
+    const [fun, tch] = await Promise.all([funnel(p.store, p.site, range), touches(p.store, p.site, range)]);
+    const body = fun.journeys === 0 ? emptyState('No journeys started in this range yet.', p.site.id) : funnelPage(fun, tch);
+    return render(c, p, 'funnel', 'Funnel', body, {
+      sub: h`<p class="muted small">Journeys that started in the ${p.range.label} · times in UTC</p>`,
+    });
+  });
+
+  r.get('/sites/:site/visitors', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const q = c.req.query();
+    const filters: VisitorFilters = {};
+    if (q.stage && p.site.stages.some((s) => s.name === q.stage)) filters.stage = q.stage;
+    if (q.channel && (CHANNELS as readonly string[]).includes(q.channel)) filters.channel = q.channel;
+    if (q.converted === 'true' || q.converted === 'false') filters.converted = q.converted === 'true';
+    if (q.q && q.q.trim()) filters.q = q.q.trim().slice(0, 200);
+    const query: VisitorQuery = { limit: 50, ...filters, ...dateRange(p.range) };
+    if (q.cursor) query.cursor = q.cursor.slice(0, 1000);
+    let page: { visitors: import('../store').VisitorSummary[]; cursor: string | null };
+    let flash = flashOf(c);
+    try {
+      page = await p.store.listVisitors(p.site.id, query);
+    } catch (e) {
+      if (!(e instanceof BadCursorError)) throw e;
+      delete query.cursor;
+      page = await p.store.listVisitors(p.site.id, query);
+      flash = h`<div class="error">That page link has expired; showing the first page.</div>`;
+    }
+    const body = visitorsPage({ site: p.site, filters, rangeQuery: p.range.query, visitors: page.visitors, cursor: page.cursor, paged: !!query.cursor, now: p.now, flash });
+    return render(c, p, 'visitors', 'Visitors', body, {
+      sub: h`<p class="muted small">Active in the ${p.range.label}, newest activity first · times in UTC</p>`,
+    });
+  });
+
+  r.get('/sites/:site/visitors/:visitor', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const id = c.req.param('visitor');
+    const detail = await visitorDetail(p.store, p.site, id);
+    if (!detail) {
+      c.status(404);
+      return render(c, p, 'visitors', 'Visitor not found', h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen).</p><p><a href="${sitePath(p.site.id, 'visitors')}">All visitors</a></p></div>`, { range: false });
+    }
+    return render(c, p, 'visitors', 'Visitor timeline', timelinePage(p.site.id, detail), {
+      range: false,
+      sub: h`<p class="muted small"><a href="${sitePath(p.site.id, 'visitors')}">← all visitors</a> · times in UTC</p>`,
+    });
+  });
+
+  r.post('/sites/:site/visitors/:visitor/delete', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const id = c.req.param('visitor');
+    const erased = await eraseVisitor(p.store, p.site, id, p.now);
+    return c.redirect(`${sitePath(p.site.id, 'visitors')}?erased=${erased.events}`, 303);
+  });
+
+  // ----- settings -----
+  const settingsData = async (c: Context<AppEnv>, p: Page, extra: Partial<SettingsData> = {}): Promise<SettingsData> => {
+    const store = p.store;
+    const [rules, deliveries, keys] = await Promise.all([
+      typeof store.listRules === 'function' ? store.listRules(p.site.id) : null,
+      typeof store.listDeliveries === 'function' ? store.listDeliveries(p.site.id, { limit: 20 }) : null,
+      typeof store.listWriteKeys === 'function' ? store.listWriteKeys(p.site.id) : null,
+    ]);
+    return { site: p.site, collectorUrl: new URL(c.req.url).origin, rules, deliveries, keys, now: p.now, flash: flashOf(c), ...extra };
+  };
+  const settings = (c: Context<AppEnv>, p: Page, data: SettingsData, status: 200 | 400 = 200) => {
+    c.status(status);
+    return render(c, p, 'settings', 'Settings', settingsPage(data), { range: false, sub: h`<p class="muted small">Site <code>${p.site.id}</code></p>` });
+  };
+  const back = (p: Page, done: string) => `${sitePath(p.site.id, 'settings')}?done=${done}`;
+
+  r.get('/sites/:site/settings', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    return settings(c, p, await settingsData(c, p));
+  });
+
+  r.post('/sites/:site/settings/site', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const body = await c.req.parseBody();
+    const timeout = str(body.sessionTimeoutMinutes).trim();
+    try {
+      const patch = checkSitePatch({
+        name: str(body.name).trim() || p.site.id,
+        origins: lines(str(body.origins)),
+        sessionTimeoutMinutes: timeout === '' ? p.site.sessionTimeoutMinutes : Number(timeout),
+      });
+      await saveSite(p.store, p.site, patch, p.now);
+    } catch (e) {
+      if (!(e instanceof SiteInputError)) throw e;
+      return settings(c, p, await settingsData(c, p, { flash: h`<div class="error" role="alert">${e.message}</div>` }), 400);
+    }
+    return c.redirect(back(p, 'saved'), 303);
+  });
+
+  r.post('/sites/:site/settings/stages', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const body = await c.req.parseBody({ all: true });
+    const names = list(body.stage_name);
+    const urls = list(body.stage_urls);
+    const events = list(body.stage_events);
+    const rows = names.map((n, i) => ({ name: n.trim(), urls: urls[i] ?? '', events: events[i] ?? '' })).filter((s) => s.name !== '');
+    const stages: StageDef[] = rows.map((s) => {
+      const d: StageDef = { name: s.name };
+      const u = lines(s.urls);
+      const e = lines(s.events);
+      if (u.length) d.urls = u;
+      if (e.length) d.events = e;
+      return d;
+    });
+    const conversion = str(body.conversion).trim();
+    try {
+      await saveSite(p.store, p.site, checkSitePatch({ stages, conversion }), p.now);
+    } catch (e) {
+      if (!(e instanceof SiteInputError)) throw e;
+      return settings(
+        c,
+        p,
+        await settingsData(c, p, { flash: h`<div class="error" role="alert">${e.message}</div>`, draft: { stages: rows, conversion } }),
+        400,
+      );
+    }
+    return c.redirect(back(p, 'stages'), 303);
+  });
+
+  r.post('/sites/:site/settings/keys', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const body = await c.req.parseBody();
+    const name = str(body.name).trim().slice(0, 100) || 'key';
+    const created = await p.store.createWriteKey(p.site.id, name, p.now);
+    return settings(c, p, await settingsData(c, p, { newKey: { name, key: created.key } }));
+  });
+  r.post('/sites/:site/settings/keys/:id/revoke', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    await p.store.revokeWriteKey(p.site.id, c.req.param('id'), p.now);
+    return c.redirect(back(p, 'revoked'), 303);
+  });
+  r.post('/sites/:site/settings/rules/:id/toggle', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const rule = (await p.store.listRules(p.site.id)).find((x) => x.id === c.req.param('id'));
+    if (rule) await p.store.putRule({ ...rule, enabled: !rule.enabled, updatedAt: p.now });
+    return c.redirect(back(p, 'rule-toggled'), 303);
+  });
+  r.post('/sites/:site/settings/rules/:id/delete', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    await p.store.deleteRule(p.site.id, c.req.param('id'));
+    return c.redirect(back(p, 'rule-deleted'), 303);
+  });
+
+  return r;
+};

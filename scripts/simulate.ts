@@ -1,0 +1,686 @@
+/**
+ * `npm run simulate -- --visitors 5000 [--seed 42] [--url http://localhost:8787] [--site demo] [--truth out.json]`
+ *
+ * Sends realistic shop traffic through the real `POST /collect` endpoint, so a fresh install has something to show,
+ * and writes the ground truth it generated to a JSON file (default `./data/simulate-truth.json`).
+ *
+ * - Seeded: the same seed (and `--now`) gives the same traffic, ids included. `--now` defaults to the current hour
+ *   (floored), so runs within one hour are identical and a re-run is deduplicated by the collector.
+ * - Timestamps spread over the past `--days` days (default 28, inside the collector's 31-day window).
+ * - Channels through UTM parameters, click ids and referrers; drop-off at every stage; back-steps (checkout → cart);
+ *   returning visitors across sessions (gaps over the 30-minute session timeout); identify on some sign-ups; feedback
+ *   scores and web vitals.
+ * - Batches like the tag: one request per page view with the events, vitals and feedback that followed it, each
+ *   visitor's requests in order, a few visitors in parallel; `429`/`5xx` are retried with the same event ids.
+ *
+ * The simulated shop follows the default stage model (`landing → signup → cart → checkout → post-purchase`, see
+ * collector/core/stages.ts `DEFAULT_STAGES`); on a site with other stage rules the truth does not describe the journeys.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WireBatch, WireEvent } from '../collector/core/protocol';
+
+export const STAGES = ['landing', 'signup', 'cart', 'checkout', 'post-purchase'] as const;
+export type SimStage = (typeof STAGES)[number];
+const CONVERSION = 4;
+const SHOP = 'https://shop.example';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+export interface SimulateOptions {
+  visitors: number;
+  seed: number;
+  /** Anchor of the simulated past: the latest possible event time (ms). */
+  now: number;
+  /** Spread of first visits over the past days. */
+  days: number;
+  site: string;
+}
+
+/** Touch-count buckets of docs/api.md (touches report). */
+export const TOUCH_BUCKETS: Array<[label: string, min: number, max: number | null]> = [
+  ['1', 1, 1], ['2', 2, 2], ['3', 3, 3], ['4', 4, 4], ['5', 5, 5], ['6–7', 6, 7], ['8–10', 8, 10],
+  ['11–15', 11, 15], ['16–20', 16, 20], ['21–30', 21, 30], ['31+', 31, null],
+];
+export const SESSION_BUCKETS: Array<[label: string, min: number, max: number | null]> = [
+  ['1', 1, 1], ['2', 2, 2], ['3', 3, 3], ['4', 4, 4], ['5', 5, 5], ['6–10', 6, 10], ['11+', 11, null],
+];
+
+export interface Distribution {
+  count: number;
+  /** Nearest-rank percentiles (a value that occurred), null without samples. */
+  median: number | null;
+  p75: number | null;
+  min: number | null;
+  max: number | null;
+  buckets: Record<string, number>;
+}
+
+/** What the simulator generated, in the terms of the reports (docs/api.md). Counts are journeys unless named. */
+export interface Truth {
+  seed: number;
+  site: string;
+  now: number;
+  visitors: number;
+  events: number;
+  requests: number;
+  firstEventAt: number;
+  lastEventAt: number;
+  journeys: number;
+  converted: number;
+  stages: Array<{
+    stage: SimStage;
+    /** Journeys that entered the stage at least once. */
+    reached: number;
+    /** Journeys whose current (last) stage it is. */
+    current: number;
+    /** Entries, re-entries after a back-step included. */
+    entries: number;
+    /** Journeys whose furthest stage it is. */
+    furthest: number;
+    /** Channel of the session in which each journey first entered the stage. */
+    entryChannels: Record<string, number>;
+    feedback: { sum: number; count: number };
+    /** Each journey's latest value of each vital measured in the stage. */
+    vitals: Record<string, number[]>;
+  }>;
+  transitions: Array<{ from: SimStage; to: SimStage; journeys: number; count: number; back: boolean }>;
+  backSteps: { journeys: number; count: number };
+  firstChannels: Record<string, number>;
+  /** Journeys that stopped in a stage without converting, by that stage. */
+  stalls: Record<string, number>;
+  /** Converted journeys: touches (page views + events) up to and including the converting one, and sessions. */
+  touchesToConversion: Distribution;
+  sessionsToConversion: Distribution;
+  byFirstChannel: Record<string, { journeys: number; converted: number; touches: Distribution; sessions: Distribution }>;
+  identified: number;
+  returning: number;
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Seeded randomness (sfc32 seeded through splitmix32): same seed, same sequence on every platform.
+// ------------------------------------------------------------------------------------------------------------
+
+export const rng = (seed: number) => {
+  let s = seed >>> 0;
+  const split = () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = split();
+  let b = split();
+  let c = split();
+  let d = split();
+  const next = () => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t / 4294967296;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return next;
+};
+
+type Rand = () => number;
+const ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const randId = (r: Rand, n: number) => Array.from({ length: n }, () => ALPHA[Math.floor(r() * ALPHA.length)]).join('');
+const between = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+const pick = <T>(r: Rand, items: readonly T[]): T => items[Math.floor(r() * items.length)] as T;
+const weighted = <T>(r: Rand, items: ReadonlyArray<readonly [T, number]>): T => {
+  const total = items.reduce((s, [, w]) => s + w, 0);
+  let x = r() * total;
+  for (const [v, w] of items) if ((x -= w) < 0) return v;
+  return items[items.length - 1]![0];
+};
+/** Log-normal around a median, for vitals. */
+const lognormal = (r: Rand, median: number, spread: number) => {
+  const u = Math.max(r(), 1e-9);
+  const v = r();
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return median * Math.exp(spread * z);
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// Channels: how a session arrives (landing URL parameters and referrer) and what the collector will call it.
+// ------------------------------------------------------------------------------------------------------------
+
+interface Arrival {
+  channel: string;
+  query: string;
+  referrer?: string;
+}
+
+const ARRIVALS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
+  [() => ({ channel: 'direct', query: '' }), 22],
+  [(r) => ({ channel: 'organic_search', query: '', referrer: pick(r, ['https://www.google.com/', 'https://www.google.de/', 'https://www.bing.com/', 'https://duckduckgo.com/', 'https://yandex.ru/']) }), 26],
+  [(r) => ({ channel: 'paid_search', query: `?gclid=${randId(r, 20)}` }), 7],
+  [(r) => ({ channel: 'paid_search', query: `?utm_source=google&utm_medium=cpc&utm_campaign=${pick(r, ['brand', 'mugs-q4', 'generic'])}` }), 5],
+  [(r) => ({ channel: 'social', query: '', referrer: pick(r, ['https://www.facebook.com/', 'https://t.co/x', 'https://www.reddit.com/r/coffee/', 'https://www.instagram.com/']) }), 11],
+  [(r) => ({ channel: 'paid_social', query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=${pick(r, ['winter', 'retarget'])}` }), 5],
+  [(r) => ({ channel: 'email', query: `?utm_source=newsletter&utm_medium=email&utm_campaign=${pick(r, ['weekly', 'black-friday'])}` }), 9],
+  [(r) => ({ channel: 'referral', query: '', referrer: pick(r, ['https://blog.coffee-lovers.example/best-mugs', 'https://news.ycombinator.com/item?id=1', 'https://gift-guide.example.org/']) }), 8],
+  [() => ({ channel: 'affiliate', query: '?utm_source=partner-blog&utm_medium=affiliate' }), 4],
+  [() => ({ channel: 'display', query: '?utm_source=gdn&utm_medium=display' }), 3],
+];
+
+/** Returning sessions come back mostly direct or through owned channels. */
+const RETURNS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
+  [() => ({ channel: 'direct', query: '' }), 50],
+  [() => ({ channel: 'email', query: '?utm_source=newsletter&utm_medium=email&utm_campaign=reminder' }), 25],
+  [(r) => ({ channel: 'organic_search', query: '', referrer: pick(r, ['https://www.google.com/', 'https://www.bing.com/']) }), 15],
+  [(r) => ({ channel: 'paid_social', query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=retarget&x=${randId(r, 4)}` }), 10],
+];
+
+const USER_AGENTS = [
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', 40],
+  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15', 15],
+  ['Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1', 25],
+  ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36', 15],
+  ['Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1', 5],
+] as const;
+
+const PRODUCTS = [
+  { sku: 'mug-classic', path: '/products/classic-mug', title: 'Classic mug', price: 14 },
+  { sku: 'mug-travel', path: '/products/travel-mug', title: 'Travel mug', price: 24 },
+  { sku: 'beans-1kg', path: '/products/house-beans', title: 'House beans 1 kg', price: 32 },
+  { sku: 'grinder', path: '/products/hand-grinder', title: 'Hand grinder', price: 79 },
+  { sku: 'tee', path: '/products/cjm-tee', title: 'cjm tee', price: 22 },
+] as const;
+const CONTENT = ['/', '/about', '/blog/brew-guide', '/blog/gift-ideas', '/shipping', '/faq'] as const;
+
+/** Feedback means per stage: the emotion curve dips at signup and checkout, peaks after the purchase. */
+const FEEDBACK: Record<SimStage, { p: number; mean: number }> = {
+  landing: { p: 0.04, mean: 3.9 },
+  signup: { p: 0.1, mean: 2.9 },
+  cart: { p: 0.08, mean: 3.5 },
+  checkout: { p: 0.16, mean: 2.4 },
+  'post-purchase': { p: 0.45, mean: 4.5 },
+};
+/** Vitals per stage: the checkout page is slow (poor LCP/INP), the rest mostly good. */
+const VITAL_MEDIANS: Record<SimStage, Record<string, number>> = {
+  landing: { LCP: 1900, FCP: 1200, TTFB: 420, INP: 120, CLS: 0.04 },
+  signup: { LCP: 2100, FCP: 1300, TTFB: 450, INP: 180, CLS: 0.08 },
+  cart: { LCP: 2300, FCP: 1400, TTFB: 520, INP: 160, CLS: 0.06 },
+  checkout: { LCP: 3600, FCP: 2100, TTFB: 900, INP: 340, CLS: 0.18 },
+  'post-purchase': { LCP: 1700, FCP: 1100, TTFB: 380, INP: 90, CLS: 0.02 },
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// One visitor's walk: the events, grouped in batches, and what they mean.
+// ------------------------------------------------------------------------------------------------------------
+
+export interface SimVisitor {
+  id: string;
+  userAgent: string;
+  /** Requests in the order the tag would send them. */
+  batches: WireEvent[][];
+  // Ground truth of this journey:
+  firstChannel: string;
+  sessions: number;
+  entries: Array<{ stage: number; from: number | null; session: number; channel: string }>;
+  current: number;
+  furthest: number;
+  converted: { touches: number; sessions: number } | null;
+  feedback: Array<{ stage: number; value: number }>;
+  vitals: Map<number, Record<string, number>>;
+  identified: boolean;
+}
+
+/** Which stage a page or event enters under the default rules, or null. */
+const stageOfPage = (path: string): number | null =>
+  path === '/signup' ? 1 : path === '/cart' ? 2 : path === '/checkout' ? 3 : path === '/thank-you' ? 4 : null;
+const stageOfEvent = (name: string): number | null =>
+  name === 'signup_completed' ? 1 : name === 'add_to_cart' ? 2 : name === 'begin_checkout' ? 3 : name === 'purchase' ? 4 : null;
+
+const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
+  const id = `sim${index.toString(36).padStart(4, '0')}${randId(r, 10)}`;
+  const userAgent = weighted(r, USER_AGENTS);
+  const pages: WireEvent[][] = [];
+  let seq = 0;
+  let t = 0; // relative time, made absolute at the end
+  let touches = 0;
+  let session = 0;
+  let channel = '';
+  const v: SimVisitor = {
+    id, userAgent, batches: pages, firstChannel: '', sessions: 0, entries: [], current: -1, furthest: -1,
+    converted: null, feedback: [], vitals: new Map(), identified: false,
+  };
+  const eventId = () => `${id}.${(seq++).toString(36)}`;
+  const stageName = (): SimStage | undefined => (v.current >= 0 ? STAGES[v.current] : undefined);
+  const enter = (stage: number | null) => {
+    if (touches === 1 && v.current === -1 && stage === null) stage = 0; // first touch: landing
+    if (stage === null || stage === v.current) return;
+    v.entries.push({ stage, from: v.current === -1 ? null : v.current, session, channel });
+    v.current = stage;
+    if (stage > v.furthest) v.furthest = stage;
+    if (!v.converted && stage >= CONVERSION) v.converted = { touches, sessions: session };
+  };
+  const after = (lo: number, hi: number) => (t += between(r, lo, hi));
+  const push = (e: WireEvent) => {
+    const batch = pages[pages.length - 1];
+    if (batch && batch.length < 40) batch.push(e);
+    else pages.push([e]);
+  };
+
+  const afterPage = (stage: SimStage) => {
+    // Vitals of the page just viewed (the tag reports them on the way out), in the stage the visitor is in.
+    const medians = VITAL_MEDIANS[stage];
+    const measured: Record<string, number> = v.vitals.get(v.current) ?? {};
+    for (const name of ['TTFB', 'FCP', 'LCP', 'INP', 'CLS'] as const) {
+      if (r() > (name === 'INP' || name === 'CLS' ? 0.45 : 0.7)) continue;
+      const raw = lognormal(r, medians[name]!, name === 'CLS' ? 0.9 : 0.45);
+      const value = name === 'CLS' ? Math.round(raw * 1000) / 1000 : Math.round(raw);
+      push({ id: eventId(), type: 'vital', ts: after(200, 4000), name, value, stage });
+      measured[name] = value;
+    }
+    if (Object.keys(measured).length) v.vitals.set(v.current, measured);
+    const fb = FEEDBACK[stage];
+    if (r() < fb.p) {
+      const value = Math.min(5, Math.max(1, Math.round(fb.mean + (r() + r() + r() - 1.5) * 1.6)));
+      push({ id: eventId(), type: 'feedback', ts: after(1000, 20_000), value, stage });
+      v.feedback.push({ stage: v.current, value });
+    }
+  };
+
+  const page = (path: string, title: string, arrival?: Arrival) => {
+    pages.push([]); // each page view starts a request, like the tag flushing on pagehide
+    touches++;
+    const e: WireEvent = { id: eventId(), type: 'page', ts: after(3_000, 150_000), url: `${SHOP}${path}${arrival?.query ?? ''}`, title };
+    if (arrival?.referrer) e.referrer = arrival.referrer;
+    push(e);
+    enter(stageOfPage(path));
+    afterPage(stageName()!);
+  };
+  const event = (name: string, props?: WireEvent['props'], value?: number) => {
+    touches++;
+    const e: WireEvent = { id: eventId(), type: 'event', ts: after(2_000, 60_000), name };
+    if (props) e.props = props;
+    if (value !== undefined) e.value = value;
+    push(e);
+    enter(stageOfEvent(name));
+  };
+  const startSession = (arrival: Arrival, path: string, title: string) => {
+    if (session > 0) t += between(r, 2 * HOUR, 4 * DAY);
+    session++;
+    channel = arrival.channel;
+    if (session === 1) v.firstChannel = channel;
+    page(path, title, arrival);
+  };
+  const browse = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      if (r() < 0.7) {
+        const p = pick(r, PRODUCTS);
+        page(p.path, p.title);
+        if (r() < 0.5) event('view_item', { sku: p.sku, price: p.price });
+      } else page(pick(r, CONTENT), 'Brew & Co.');
+    }
+  };
+  /** Leaves; comes back later (a returning visitor) or never. Returns true when the visitor comes back. */
+  const leave = (returnP: number, resume: () => void): boolean => {
+    if (v.current === 2 || v.current === 3) if (r() < 0.6) event('cart_abandoned', { items: between(r, 1, 3) });
+    if (session >= 5 || r() >= returnP) return false;
+    const arrival = weighted(r, RETURNS)(r);
+    startSession(arrival, r() < 0.5 ? '/' : pick(r, PRODUCTS).path, 'Brew & Co.');
+    resume();
+    return true;
+  };
+
+  // Session 1: arrive and look around.
+  const first = weighted(r, ARRIVALS)(r);
+  const landingPath = first.channel === 'email' || first.channel === 'paid_social' ? pick(r, PRODUCTS).path : r() < 0.6 ? '/' : pick(r, [...CONTENT, ...PRODUCTS.map((p) => p.path)]);
+  startSession(first, landingPath, 'Brew & Co.');
+  browse(between(r, 0, 3));
+
+  // The funnel, with drop-off (and possibly a return) at every step.
+  const steps = () => {
+    // landing → signup, or straight to the cart as a guest.
+    for (;;) {
+      if (r() < 0.5) break;
+      if (!leave(0.3, () => browse(between(r, 0, 2)))) return;
+    }
+    const cameWithSignup = r() < 0.7;
+    if (cameWithSignup) {
+      page('/signup', 'Create your account');
+      for (;;) {
+        if (r() < 0.68) break;
+        if (!leave(0.25, () => page('/signup', 'Create your account'))) return;
+      }
+      event('signup_completed', { method: pick(r, ['email', 'google', 'apple']) });
+      if (r() < 0.6) {
+        push({ id: eventId(), type: 'identify', ts: after(200, 2000), userId: `user-${randId(r, 8)}` });
+        v.identified = true;
+      }
+      browse(between(r, 0, 2));
+    }
+    // → cart
+    for (;;) {
+      if (r() < 0.62) break;
+      if (!leave(0.3, () => browse(between(r, 1, 2)))) return;
+    }
+    const p = pick(r, PRODUCTS);
+    page(p.path, p.title);
+    event('add_to_cart', { sku: p.sku, price: p.price, qty: between(r, 1, 3) });
+    page('/cart', 'Your cart');
+    // → checkout, with back-steps to the cart
+    for (let round = 0; ; round++) {
+      for (;;) {
+        if (r() < 0.6) break;
+        if (!leave(0.35, () => page('/cart', 'Your cart'))) return;
+      }
+      page('/checkout', 'Checkout');
+      event('begin_checkout', { step: 'shipping' });
+      const x = r();
+      if (x < 0.52) break; // pay
+      if (x < 0.7 && round < 3) {
+        page('/cart', 'Your cart'); // back-step: checkout → cart
+        if (r() < 0.5) event('add_to_cart', { sku: pick(r, PRODUCTS).sku, qty: 1 });
+        continue;
+      }
+      if (!leave(0.3, () => page('/cart', 'Your cart'))) return; // resumed in the cart: a back-step as well
+    }
+    const value = between(r, 14, 160);
+    event('purchase', { order: randId(r, 6), currency: 'EUR' }, value);
+    page('/thank-you', 'Thank you!');
+    if (r() < 0.3) {
+      t += between(r, 1 * DAY, 5 * DAY);
+      session++;
+      channel = 'email';
+      page('/account/orders', 'Your orders', { channel: 'email', query: '?utm_source=newsletter&utm_medium=email&utm_campaign=order-shipped' });
+    }
+  };
+  steps();
+  v.sessions = session;
+
+  // Make times absolute: first visits spread over the past days, the journey ending before `now`.
+  const span = t;
+  const latestStart = opts.now - span - MIN;
+  const earliestStart = Math.max(opts.now - opts.days * DAY, latestStart - opts.days * DAY);
+  const start = earliestStart + Math.floor(r() * Math.max(0, latestStart - earliestStart));
+  for (const b of pages) for (const e of b) e.ts += start;
+  v.batches = pages.filter((b) => b.length > 0);
+  return v;
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// Truth
+// ------------------------------------------------------------------------------------------------------------
+
+const nearestRank = (sorted: number[], p: number): number | null =>
+  sorted.length === 0 ? null : (sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] as number);
+
+export const distribution = (values: number[], buckets: typeof TOUCH_BUCKETS): Distribution => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const out: Distribution = {
+    count: sorted.length,
+    median: nearestRank(sorted, 0.5),
+    p75: nearestRank(sorted, 0.75),
+    min: sorted[0] ?? null,
+    max: sorted[sorted.length - 1] ?? null,
+    buckets: {},
+  };
+  for (const [label, min, max] of buckets) out.buckets[label] = sorted.filter((v) => v >= min && (max === null || v <= max)).length;
+  return out;
+};
+
+export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth => {
+  const stages = STAGES.map((stage) => ({
+    stage, reached: 0, current: 0, entries: 0, furthest: 0,
+    entryChannels: {} as Record<string, number>, feedback: { sum: 0, count: 0 }, vitals: {} as Record<string, number[]>,
+  }));
+  const transitions = new Map<string, Truth['transitions'][number]>();
+  const firstChannels: Record<string, number> = {};
+  const stalls: Record<string, number> = {};
+  const touches: number[] = [];
+  const sessions: number[] = [];
+  const perChannel = new Map<string, { journeys: number; touches: number[]; sessions: number[] }>();
+  const backSteps = { journeys: 0, count: 0 };
+  let events = 0;
+  let requests = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const v of visitors) {
+    for (const b of v.batches) {
+      requests++;
+      events += b.length;
+      for (const e of b) {
+        first = Math.min(first, e.ts);
+        last = Math.max(last, e.ts);
+      }
+    }
+    firstChannels[v.firstChannel] = (firstChannels[v.firstChannel] ?? 0) + 1;
+    const ch = perChannel.get(v.firstChannel) ?? { journeys: 0, touches: [], sessions: [] };
+    perChannel.set(v.firstChannel, ch);
+    ch.journeys++;
+    const seen = new Set<number>();
+    const seenT = new Set<string>();
+    let back = 0;
+    for (const e of v.entries) {
+      const s = stages[e.stage]!;
+      s.entries++;
+      if (!seen.has(e.stage)) {
+        seen.add(e.stage);
+        s.reached++;
+        s.entryChannels[e.channel] = (s.entryChannels[e.channel] ?? 0) + 1;
+      }
+      if (e.from === null) continue;
+      const key = `${e.from}>${e.stage}`;
+      let tr = transitions.get(key);
+      if (!tr) transitions.set(key, (tr = { from: STAGES[e.from]!, to: STAGES[e.stage]!, journeys: 0, count: 0, back: e.stage < e.from }));
+      tr.count++;
+      if (!seenT.has(key)) {
+        seenT.add(key);
+        tr.journeys++;
+      }
+      if (e.stage < e.from) back++;
+    }
+    if (back) {
+      backSteps.journeys++;
+      backSteps.count += back;
+    }
+    stages[v.current]!.current++;
+    stages[v.furthest]!.furthest++;
+    if (!v.converted) stalls[STAGES[v.current]!] = (stalls[STAGES[v.current]!] ?? 0) + 1;
+    else {
+      touches.push(v.converted.touches);
+      sessions.push(v.converted.sessions);
+      ch.touches.push(v.converted.touches);
+      ch.sessions.push(v.converted.sessions);
+    }
+    for (const f of v.feedback) {
+      stages[f.stage]!.feedback.sum += f.value;
+      stages[f.stage]!.feedback.count++;
+    }
+    for (const [stage, vitals] of v.vitals) {
+      for (const [name, value] of Object.entries(vitals)) (stages[stage]!.vitals[name] ??= []).push(value);
+    }
+  }
+  for (const s of stages) for (const list of Object.values(s.vitals)) list.sort((a, b) => a - b);
+  return {
+    seed: opts.seed,
+    site: opts.site,
+    now: opts.now,
+    visitors: visitors.length,
+    events,
+    requests,
+    firstEventAt: first,
+    lastEventAt: last,
+    journeys: visitors.length,
+    converted: touches.length,
+    stages,
+    transitions: [...transitions.values()].sort((a, b) => STAGES.indexOf(a.from) - STAGES.indexOf(b.from) || STAGES.indexOf(a.to) - STAGES.indexOf(b.to)),
+    backSteps,
+    firstChannels,
+    stalls,
+    touchesToConversion: distribution(touches, TOUCH_BUCKETS),
+    sessionsToConversion: distribution(sessions, SESSION_BUCKETS),
+    byFirstChannel: Object.fromEntries(
+      [...perChannel].map(([c, x]) => [
+        c,
+        { journeys: x.journeys, converted: x.touches.length, touches: distribution(x.touches, TOUCH_BUCKETS), sessions: distribution(x.sessions, SESSION_BUCKETS) },
+      ]),
+    ),
+    identified: visitors.filter((v) => v.identified).length,
+    returning: visitors.filter((v) => v.sessions > 1).length,
+  };
+};
+
+/** Generates the traffic and its truth, without sending anything. Pure: same options, same output. */
+export const generate = (opts: SimulateOptions): { visitors: SimVisitor[]; truth: Truth } => {
+  const r = rng(opts.seed);
+  const visitors = Array.from({ length: opts.visitors }, (_, i) => walk(r, i, opts));
+  return { visitors, truth: truthOf(visitors, opts) };
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// Sending
+// ------------------------------------------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+export interface SendOptions {
+  url: string;
+  site: string;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Posts one batch, retrying 429 (after Retry-After) and 5xx/network errors with backoff. Throws on other 4xx. */
+const post = async (url: string, body: WireBatch, userAgent: string): Promise<void> => {
+  for (let attempt = 0; ; attempt++) {
+    let res: Response | undefined;
+    try {
+      res = await fetch(`${url}/collect`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', 'User-Agent': userAgent },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      if (attempt >= 8) throw new Error(`[cjm simulate] cannot reach ${url}/collect (${(e as Error).message}); is the collector running (npm start)?`);
+    }
+    if (res) {
+      const text = await res.text();
+      if (res.status === 202) return;
+      if (res.status === 429 || res.status >= 500) {
+        if (attempt >= 30) throw new Error(`[cjm simulate] ${url}/collect keeps answering ${res.status}: ${text}`);
+        const retry = Number(res.headers.get('Retry-After'));
+        await sleep(Number.isFinite(retry) && retry > 0 ? retry * 1000 : 100 * 2 ** Math.min(attempt, 5));
+        continue;
+      }
+      if (res.status === 404) {
+        throw new Error(`[cjm simulate] the collector at ${url} has no site "${body.site}": use --site demo, or create it with POST /api/sites (docs/api.md)`);
+      }
+      throw new Error(`[cjm simulate] ${url}/collect answered ${res.status}: ${text}`);
+    }
+    await sleep(100 * 2 ** Math.min(attempt, 5));
+  }
+};
+
+/** Sends every visitor's batches (each visitor in order, `concurrency` visitors at a time). */
+export const send = async (visitors: SimVisitor[], o: SendOptions): Promise<void> => {
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    for (;;) {
+      const v = visitors[next++];
+      if (!v) return;
+      for (const events of v.batches) {
+        await post(o.url, { site: o.site, visitor: v.id, sent: Date.now(), events }, v.userAgent);
+      }
+      done++;
+      o.onProgress?.(done, visitors.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 6) }, worker));
+};
+
+/** Generates, sends, and returns the truth. */
+export const simulate = async (opts: SimulateOptions & Omit<SendOptions, 'site'>): Promise<Truth> => {
+  const { visitors, truth } = generate(opts);
+  await send(visitors, { ...opts, site: opts.site });
+  return truth;
+};
+
+// ------------------------------------------------------------------------------------------------------------
+// CLI
+// ------------------------------------------------------------------------------------------------------------
+
+const USAGE = `usage: npm run simulate -- [--visitors 5000] [--seed 42] [--url http://localhost:8787] [--site demo]
+                            [--truth ./data/simulate-truth.json] [--days 28] [--now <ms>] [--concurrency 6]`;
+
+export const parseArgs = (argv: string[]) => {
+  const o = {
+    visitors: 5000,
+    seed: 42,
+    url: 'http://localhost:8787',
+    site: 'demo',
+    truth: './data/simulate-truth.json',
+    days: 28,
+    now: Math.floor(Date.now() / HOUR) * HOUR,
+    concurrency: 6,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`[cjm simulate] ${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    const int = (min: number, max: number) => {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`[cjm simulate] ${flag} must be an integer from ${min} to ${max}, not "${v}"`);
+      return n;
+    };
+    switch (flag) {
+      case '--visitors': o.visitors = int(1, 1_000_000); break;
+      case '--seed': o.seed = int(0, 2 ** 32 - 1); break;
+      case '--url': o.url = value().replace(/\/+$/, ''); break;
+      case '--site': o.site = value(); break;
+      case '--truth': o.truth = value(); break;
+      case '--days': o.days = int(1, 30); break;
+      case '--now': o.now = int(0, Number.MAX_SAFE_INTEGER); break;
+      case '--concurrency': o.concurrency = int(1, 64); break;
+      case '-h': case '--help': console.log(USAGE); process.exit(0); break;
+      default: throw new Error(`[cjm simulate] unknown option ${arg}\n${USAGE}`);
+    }
+  }
+  return o;
+};
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  try {
+    const o = parseArgs(process.argv.slice(2));
+    const started = Date.now();
+    console.log(`[cjm simulate] ${o.visitors} visitors (seed ${o.seed}) → ${o.url}/collect, site "${o.site}"`);
+    let shown = 0;
+    const truth = await simulate({
+      ...o,
+      onProgress: (done, total) => {
+        const pct = Math.floor((100 * done) / total);
+        if (pct >= shown + 10 || done === total) {
+          shown = pct;
+          process.stdout.write(`  ${done}/${total} visitors sent\n`);
+        }
+      },
+    });
+    mkdirSync(dirname(resolve(o.truth)), { recursive: true });
+    writeFileSync(o.truth, `${JSON.stringify(truth, null, 2)}\n`);
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    console.log(`[cjm simulate] sent ${truth.events} events in ${truth.requests} requests in ${secs} s; ${truth.converted} of ${truth.journeys} journeys converted.
+  ground truth: ${o.truth}
+  dashboard:    ${o.url}/sites/${encodeURIComponent(o.site)}/map`);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,347 @@
+/**
+ * The dashboard through `app.request()`: sign-in and session cookie, redirects, CSRF, CSP, escaping of browser strings,
+ * every page rendering, settings forms, erasing a visitor.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { SESSION_DAYS } from '../../collector/core/dashboard/auth';
+import { safeNext } from '../../collector/core/routes/dashboard';
+import { batch, ev, makeApp, page, TOKEN, type TestApp } from '../helpers';
+
+let t: TestApp;
+const ORIGIN = 'http://localhost';
+
+const form = (fields: Record<string, string | string[]>) => {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
+  return p.toString();
+};
+
+const post = (path: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) =>
+  t.app.request(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN, ...headers },
+    body: form(fields),
+  });
+
+const signIn = async (): Promise<string> => {
+  const res = await post('/login', { token: TOKEN, next: '/' });
+  expect(res.status).toBe(303);
+  const cookie = res.headers.get('set-cookie') ?? '';
+  expect(cookie).toMatch(/^cjm_session=/);
+  return cookie.split(';')[0]!;
+};
+
+const get = (path: string, cookie?: string) => t.app.request(path, { headers: cookie ? { Cookie: cookie } : {} });
+
+/** Every attribute name of every tag in the page (quoted values skipped, so escaped text inside them is ignored). */
+const attributeNames = (body: string): string[] => {
+  const names: string[] = [];
+  for (const tag of body.match(/<[a-zA-Z][^\s>/]*(?:\s+[^\s=>/]+(?:="[^"]*"|='[^']*'|=[^\s>]+)?)*\s*\/?>/g) ?? []) {
+    for (const m of tag.matchAll(/\s([^\s=>/]+)(?:="[^"]*"|='[^']*'|=[^\s>]+)?/g)) names.push(m[1]!.toLowerCase());
+  }
+  return names;
+};
+
+/** Asserts the page obeys the CSP by construction: no inline script, style or handler, no javascript: link. */
+const assertNoInline = (body: string) => {
+  expect(body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+  expect(body).not.toMatch(/<style/i);
+  const names = attributeNames(body);
+  expect(names.length).toBeGreaterThan(10);
+  expect(names.filter((n) => n === 'style' || n.startsWith('on'))).toEqual([]);
+  expect(body).not.toMatch(/(href|src|action)="\s*javascript:/i);
+};
+
+beforeEach(async () => {
+  t = await makeApp();
+});
+
+describe('sign-in', () => {
+  it('redirects every page to /login, keeping where you were going', async () => {
+    for (const path of ['/', '/sites/demo/map', '/sites/demo/funnel', '/sites/demo/visitors?stage=cart', '/sites/demo/settings']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(303);
+      expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(path)}`);
+    }
+  });
+
+  it('serves the sign-in page with a strict CSP and no inline code', async () => {
+    const res = await get('/login');
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    assertNoInline(await res.text());
+  });
+
+  it('refuses a wrong token with 401 and sets no cookie', async () => {
+    const res = await post('/login', { token: 'nope', next: '/' });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(await res.text()).toContain('not the admin token');
+  });
+
+  it('sets an HttpOnly, SameSite=Strict, signed session cookie; Secure only on https', async () => {
+    const res = await post('/login', { token: TOKEN, next: '/sites/demo/funnel' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/sites/demo/funnel');
+    const cookie = res.headers.get('set-cookie') ?? '';
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).toContain('Path=/');
+    expect(cookie).not.toContain('Secure');
+    expect(cookie).not.toContain(TOKEN);
+    const https = await t.app.request('https://cjm.example/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://cjm.example' },
+      body: form({ token: TOKEN, next: '/' }),
+    });
+    expect(https.headers.get('set-cookie')).toContain('Secure');
+  });
+
+  it('never redirects off-site after sign-in', async () => {
+    for (const bad of ['//evil.test/x', 'https://evil.test/', '/\\evil.test', 'javascript:alert(1)', '']) expect(safeNext(bad)).toBe('/');
+    expect(safeNext('/sites/demo/map?range=7d')).toBe('/sites/demo/map?range=7d');
+    const res = await post('/login', { token: TOKEN, next: '//evil.test/' });
+    expect(res.headers.get('location')).toBe('/');
+  });
+
+  it('refuses cross-site form posts (CSRF)', async () => {
+    const res = await post('/login', { token: TOKEN, next: '/' }, { Origin: 'https://evil.test' });
+    expect(res.status).toBe(403);
+    const cookie = await signIn();
+    const del = await post('/sites/demo/visitors/v1/delete', {}, { Origin: 'https://evil.test', Cookie: cookie });
+    expect(del.status).toBe(403);
+  });
+
+  it('refuses a tampered, foreign or expired cookie', async () => {
+    const cookie = await signIn();
+    expect((await get('/sites/demo/map', cookie)).status).toBe(200);
+    const [name, value] = cookie.split('=') as [string, string];
+    const decoded = decodeURIComponent(value);
+    const tampered = `${name}=${encodeURIComponent(decoded.replace(/^v1\.\d+/, 'v1.99999999999999'))}`;
+    expect((await get('/sites/demo/map', tampered)).status).toBe(303);
+    expect((await get('/sites/demo/map', `${name}=v1.99999999999999.abc`)).status).toBe(303);
+    t.clock.now += (SESSION_DAYS + 1) * 86_400_000;
+    expect((await get('/sites/demo/map', cookie)).status).toBe(303);
+  });
+
+  it('signs out', async () => {
+    const cookie = await signIn();
+    const res = await post('/logout', {}, { Cookie: cookie });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/login');
+    expect(res.headers.get('set-cookie')).toMatch(/cjm_session=;.*Max-Age=0/);
+  });
+});
+
+describe('pages', () => {
+  let cookie: string;
+  beforeEach(async () => {
+    cookie = await signIn();
+    await t.collect(
+      batch('v1', [
+        page('/?utm_source=newsletter&utm_medium=email', { referrer: 'https://mail.example/' }),
+        page('/signup'),
+        ev('event', { name: 'signup_completed' }),
+        ev('identify', { userId: 'ada' }),
+        ev('event', { name: 'add_to_cart', props: { sku: 'mug', price: 12 } }),
+        page('/cart'),
+        ev('vital', { name: 'LCP', value: 5100, stage: 'cart' }),
+        ev('feedback', { value: 2, stage: 'cart' }),
+        page('/checkout'),
+        page('/cart'),
+        page('/checkout'),
+        ev('event', { name: 'purchase', value: 42 }),
+        page('/thank-you'),
+        ev('feedback', { value: 5 }),
+      ]),
+    );
+    await t.collect(batch('v2', [page('/', { referrer: 'https://www.google.com/' }), page('/cart')]));
+  });
+
+  it('sends / to the first site’s journey map', async () => {
+    const res = await get('/', cookie);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/sites/demo/map');
+  });
+
+  it.each(['map', 'funnel', 'visitors', 'settings'])('renders %s with CSP and no inline code', async (tab) => {
+    const res = await get(`/sites/demo/${tab}`, cookie);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const body = await res.text();
+    assertNoInline(body);
+    expect(body).toContain('/assets/dashboard.css?v=');
+  });
+
+  it('draws the journey map from the reports', async () => {
+    const body = await (await get('/sites/demo/map?range=all', cookie)).text();
+    for (const stage of ['landing', 'signup', 'cart', 'checkout', 'post-purchase']) expect(body).toContain(stage);
+    expect(body).toContain('stepped back to cart');
+    expect(body).toContain('LCP 5.10 s');
+    expect(body).toMatch(/class="badge poor"[^>]*>LCP/);
+  });
+
+  it('draws the funnel with back-steps and the touches table', async () => {
+    const body = await (await get('/sites/demo/funnel?range=all', cookie)).text();
+    expect(body).toContain('back-step');
+    expect(body).toContain('data-testid="touches-by-channel"');
+    expect(body).toContain('Email');
+  });
+
+  it('filters and pages the visitors list', async () => {
+    const all = await (await get('/sites/demo/visitors?range=all', cookie)).text();
+    expect(all).toContain('>v1<');
+    expect(all).toContain('>v2<');
+    const cart = await (await get('/sites/demo/visitors?range=all&stage=cart', cookie)).text();
+    expect(cart).toContain('>v2<');
+    expect(cart).not.toContain('>v1<');
+    const search = await (await get('/sites/demo/visitors?range=all&q=ad', cookie)).text();
+    expect(search).toContain('>v1<');
+    expect(search).not.toContain('>v2<');
+    const bad = await get('/sites/demo/visitors?range=all&cursor=garbage', cookie);
+    expect(bad.status).toBe(200);
+    expect(await bad.text()).toContain('expired');
+  });
+
+  it('shows a visitor’s timeline grouped by session with stage bands', async () => {
+    const res = await get('/sites/demo/visitors/v1', cookie);
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain('Session 1');
+    expect(body).toContain('↩ back to cart');
+    expect(body).toContain('sku=mug');
+    expect(body).toContain('user ada');
+    expect((await get('/sites/demo/visitors/nobody', cookie)).status).toBe(404);
+  });
+
+  it('answers 404 for an unknown site', async () => {
+    const res = await get('/sites/nope/map', cookie);
+    expect(res.status).toBe(404);
+  });
+
+  it('escapes every string that came from a browser', async () => {
+    const evil = '<img src=x onerror=alert(1)>';
+    await t.collect(
+      batch('x1', [
+        page('/x', { title: '<script>alert(1)</script>' }),
+        ev('event', { name: evil, url: 'javascript:alert(1)', props: { '"><svg onload=alert(1)>': '<b>bold</b>' } }),
+        ev('page', { url: 'javascript:alert(1)', referrer: 'javascript:alert(2)' }),
+      ]),
+    );
+    for (const path of ['/sites/demo/visitors/x1', '/sites/demo/map?range=all', '/sites/demo/visitors?range=all']) {
+      const body = await (await get(path, cookie)).text();
+      assertNoInline(body);
+      expect(body).not.toContain('<img src=x');
+      expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('<svg onload');
+      expect(body).not.toContain('<b>bold');
+    }
+    const body = await (await get('/sites/demo/visitors/x1', cookie)).text();
+    expect(body).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(body).toContain('javascript:alert(1)'); // shown as text…
+    expect(body).not.toMatch(/href="javascript/); // …never linked
+  });
+
+  it('erases a visitor from the timeline’s delete button', async () => {
+    const res = await post('/sites/demo/visitors/v1/delete', {}, { Cookie: cookie });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toMatch(/^\/sites\/demo\/visitors\?erased=\d+/);
+    expect(await t.store.eventsOfVisitors('demo', ['v1'])).toEqual([]);
+    expect((await get('/sites/demo/visitors/v1', cookie)).status).toBe(404);
+    const list = await (await get(res.headers.get('location')!, cookie)).text();
+    expect(list).toContain('The visitor is erased');
+    expect(list).not.toContain('>v1<');
+  });
+});
+
+describe('settings', () => {
+  let cookie: string;
+  beforeEach(async () => {
+    cookie = await signIn();
+  });
+
+  it('shows the tag snippet with this collector’s URL', async () => {
+    const body = await (await t.app.request('https://cjm.example/sites/demo/settings', { headers: { Cookie: cookie } })).text();
+    expect(body).toContain('src=&quot;https://cjm.example/cjm.js&quot; data-site=&quot;demo&quot;');
+  });
+
+  it('saves stages, and refuses a bad model naming the problem', async () => {
+    const bad = await post(
+      '/sites/demo/settings/stages',
+      { stage_name: ['landing', 'landing'], stage_urls: ['', ''], stage_events: ['', ''], conversion: 'landing' },
+      { Cookie: cookie },
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('is used twice');
+    const before = (await t.store.getSite('demo'))!;
+    const ok = await post(
+      '/sites/demo/settings/stages',
+      {
+        stage_name: ['visit', 'trial', 'paid', ''],
+        stage_urls: ['', '**/trial*\n/start', '', ''],
+        stage_events: ['', '', 'subscribed', ''],
+        conversion: 'paid',
+      },
+      { Cookie: cookie },
+    );
+    expect(ok.status).toBe(303);
+    const site = (await t.store.getSite('demo'))!;
+    expect(site.stages).toEqual([{ name: 'visit' }, { name: 'trial', urls: ['**/trial*', '/start'] }, { name: 'paid', events: ['subscribed'] }]);
+    expect(site.conversion).toBe('paid');
+    expect(site.revision ?? 1).toBeGreaterThan(before.revision ?? 1);
+  });
+
+  it('saves origins and refuses one that is not an origin', async () => {
+    const bad = await post('/sites/demo/settings/site', { name: 'Shop', origins: 'https://shop.example/path', sessionTimeoutMinutes: '30' }, { Cookie: cookie });
+    expect(bad.status).toBe(400);
+    const ok = await post('/sites/demo/settings/site', { name: 'Shop <3', origins: 'https://shop.example\nhttp://localhost:3000', sessionTimeoutMinutes: '45' }, { Cookie: cookie });
+    expect(ok.status).toBe(303);
+    const site = (await t.store.getSite('demo'))!;
+    expect(site.origins).toEqual(['https://shop.example', 'http://localhost:3000']);
+    expect(site.sessionTimeoutMinutes).toBe(45);
+    const body = await (await get('/sites/demo/settings', cookie)).text();
+    expect(body).toContain('Shop &lt;3');
+  });
+
+  it('creates a write key (shown once) and revokes it', async () => {
+    const res = await post('/sites/demo/settings/keys', { name: 'backend' }, { Cookie: cookie });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    const key = /data-testid="new-key">([^<]+)</.exec(body)?.[1];
+    expect(key).toBeTruthy();
+    const keys = await t.store.listWriteKeys('demo');
+    expect(keys).toHaveLength(1);
+    const again = await (await get('/sites/demo/settings', cookie)).text();
+    expect(again).not.toContain(key!);
+    const revoke = await post(`/sites/demo/settings/keys/${keys[0]!.id}/revoke`, {}, { Cookie: cookie });
+    expect(revoke.status).toBe(303);
+    expect((await t.store.listWriteKeys('demo'))[0]!.revokedAt).not.toBeNull();
+  });
+});
+
+describe('assets', () => {
+  it('serves the stylesheet and script without a session, cacheable when versioned', async () => {
+    const css = await get('/assets/dashboard.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    const js = await get('/assets/dashboard.js');
+    expect(js.headers.get('content-type')).toContain('text/javascript');
+    expect(await js.text()).toContain('addEventListener');
+  });
+
+  it('leaves /collect, /api and unknown paths alone', async () => {
+    expect((await t.collect(batch('v9', [page('/')]))).status).toBe(202);
+    expect((await t.app.request('/api/sites/demo/visitors')).status).toBe(401);
+    const nope = await t.app.request('/nope');
+    expect(nope.status).toBe(404);
+    expect(nope.headers.get('content-type')).toContain('json');
+  });
+});
