@@ -3,8 +3,9 @@
  * an untrusted body in, events grouped per visitor out, or a SegmentError naming the field.
  *
  * Mapping, in short:
- * - track → `event` (name = `event`; `properties.stage` or a top-level `stage` → explicit stage; value from
- *   `properties.value`, `revenue` or `total`); page and screen → `page`; identify → `identify` (userId + traits);
+ * - track → `event` (name = `event`; value from `properties.value`, `revenue` or `total`); page and screen →
+ *   `page`; on all three `stage`, `context.stage` or `properties.stage` is an explicit stage (else the site's
+ *   stage rules apply); identify → `identify` (userId + traits);
  *   alias → an `identify` of the visitor `previousId` as `userId`; group → accepted and ignored.
  * - visitor: `anonymousId` as is when it is a valid cjm id (the tag's `cjm.visitorId()` is), else `srva:<hash>`;
  *   with only a `userId`, the synthetic visitor `srv:<hash(userId)>`. A message with a `userId` also links its
@@ -257,15 +258,6 @@ const mapMessage = async (
       e.name = name;
       origins.name = at('event');
       props = properties ? { ...properties } : undefined;
-      const stage = optString(msg.stage, at('stage'));
-      if (stage) {
-        e.stage = stage;
-        origins.stage = at('stage');
-      } else if (props && typeof props.stage === 'string' && props.stage) {
-        e.stage = props.stage;
-        origins.stage = at('properties.stage');
-        delete props.stage;
-      }
       const value = props ? firstNumber(props, ['value', 'revenue', 'total']) : undefined;
       if (value !== undefined) e.value = value;
       setUrl(pageUrl, at('context.page.url'), pageReferrer, at('context.page.referrer'));
@@ -294,7 +286,6 @@ const mapMessage = async (
       props = { ...pr };
       for (const k of ['url', 'path', 'referrer', 'title', 'search']) delete props[k];
       if (name !== undefined && props.name === undefined && t !== name) props.name = name;
-      if (Object.keys(props).length === 0) props = undefined;
       break;
     }
     case 'identify':
@@ -308,6 +299,24 @@ const mapMessage = async (
       break;
     }
   }
+  // An explicit stage (track, page, screen): top-level `stage` (raw HTTP), `context.stage` (what analytics-node can
+  // send besides properties) or `properties.stage` (taken out of the properties).
+  if (e.type !== 'identify') {
+    const own = optString(msg.stage, at('stage'));
+    const fromContext = optString(context.stage, at('context.stage'));
+    if (own) {
+      e.stage = own;
+      origins.stage = at('stage');
+    } else if (fromContext) {
+      e.stage = fromContext;
+      origins.stage = at('context.stage');
+    } else if (props && typeof props.stage === 'string' && props.stage) {
+      e.stage = props.stage;
+      origins.stage = `${propsPath}.stage`;
+    }
+    if (props && e.stage !== undefined && props.stage === e.stage) delete props.stage;
+  }
+  if (props && Object.keys(props).length === 0) props = undefined;
   if (props) {
     e.props = flattenProps(props) as Props;
     origins.props = propsPath;

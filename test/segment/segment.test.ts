@@ -92,6 +92,17 @@ describe('POST /v1/track', () => {
     expect((await visitorView('b')).journey.currentStage).toBe('checkout');
     await ok('/v1/track', { anonymousId: 'c', event: 'Anything', stage: 'post-purchase', timestamp: at(1) });
     expect((await visitorView('c')).journey.converted).not.toBeNull();
+    await ok('/v1/track', { anonymousId: 'd', event: 'Anything', context: { stage: 'signup' }, timestamp: at(1) });
+    expect((await visitorView('d')).journey.currentStage).toBe('signup');
+    await ok('/v1/page', { anonymousId: 'e', properties: { url: 'https://shop.test/', stage: 'cart' }, timestamp: at(1) });
+    expect((await events('e'))[0]).toMatchObject({ stage: 'cart' });
+    expect((await events('e'))[0]!.props).toBeUndefined();
+    expect((await visitorView('e')).journey.currentStage).toBe('cart');
+  });
+
+  it('refuses a stage that is not a string, naming it', async () => {
+    expect((await refused('/v1/track', { anonymousId: 'v', event: 'x', context: { stage: 3 } })).path).toBe('context.stage');
+    expect((await refused('/v1/track', { anonymousId: 'v', event: 'x', stage: 'x'.repeat(65) })).path).toBe('stage');
   });
 
   it('takes the value from properties.value, revenue or total', async () => {
