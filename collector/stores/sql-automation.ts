@@ -79,7 +79,7 @@ type AutomationMethods = Pick<
 /** The automation methods of the Store over a connector. */
 export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
   async listRules(site) {
-    const rows = await db.all<{ rule: string }>('SELECT rule FROM automation_rules WHERE site = ? ORDER BY created_at, id', [site]);
+    const rows = await db.all<{ rule: string }>('SELECT rule FROM automation_rules WHERE site = ? ORDER BY created_at, rowid', [site]);
     return rows.map((r) => JSON.parse(r.rule) as Rule);
   },
 
