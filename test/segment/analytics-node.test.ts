@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent, WriteKey } from '../../collector/core/store';
 import { start, type Running } from '../../collector/node';
 
+/** The browser part must look like a browser (/collect drops bots by User-Agent). */
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 let c: Running;
 let base: string;
 beforeAll(async () => {
@@ -45,7 +48,7 @@ describe('@segment/analytics-node against the collector', () => {
     // The browser: two page views, then cjm.identify('u-42').
     const collect = await fetch(`${base}/collect`, {
       method: 'POST',
-      headers: { 'Content-Type': 'text/plain' },
+      headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA },
       body: JSON.stringify({
         site: 'demo',
         visitor,
