@@ -17,6 +17,7 @@
  * collector/core/stages.ts `DEFAULT_STAGES`); on a site with other stage rules the truth does not describe the journeys.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WireBatch, WireEvent } from '../collector/core/protocol';
@@ -166,7 +167,7 @@ const ARRIVALS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
   [(r) => ({ channel: 'social', query: '', referrer: pick(r, ['https://www.facebook.com/', 'https://t.co/x', 'https://www.reddit.com/r/coffee/', 'https://www.instagram.com/']) }), 11],
   [(r) => ({ channel: 'paid_social', query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=${pick(r, ['winter', 'retarget'])}` }), 5],
   [(r) => ({ channel: 'email', query: `?utm_source=newsletter&utm_medium=email&utm_campaign=${pick(r, ['weekly', 'black-friday'])}` }), 9],
-  [(r) => ({ channel: 'referral', query: '', referrer: pick(r, ['https://blog.coffee-lovers.example/best-mugs', 'https://news.ycombinator.com/item?id=1', 'https://gift-guide.example.org/']) }), 8],
+  [(r) => ({ channel: 'referral', query: '', referrer: pick(r, ['https://blog.coffee-lovers.example/best-mugs', 'https://coffee-forum.example.net/t/42', 'https://gift-guide.example.org/']) }), 8],
   [() => ({ channel: 'affiliate', query: '?utm_source=partner-blog&utm_medium=affiliate' }), 4],
   [() => ({ channel: 'display', query: '?utm_source=gdn&utm_medium=display' }), 3],
 ];
@@ -552,32 +553,96 @@ export interface SendOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * How requests leave this machine. Against a collector on this machine (localhost / 127.0.0.1) each simulated visitor
+ * gets its own loopback source address (127.0.0.2 … 127.0.0.254, Linux routes all of 127/8 to loopback), so the
+ * collector's per-address rate limit sees many visitors, as it would in production, not one flooding address.
+ * Elsewhere (or when that fails) requests go through fetch and are simply retried on 429.
+ */
+interface Transport {
+  post(body: string, userAgent: string, slot: number): Promise<{ status: number; retryAfter: number; text: string }>;
+  close(): void;
+}
+
+const fetchTransport = (url: string): Transport => ({
+  async post(body, userAgent) {
+    const res = await fetch(`${url}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': userAgent }, body });
+    return { status: res.status, retryAfter: Number(res.headers.get('Retry-After')) || 0, text: await res.text() };
+  },
+  close() {},
+});
+
+const loopbackTransport = (url: URL): Transport => {
+  const agents = new Map<number, Agent>();
+  const agent = (slot: number) => {
+    let a = agents.get(slot);
+    if (!a) agents.set(slot, (a = new Agent({ keepAlive: true, maxSockets: 4, localAddress: `127.0.0.${2 + (slot % 253)}` })));
+    return a;
+  };
+  return {
+    post: (body, userAgent, slot) =>
+      new Promise((ok, fail) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: Number(url.port || 80),
+            path: '/collect',
+            method: 'POST',
+            agent: agent(slot),
+            headers: { Host: url.host, 'Content-Type': 'text/plain', 'User-Agent': userAgent, 'Content-Length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (d: Buffer) => chunks.push(d));
+            res.on('end', () => ok({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after']) || 0, text: Buffer.concat(chunks).toString() }));
+            res.on('error', fail);
+          },
+        );
+        req.on('error', fail);
+        req.end(body);
+      }),
+    close: () => {
+      for (const a of agents.values()) a.destroy();
+    },
+  };
+};
+
+/** The loopback transport when the collector is on this machine and source addresses can be chosen; else fetch. */
+export const transportFor = async (url: string): Promise<Transport> => {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' || !['localhost', '127.0.0.1'].includes(u.hostname)) return fetchTransport(url);
+  const t = loopbackTransport(u);
+  try {
+    const probe = await t.post('{}', 'cjm-simulate probe', 0);
+    if (probe.status > 0) return t;
+  } catch {
+    /* fall back */
+  }
+  t.close();
+  return fetchTransport(url);
+};
+
 /** Posts one batch, retrying 429 (after Retry-After) and 5xx/network errors with backoff. Throws on other 4xx. */
-const post = async (url: string, body: WireBatch, userAgent: string): Promise<void> => {
+const post = async (t: Transport, url: string, batch: WireBatch, userAgent: string, slot: number): Promise<void> => {
+  const body = JSON.stringify(batch);
   for (let attempt = 0; ; attempt++) {
-    let res: Response | undefined;
+    let res: Awaited<ReturnType<Transport['post']>> | undefined;
     try {
-      res = await fetch(`${url}/collect`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'text/plain', 'User-Agent': userAgent },
-        body: JSON.stringify(body),
-      });
+      res = await t.post(body, userAgent, slot);
     } catch (e) {
       if (attempt >= 8) throw new Error(`[cjm simulate] cannot reach ${url}/collect (${(e as Error).message}); is the collector running (npm start)?`);
     }
     if (res) {
-      const text = await res.text();
       if (res.status === 202) return;
       if (res.status === 429 || res.status >= 500) {
-        if (attempt >= 30) throw new Error(`[cjm simulate] ${url}/collect keeps answering ${res.status}: ${text}`);
-        const retry = Number(res.headers.get('Retry-After'));
-        await sleep(Number.isFinite(retry) && retry > 0 ? retry * 1000 : 100 * 2 ** Math.min(attempt, 5));
+        if (attempt >= 60) throw new Error(`[cjm simulate] ${url}/collect keeps answering ${res.status}: ${res.text}`);
+        await sleep(res.retryAfter > 0 ? res.retryAfter * 1000 : 100 * 2 ** Math.min(attempt, 5));
         continue;
       }
-      if (res.status === 404) {
-        throw new Error(`[cjm simulate] the collector at ${url} has no site "${body.site}": use --site demo, or create it with POST /api/sites (docs/api.md)`);
+      if (res.status === 404 && /site/.test(res.text)) {
+        throw new Error(`[cjm simulate] the collector at ${url} has no site "${batch.site}": use --site demo, or create it with POST /api/sites (docs/api.md)`);
       }
-      throw new Error(`[cjm simulate] ${url}/collect answered ${res.status}: ${text}`);
+      throw new Error(`[cjm simulate] ${url}/collect answered ${res.status}: ${res.text}`);
     }
     await sleep(100 * 2 ** Math.min(attempt, 5));
   }
@@ -585,20 +650,24 @@ const post = async (url: string, body: WireBatch, userAgent: string): Promise<vo
 
 /** Sends every visitor's batches (each visitor in order, `concurrency` visitors at a time). */
 export const send = async (visitors: SimVisitor[], o: SendOptions): Promise<void> => {
+  const t = await transportFor(o.url);
   let next = 0;
   let done = 0;
   const worker = async () => {
     for (;;) {
-      const v = visitors[next++];
+      const i = next++;
+      const v = visitors[i];
       if (!v) return;
-      for (const events of v.batches) {
-        await post(o.url, { site: o.site, visitor: v.id, sent: Date.now(), events }, v.userAgent);
-      }
+      for (const events of v.batches) await post(t, o.url, { site: o.site, visitor: v.id, sent: Date.now(), events }, v.userAgent, i);
       done++;
       o.onProgress?.(done, visitors.length);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 6) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 6) }, worker));
+  } finally {
+    t.close();
+  }
 };
 
 /** Generates, sends, and returns the truth. */
