@@ -2,13 +2,17 @@
  * The Node entry: opens the SQLite file, builds the app, serves it with @hono/node-server.
  * `npm start` runs this file; tests import `start()` to run a collector on a free port.
  */
+import { lookup } from 'node:dns/promises';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
 import { createApp, type App } from './core/app';
+import { startAutomationLoop, type AutomationOptions } from './core/automation/run';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { maintenance } from './core/sites';
 import type { Store } from './core/store';
 import { createSqliteStore, openSqlite } from './stores/sqlite';
 
@@ -69,6 +73,10 @@ export interface StartOptions {
   sync?: 'normal' | 'full';
   /** Print the banner (npm start). */
   log?: boolean;
+  /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy?: boolean;
+  /** Journey automation (stalls, webhooks): a pass every `intervalMs` (default 15 s) and its limits; false: off. */
+  automation?: false | (Partial<Omit<AutomationOptions, 'store'>> & { intervalMs?: number });
 }
 
 export interface Running {
@@ -81,6 +89,9 @@ export interface Running {
   close: () => Promise<void>;
 }
 
+/** Every address of a hostname, for the webhook target check (core/automation/urls.ts). */
+const resolveAll = async (host: string): Promise<string[]> => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
 /** Starts a collector; resolves once it listens. */
 export const start = async (options: StartOptions = {}): Promise<Running> => {
   const file = options.db ?? './data/cjm.db';
@@ -90,7 +101,24 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const token = await resolveAdminToken(store, options.adminToken);
   await ensureDemoSite(store);
   const asset = fileAssets();
-  const app = createApp({ getStore: () => store, getAdminToken: async () => token, asset });
+  const app = createApp({
+    getStore: () => store,
+    getAdminToken: async () => token,
+    asset,
+    // The socket's address; behind a reverse proxy set CJM_TRUST_PROXY=1 to take the first X-Forwarded-For hop.
+    clientIp: (c) =>
+      (options.trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined) ||
+      getConnInfo(c).remote.address ||
+      null,
+  });
+  // Periodic maintenance: delete salts older than two days, refold journeys after a stage-model change.
+  let maintaining: Promise<unknown> = Promise.resolve();
+  const runMaintenance = () => {
+    maintaining = maintaining.then(() => maintenance(store, Date.now())).catch((e: unknown) => console.error('[cjm] maintenance failed', e));
+  };
+  runMaintenance();
+  const timer = setInterval(runMaintenance, 30_000);
+  timer.unref();
   const host = options.host ?? '127.0.0.1';
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: host }, (info) => ok({ server: s, port: info.port }));
@@ -106,6 +134,10 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   admin token ${token}${options.adminToken ? '  (from CJM_ADMIN_TOKEN)' : ''}
   try:        curl -H "Authorization: Bearer ${token}" ${url}/api/sites/demo/visitors`);
   }
+  const automation =
+    options.automation === false
+      ? null
+      : startAutomationLoop({ store, now: Date.now, fetch, resolve: resolveAll, ...options.automation });
   let closed = false;
   return {
     url,
@@ -117,7 +149,10 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(timer);
+      await maintaining;
       await new Promise<void>((ok) => server.close(() => ok()));
+      await automation?.stop();
       db.close();
     },
   };
@@ -132,7 +167,9 @@ if (isMain) {
     db: env.CJM_DB ?? './data/cjm.db',
     adminToken: env.CJM_ADMIN_TOKEN || undefined,
     sync: env.CJM_SYNC === 'full' ? 'full' : 'normal',
+    trustProxy: env.CJM_TRUST_PROXY === '1',
     log: true,
+    automation: env.CJM_AUTOMATION_INTERVAL_MS ? { intervalMs: Number(env.CJM_AUTOMATION_INTERVAL_MS) } : undefined,
   });
   const stop = () => {
     void running.close().then(() => process.exit(0));

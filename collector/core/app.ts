@@ -14,6 +14,7 @@ import { segmentRoutes } from './routes/segment';
 import { dashboardRoutes } from './routes/dashboard';
 import { assetRoutes } from './routes/tag';
 import type { Store } from './store';
+import type { RateLimitOptions } from './limits';
 
 export interface AppOptions {
   /** The store of this request (on Workers built from the request's env). */
@@ -24,6 +25,13 @@ export interface AppOptions {
   asset: (path: string, c: Context) => Promise<Response | null>;
   /** Clock, injectable in tests. */
   now?: () => number;
+  /**
+   * The client's IP address as the runtime knows it (Node: the socket, Workers: `cf-connecting-ip`), or null. Used
+   * only for the per-IP rate limit and the derived visitor id of the no-storage mode; never stored.
+   */
+  clientIp?: (c: Context) => string | null | undefined;
+  /** Per-IP rate limit of `POST /collect` (default: burst 120, 20/s); false turns it off. */
+  rateLimit?: RateLimitOptions | false;
 }
 
 export type AppEnv = {
@@ -48,7 +56,7 @@ export const createApp = (options: AppOptions) => {
     await next();
   });
   app.use('/api/*', secureHeaders());
-  app.route('/', collectRoutes());
+  app.route('/', collectRoutes(options));
   app.route('/api', apiRoutes(options));
   app.route('/api', keyRoutes()); // behind apiRoutes' bearerAuth on /api/*
   app.route('/api', automationRoutes()); // behind apiRoutes' bearerAuth on /api/*

@@ -9,9 +9,20 @@
  *   atomically, and the caller answers 202 only after it returns.
  */
 import { entriesOf, planAutomation } from './automation/plan';
-import { comesAfter, compareEvents, foldEvents, type FoldOptions, type Journey, type StoredEvent } from './journey';
+import {
+  comesAfter,
+  compareEvents,
+  foldEvents,
+  JOURNEY_VERSION,
+  type FoldOptions,
+  type Journey,
+  type StoredEvent,
+} from './journey';
+import { boundCardinality } from './limits';
+import { dayOf, erasedHash } from './privacy';
 import type { WireEvent } from './protocol';
-import { compileStages, type SiteConfig, type StageModel } from './stages';
+import { ValidationError } from './validate';
+import { compileStages, DEFAULT_LIMITS, type SiteConfig, type StageModel } from './stages';
 import { ConflictError, type Commit, type JourneyRecord, type Store, type VisitorLink } from './store';
 
 /** Journey key of an identified user. */
@@ -93,7 +104,34 @@ const relink = (link: VisitorLink, events: readonly StoredEvent[]): VisitorLink 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /** Events dropped because their visitor (or the user of an identify) was erased. */
+  deleted?: number;
 }
+
+/** What the caller knows about the request beyond its events. */
+export interface IngestOptions {
+  /** Device class of the sender (from its User-Agent), set on every event. */
+  device?: string | null;
+  /** Events the client reported it had to drop (counted per day). */
+  dropped?: number;
+  /** Events refused as too old by `correctTimestamps` (counted per day). */
+  tooOld?: number;
+}
+
+/** The site's stage-model revision (sites saved before revisions existed count as 1). */
+export const siteRevision = (site: SiteConfig): number => site.revision ?? 1;
+
+/** Event names the stage rules use: always admitted, never counted against the cardinality bound. */
+const ruleNames = new WeakMap<SiteConfig, Set<string>>();
+const exemptNames = (site: SiteConfig): Set<string> => {
+  let set = ruleNames.get(site);
+  if (!set) ruleNames.set(site, (set = new Set(site.stages.flatMap((s) => s.events ?? []))));
+  return set;
+};
+
+/** A stored journey can be extended in place only if it has the current shape and stage model. */
+const usable = (r: JourneyRecord | undefined, revision: number): r is JourneyRecord =>
+  r !== undefined && r.journey.v === JOURNEY_VERSION && (r.revision ?? 0) === revision;
 
 /**
  * Stores the events of one visitor and updates their journey.
@@ -107,14 +145,66 @@ export const ingest = (
   visitor: string,
   wire: readonly IngestEvent[],
   receivedAt: number,
+  options: IngestOptions = {},
 ): Promise<IngestResult> =>
   serialized(store, () => retrying(async () => {
+    if (visitor.startsWith('u:')) throw new ValidationError('visitor ids starting with "u:" are reserved for users', 'visitor');
+    const day = dayOf(receivedAt);
+    const counters: NonNullable<Commit['counters']> = [];
+    if (options.dropped) counters.push({ day, name: 'dropped', value: options.dropped });
+    if (options.tooOld) counters.push({ day, name: 'tooOld', value: options.tooOld });
+    const countOnly = async (result: IngestResult): Promise<IngestResult> => {
+      if (counters.length > 0) await store.addCounters(site.id, counters);
+      return result;
+    };
+
+    // Erased visitors and users (tombstones): their events are dropped, an identify with an erased user is ignored.
+    const userIds = [...new Set(wire.flatMap((e) => (e.type === 'identify' && e.userId ? [e.userId] : [])))];
+    const visitorHash = await erasedHash('visitor', visitor);
+    const userHashes = new Map(await Promise.all(userIds.map(async (u) => [u, await erasedHash('user', u)] as const)));
+    const erased = await store.tombstoned(site.id, [visitorHash, ...userHashes.values()]);
+    let deleted = 0;
+    let incoming: readonly IngestEvent[] = wire;
+    if (erased.has(visitorHash)) {
+      counters.push({ day, name: 'deleted', value: wire.length });
+      return countOnly({ accepted: 0, duplicates: 0, deleted: wire.length });
+    }
+    if (erased.size > 0) {
+      incoming = wire.filter((e) => !(e.type === 'identify' && e.userId && erased.has(userHashes.get(e.userId) ?? '')));
+      deleted = wire.length - incoming.length;
+      counters.push({ day, name: 'deleted', value: deleted });
+    }
+
     const byId = new Map<string, StoredEvent>();
-    for (const e of wire) if (!byId.has(e.id)) byId.set(e.id, toStoredEvent(e, visitor));
+    for (const e of incoming) {
+      if (byId.has(e.id)) continue;
+      const s = toStoredEvent(e, visitor);
+      if (options.device) s.device = options.device;
+      byId.set(e.id, s);
+    }
     const existing = await store.existingEventIds(site.id, [...byId.keys()]);
-    const fresh = [...byId.values()].filter((e) => !existing.has(e.id));
-    const duplicates = wire.length - fresh.length;
-    if (fresh.length === 0) return { accepted: 0, duplicates };
+    const unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
+    const duplicates = incoming.length - unbounded.length;
+    const result = (accepted: number): IngestResult => (deleted ? { accepted, duplicates, deleted } : { accepted, duplicates });
+    if (unbounded.length === 0) return countOnly(result(0));
+
+    // Cardinality: at most `limits.eventNames` event names and `limits.propKeys` property keys per site.
+    const limits = site.limits ?? DEFAULT_LIMITS;
+    const names = [...new Set(unbounded.flatMap((e) => (e.type === 'event' && e.name ? [e.name] : [])))];
+    const propKeys = [...new Set(unbounded.flatMap((e) => Object.keys(e.props ?? {})))];
+    const [knownNames, knownKeys] = await Promise.all([
+      names.length ? store.knownNames(site.id, 'event', names) : { known: new Set<string>(), total: 0 },
+      propKeys.length ? store.knownNames(site.id, 'prop', propKeys) : { known: new Set<string>(), total: 0 },
+    ]);
+    const bounded = boundCardinality(
+      unbounded,
+      { ...knownNames, limit: limits.eventNames, exempt: exemptNames(site) },
+      { ...knownKeys, limit: limits.propKeys },
+    );
+    const fresh = bounded.events;
+    if (bounded.otherNames) counters.push({ day, name: 'otherNames', value: bounded.otherNames });
+    if (bounded.otherProps) counters.push({ day, name: 'otherProps', value: bounded.otherProps });
+    const revision = siteRevision(site);
 
     const opts = foldOptions(site);
     const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
@@ -132,17 +222,19 @@ export const ingest = (
       const events = await store.eventsOfVisitors(site.id, [...members]);
       return foldEvents(include ? [...events, ...fresh] : events, opts);
     };
-    const record = (key: string, journey: Journey): JourneyRecord => ({
-      key,
-      version: (records.get(key)?.version ?? 0) + 1,
-      journey,
-    });
+    const record = (key: string, journey: Journey): JourneyRecord => {
+      const before = records.get(key);
+      const r: JourneyRecord = { key, version: (before?.version ?? 0) + 1, journey, revision };
+      // Its derived rows are in the database: only the rows that change are written.
+      if (before && before.journey.v === JOURNEY_VERSION) r.previous = before.journey;
+      return r;
+    };
 
-    const write: Commit = { events: fresh, links: [], journeys: [], deleteJourneys: [] };
+    const write: Commit = { events: fresh, links: [], journeys: [], deleteJourneys: [], names: bounded.admitted, counters };
     if (!stored || next !== link) write.links.push(next);
     const current = records.get(next.journey);
-    if (next.journey === link.journey && current && fresh.every((e) => comesAfter(current.journey, e))) {
-      write.journeys.push(record(next.journey, foldEvents(fresh, opts, current.journey)));
+    if (next.journey === link.journey && usable(current, revision) && fresh.every((e) => comesAfter(current.journey, e))) {
+      write.journeys.push(record(next.journey, foldEvents(fresh, opts, structuredClone(current.journey))));
     } else {
       write.journeys.push(record(next.journey, (await refold(next.journey, true)) as Journey));
       if (next.journey !== link.journey && stored) {
@@ -153,5 +245,34 @@ export const ingest = (
     }
     write.automation = await planAutomation(store, site, fresh, entriesBefore, write.journeys, receivedAt);
     await store.commit(site.id, write, receivedAt);
-    return { accepted: fresh.length, duplicates };
+    return result(fresh.length);
   }));
+
+/**
+ * Refolds journeys from their stored events under the site's current stage model (after a model change), in one
+ * atomic commit per call; a journey without visitors any more is deleted. Runs in the same queue as ingest.
+ */
+export const refoldJourneys = (store: Store, site: SiteConfig, keys: readonly string[]): Promise<number> =>
+  serialized(store, () =>
+    retrying(async () => {
+      const opts = foldOptions(site);
+      const revision = siteRevision(site);
+      const records = await store.getJourneys(site.id, keys);
+      const write: Commit = { events: [], links: [], journeys: [], deleteJourneys: [] };
+      for (const key of keys) {
+        const before = records.get(key);
+        if (!before) continue;
+        const members = await store.visitorsOfJourney(site.id, key);
+        if (members.length === 0) {
+          write.deleteJourneys.push(key);
+          continue;
+        }
+        const journey = foldEvents(await store.eventsOfVisitors(site.id, members), opts);
+        const r: JourneyRecord = { key, version: before.version + 1, journey, revision };
+        if (before.journey.v === JOURNEY_VERSION) r.previous = before.journey;
+        write.journeys.push(r);
+      }
+      if (write.journeys.length > 0 || write.deleteJourneys.length > 0) await store.commit(site.id, write, Date.now());
+      return write.journeys.length;
+    }),
+  );

@@ -49,6 +49,7 @@ export const defaultSiteConfig = (id: string, overrides: Partial<Omit<SiteConfig
   stages: structuredClone(DEFAULT_STAGES),
   conversion: 'post-purchase',
   sessionTimeoutMinutes: 30,
+  revision: 1,
   ...overrides,
 });
 

@@ -24,6 +24,8 @@ export interface JourneyRecord {
   journey: Journey;
   /** The site's `revision` (stage model) the journey was folded under. */
   revision?: number;
+  /** On write: the journey as currently stored (its derived rows are in the database), so only changes are written. */
+  previous?: Journey;
 }
 
 /** Per-site per-day counters of what /collect did not store as sent (docs/api.md, "Ingest counters"). */
@@ -186,6 +188,7 @@ export interface Store {
   // ----- export -----
   /** Raw events in arrival order, `limit` per page, after the position `after` (0 for the first page). */
   exportEvents(site: string, after: number, limit: number, range: DateRange): Promise<ExportPage>;
+
   /** Server-side write keys (docs/server-side.md): a new key; `key` is the secret, shown once and never stored. */
   createWriteKey(site: string, name: string, now?: number): Promise<{ key: string; writeKey: WriteKey }>;
   /** A site's keys, newest first, revoked ones included (with `revokedAt`). */

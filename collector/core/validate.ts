@@ -127,6 +127,7 @@ export const validateBatch = (body: unknown): WireBatch => {
   if (!isObject(body)) return fail('', 'the body must be a JSON object');
   const site = ident(body.site, 'site', LIMITS.siteLength, true) as string;
   const visitor = ident(body.visitor, 'visitor', LIMITS.idLength, false);
+  if (visitor?.startsWith('u:')) fail('visitor', 'visitor ids starting with "u:" are reserved for identified users');
   const session = ident(body.session, 'session', LIMITS.idLength, false);
   const sent = num(body.sent, 'sent');
   const dropped = num(body.dropped, 'dropped');

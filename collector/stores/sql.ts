@@ -6,9 +6,10 @@
  * is safe to repeat. Queries bind at most 100 parameters (D1's limit).
  */
 import type { Journey, StoredEvent } from '../core/journey';
-import { transitions } from '../core/journey';
+import { JOURNEY_VERSION, transitions } from '../core/journey';
 import type { SiteConfig } from '../core/stages';
 import { BadCursorError, ConflictError } from '../core/store';
+import { addCounter, insertName, sqlJourneyMethods } from './sql-journeys';
 import { sqlKeyMethods } from './sql-keys';
 import { automationStatements, sqlAutomationMethods } from './sql-automation';
 import type {
@@ -63,6 +64,7 @@ interface EventRow {
   props: string | null;
   channel: string | null;
   synthetic: number;
+  device: string | null;
 }
 
 const fromEventRow = (r: EventRow): TimelineEvent => {
@@ -77,13 +79,14 @@ const fromEventRow = (r: EventRow): TimelineEvent => {
   if (r.props !== null) e.props = JSON.parse(r.props) as TimelineEvent['props'];
   if (r.channel !== null) e.channel = r.channel;
   if (r.synthetic) e.synthetic = true;
+  if (r.device) e.device = r.device;
   return e;
 };
 
 export const insertEvent = (site: string, e: StoredEvent, receivedAt: number): SqlStatement =>
   q(
-    `INSERT OR IGNORE INTO events (site, id, visitor, type, ts, received_at, name, stage, url, referrer, title, user_id, value, props, channel, synthetic)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO events (site, id, visitor, type, ts, received_at, name, stage, url, referrer, title, user_id, value, props, channel, synthetic, device)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     site,
     e.id,
     e.visitor,
@@ -100,22 +103,91 @@ export const insertEvent = (site: string, e: StoredEvent, receivedAt: number): S
     e.props ? JSON.stringify(e.props) : null,
     nul(e.channel),
     e.synthetic ? 1 : 0,
+    nul(e.device),
   );
 
-/** Statements that replace a journey and its derived rows (stages, transitions). */
+/** One derived row of a journey: its table, primary key and full insert. */
+interface DerivedRow {
+  table: string;
+  pk: Record<string, SqlValue>;
+  values: Record<string, SqlValue>;
+}
+
+const DERIVED_TABLES = ['journey_stages', 'journey_transitions', 'journey_stage_items', 'journey_stage_vitals'] as const;
+
+/** Every derived row of a journey (what the funnel and the journey map aggregate), each with its cohort. */
+export const derivedRows = (site: string, key: string, j: Journey): DerivedRow[] => {
+  const cohort = j.firstSeen;
+  const rows: DerivedRow[] = [];
+  for (const [stage, st] of Object.entries(j.stages)) {
+    rows.push({
+      table: 'journey_stages',
+      pk: { site, key, stage },
+      values: {
+        first_at: st.firstAt,
+        entries: st.entries,
+        touches: st.touches,
+        sessions: st.sessions,
+        time_ms: st.timeMs,
+        to_next_ms: st.toNextMs,
+        cohort_at: cohort,
+        channel: j.sessions[st.sessions - 1]?.channel ?? null,
+        feedback_sum: st.feedback?.sum ?? 0,
+        feedback_count: st.feedback?.count ?? 0,
+      },
+    });
+    for (const [kind, items] of [['page', st.pages], ['event', st.events]] as const) {
+      for (const [item, count] of Object.entries(items ?? {})) {
+        rows.push({ table: 'journey_stage_items', pk: { site, key, stage, kind, item }, values: { count, cohort_at: cohort } });
+      }
+    }
+    for (const [name, value] of Object.entries(st.vitals)) {
+      rows.push({ table: 'journey_stage_vitals', pk: { site, key, stage, name }, values: { value, cohort_at: cohort } });
+    }
+  }
+  for (const t of transitions(j)) {
+    rows.push({
+      table: 'journey_transitions',
+      pk: { site, key, from_stage: t.from, to_stage: t.to },
+      values: { count: t.count, cohort_at: cohort },
+    });
+  }
+  return rows;
+};
+
+const rowId = (r: DerivedRow) => JSON.stringify([r.table, Object.values(r.pk)]);
+const upsertRow = (r: DerivedRow): SqlStatement => {
+  const cols = [...Object.keys(r.pk), ...Object.keys(r.values)];
+  return {
+    sql: `INSERT OR REPLACE INTO ${r.table} (${cols.join(', ')}) VALUES (${marks(cols.length)})`,
+    params: [...Object.values(r.pk), ...Object.values(r.values)],
+  };
+};
+const deleteRow = (r: DerivedRow): SqlStatement => ({
+  sql: `DELETE FROM ${r.table} WHERE ${Object.keys(r.pk).map((k) => `${k} = ?`).join(' AND ')}`,
+  params: Object.values(r.pk),
+});
+
+/**
+ * Statements that write a journey and its derived rows (stages, transitions, pages/events, vitals). With
+ * `r.previous` (the stored journey whose derived rows are in the database), only the rows that changed are written;
+ * otherwise all derived rows of the key are replaced.
+ */
 export const writeJourney = (site: string, r: JourneyRecord): SqlStatement[] => {
   const j = r.journey;
   const out: SqlStatement[] = [
     q(
       `INSERT INTO journeys (site, key, version, visitor, visitor_count, user_id, current_stage, furthest_stage, converted,
-         converted_at, first_seen, last_seen, first_channel, last_channel, touches, sessions, state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         converted_at, first_seen, last_seen, first_channel, last_channel, touches, sessions, state, revision,
+         conv_touches, conv_sessions, device)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (site, key) DO UPDATE SET version = excluded.version, visitor = excluded.visitor,
          visitor_count = excluded.visitor_count, user_id = excluded.user_id, current_stage = excluded.current_stage,
          furthest_stage = excluded.furthest_stage, converted = excluded.converted, converted_at = excluded.converted_at,
          first_seen = excluded.first_seen, last_seen = excluded.last_seen, first_channel = excluded.first_channel,
          last_channel = excluded.last_channel, touches = excluded.touches, sessions = excluded.sessions,
-         state = excluded.state`,
+         state = excluded.state, revision = excluded.revision, conv_touches = excluded.conv_touches,
+         conv_sessions = excluded.conv_sessions, device = excluded.device`,
       site,
       r.key,
       r.version,
@@ -133,46 +205,32 @@ export const writeJourney = (site: string, r: JourneyRecord): SqlStatement[] => 
       j.touches,
       j.sessions.length,
       JSON.stringify(j),
+      r.revision ?? 0,
+      j.converted?.touches ?? null,
+      j.converted?.sessions ?? null,
+      j.sessions[j.sessions.length - 1]?.device ?? null,
     ),
-    q('DELETE FROM journey_stages WHERE site = ? AND key = ?', site, r.key),
-    q('DELETE FROM journey_transitions WHERE site = ? AND key = ?', site, r.key),
   ];
-  for (const [stage, st] of Object.entries(j.stages)) {
-    out.push(
-      q(
-        `INSERT INTO journey_stages (site, key, stage, first_at, entries, touches, sessions, time_ms, to_next_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        site,
-        r.key,
-        stage,
-        st.firstAt,
-        st.entries,
-        st.touches,
-        st.sessions,
-        st.timeMs,
-        st.toNextMs,
-      ),
-    );
-  }
-  for (const t of transitions(j)) {
-    out.push(
-      q(
-        'INSERT INTO journey_transitions (site, key, from_stage, to_stage, count) VALUES (?, ?, ?, ?, ?)',
-        site,
-        r.key,
-        t.from,
-        t.to,
-        t.count,
-      ),
-    );
+  const next = derivedRows(site, r.key, j);
+  if (r.previous && r.previous.v === JOURNEY_VERSION) {
+    const before = new Map(derivedRows(site, r.key, r.previous).map((row) => [rowId(row), row]));
+    for (const row of next) {
+      const id = rowId(row);
+      const old = before.get(id);
+      before.delete(id);
+      if (!old || JSON.stringify(old.values) !== JSON.stringify(row.values)) out.push(upsertRow(row));
+    }
+    for (const gone of before.values()) out.push(deleteRow(gone));
+  } else {
+    for (const t of DERIVED_TABLES) out.push(q(`DELETE FROM ${t} WHERE site = ? AND key = ?`, site, r.key));
+    for (const row of next) out.push(upsertRow(row));
   }
   return out;
 };
 
 export const deleteJourney = (site: string, key: string): SqlStatement[] => [
   q('DELETE FROM journeys WHERE site = ? AND key = ?', site, key),
-  q('DELETE FROM journey_stages WHERE site = ? AND key = ?', site, key),
-  q('DELETE FROM journey_transitions WHERE site = ? AND key = ?', site, key),
+  ...DERIVED_TABLES.map((t) => q(`DELETE FROM ${t} WHERE site = ? AND key = ?`, site, key)),
 ];
 
 const writeLink = (site: string, l: VisitorLink): SqlStatement =>
@@ -203,6 +261,7 @@ interface JourneyRow {
   last_channel: string | null;
   touches: number;
   sessions: number;
+  device: string | null;
 }
 
 const summary = (r: JourneyRow): VisitorSummary => ({
@@ -219,6 +278,7 @@ const summary = (r: JourneyRow): VisitorSummary => ({
   lastChannel: r.last_channel,
   touches: r.touches,
   sessions: r.sessions,
+  device: r.device,
 });
 
 const encodeCursor = (lastSeen: number, key: string) =>
@@ -286,6 +346,7 @@ const staleJourneys = async (db: SqlConnector, site: string, write: Commit): Pro
  */
 export const createSqlStore = (db: SqlConnector): Store => ({
   ...sqlKeyMethods(db),
+  ...sqlJourneyMethods(db),
   ...sqlAutomationMethods(db),
   async getMeta(key) {
     const rows = await db.all<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
@@ -370,25 +431,32 @@ export const createSqlStore = (db: SqlConnector): Store => ({
   async getJourneys(site, keys) {
     const out = new Map<string, JourneyRecord>();
     for (const part of chunks(keys)) {
-      const rows = await db.all<{ key: string; version: number; state: string }>(
-        `SELECT key, version, state FROM journeys WHERE site = ? AND key IN (${marks(part.length)})`,
+      const rows = await db.all<{ key: string; version: number; state: string; revision: number }>(
+        `SELECT key, version, state, revision FROM journeys WHERE site = ? AND key IN (${marks(part.length)})`,
         [site, ...part],
       );
-      for (const r of rows) out.set(r.key, { key: r.key, version: r.version, journey: JSON.parse(r.state) as Journey });
+      for (const r of rows) {
+        out.set(r.key, { key: r.key, version: r.version, journey: JSON.parse(r.state) as Journey, revision: r.revision });
+      }
     }
     return out;
   },
 
-  async eventsOfVisitors(site, visitors) {
-    const out: TimelineEvent[] = [];
+  async eventsOfVisitors(site, visitors, latest) {
+    let out: TimelineEvent[] = [];
     for (const part of chunks(visitors)) {
-      const rows = await db.all<EventRow>(
-        `SELECT * FROM events WHERE site = ? AND visitor IN (${marks(part.length)}) ORDER BY ts, id`,
-        [site, ...part],
-      );
+      const where = `site = ? AND visitor IN (${marks(part.length)})`;
+      const rows =
+        latest === undefined
+          ? await db.all<EventRow>(`SELECT * FROM events WHERE ${where} ORDER BY ts, id`, [site, ...part])
+          : await db.all<EventRow>(
+              `SELECT * FROM (SELECT * FROM events WHERE ${where} ORDER BY ts DESC, id DESC LIMIT ?) ORDER BY ts, id`,
+              [site, ...part, latest],
+            );
       out.push(...rows.map(fromEventRow));
     }
     if (visitors.length > CHUNK) out.sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (latest !== undefined && out.length > latest) out = out.slice(out.length - latest);
     return out;
   },
 
@@ -398,6 +466,8 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     for (const l of write.links) statements.push(writeLink(site, l));
     for (const key of write.deleteJourneys) statements.push(...deleteJourney(site, key));
     for (const r of write.journeys) statements.push(journeyGuard(site, r), ...writeJourney(site, r));
+    for (const n of write.names ?? []) statements.push(insertName(site, n));
+    for (const c of write.counters ?? []) statements.push(addCounter(site, c.day, c.name, c.value));
     if (write.automation) statements.push(...automationStatements(site, write.automation, receivedAt));
     try {
       await db.batch(statements);
@@ -447,7 +517,7 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     }
     const rows = await db.all<JourneyRow>(
       `SELECT key, version, visitor, visitor_count, user_id, current_stage, furthest_stage, converted, first_seen,
-         last_seen, first_channel, last_channel, touches, sessions
+         last_seen, first_channel, last_channel, touches, sessions, device
        FROM journeys WHERE ${where.join(' AND ')} ORDER BY last_seen DESC, key DESC LIMIT ?`,
       [...params, query.limit + 1],
     );

@@ -6,17 +6,38 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { jsonError, type AppEnv } from '../app';
+import { isbot } from 'isbot';
+import { jsonError, type AppEnv, type AppOptions } from '../app';
 import { ingest } from '../ingest';
+import { createRateLimiter, DEFAULT_RATE_LIMIT } from '../limits';
+import { dayOf, derivedVisitorId, deviceClass } from '../privacy';
 import { LIMITS, type CollectResponse } from '../protocol';
 import { correctTimestamps, validateBatch, ValidationError } from '../validate';
 
-export const collectRoutes = () => {
+/** Header of a 202 whose events were dropped on purpose: `bot` (User-Agent), `deleted` (erased visitor). */
+export const DROPPED_HEADER = 'X-Cjm-Dropped';
+
+/** The answer of `POST /collect`, with what was not stored. */
+export type CollectAnswer = CollectResponse & { rejected?: number; deleted?: number };
+
+export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'> = {}) => {
   const r = new Hono<AppEnv>();
+  const clientIp = (c: Parameters<NonNullable<AppOptions['clientIp']>>[0]) => options.clientIp?.(c) || null;
+  const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   // Any origin may call; the site's own allow-list is checked below, per site.
   r.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type'], maxAge: 86400 }));
   r.post(
     '/collect',
+    async (c, next) => {
+      // Per-IP rate limit first: a flood costs no parsing and no database work.
+      const ip = clientIp(c);
+      const wait = limiter && ip ? limiter(ip, c.get('now')()) : 0;
+      if (wait > 0) {
+        c.header('Retry-After', String(wait));
+        return jsonError(c, 429, `[cjm] too many requests from this address; retry after ${wait} s`);
+      }
+      await next();
+    },
     bodyLimit({
       maxSize: LIMITS.bodyBytes,
       onError: (c) => jsonError(c, 413, `[cjm] the body is larger than ${LIMITS.bodyBytes} bytes; send smaller batches`),
@@ -42,12 +63,32 @@ export const collectRoutes = () => {
       if (origin && site.origins.length > 0 && !site.origins.includes(origin)) {
         return jsonError(c, 403, `[cjm] site "${site.id}" does not allow origin ${origin}`, 'site');
       }
-      if (!batch.visitor) return jsonError(c, 400, '[cjm] visitor is required', 'visitor');
       const now = c.get('now')();
+      const ua = c.req.header('user-agent') ?? '';
+      if (isbot(ua)) {
+        await store.addCounters(site.id, [{ day: dayOf(now), name: 'bots', value: batch.events.length }]);
+        c.header(DROPPED_HEADER, 'bot');
+        return c.json<CollectAnswer>({ accepted: 0, duplicates: 0 }, 202);
+      }
+      let visitor = batch.visitor;
+      if (!visitor) {
+        const ip = clientIp(c);
+        if (!ip) {
+          return jsonError(c, 400, '[cjm] visitor is required: this runtime gives no client address to derive one from', 'visitor');
+        }
+        visitor = await derivedVisitorId(store, site.id, ip, ua, now);
+      }
       const { events, rejected } = correctTimestamps(batch, now);
-      const result: CollectResponse & { rejected?: number } =
-        events.length === 0 ? { accepted: 0, duplicates: 0 } : await ingest(store, site, batch.visitor, events, now);
+      const options = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
+      let result: CollectAnswer;
+      try {
+        result = await ingest(store, site, visitor, events, now, options);
+      } catch (e) {
+        if (e instanceof ValidationError) return jsonError(c, 400, e.message, e.path);
+        throw e;
+      }
       if (rejected) result.rejected = rejected;
+      if (result.deleted) c.header(DROPPED_HEADER, 'deleted');
       return c.json(result, 202);
     },
   );

@@ -1,7 +1,7 @@
 /**
  * Parsing of read-API query strings: every bad parameter is a 400 naming it.
  */
-import type { VisitorQuery } from '../store';
+import type { DateRange, VisitorQuery } from '../store';
 
 export class BadQueryError extends Error {
   constructor(
@@ -12,12 +12,36 @@ export class BadQueryError extends Error {
   }
 }
 
-/** A time bound: milliseconds since the epoch, or an ISO date (`2026-11-23` or a full timestamp). */
+/**
+ * A time bound: milliseconds since the epoch, or an ISO date (`2026-11-23` or a full timestamp). A date-only `to`
+ * means the end of that UTC day (inclusive).
+ */
 export const parseTime = (params: URLSearchParams, name: string): number | undefined => {
   const v = params.get(name);
   if (v === null || v === '') return undefined;
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const n = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? Date.parse(v) : NaN;
   if (!Number.isFinite(n)) throw new BadQueryError(`${name} must be milliseconds since the epoch or an ISO date`, name);
+  return dateOnly && name === 'to' ? n + 86_400_000 - 1 : n;
+};
+
+/** `from` and `to` of a report: the cohort of journeys first seen in [from, to]. */
+export const parseRange = (params: URLSearchParams): DateRange => {
+  const from = parseTime(params, 'from');
+  const to = parseTime(params, 'to');
+  if (from !== undefined && to !== undefined && from > to) throw new BadQueryError('from must not be after to', 'from');
+  const r: DateRange = {};
+  if (from !== undefined) r.from = from;
+  if (to !== undefined) r.to = to;
+  return r;
+};
+
+/** An integer parameter within bounds, or the fallback. */
+export const parseIntParam = (params: URLSearchParams, name: string, fallback: number, min: number, max: number): number => {
+  const v = params.get(name);
+  if (v === null || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new BadQueryError(`${name} must be an integer from ${min} to ${max}`, name);
   return n;
 };
 
@@ -50,8 +74,7 @@ export const parseVisitorQuery = (params: URLSearchParams): VisitorQuery => {
   const channel = text(params, 'channel');
   const converted = parseBool(params, 'converted');
   const search = text(params, 'q');
-  const from = parseTime(params, 'from');
-  const to = parseTime(params, 'to');
+  const { from, to } = parseRange(params);
   const cursor = text(params, 'cursor', 1000);
   if (stage !== undefined) q.stage = stage;
   if (channel !== undefined) q.channel = channel;

@@ -1,0 +1,193 @@
+/**
+ * Site administration: checking a site configuration from the admin API, creating and saving sites (a change of the
+ * stage model bumps the site's revision and refolds its journeys), erasing a visitor, and the periodic maintenance
+ * the runtimes run (salt rotation, refolds).
+ */
+import { refoldJourneys, siteRevision } from './ingest';
+import { erasedHash, rotateSalts } from './privacy';
+import type { SiteAnswer } from './reports';
+import { checkStages, DEFAULT_LIMITS, defaultSiteConfig, type SiteConfig } from './stages';
+import type { Store } from './store';
+
+export class SiteInputError extends Error {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+const fail = (path: string, message: string): never => {
+  throw new SiteInputError(message, path);
+};
+
+/** Fields whose change alters how events fold into journeys: changing one refolds the site's journeys. */
+export const MODEL_FIELDS = ['stages', 'conversion', 'sessionTimeoutMinutes', 'origins'] as const;
+
+/** Journeys refolded before `PUT /api/sites/:site` answers; the rest by the periodic maintenance. */
+export const REFOLD_ON_SAVE = 200;
+
+const SITE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+const intIn = (v: unknown, path: string, min: number, max: number): number => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `${path} must be an integer from ${min} to ${max}`);
+  return v as number;
+};
+
+/** An allowed origin as the browser sends it: `scheme://host[:port]`, nothing else. */
+const checkOrigin = (v: unknown, path: string): string => {
+  if (typeof v !== 'string' || v.length > 200) return fail(path, `${path} must be an origin such as https://shop.example`);
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return fail(path, `${path} must be an origin such as https://shop.example`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== v) {
+    return fail(path, `${path} must be an origin such as https://shop.example (scheme and host, no path or trailing slash)`);
+  }
+  return v;
+};
+
+/**
+ * Checks the body of `POST /api/sites` or `PUT /api/sites/:site`: the fields that are present, each named in the
+ * error. `id` and `revision` are not accepted in a patch.
+ */
+export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | 'revision'>> => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('', 'the body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const out: Partial<Omit<SiteConfig, 'id' | 'revision'>> = {};
+  for (const k of Object.keys(b)) {
+    if (!['id', 'name', 'origins', 'stages', 'conversion', 'sessionTimeoutMinutes', 'limits', 'revision'].includes(k)) {
+      fail(k, `unknown field "${k.slice(0, 40)}"`);
+    }
+  }
+  if (b.name !== undefined) {
+    if (typeof b.name !== 'string' || b.name.length === 0 || b.name.length > 100) fail('name', 'name must be 1–100 characters');
+    out.name = b.name as string;
+  }
+  if (b.origins !== undefined) {
+    if (!Array.isArray(b.origins) || b.origins.length > 50) fail('origins', 'origins must be an array of at most 50 origins');
+    out.origins = (b.origins as unknown[]).map((o, i) => checkOrigin(o, `origins[${i}]`));
+  }
+  if (b.stages !== undefined || b.conversion !== undefined) {
+    // Both are checked together: the conversion must name a stage.
+    if (b.stages !== undefined) out.stages = b.stages as SiteConfig['stages'];
+    if (b.conversion !== undefined) out.conversion = b.conversion as string;
+  }
+  if (b.sessionTimeoutMinutes !== undefined) out.sessionTimeoutMinutes = intIn(b.sessionTimeoutMinutes, 'sessionTimeoutMinutes', 1, 1440);
+  if (b.limits !== undefined) {
+    if (typeof b.limits !== 'object' || b.limits === null) fail('limits', 'limits must be { eventNames, propKeys }');
+    const l = b.limits as Record<string, unknown>;
+    out.limits = {
+      eventNames: l.eventNames === undefined ? DEFAULT_LIMITS.eventNames : intIn(l.eventNames, 'limits.eventNames', 1, 10_000),
+      propKeys: l.propKeys === undefined ? DEFAULT_LIMITS.propKeys : intIn(l.propKeys, 'limits.propKeys', 1, 10_000),
+    };
+  }
+  return out;
+};
+
+/** Checks a whole configuration (after a patch is applied): stages and conversion fit together. */
+const checkWhole = (site: SiteConfig): SiteConfig => {
+  const bad = checkStages(site.stages, site.conversion);
+  if (bad) fail(bad.path, bad.error);
+  // Keep only the documented fields of each stage.
+  site.stages = site.stages.map((s) => {
+    const clean: SiteConfig['stages'][number] = { name: s.name };
+    if (s.urls) clean.urls = [...s.urls];
+    if (s.events) clean.events = [...s.events];
+    return clean;
+  });
+  return site;
+};
+
+/** How many journeys of the site still carry an older stage model. */
+export const pendingRefolds = async (store: Store, site: SiteConfig): Promise<number> =>
+  (await store.staleJourneys(site.id, siteRevision(site), 0)).pending;
+
+/**
+ * Refolds up to `limit` journeys of the site folded under an older revision; returns how many remain.
+ */
+export const refoldStale = async (store: Store, site: SiteConfig, limit: number): Promise<number> => {
+  const { keys, pending } = await store.staleJourneys(site.id, siteRevision(site), limit);
+  if (keys.length === 0) return pending;
+  await refoldJourneys(store, site, keys);
+  return (await store.staleJourneys(site.id, siteRevision(site), 0)).pending;
+};
+
+export class SiteExistsError extends Error {}
+
+/** Creates a site (`POST /api/sites`); throws SiteExistsError when the id is taken, SiteInputError on bad fields. */
+export const createSite = async (store: Store, body: unknown): Promise<SiteAnswer> => {
+  const id = (body as { id?: unknown } | null)?.id;
+  if (typeof id !== 'string' || !SITE_ID.test(id)) fail('id', 'id must be 1–64 letters, digits or _ . : -');
+  const patch = checkSitePatch(body);
+  const site = checkWhole({ ...defaultSiteConfig(id as string), ...patch, revision: 1 });
+  if (await store.getSite(site.id)) throw new SiteExistsError(`[cjm] site "${site.id}" exists; change it with PUT /api/sites/${site.id}`);
+  await store.putSite(site);
+  return { site, refold: { pending: 0 } };
+};
+
+/**
+ * Saves a site's changed fields. When the stage model changes (MODEL_FIELDS), the revision is incremented and the
+ * journeys are refolded: the first `refoldNow` at once, the rest by `maintenance` or when they receive an event.
+ *
+ * @example
+ * await saveSite(store, site, { stages, conversion: 'purchase' }, Date.now())
+ */
+export const saveSite = async (
+  store: Store,
+  site: SiteConfig,
+  patch: Partial<Omit<SiteConfig, 'id' | 'revision'>>,
+  _now: number,
+  refoldNow = REFOLD_ON_SAVE,
+): Promise<SiteAnswer> => {
+  const next = checkWhole({ ...site, ...patch, id: site.id, revision: siteRevision(site) });
+  const changed = MODEL_FIELDS.some((k) => JSON.stringify(site[k]) !== JSON.stringify(next[k]));
+  if (changed) next.revision = siteRevision(site) + 1;
+  await store.putSite(next);
+  const pending = changed && refoldNow > 0 ? await refoldStale(store, next, refoldNow) : await pendingRefolds(store, next);
+  return { site: next, refold: { pending } };
+};
+
+/**
+ * Erases the journey a visitor belongs to everywhere and tombstones its visitor ids and user id (the semantics of
+ * `DELETE /api/sites/:site/visitors/:visitor`, docs/api.md).
+ */
+export const eraseVisitor = async (
+  store: Store,
+  site: SiteConfig,
+  id: string,
+  now: number,
+): Promise<{ journey: string; visitors: string[]; events: number }> => {
+  const key = (await store.getLinks(site.id, [id])).get(id)?.journey ?? id;
+  const record = (await store.getJourneys(site.id, [key])).get(key);
+  const members = await store.visitorsOfJourney(site.id, key);
+  const visitors = [...new Set(members.length ? members : [id])];
+  const hashes = await Promise.all(visitors.map((v) => erasedHash('visitor', v)));
+  const userId = record?.journey.userId ?? (key.startsWith('u:') ? key.slice(2) : null);
+  if (userId) hashes.push(await erasedHash('user', userId));
+  const events = await store.erase(site.id, key, visitors, hashes, now);
+  return { journey: key, visitors, events };
+};
+
+/**
+ * Periodic work of a runtime (Node: a timer every 30 s; Workers: the cron trigger): deletes salts older than two
+ * days and refolds journeys left under an older stage model, at most `budget` journeys per run.
+ */
+export const maintenance = async (store: Store, now: number, budget = 1000): Promise<{ salts: number; refolded: number }> => {
+  const salts = (await rotateSalts(store, now)).length;
+  let left = budget;
+  let refolded = 0;
+  for (const site of await store.listSites()) {
+    if (left <= 0) break;
+    const before = await pendingRefolds(store, site);
+    if (before === 0) continue;
+    const after = await refoldStale(store, site, left);
+    refolded += before - after;
+    left -= before - after;
+  }
+  return { salts, refolded };
+};
+
