@@ -7,6 +7,7 @@
  */
 import type { Context } from 'hono';
 import { createApp } from './core/app';
+import { runAutomation } from './core/automation/run';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import type { Store } from './core/store';
 import { createD1Store } from './stores/d1';
@@ -60,7 +61,13 @@ export const app = createApp({
  * Periodic work run by the cron trigger (wrangler.toml `[triggers] crons`), in order, each with the D1 store and
  * the scheduled time. Stall detection and automations (issue 7) register here.
  */
-export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> = [];
+export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> = [
+  // Journey automation: due stalls, then due webhooks, with the Worker's fetch. No resolver: literal addresses are
+  // checked, and Cloudflare's fetch cannot reach private networks (docs/automation.md).
+  async (store, now) => {
+    await runAutomation({ store, now: () => Math.max(now, Date.now()), fetch: (url, init) => fetch(url, init) });
+  },
+];
 
 export default {
   async fetch(request, env, ctx) {

@@ -7,4 +7,4 @@ export * from './types';
 export { planAutomation, type WebhookPayload } from './plan';
 export { evaluateStalls, judgeStall, type StallResult } from './stalls';
 export { attemptDelivery, backoffMs, deliverDue, DELIVERY_DEFAULTS, type DeliveryOptions, type DeliveryResult, type FetchLike } from './deliver';
-export { runAutomation, type AutomationOptions, type AutomationResult } from './run';
+export { runAutomation, startAutomationLoop, type AutomationLoop, type AutomationOptions, type AutomationResult } from './run';

@@ -25,3 +25,44 @@ export const runAutomation = async (o: AutomationOptions): Promise<AutomationRes
   const deliveries = await deliverDue(o);
   return { stalls, deliveries };
 };
+
+export interface AutomationLoop {
+  /** Stops the timer and waits for a pass in progress. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Runs `runAutomation` every `intervalMs` (default 15 s), never two passes at once; the first pass runs after
+ * `min(intervalMs, 1 s)`, so work left by a previous process (pending deliveries, due stalls) is picked up at once.
+ *
+ * @example
+ * const loop = startAutomationLoop({ store, now: Date.now, fetch, intervalMs: 15_000 }); … await loop.stop()
+ */
+export const startAutomationLoop = (
+  o: AutomationOptions & { intervalMs?: number; onError?: (e: unknown) => void },
+): AutomationLoop => {
+  const interval = o.intervalMs ?? 15_000;
+  let stopped = false;
+  let running: Promise<void> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = () => {
+    if (stopped) return;
+    running = runAutomation(o)
+      .then(
+        () => undefined,
+        (e: unknown) => (o.onError ?? ((err) => console.error('[cjm] automation pass failed', err)))(e),
+      )
+      .finally(() => {
+        running = null;
+        if (!stopped) timer = setTimeout(tick, interval);
+      });
+  };
+  timer = setTimeout(tick, Math.min(interval, 1000));
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+};
