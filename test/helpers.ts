@@ -1,7 +1,7 @@
 /**
  * Test helpers: a fresh app on an in-memory SQLite store per test, and request shortcuts.
  */
-import { createApp } from '../collector/core/app';
+import { createApp, type AppOptions } from '../collector/core/app';
 import { ensureDemoSite } from '../collector/core/bootstrap';
 import type { WireBatch, WireEvent } from '../collector/core/protocol';
 import type { Store } from '../collector/core/store';
@@ -20,7 +20,11 @@ export interface TestApp {
 
 export const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 
-export const makeApp = async (store: Store = createSqliteStore(openSqlite(':memory:'))): Promise<TestApp> => {
+export const makeApp = async (
+  store: Store = createSqliteStore(openSqlite(':memory:')),
+  /** More createApp options (e.g. `clientIp`, `rateLimit`). */
+  extra: Partial<AppOptions> = {},
+): Promise<TestApp> => {
   await ensureDemoSite(store);
   const clock = { now: T0 + 24 * 3600_000 };
   const app = createApp({
@@ -28,6 +32,7 @@ export const makeApp = async (store: Store = createSqliteStore(openSqlite(':memo
     getAdminToken: async () => TOKEN,
     asset: async () => null,
     now: () => clock.now,
+    ...extra,
   });
   return {
     app,
