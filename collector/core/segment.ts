@@ -417,6 +417,11 @@ export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch',
         userId: mapped.linkUser,
         synthetic: true,
       };
+      // Same time as the message: whichever of the two sorts first may open a session, so both carry what
+      // classifies its channel.
+      if (e.channel) link.channel = e.channel;
+      if (e.url !== undefined) link.url = e.url;
+      if (e.referrer !== undefined) link.referrer = e.referrer;
       events.push({ visitor: mapped.visitor, event: link });
     }
   }

@@ -386,6 +386,17 @@ describe('channels', () => {
     }
   });
 
+  it('the channel holds for a userId-only message without messageId or timestamp (its link event sorts first)', async () => {
+    await ok('/v1/track', { userId: 'u-5', event: 'SMS Clicked', channel: 'sms' });
+    const all = await allEvents();
+    expect(all.map((e) => [e.type, e.synthetic ?? false, e.channel])).toEqual([
+      ['identify', true, 'sms'],
+      ['event', false, 'sms'],
+    ]);
+    const { visitors } = await t.store.listVisitors('demo', { limit: 10 });
+    expect(visitors[0]).toMatchObject({ journey: 'u:u-5', firstChannel: 'sms' });
+  });
+
   it('an e-mail touch days after the browser visit starts a session with channel email', async () => {
     await t.collect(batch('v', [page('/', { ts: T0 })]));
     await ok('/v1/track', { anonymousId: 'v', event: 'Email Opened', channel: 'email', timestamp: iso(T0 + 2 * 3_600_000) });
