@@ -1,0 +1,403 @@
+/**
+ * Every read/admin endpoint through `app.request()`: sites admin, visitors, visitor, delete (tombstones), funnel,
+ * journey map, touches, export, counters — with exact numbers on a small hand-made data set.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { FunnelReport, JourneyMapReport, TouchesReport, VisitorDetail, CountersReport, SiteAnswer } from '../../collector/core/reports';
+import type { WireEvent } from '../../collector/core/protocol';
+import { batch, makeApp, T0, type TestApp } from '../helpers';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await makeApp();
+});
+
+const MIN = 60_000;
+let n = 0;
+const at = (minute: number, type: WireEvent['type'], fields: Partial<WireEvent> = {}): WireEvent => ({
+  id: `x${++n}`,
+  type,
+  ts: T0 + minute * MIN,
+  ...fields,
+});
+const pg = (minute: number, path: string, fields: Partial<WireEvent> = {}) => at(minute, 'page', { url: `https://shop.test${path}`, ...fields });
+
+const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await res).json() as Promise<T>;
+
+/**
+ * a: google → landing → signup → cart → checkout → cart (back) → checkout → thank-you (converted, 7 touches, 1 session)
+ * b: email → landing → cart (skips signup), feedback 2 in cart, LCP 3000 in cart, leaves
+ * c: direct → landing; next day (new session) landing → signup
+ */
+const seed = async () => {
+  await t.collect(
+    batch('a', [
+      pg(0, '/', { referrer: 'https://www.google.com/' }),
+      pg(1, '/signup'),
+      at(2, 'event', { name: 'add_to_cart' }),
+      pg(4, '/checkout'),
+      pg(5, '/cart'),
+      pg(6, '/checkout'),
+      pg(7, '/thank-you'),
+      at(8, 'feedback', { value: 5 }),
+    ]),
+  );
+  await t.collect(
+    batch('b', [
+      pg(0, '/?utm_source=newsletter&utm_medium=email'),
+      pg(3, '/cart'),
+      at(4, 'feedback', { value: 2 }),
+      at(5, 'vital', { name: 'LCP', value: 3000 }),
+    ]),
+  );
+  await t.collect(batch('c', [pg(0, '/'), pg(24 * 60, '/'), pg(24 * 60 + 1, '/signup')]));
+};
+
+describe('sites admin', () => {
+  it('creates, reads, lists and changes sites; refuses bad fields naming them', async () => {
+    const created = await t.api('/api/sites', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'blog', name: 'Blog', origins: ['https://blog.example'] }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(created.status).toBe(201);
+    const body = await json<SiteAnswer>(created);
+    expect(body.site).toMatchObject({ id: 'blog', name: 'Blog', origins: ['https://blog.example'], conversion: 'post-purchase', revision: 1 });
+    expect(body.refold).toEqual({ pending: 0 });
+    expect((await t.api('/api/sites', { method: 'POST', body: JSON.stringify({ id: 'blog' }) })).status).toBe(409);
+    const list = await json<{ sites: { id: string }[] }>(t.api('/api/sites'));
+    expect(list.sites.map((s) => s.id)).toEqual(['blog', 'demo']);
+    expect((await json<SiteAnswer>(t.api('/api/sites/blog'))).site.name).toBe('Blog');
+    expect((await t.api('/api/sites/nope')).status).toBe(404);
+
+    const bad = async (method: string, path: string, b: unknown, field: string) => {
+      const res = await t.api(path, { method, body: typeof b === 'string' ? b : JSON.stringify(b) });
+      expect(res.status, JSON.stringify(b)).toBe(400);
+      expect((await json<{ path: string }>(res)).path).toBe(field);
+    };
+    await bad('POST', '/api/sites', { id: 'a b' }, 'id');
+    await bad('POST', '/api/sites', { id: 'x', origins: ['https://x.example/path'] }, 'origins[0]');
+    await bad('POST', '/api/sites', { id: 'x', origins: 'https://x.example' }, 'origins');
+    await bad('POST', '/api/sites', { id: 'x', stages: [] }, 'stages');
+    await bad('POST', '/api/sites', { id: 'x', stages: [{ name: 'a' }, { name: 'a' }], conversion: 'a' }, 'stages[1].name');
+    await bad('POST', '/api/sites', { id: 'x', conversion: 'nope' }, 'conversion');
+    await bad('POST', '/api/sites', { id: 'x', sessionTimeoutMinutes: 0 }, 'sessionTimeoutMinutes');
+    await bad('POST', '/api/sites', { id: 'x', limits: { eventNames: -1 } }, 'limits.eventNames');
+    await bad('POST', '/api/sites', { id: 'x', colour: 'red' }, 'colour');
+    await bad('PUT', '/api/sites/blog', { id: 'other' }, 'id');
+    await bad('PUT', '/api/sites/blog', { revision: 99 }, 'revision');
+    await bad('PUT', '/api/sites/blog', { conversion: 'nope' }, 'conversion');
+    expect((await t.api('/api/sites', { method: 'POST', body: '{nope' })).status).toBe(400);
+
+    const put = await json<SiteAnswer>(t.api('/api/sites/blog', { method: 'PUT', body: JSON.stringify({ name: 'The blog' }) }));
+    expect(put.site).toMatchObject({ name: 'The blog', origins: ['https://blog.example'], revision: 1 });
+  });
+
+  it('enforces allowed origins at /collect once set', async () => {
+    await t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ origins: ['https://shop.test'] }) });
+    const evil = await t.collect(batch('v', [pg(0, '/')]), { headers: { Origin: 'https://evil.test' } });
+    expect(evil.status).toBe(403);
+    expect((await json<{ error: string }>(evil)).error).toBe('[cjm] site "demo" does not allow origin https://evil.test');
+    expect((await t.collect(batch('v', [pg(0, '/')]), { headers: { Origin: 'https://shop.test' } })).status).toBe(202);
+  });
+
+  it('works with any stage model: awareness → … → advocacy', async () => {
+    const stages = [
+      { name: 'awareness' },
+      { name: 'consideration', urls: ['/product/**'] },
+      { name: 'purchase', events: ['order_completed'] },
+      { name: 'retention', urls: ['/account/**'] },
+      { name: 'advocacy', events: ['review_written', 'referral_sent'] },
+    ];
+    const res = await t.api('/api/sites', { method: 'POST', body: JSON.stringify({ id: 'aw', stages, conversion: 'purchase' }) });
+    expect(res.status).toBe(201);
+    await t.collect(
+      batch('p', [
+        pg(0, '/'),
+        pg(1, '/product/42'),
+        at(2, 'event', { name: 'order_completed' }),
+        pg(3, '/account/orders'),
+        at(4, 'event', { name: 'review_written' }),
+      ], 'aw'),
+    );
+    await t.collect(batch('q', [pg(0, '/'), pg(1, '/product/7')], 'aw'));
+    const f = await json<FunnelReport>(t.api('/api/sites/aw/funnel'));
+    expect(f.stages.map((s) => [s.stage, s.reached, s.current])).toEqual([
+      ['awareness', 2, 0],
+      ['consideration', 2, 1],
+      ['purchase', 1, 0],
+      ['retention', 1, 0],
+      ['advocacy', 1, 1],
+    ]);
+    expect(f.converted).toBe(1);
+    expect(f.conversionStage).toBe('purchase');
+    const v = await json<VisitorDetail>(t.api('/api/sites/aw/visitors/p'));
+    expect(v.journey.converted).toMatchObject({ at: T0 + 2 * MIN, touches: 3, sessions: 1 });
+  });
+
+  it('works with need → search → comparison → purchase → result → repeat, and refolds journeys when the model changes', async () => {
+    await t.collect(batch('r', [pg(0, '/'), pg(1, '/search?q=x'), pg(2, '/compare'), pg(3, '/checkout'), pg(4, '/thank-you')]));
+    let v = await json<VisitorDetail>(t.api('/api/sites/demo/visitors/r'));
+    expect(v.journey.currentStage).toBe('post-purchase');
+    const stages = [
+      { name: 'need' },
+      { name: 'search', urls: ['/search*'] },
+      { name: 'comparison', urls: ['/compare*'] },
+      { name: 'purchase', urls: ['/checkout*', '/thank-you*'] },
+      { name: 'result', events: ['delivered'] },
+      { name: 'repeat', events: ['reorder'] },
+    ];
+    const put = await json<SiteAnswer>(t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ stages, conversion: 'purchase' }) }));
+    expect(put.site.revision).toBe(2);
+    expect(put.refold.pending).toBe(0); // small site: refolded before the answer
+    v = await json<VisitorDetail>(t.api('/api/sites/demo/visitors/r'));
+    expect(v.journey.entries.map((e) => e.stage)).toEqual(['need', 'search', 'comparison', 'purchase']);
+    expect(v.journey.converted).toMatchObject({ at: T0 + 3 * MIN });
+    await t.collect(batch('r', [at(10, 'event', { name: 'delivered' }), at(20, 'event', { name: 'reorder' })]));
+    const f = await json<FunnelReport>(t.api('/api/sites/demo/funnel'));
+    expect(f.stages.map((s) => [s.stage, s.reached])).toEqual([
+      ['need', 1],
+      ['search', 1],
+      ['comparison', 1],
+      ['purchase', 1],
+      ['result', 1],
+      ['repeat', 1],
+    ]);
+    // Changing only the name does not bump the revision.
+    const named = await json<SiteAnswer>(t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ name: 'Shop' }) }));
+    expect(named.site.revision).toBe(2);
+  });
+
+  it('refolds in the background what the PUT did not (maintenance), and at once on a new event', async () => {
+    const { saveSite, maintenance, pendingRefolds } = await import('../../collector/core/sites');
+    for (let i = 0; i < 5; i++) await t.collect(batch(`m${i}`, [pg(0, '/'), pg(1, '/cart')]));
+    const site = (await t.store.getSite('demo'))!;
+    const stages = [{ name: 'browse' }, { name: 'basket', urls: ['/cart*'] }];
+    const saved = await saveSite(t.store, site, { stages, conversion: 'basket' }, T0, 2);
+    expect(saved.refold.pending).toBe(3);
+    await t.collect(batch('m4', [pg(5, '/')])); // m4 refolded at ingest if it was stale
+    const left = await pendingRefolds(t.store, saved.site);
+    expect(left).toBeLessThanOrEqual(3);
+    await maintenance(t.store, T0);
+    expect(await pendingRefolds(t.store, saved.site)).toBe(0);
+    const f = await json<FunnelReport>(t.api('/api/sites/demo/funnel'));
+    // '/' maps to no stage of the new model, so m4 stays in basket.
+    expect(f.stages.map((s) => [s.stage, s.reached, s.current])).toEqual([
+      ['browse', 5, 0],
+      ['basket', 5, 5],
+    ]);
+  });
+});
+
+describe('visitors', () => {
+  it('lists with every filter, shows one journey, answers 404 for unknown ones', async () => {
+    await seed();
+    const ids = async (qs: string) => (await json<{ visitors: { visitor: string }[] }>(t.api(`/api/sites/demo/visitors${qs}`))).visitors.map((v) => v.visitor);
+    expect((await ids('')).sort()).toEqual(['a', 'b', 'c']);
+    expect(await ids('?converted=true')).toEqual(['a']);
+    expect((await ids('?converted=false')).sort()).toEqual(['b', 'c']);
+    expect(await ids('?stage=cart')).toEqual(['b']);
+    expect(await ids('?channel=organic_search')).toEqual(['a']);
+    expect(await ids('?channel=email')).toEqual(['b']);
+    expect(await ids('?q=b')).toEqual(['b']);
+    expect(await ids(`?from=${T0 + 60 * MIN}`)).toEqual(['c']); // only c is active after the first hour
+    expect((await ids(`?to=${T0 + 60 * MIN}`)).sort()).toEqual(['a', 'b', 'c']);
+    expect((await t.api('/api/sites/demo/visitors?from=yesterday')).status).toBe(400);
+    const v = await json<VisitorDetail>(t.api('/api/sites/demo/visitors/a'));
+    expect(v.visitor).toEqual({ id: 'a', journey: 'a', userId: null, visitors: ['a'] });
+    expect(v.journey.firstChannel).toBe('organic_search');
+    expect(v.journey.transitions).toContainEqual({ from: 'checkout', to: 'cart', count: 1 });
+    expect(v.timeline).toHaveLength(8);
+    expect(v.truncated).toBe(false);
+    expect((await t.api('/api/sites/demo/visitors/zzz')).status).toBe(404);
+  });
+
+  it('merges identified visitors (cross-device) into one journey, found by any of their ids', async () => {
+    await t.collect(batch('phone', [pg(0, '/', { referrer: 'https://t.me/x' }), at(1, 'identify', { userId: 'ada' })]));
+    await t.collect(batch('laptop', [pg(100, '/cart'), at(101, 'identify', { userId: 'ada' }), pg(102, '/thank-you')]));
+    const v = await json<VisitorDetail>(t.api('/api/sites/demo/visitors/laptop'));
+    expect(v.visitor).toMatchObject({ journey: 'u:ada', userId: 'ada', visitors: ['laptop', 'phone'] });
+    expect(v.journey.firstChannel).toBe('social');
+    expect(v.journey.converted).toMatchObject({ touches: 3, sessions: 2 });
+    const list = await json<{ visitors: { journey: string; visitors: number }[] }>(t.api('/api/sites/demo/visitors'));
+    expect(list.visitors).toHaveLength(1);
+    expect(list.visitors[0]).toMatchObject({ journey: 'u:ada', visitors: 2 });
+    expect((await json<{ visitors: unknown[] }>(t.api('/api/sites/demo/visitors?q=ada'))).visitors).toHaveLength(1);
+  });
+
+  it('erases a journey everywhere and drops later events of its visitors and user (tombstones)', async () => {
+    await seed();
+    await t.collect(batch('phone', [pg(0, '/'), at(1, 'identify', { userId: 'ada' })]));
+    await t.collect(batch('laptop', [pg(2, '/cart'), at(3, 'identify', { userId: 'ada' })]));
+    const before = await json<FunnelReport>(t.api('/api/sites/demo/funnel'));
+    expect(before.journeys).toBe(4);
+    const del = await t.api('/api/sites/demo/visitors/phone', { method: 'DELETE' });
+    expect(del.status).toBe(200);
+    expect(await json(del)).toEqual({ deleted: { journey: 'u:ada', visitors: ['laptop', 'phone'], events: 4 } });
+    expect((await t.api('/api/sites/demo/visitors/laptop')).status).toBe(404);
+    expect(await t.store.eventsOfVisitors('demo', ['phone', 'laptop'])).toEqual([]);
+    const after = await json<FunnelReport>(t.api('/api/sites/demo/funnel'));
+    expect(after.journeys).toBe(3);
+    // Later events (an outbox flushing) are dropped and counted.
+    const late = await t.collect(batch('laptop', [pg(50, '/')]));
+    expect(late.status).toBe(202);
+    expect(late.headers.get('X-Cjm-Dropped')).toBe('deleted');
+    expect(await json(late)).toEqual({ accepted: 0, duplicates: 0, deleted: 1 });
+    // A new device identifying as the erased user stays anonymous.
+    const newDevice = await json<{ accepted: number; deleted: number }>(t.collect(batch('tablet', [pg(60, '/'), at(61, 'identify', { userId: 'ada' })])));
+    expect(newDevice).toEqual({ accepted: 1, duplicates: 0, deleted: 1 });
+    expect((await json<VisitorDetail>(t.api('/api/sites/demo/visitors/tablet'))).visitor.journey).toBe('tablet');
+    // Only hashes are kept.
+    const c = await json<CountersReport>(t.api('/api/sites/demo/counters'));
+    expect(c.totals.deleted).toBe(2);
+    // Deleting an unknown id is idempotent.
+    expect(await json(t.api('/api/sites/demo/visitors/ghost', { method: 'DELETE' }))).toEqual({ deleted: { journey: 'ghost', visitors: ['ghost'], events: 0 } });
+  });
+});
+
+describe('reports', () => {
+  it('funnel: reached, current, conversion from previous, median time to next, transitions with back-steps', async () => {
+    await seed();
+    const f = await json<FunnelReport>(t.api('/api/sites/demo/funnel'));
+    expect(f.journeys).toBe(3);
+    expect(f.converted).toBe(1);
+    const row = (name: string) => f.stages.find((s) => s.stage === name)!;
+    expect(f.stages.map((s) => [s.stage, s.reached, s.current])).toEqual([
+      ['landing', 3, 0],
+      ['signup', 2, 1],
+      ['cart', 2, 1],
+      ['checkout', 1, 0],
+      ['post-purchase', 1, 1],
+    ]);
+    expect(row('landing').conversionFromPrevious).toBeNull();
+    expect(row('signup').conversionFromPrevious).toBeCloseTo(2 / 3);
+    expect(row('cart').conversionFromPrevious).toBe(1);
+    expect(row('checkout').conversionFromPrevious).toBe(0.5);
+    expect(row('cart').entries).toBe(3);
+    // landing → signup: a 1 min, c 1 day + 1 min (b skipped signup) → nearest-rank median of [1, 1441] = 1 min
+    expect(row('landing').medianToNextMs).toBe(1 * MIN);
+    expect(row('landing').toNextSamples).toBe(2);
+    expect(row('cart').medianToNextMs).toBe(2 * MIN); // a: cart at 2, checkout at 4
+    expect(f.transitions).toContainEqual({ from: 'checkout', to: 'cart', journeys: 1, count: 1, back: true });
+    expect(f.transitions).toContainEqual({ from: 'cart', to: 'checkout', journeys: 1, count: 2, back: false });
+    expect(f.transitions).toContainEqual({ from: 'landing', to: 'cart', journeys: 1, count: 1, back: false });
+  });
+
+  it('funnel and map are cohorts: journeys first seen in [from, to]', async () => {
+    await seed();
+    t.clock.now = T0 + 5 * 86400_000;
+    await t.collect(batch('late', [pg(3 * 24 * 60, '/'), pg(3 * 24 * 60 + 1, '/cart')]));
+    const day = (d: number) => new Date(T0 + d * 86400_000).toISOString().slice(0, 10);
+    const f0 = await json<FunnelReport>(t.api(`/api/sites/demo/funnel?from=${day(0)}&to=${day(0)}`));
+    expect(f0.journeys).toBe(3);
+    expect(f0.range).toEqual({ from: Date.parse(day(0)), to: Date.parse(day(0)) + 86400_000 - 1 });
+    const f3 = await json<FunnelReport>(t.api(`/api/sites/demo/funnel?from=${day(3)}`));
+    expect(f3.journeys).toBe(1);
+    expect(f3.stages.map((s) => s.reached)).toEqual([1, 0, 1, 0, 0]);
+    expect((await t.api('/api/sites/demo/funnel?from=2026-12-01&to=2026-11-01')).status).toBe(400);
+    expect((await t.api('/api/sites/demo/funnel?to=soon')).status).toBe(400);
+  });
+
+  it('journey map: visitors, entry channels, top pages and events, feedback, vitals p75, drop-offs, median touches', async () => {
+    await seed();
+    const m = await json<JourneyMapReport>(t.api('/api/sites/demo/journey-map'));
+    expect(m.journeys).toBe(3);
+    const st = (name: string) => m.stages.find((s) => s.stage === name)!;
+    expect(st('landing').visitors).toBe(3);
+    expect(st('landing').entryChannels).toEqual([
+      { channel: 'direct', journeys: 1 },
+      { channel: 'email', journeys: 1 },
+      { channel: 'organic_search', journeys: 1 },
+    ]);
+    expect(st('landing').topPages).toEqual([{ path: '/', views: 4, journeys: 3 }]);
+    expect(st('cart').topPages).toEqual([
+      { path: '/cart', views: 2, journeys: 2 },
+    ]);
+    expect(st('cart').topEvents).toEqual([{ name: 'add_to_cart', count: 1, journeys: 1 }]);
+    expect(st('cart').feedback).toEqual({ average: 2, count: 1 });
+    expect(st('post-purchase').feedback).toEqual({ average: 5, count: 1 });
+    expect(st('cart').vitals).toEqual({ LCP: { p75: 3000, samples: 1 } });
+    expect(st('signup').dropOffs).toBe(1); // c
+    expect(st('cart').dropOffs).toBe(1); // b
+    expect(st('cart').dropOffRate).toBe(0.5);
+    expect(st('post-purchase').dropOffs).toBeNull();
+    // touches to first reach cart: a 3 (/, /signup, add_to_cart), b 2 → nearest-rank median 2
+    expect(st('cart').medianTouches).toBe(2);
+    expect(st('signup').medianSessions).toBe(1); // a: 1, c: 2 → 1
+    expect((await t.api('/api/sites/demo/journey-map?top=0')).status).toBe(400);
+    const top1 = await json<JourneyMapReport>(t.api('/api/sites/demo/journey-map?top=1'));
+    expect(top1.stages[0]!.entryChannels).toHaveLength(1);
+  });
+
+  it('touches: distribution of touches and sessions to conversion, overall and per first channel', async () => {
+    await seed();
+    await t.collect(batch('d', [pg(0, '/'), pg(40, '/checkout'), pg(41, '/thank-you')]));
+    const r = await json<TouchesReport>(t.api('/api/sites/demo/touches'));
+    expect(r.converted).toBe(2);
+    expect(r.touches).toMatchObject({ count: 2, min: 3, max: 7, median: 3, mean: 5, p75: 7 });
+    expect(r.touches.buckets.find((b) => b.label === '3')!.count).toBe(1);
+    expect(r.touches.buckets.find((b) => b.label === '6–7')!.count).toBe(1);
+    expect(r.sessions).toMatchObject({ count: 2, min: 1, max: 2, median: 1 });
+    expect(r.byFirstChannel.map((c) => [c.channel, c.converted, c.touches.median])).toEqual([
+      ['direct', 1, 3],
+      ['organic_search', 1, 7],
+    ]);
+  });
+});
+
+describe('export', () => {
+  it('streams CSV with formula cells neutralised, and NDJSON', async () => {
+    await t.collect(
+      batch('v1', [
+        pg(0, '/', { title: '=HYPERLINK("http://evil.test","x")' }),
+        at(1, 'event', { name: '+cmd', props: { note: '@SUM(1)', n: -3, q: 'a,"b"' } }),
+        at(2, 'event', { name: '-2+3' }),
+      ]),
+    );
+    const csv = await t.api('/api/sites/demo/export?format=csv');
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('Content-Type')).toMatch(/text\/csv/);
+    expect(csv.headers.get('Content-Disposition')).toMatch(/attachment/);
+    const text = await csv.text();
+    const lines = text.trim().split('\r\n');
+    expect(lines[0]).toBe('id,visitor,type,ts,time,received_at,name,stage,url,referrer,title,user_id,value,props,channel,device');
+    expect(lines).toHaveLength(4);
+    expect(text).toContain(`"'=HYPERLINK(""http://evil.test"",""x"")"`);
+    expect(text).toContain(",'+cmd,");
+    expect(text).toContain(",'-2+3,");
+    for (const line of lines) for (const cell of line.split(',')) expect(cell).not.toMatch(/^[=+\-@]/);
+    const nd = await t.api('/api/sites/demo/export');
+    expect(nd.headers.get('Content-Type')).toMatch(/ndjson/);
+    const rows = (await nd.text()).trim().split('\n').map((l) => JSON.parse(l) as { id: string; props?: unknown });
+    expect(rows.map((r) => r.id)).toHaveLength(3);
+    expect(rows[1]!.props).toEqual({ note: '@SUM(1)', n: -3, q: 'a,"b"' });
+    expect((await t.api('/api/sites/demo/export?format=xml')).status).toBe(400);
+  });
+
+  it('pages through more events than one page, in arrival order, filtered by ts', async () => {
+    const { EXPORT_PAGE } = await import('../../collector/core/routes/api');
+    const total = EXPORT_PAGE + 150;
+    for (let i = 0; i < total; i += 100) {
+      const events = Array.from({ length: Math.min(100, total - i) }, (_, k) => at((i + k) / 100, 'page', { url: `https://shop.test/p${i + k}` }));
+      expect((await t.collect(batch(`v${i}`, events))).status).toBe(202);
+    }
+    const rows = (await (await t.api('/api/sites/demo/export')).text()).trim().split('\n');
+    expect(rows).toHaveLength(total);
+    const from = T0 + 5 * MIN;
+    const some = (await (await t.api(`/api/sites/demo/export?from=${from}`)).text()).trim().split('\n');
+    expect(some.length).toBeGreaterThan(0);
+    expect(some.every((l) => (JSON.parse(l) as { ts: number }).ts >= from)).toBe(true);
+  });
+});
+
+describe('auth and errors', () => {
+  it('every endpoint needs the token and answers 404 for unknown sites', async () => {
+    const paths = ['visitors', 'visitors/x', 'funnel', 'journey-map', 'touches', 'export', 'counters'];
+    for (const p of paths) {
+      expect((await t.app.request(`/api/sites/demo/${p}`)).status, p).toBe(401);
+      expect((await t.api(`/api/sites/nope/${p}`)).status, p).toBe(404);
+    }
+    expect((await t.app.request('/api/sites')).status).toBe(401);
+    expect((await t.app.request('/api/sites/demo/visitors/x', { method: 'DELETE' })).status).toBe(401);
+  });
+});
