@@ -14,7 +14,8 @@ import { createD1Store } from './stores/d1';
 
 export interface Env {
   DB: D1Database;
-  ASSETS: Fetcher;
+  /** Absent when deployed without `[assets]`: then the tag and demo shop are not served (404). */
+  ASSETS?: Fetcher;
   /** The admin token (`wrangler secret put CJM_ADMIN_TOKEN`); when unset, one is generated once and kept in D1. */
   CJM_ADMIN_TOKEN?: string;
 }
@@ -43,7 +44,9 @@ const boot = (env: Env): Promise<string> => {
 
 /** A static file from the assets binding (`/cjm.js`, `/demo/cart.html`), or null when there is none. */
 const asset = async (path: string, c: Context): Promise<Response | null> => {
-  const res = await envOf(c).ASSETS.fetch(new URL(path, c.req.url).toString());
+  const assets = envOf(c).ASSETS;
+  if (!assets) return null;
+  const res = await assets.fetch(new URL(path, c.req.url).toString());
   if (res.status !== 200) {
     await res.body?.cancel();
     return null;

@@ -9,7 +9,7 @@
  *
  * CLI: `tsx scripts/worker.ts assets` assembles .worker-assets/ (run by `npm run build:worker`).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,6 +83,20 @@ export const openLocalD1 = async (persistTo = mkdtempSync(join(tmpdir(), 'cjm-d1
   return { db: proxy.env.DB, dispose: () => proxy.dispose() };
 };
 
+/** wrangler.toml without its `[assets]` table, written into `dir` (paths made absolute). */
+const withoutAssets = (dir: string): string => {
+  const lines: string[] = [];
+  let skipping = false;
+  for (const line of readFileSync(WRANGLER_TOML, 'utf8').split('\n')) {
+    if (/^\s*\[/.test(line)) skipping = /^\s*\[assets\]/.test(line);
+    if (skipping) continue;
+    lines.push(line.replace(/^(main|migrations_dir)\s*=\s*"([^"]+)"/, (_, k: string, v: string) => `${k} = ${JSON.stringify(join(ROOT, v))}`));
+  }
+  const file = join(dir, 'wrangler.no-assets.toml');
+  writeFileSync(file, lines.join('\n'));
+  return file;
+};
+
 /** A free TCP port on 127.0.0.1. */
 export const freePort = (): Promise<number> =>
   new Promise((ok, fail) => {
@@ -102,7 +116,11 @@ export interface LocalWorkerOptions {
   adminToken?: string;
   /** Local D1 state folder (`--persist-to`); default a fresh temp folder, removed by `stop()`. */
   persistTo?: string;
-  /** Reassemble .worker-assets/ from dist/ and demo-site/ first (default true). */
+  /**
+   * Serve the tag and the demo shop (default true): reassembles .worker-assets/ and binds ASSETS as wrangler.toml
+   * does. With `false` the Worker runs without the assets router in front of it, which is what `scheduled()` needs:
+   * locally, wrangler's assets router does not pass cron events on (on Cloudflare they reach the Worker directly).
+   */
   assets?: boolean;
 }
 
@@ -111,6 +129,10 @@ export interface LocalWorker {
   port: number;
   /** The admin token the Worker answers to. */
   token: string;
+  /** The local D1 state folder (`wrangler dev --persist-to`). */
+  persistTo: string;
+  /** Runs the cron handler once, as the cron trigger would (`scheduledTime` defaults to now); needs `assets: false`. */
+  scheduled: (scheduledTime?: number) => Promise<Response>;
   stop: () => Promise<void>;
 }
 
@@ -120,20 +142,25 @@ export interface LocalWorker {
 export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promise<LocalWorker> => {
   const temp = options.persistTo === undefined;
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'cjm-worker-'));
-  if (options.assets !== false) assembleAssets();
+  const assets = options.assets !== false;
+  if (assets) assembleAssets();
   // Migrate (and read a kept token) through the same local D1 files the Worker will open.
   const d1 = await openLocalD1(persistTo);
   await d1.dispose();
   const port = options.port ?? (await freePort());
   const worker = await unstable_startWorker({
-    config: WRANGLER_TOML,
+    config: assets ? WRANGLER_TOML : withoutAssets(persistTo),
     bindings: options.adminToken ? { CJM_ADMIN_TOKEN: { type: 'plain_text', value: options.adminToken } } : {},
     dev: {
       server: { hostname: '127.0.0.1', port },
       inspector: false,
       persist: persistTo,
       watch: false,
-      logLevel: 'warn',
+      // 'error' (CJM_WORKER_LOG overrides): without network, miniflare warns on every start that it cannot fetch the
+      // `Request.cf` object.
+      logLevel: (process.env.CJM_WORKER_LOG as 'debug' | 'info' | 'log' | 'warn' | 'error' | undefined) ?? 'error',
+      // GET /cdn-cgi/handler/scheduled runs the cron handler (the same as a cron trigger firing).
+      testScheduled: true,
     },
   });
   const stop = async () => {
@@ -146,14 +173,15 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
     let token = options.adminToken;
     if (!token) {
       // The first request boots the Worker (token generated and kept in D1, demo site); then read the token back.
-      await (await fetch(`${url}/cjm.js`)).arrayBuffer();
+      await (await fetch(`${url}/`)).arrayBuffer();
       const again = await openLocalD1(persistTo);
       const { results } = await again.db.prepare("SELECT value FROM meta WHERE key = 'admin_token'").all<{ value: string }>();
       await again.dispose();
       token = results[0]?.value;
       if (!token) throw new Error('[cjm] the local Worker did not keep an admin token in D1');
     }
-    return { url, port, token, stop };
+    const scheduled = (time = Date.now()) => fetch(`${url}/cdn-cgi/handler/scheduled?time=${time}`);
+    return { url, port, token, persistTo, scheduled, stop };
   } catch (e) {
     await stop();
     throw e;
