@@ -1,0 +1,77 @@
+/**
+ * Performance by construction, checked with EXPLAIN QUERY PLAN on every statement the reads issue:
+ * - reading one visitor's journey only SEARCHes through indexes (its cost does not depend on the database size);
+ * - funnel, journey map and touches never touch the raw `events` table.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ingest } from '../../collector/core/ingest';
+import { funnel, journeyMap, touches, visitorDetail } from '../../collector/core/reports';
+import { defaultSiteConfig } from '../../collector/core/stages';
+import { createSqlStore, type SqlConnector, type SqlValue } from '../../collector/stores/sql';
+import { openSqlite, sqliteConnector } from '../../collector/stores/sqlite';
+
+const db = openSqlite(':memory:');
+const base = sqliteConnector(db);
+let log: Array<{ sql: string; params: readonly SqlValue[] }> = [];
+const recording: SqlConnector = {
+  all: (sql, params = []) => {
+    log.push({ sql, params });
+    return base.all(sql, params);
+  },
+  batch: (s) => base.batch(s),
+};
+const store = createSqlStore(recording);
+const site = defaultSiteConfig('demo');
+const T = Date.UTC(2026, 0, 1);
+
+const plan = (sql: string, params: readonly SqlValue[]) =>
+  (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail);
+
+beforeAll(async () => {
+  await store.putSite(site);
+  for (let v = 0; v < 40; v++) {
+    const events = Array.from({ length: 6 }, (_, i) => ({
+      id: `v${v}e${i}`,
+      type: 'page' as const,
+      ts: T + v * 1000 + i * 60_000,
+      url: `https://shop.test${['/', '/signup', '/cart', '/checkout', '/cart', '/thank-you'][i]}`,
+    }));
+    await ingest(store, site, `v${v}`, events.slice(0, 2 + (v % 5)), T + 86400_000);
+  }
+  db.exec('ANALYZE');
+});
+
+describe('query plans', () => {
+  it('one visitor: index searches only', async () => {
+    log = [];
+    expect(await visitorDetail(store, site, 'v7')).not.toBeNull();
+    expect(log.length).toBeGreaterThan(0);
+    for (const q of log) {
+      const lines = plan(q.sql, q.params);
+      for (const line of lines) {
+        expect(line, q.sql).not.toMatch(/^SCAN (events|journeys|visitors)\b/);
+        // A search on the site alone would read every row of the site: each lookup pins a visitor or a journey.
+        if (/^SEARCH (events|journeys|visitors)\b/.test(line)) expect(line, q.sql).toMatch(/\(site=\? AND \w+=\?/);
+      }
+      if (/FROM events/.test(q.sql)) expect(lines.join('\n'), q.sql).toMatch(/SEARCH events USING INDEX events_by_visitor/);
+    }
+  });
+
+  it('funnel, journey map, touches: never the events table', async () => {
+    log = [];
+    await funnel(store, site, {});
+    await journeyMap(store, site, { from: T, to: T + 86400_000 });
+    await touches(store, site, {});
+    expect(log.length).toBeGreaterThan(5);
+    for (const q of log) {
+      expect(q.sql).not.toMatch(/\bevents\b(?!_)/);
+      for (const line of plan(q.sql, q.params)) expect(line, q.sql).not.toMatch(/\bevents\b(?! *\))/);
+    }
+  });
+
+  it('the median scan of time-to-next is served by its covering index', () => {
+    const sql = log.find((q) => q.sql.includes('to_next_ms AS v'));
+    expect(sql).toBeDefined();
+    expect(plan(sql!.sql, sql!.params).join('\n')).toMatch(/journey_stages_to_next|journey_stages_by_cohort/);
+  });
+});
