@@ -11,6 +11,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
 import { createApp, type App } from './core/app';
 import { startAutomationLoop, type AutomationOptions } from './core/automation/run';
+import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
@@ -137,7 +138,7 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const automation =
     options.automation === false
       ? null
-      : startAutomationLoop({ store, now: Date.now, fetch, resolve: resolveAll, ...options.automation });
+      : startAutomationLoop({ store, now: Date.now, fetch: pinnedFetch, resolve: resolveAll, ...options.automation });
   let closed = false;
   return {
     url,

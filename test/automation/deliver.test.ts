@@ -11,6 +11,7 @@ import { BASE, DAY, MIN, eventAt, newStore, pageAt, rule, send } from './helpers
 
 interface Call {
   url: string;
+  pin?: { addresses: readonly string[] };
   headers: Record<string, string>;
   body: string;
 }
@@ -21,8 +22,8 @@ const setup = async (answers: Array<number | (() => Promise<Response>)> = [200],
   await store.putRule(r);
   const clock = { now: BASE };
   const calls: Call[] = [];
-  const fetch: FetchLike = async (url, init) => {
-    calls.push({ url, headers: init.headers as Record<string, string>, body: init.body as string });
+  const fetch: FetchLike = async (url, init, pin) => {
+    calls.push({ url, pin, headers: init.headers as Record<string, string>, body: init.body as string });
     const a = answers[Math.min(calls.length - 1, answers.length - 1)] as number | (() => Promise<Response>);
     return typeof a === 'number' ? new Response(a === 200 ? 'thanks' : 'boom', { status: a }) : a();
   };
@@ -59,6 +60,7 @@ describe('delivery', () => {
 
     const c = calls[0]!;
     expect(c.url).toBe('https://hooks.example.test/cjm');
+    expect(c.pin).toEqual({ addresses: ['93.184.215.14'] }); // connect to the checked address (DNS rebinding)
     expect(c.headers).toMatchObject({ 'Content-Type': 'application/json', 'Idempotency-Key': d!.id, 'X-Cjm-Timestamp': String(BASE / 1000) });
     const body = JSON.parse(c.body);
     expect(body).toMatchObject({
@@ -166,6 +168,7 @@ describe('delivery', () => {
     clock.now = BASE + 1000;
     expect(await pass()).toMatchObject({ delivered: 1 });
     expect(calls.map((c) => c.url)).toEqual(['http://127.0.0.1:9999/hook']);
+    expect(calls[0]!.pin).toBeUndefined();
     expect(resolved).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { verifySignature } from '../../collector/core/automation/sign';
-import { start, type Running } from '../../collector/node';
+import { start } from '../../collector/node';
 import { hasChromium, launch } from './chromium';
 
 interface Received {

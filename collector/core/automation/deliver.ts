@@ -14,7 +14,12 @@ import { signPayload } from './sign';
 import type { ClaimedDelivery, DeliveryOutcome } from './types';
 import { checkWebhookTarget, UnsafeUrlError, type Resolve } from './urls';
 
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+/**
+ * `fetch`, plus `pin`: the addresses the target's hostname resolved to, all checked. A runtime that can connect to a
+ * given address (Node: collector/webhook-fetch.ts) connects to one of them, so a second DNS answer cannot redirect
+ * the request (DNS rebinding); a plain `fetch` ignores it.
+ */
+export type FetchLike = (input: string, init: RequestInit, pin?: { addresses: readonly string[] }) => Promise<Response>;
 
 export interface DeliveryOptions {
   store: Store;
@@ -116,7 +121,7 @@ export const attemptDelivery = async (
     final = true;
   } else {
     try {
-      const { url } = await checkWebhookTarget(rule.action.url, settings.allowPrivateWebhooks, o.resolve);
+      const { url, addresses } = await checkWebhookTarget(rule.action.url, settings.allowPrivateWebhooks, o.resolve);
       const timestamp = Math.floor(at / 1000);
       const res = await o.fetch(url.toString(), {
         method: 'POST',
@@ -132,7 +137,7 @@ export const attemptDelivery = async (
         body: d.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
-      });
+      }, addresses.length ? { addresses } : undefined);
       status = res.status;
       const text = await readCapped(res, o.maxResponseBytes ?? DELIVERY_DEFAULTS.maxResponseBytes);
       if (status >= 300 && status < 400) {
