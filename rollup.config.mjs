@@ -1,0 +1,103 @@
+// Builds the SDK:
+//   dist/cjm.js          the script tag: one minified IIFE (budget 2,000 B gzip -9)
+//   dist/cjm.vitals.js   web-vitals chunk the tag injects with data-vitals (budget 4,000 B gzip -9)
+//   dist/index.mjs       the ESM module (+ vitals.mjs, loaded by import() when `vitals: true`)
+//   dist/index.d.ts      its types, one self-contained file
+// and prints raw and gzip -9 sizes of every artifact (also with --silent).
+import { gzipSync } from 'node:zlib';
+import typescript from '@rollup/plugin-typescript';
+import resolve from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import ts from 'typescript';
+
+const rows = [];
+const CONFIGS = 3;
+let done = 0;
+
+/** Collects the size of every emitted file; the last build prints the table. */
+const sizes = () => ({
+  name: 'cjm-sizes',
+  generateBundle(_, bundle) {
+    for (const f of Object.values(bundle)) {
+      const src = f.type === 'chunk' ? f.code : f.source;
+      rows.push([f.fileName, Buffer.byteLength(src), gzipSync(src, { level: 9 }).length]);
+    }
+  },
+  closeBundle() {
+    if (++done < CONFIGS) return;
+    const w = Math.max(...rows.map((r) => r[0].length), 8);
+    const line = (a, b, c) => `${a.padEnd(w)}  ${String(b).padStart(8)}  ${String(c).padStart(8)}\n`;
+    process.stdout.write('\n' + line('artifact', 'raw B', 'gzip -9') + rows.map((r) => line(...r)).join('') + '\n');
+  },
+});
+
+/** Build-time constants: replaces sdk/build.ts, so `if (!TAG && …)` branches vanish from the tag. */
+const constants = (values) => ({
+  name: 'cjm-constants',
+  resolveId(source, importer) {
+    if (source === './build' && importer?.includes('/sdk/')) return '\0cjm-build';
+    return null;
+  },
+  load(id) {
+    if (id !== '\0cjm-build') return null;
+    return Object.entries(values)
+      .map(([k, v]) => `export const ${k} = ${JSON.stringify(v)};`)
+      .join('\n');
+  },
+});
+
+/** dist/index.d.ts from sdk/index.ts; it must not import anything (one self-contained file). */
+const dts = () => ({
+  name: 'cjm-dts',
+  generateBundle() {
+    const program = ts.createProgram(['sdk/index.ts'], {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
+      types: [],
+      strict: true,
+      skipLibCheck: true,
+      declaration: true,
+      emitDeclarationOnly: true,
+      outDir: 'dts',
+    });
+    let text;
+    const result = program.emit(undefined, (name, data) => {
+      if (name.endsWith('/index.d.ts')) text = data;
+    });
+    const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics);
+    if (errors.length) this.error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }));
+    if (!text || /^\s*import\b|\bfrom\s+['"]/m.test(text)) this.error('sdk/index.ts: its declarations must not import other modules');
+    this.emitFile({ type: 'asset', fileName: 'index.d.ts', source: text });
+  },
+});
+
+const tsPlugin = (target) =>
+  typescript({ tsconfig: './tsconfig.json', include: ['sdk/**/*.ts', 'collector/core/protocol.ts'], compilerOptions: { target, types: [] }, noEmitOnError: true });
+
+const minify = () =>
+  terser({
+    ecma: 2020,
+    compress: { passes: 3, unsafe: true, unsafe_arrows: true, unsafe_methods: true, unsafe_comps: true, pure_getters: true, booleans_as_integers: true },
+    mangle: { properties: { regex: /^_/ } },
+    format: { comments: false },
+  });
+
+export default [
+  {
+    input: 'sdk/tag.ts',
+    output: { file: 'dist/cjm.js', format: 'iife', strict: false },
+    plugins: [constants({ TAG: true }), tsPlugin('es2020'), minify(), sizes()],
+  },
+  {
+    input: 'sdk/tag-vitals.ts',
+    output: { file: 'dist/cjm.vitals.js', format: 'iife', strict: false },
+    plugins: [resolve(), tsPlugin('es2020'), minify(), sizes()],
+  },
+  {
+    input: 'sdk/index.ts',
+    output: { dir: 'dist', format: 'es', entryFileNames: 'index.mjs', chunkFileNames: '[name].mjs' },
+    plugins: [constants({ TAG: false }), resolve(), tsPlugin('es2022'), dts(), sizes()],
+  },
+];

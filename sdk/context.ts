@@ -1,0 +1,62 @@
+/**
+ * What the tag knows about the device: storage (localStorage, or memory when it is off or throws),
+ * random ids and consent (GPC, DNT, a persisted opt-out/opt-in).
+ */
+
+/** Key/value storage: [get, set]. Setting `''` clears a key (every reader treats it as absent). */
+export type Store = [get: (k: string) => string | null | undefined, set: (k: string, v: string) => void];
+
+/**
+ * localStorage when `local` is true, every value mirrored in memory. If localStorage throws (storage
+ * disabled, private mode, quota), the store keeps to memory for the rest of the page.
+ */
+export const store = (local: unknown): Store => {
+  const mem: Record<string, string | null | undefined> = {};
+  return [
+    (k) => {
+      try {
+        if (local) mem[k] = localStorage.getItem(k);
+      } catch {
+        local = 0;
+      }
+      return mem[k];
+    },
+    (k, v) => {
+      mem[k] = v;
+      try {
+        if (local) localStorage.setItem(k, v);
+      } catch {
+        local = 0;
+      }
+    },
+  ];
+};
+
+/** A random id: crypto.randomUUID (secure contexts), else Math.random digits and Date.now (~30 digits). */
+export const uid = (): string => crypto.randomUUID?.() || (Math.random() + '').slice(2) + Date.now();
+
+/** Global Privacy Control or Do Not Track is on. */
+export const dnt = (): unknown => {
+  const n = navigator as Navigator & { globalPrivacyControl?: boolean };
+  return n.globalPrivacyControl || n.doNotTrack == '1';
+};
+
+/** localStorage keys: the visitor id, and consent ('1' opted in, '0' opted out). */
+export const VISITOR = 'cjm.v';
+export const CONSENT = 'cjm.c';
+
+/**
+ * May we track? An explicit choice (`optIn`/`optOut`, persisted) wins; without one, GPC/DNT mean
+ * "send nothing, store nothing" unless `respectDnt` is false.
+ */
+export const consent = (get: Store[0], respectDnt: boolean): unknown => {
+  const c = get(CONSENT);
+  return c ? c == '1' : !(respectDnt && dnt());
+};
+
+/** The visitor id, created on first use. */
+export const visitor = ([get, set]: Store): string => {
+  let v = get(VISITOR);
+  v || set(VISITOR, (v = uid()));
+  return v;
+};

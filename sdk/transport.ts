@@ -1,0 +1,34 @@
+/**
+ * One POST of a batch body. `sendBeacon` when the page is going away (a `true` answer means the
+ * browser queued it: counted as delivered), else `fetch` with `keepalive` so the answer can be read.
+ * Never throws and never rejects: a network error resolves to status 0.
+ */
+export const post = async (url: string, body: string, beacon?: unknown): Promise<[status: number, retryAfter: number]> => {
+  try {
+    // Missing sendBeacon, or false (not queued): fetch instead.
+    if (beacon && navigator.sendBeacon?.(url, body)) return [202, 0];
+    const r = await fetch(url, {
+      method: 'POST',
+      keepalive: true,
+      body,
+      // text/plain is a "simple" content type: no CORS preflight.
+      headers: { 'content-type': 'text/plain' },
+    });
+    // NaN (absent, or an HTTP date) means: use the backoff.
+    return [r.status, +r.headers.get('retry-after')!];
+  } catch {
+    return [0, 0];
+  }
+};
+
+/** What to do with a batch after an answer. */
+export const SENT = 0;
+export const RETRY = 1;
+export const DROP = 2;
+
+/**
+ * The retry table: 2xx sent; network error (0), 408, 429 and 5xx retried with backoff;
+ * every other answer (400, 401, 403, 404, 410, 413, 422…) dropped and counted in `dropped`.
+ */
+export const verdict = (s: number): number =>
+  s > 199 && s < 300 ? SENT : !s || s == 408 || s == 429 || s > 499 ? RETRY : DROP;

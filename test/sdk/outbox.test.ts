@@ -1,0 +1,367 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import type { WireEvent } from '../../collector/core/protocol';
+import { store, uid } from '../../sdk/context';
+import { BATCH, BYTES, LEASE, MAX, MAX_AGE, outbox, type Send } from '../../sdk/outbox';
+
+const KEY = 'cjm.o.test';
+const ev = (i: number, extra: Partial<WireEvent> = {}): WireEvent => ({ id: `e${i}-${uid()}`, type: 'event', ts: Date.now(), name: `n${i}`, ...extra });
+
+interface Sent {
+  events: WireEvent[];
+  dropped: number;
+  beacon: unknown;
+}
+
+/** A send that records batches and answers with `status()` (and Retry-After `retry`). */
+const recorder = (status: () => number = () => 202, retry = NaN) => {
+  const sent: Sent[] = [];
+  const send = vi.fn<Send>(async (events, dropped, beacon) => {
+    sent.push({ events, dropped, beacon });
+    return [status(), retry];
+  });
+  return { sent, send, ids: () => sent.flatMap((b) => b.events.map((e) => e.id)) };
+};
+
+const stored = () => JSON.parse(localStorage.getItem(KEY)!) as { q: [WireEvent, number][]; d: number };
+
+beforeEach(() => {
+  localStorage.clear();
+  vi.useFakeTimers({ now: 1_700_000_000_000 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('outbox', () => {
+  test('persists events with their id and ts, and sends them in one batch after the interval', async () => {
+    const r = recorder();
+    const [put, soon] = outbox(store(true), KEY, r.send, () => true, 1000);
+    const a = ev(1),
+      b = ev(2);
+    put(a);
+    soon();
+    put(b);
+    soon();
+    expect(stored().q.map((x) => x[0])).toEqual([a, b]);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(r.send).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.sent).toHaveLength(1);
+    expect(r.sent[0]!.events).toEqual([a, b]);
+    expect(r.sent[0]!.dropped).toBe(0);
+    expect(stored().q).toEqual([]);
+  });
+
+  test('keeps ids and timestamps through every retry, with exponential backoff', async () => {
+    let status = 503;
+    const r = recorder(() => status);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true, 1000);
+    const a = ev(1);
+    put(a);
+    await flush();
+    expect(r.sent).toHaveLength(1);
+    expect(stored().q[0]![1]).toBe(0); // freed for the retry
+    // 1st retry after 1 s × jitter (0.5–1.5), 2nd after 2 s × jitter, …
+    const gaps: number[] = [];
+    let last = Date.now();
+    for (let i = 0; i < 4; i++) {
+      const before = r.sent.length;
+      while (r.sent.length == before) await vi.advanceTimersByTimeAsync(10);
+      gaps.push(Date.now() - last);
+      last = Date.now();
+    }
+    gaps.forEach((g, i) => {
+      expect(g).toBeGreaterThanOrEqual(1000 * 2 ** i * 0.5 - 10);
+      expect(g).toBeLessThanOrEqual(1000 * 2 ** i * 1.5 + 10);
+    });
+    status = 202;
+    while (r.sent.length == 5) await vi.advanceTimersByTimeAsync(100);
+    expect(r.sent.every((b) => b.events.length == 1 && b.events[0]!.id == a.id && b.events[0]!.ts == a.ts)).toBe(true);
+    expect(stored().q).toEqual([]);
+  });
+
+  test('backoff is capped at 60 s', async () => {
+    const r = recorder(() => 500);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    put(ev(1));
+    await flush();
+    const times: number[] = [];
+    while (r.sent.length < 20) {
+      const before = r.sent.length;
+      await vi.advanceTimersByTimeAsync(100);
+      if (r.sent.length > before) times.push(Date.now());
+    }
+    // From the 8th try on the base is 60 s: gaps of 60 s × jitter (0.5–1.5).
+    const gaps = times.slice(8).map((t, i) => t - times[i + 7]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(30_000 - 100);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(90_000 + 100);
+  });
+
+  test("honours Retry-After (seconds) on 429", async () => {
+    let status = 429;
+    const r = recorder(() => status, 30);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    put(ev(1));
+    await flush();
+    status = 202;
+    await vi.advanceTimersByTimeAsync(29_999);
+    expect(r.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.sent).toHaveLength(2);
+  });
+
+  test('events pushed during a backoff wait for it (no hammering of a failing collector)', async () => {
+    const r = recorder(() => 503);
+    const [put, soon, flush] = outbox(store(true), KEY, r.send, () => true, 100);
+    put(ev(1));
+    await flush();
+    for (let i = 0; i < 5; i++) {
+      put(ev(i + 2));
+      soon();
+    }
+    await vi.advanceTimersByTimeAsync(400);
+    expect(r.sent).toHaveLength(1);
+  });
+
+  test('is bounded at 500 events: the oldest are dropped and reported once as `dropped`', async () => {
+    const r = recorder();
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    const all = Array.from({ length: MAX + 20 }, (_, i) => ev(i));
+    all.forEach((e) => put(e));
+    expect(stored().q).toHaveLength(MAX);
+    expect(stored().d).toBe(20);
+    await flush();
+    expect(r.ids()).toEqual(all.slice(20).map((e) => e.id));
+    expect(r.sent[0]!.dropped).toBe(20);
+    expect(r.sent.slice(1).every((b) => b.dropped == 0)).toBe(true);
+    expect(stored().d).toBe(0);
+    put(ev(999));
+    await flush();
+    expect(r.sent.at(-1)!.dropped).toBe(0);
+  });
+
+  test('a batch that failed with a retryable error keeps its dropped count for the next try', async () => {
+    let status = 503;
+    const r = recorder(() => status);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    for (let i = 0; i < MAX + 3; i++) put(ev(i));
+    await flush();
+    expect(r.sent[0]!.dropped).toBe(3);
+    expect(stored().d).toBe(3);
+    status = 202;
+    await flush();
+    expect(r.sent[1]!.dropped).toBe(3);
+    expect(stored().d).toBe(0);
+  });
+
+  test.each([400, 401, 403, 404, 410, 413, 422])('%i: the batch is dropped and counted, not retried', async (status) => {
+    let s = status;
+    const r = recorder(() => s);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    put(ev(1));
+    put(ev(2));
+    await flush();
+    expect(stored()).toEqual({ q: [], d: 2 });
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(r.sent).toHaveLength(1);
+    s = 202;
+    put(ev(3));
+    await flush();
+    expect(r.sent[1]!.dropped).toBe(2);
+    expect(stored().d).toBe(0);
+  });
+
+  test.each([0, 408, 429, 500, 502, 503, 504])('%i: the batch is retried', async (status) => {
+    let s = status;
+    const r = recorder(() => s);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    const a = ev(1);
+    put(a);
+    await flush();
+    s = 202;
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(r.sent).toHaveLength(2);
+    expect(r.sent[1]!.events[0]!.id).toBe(a.id);
+    expect(stored()).toEqual({ q: [], d: 0 });
+  });
+
+  test('removes acknowledged events by id, keeping what another tab changed meanwhile', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sent: WireEvent[][] = [];
+    const send: Send = async (events) => {
+      sent.push(events);
+      await gate;
+      return [202, NaN];
+    };
+    const [put, , flush] = outbox(store(true), KEY, send, () => true);
+    const a = ev(1),
+      b = ev(2);
+    put(a);
+    put(b);
+    const done = flush();
+    await vi.advanceTimersByTimeAsync(0);
+    // Meanwhile another tab drops `a` (say its own bound) and adds `c` at the front and `d` at the end.
+    const c = ev(3),
+      d = ev(4);
+    const s = stored();
+    s.q = [[c, 0], s.q[1]!, [d, 0]];
+    localStorage.setItem(KEY, JSON.stringify(s));
+    release();
+    await done;
+    expect(sent[0]!.map((e) => e.id)).toEqual([a.id, b.id]);
+    // b was acknowledged; c and d were not sent by this flush's first batch but by the next one.
+    expect(sent[1]!.map((e) => e.id)).toEqual([c.id, d.id]);
+    expect(stored().q).toEqual([]);
+  });
+
+  test('two outboxes sharing storage (two tabs) send each event once', async () => {
+    const sent: string[] = [];
+    const gates: (() => void)[] = [];
+    const send: Send = (events) =>
+      new Promise((resolve) => {
+        sent.push(...events.map((e) => e.id));
+        gates.push(() => resolve([202, NaN]));
+      });
+    const tab1 = outbox(store(true), KEY, send, () => true);
+    const tab2 = outbox(store(true), KEY, send, () => true);
+    const evs = [ev(1), ev(2), ev(3)];
+    tab1[0](evs[0]!);
+    tab2[0](evs[1]!);
+    tab1[0](evs[2]!);
+    const f1 = tab1[2](),
+      f2 = tab2[2]();
+    await vi.advanceTimersByTimeAsync(0);
+    // tab1 leased all three; tab2 found nothing free.
+    expect(sent).toEqual(evs.map((e) => e.id));
+    gates.forEach((g) => g());
+    await Promise.all([f1, f2]);
+    expect(sent).toHaveLength(3);
+    expect(stored().q).toEqual([]);
+  });
+
+  test('a lease expires: events of a send that never answered (tab closed) are sent again', async () => {
+    const sent: string[] = [];
+    const hang: Send = (events) => {
+      sent.push(...events.map((e) => e.id));
+      return new Promise(() => {});
+    };
+    const [put, , flush1] = outbox(store(true), KEY, hang, () => true);
+    const a = ev(1);
+    put(a);
+    void flush1();
+    await vi.advanceTimersByTimeAsync(0);
+    const r = recorder();
+    const [, , flush2] = outbox(store(true), KEY, r.send, () => true);
+    await flush2();
+    expect(r.sent).toHaveLength(0); // still leased
+    await vi.advanceTimersByTimeAsync(LEASE + 1);
+    await flush2();
+    expect(r.ids()).toEqual([a.id]);
+  });
+
+  test('a second flush in the same tab does not resend events in flight', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sent: string[][] = [];
+    const send: Send = async (events) => {
+      sent.push(events.map((e) => e.id));
+      await gate;
+      return [202, NaN];
+    };
+    const [put, , flush] = outbox(store(true), KEY, send, () => true);
+    put(ev(1));
+    const f1 = flush();
+    await vi.advanceTimersByTimeAsync(0);
+    const b = ev(2);
+    put(b);
+    const f2 = flush(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sent).toEqual([[expect.any(String)], [b.id]]);
+    release();
+    await Promise.all([f1, f2]);
+  });
+
+  test('splits batches at 100 events and 64 KB', async () => {
+    const r = recorder();
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    for (let i = 0; i < 250; i++) put(ev(i));
+    await flush();
+    expect(r.sent.map((b) => b.events.length)).toEqual([BATCH, BATCH, 50]);
+    localStorage.clear();
+    const r2 = recorder();
+    const [put2, , flush2] = outbox(store(true), KEY, r2.send, () => true);
+    const big = 'é'.repeat(4000); // 8,000 bytes of UTF-8 per event
+    for (let i = 0; i < 20; i++) put2(ev(i, { props: { big } }));
+    await flush2();
+    expect(r2.sent.length).toBeGreaterThan(2);
+    for (const b of r2.sent) {
+      const body = JSON.stringify({ site: 'x'.repeat(64), visitor: uid(), sent: Date.now(), dropped: 500, events: b.events });
+      expect(new Blob([body]).size).toBeLessThanOrEqual(BYTES);
+    }
+    expect(r2.sent.flatMap((b) => b.events)).toHaveLength(20);
+  });
+
+  test('an event larger than a body is still sent alone (the collector answers 413: dropped and counted)', async () => {
+    const r = recorder(() => 413);
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    put(ev(1, { props: { big: 'x'.repeat(70_000) } }));
+    put(ev(2));
+    await flush();
+    expect(r.sent.map((b) => b.events.length)).toEqual([1, 1]);
+    expect(stored().d).toBe(2);
+  });
+
+  test('events older than the collector accepts are dropped and counted', async () => {
+    const r = recorder();
+    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+    put(ev(1, { ts: Date.now() - MAX_AGE - 1 }));
+    const b = ev(2);
+    put(b);
+    await flush();
+    expect(r.sent[0]!.events).toEqual([b]);
+    expect(r.sent[0]!.dropped).toBe(1);
+  });
+
+  test('sends nothing and writes nothing while not allowed', async () => {
+    const r = recorder();
+    let ok = false;
+    const [, soon, flush] = outbox(store(true), KEY, r.send, () => ok);
+    soon();
+    await flush();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(localStorage.getItem(KEY)).toBeNull();
+    expect(r.send).not.toHaveBeenCalled();
+    ok = true;
+  });
+
+  test('what a previous page left unsent is sent by the next one', async () => {
+    const failing = recorder(() => 0);
+    const [put, , flush] = outbox(store(true), KEY, failing.send, () => true);
+    const a = ev(1);
+    put(a);
+    await flush();
+    // A new page load: a new outbox over the same storage.
+    const r = recorder();
+    const [, soon] = outbox(store(true), KEY, r.send, () => true, 1000);
+    soon();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(r.ids()).toEqual([a.id]);
+  });
+
+  test('works in memory (storage none, or localStorage throwing) and never rejects on garbage', async () => {
+    const r = recorder();
+    const [put, , flush] = outbox(store(false), KEY, r.send, () => true);
+    put(ev(1));
+    await flush();
+    expect(r.sent).toHaveLength(1);
+    expect(localStorage.getItem(KEY)).toBeNull();
+    localStorage.setItem(KEY, '{"q":1,"d":"x"}');
+    const [put2, , flush2] = outbox(store(true), KEY, r.send, () => true);
+    await expect(flush2()).resolves.toBeUndefined();
+    put2(ev(2));
+    await expect(flush2()).resolves.toBeUndefined();
+    expect(r.sent).toHaveLength(2);
+  });
+});

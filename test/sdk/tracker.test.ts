@@ -1,0 +1,232 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
+import type { Props as WireProps, WireBatch, WireEvent } from '../../collector/core/protocol';
+import { createTracker, init, type Options, type Props, type Tracker } from '../../sdk/index';
+import { fakeNet, setHidden, site } from './helpers';
+
+beforeEach(() => {
+  localStorage.clear();
+  history.replaceState(null, '', '/');
+  setHidden(false);
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  setHidden(false);
+});
+
+const referrer = (r: string) => Object.defineProperty(document, 'referrer', { configurable: true, get: () => r });
+
+describe('public API', () => {
+  test('types: Props is the wire Props; the tracker has the documented methods; init is createTracker', () => {
+    expectTypeOf<Props>().toEqualTypeOf<WireProps>();
+    expectTypeOf<Tracker['flush']>().returns.toEqualTypeOf<Promise<void>>();
+    expectTypeOf<Tracker['visitorId']>().returns.toEqualTypeOf<string | undefined>();
+    expectTypeOf<Options['storage']>().toEqualTypeOf<'local' | 'none' | undefined>();
+    expect(init).toBe(createTracker);
+  });
+
+  test('payload: a WireBatch with site, visitor, sent, events with unique ids and creation ts', async () => {
+    vi.useFakeTimers({ now: 1_700_000_000_000 });
+    const net = fakeNet();
+    const s = site();
+    const t = createTracker({ site: s, endpoint: 'https://c.test/collect', auto: false });
+    t.track('signup', { plan: 'pro', seats: 3, trial: true, coupon: null }, 49);
+    vi.setSystemTime(1_700_000_000_500);
+    t.identify('user-1', { email_domain: 'example.com' });
+    t.stage('checkout');
+    t.feedback(4, 'fast');
+    t.vital('LCP', 1234.5);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(net.calls).toHaveLength(1);
+    const call = net.calls[0]!;
+    expect(call.url).toBe('https://c.test/collect');
+    const b: WireBatch = call.body;
+    expect(Object.keys(b).sort()).toEqual(['events', 'sent', 'site', 'visitor']);
+    expect(b.site).toBe(s);
+    expect(b.visitor).toBe(t.visitorId());
+    expect(b.sent).toBe(1_700_000_001_500);
+    const strip = ({ id, ...e }: WireEvent) => (expect(id.length).toBeGreaterThanOrEqual(16), e);
+    expect(b.events.map(strip)).toEqual([
+      { type: 'event', ts: 1_700_000_000_000, name: 'signup', props: { plan: 'pro', seats: 3, trial: true, coupon: null }, value: 49 },
+      { type: 'identify', ts: 1_700_000_000_500, userId: 'user-1', props: { email_domain: 'example.com' } },
+      { type: 'stage', ts: 1_700_000_000_500, stage: 'checkout' },
+      { type: 'feedback', ts: 1_700_000_000_500, value: 4, props: { comment: 'fast' }, stage: 'checkout' },
+      { type: 'vital', ts: 1_700_000_000_500, name: 'LCP', value: 1234.5, stage: 'checkout' },
+    ]);
+    expect(new Set(b.events.map((e) => e.id)).size).toBe(5);
+  });
+
+  test('page events: url with utm/click ids, title, external referrer on the first view only', async () => {
+    const net = fakeNet();
+    const s = site();
+    referrer('https://www.google.com/');
+    document.title = 'Landing';
+    history.replaceState(null, '', '/l?utm_source=ads&fbclid=f1');
+    const t = createTracker({ site: s, endpoint: '/c' });
+    document.title = 'Cart';
+    history.pushState(null, '', '/cart');
+    await t.flush();
+    const [p1, p2] = net.events(s);
+    expect(p1).toMatchObject({ type: 'page', url: location.origin + '/l?utm_source=ads&fbclid=f1', title: 'Landing', referrer: 'https://www.google.com/' });
+    expect(p2).toMatchObject({ type: 'page', url: location.origin + '/cart', title: 'Cart' });
+    expect(p2).not.toHaveProperty('referrer');
+  });
+
+  test('an internal referrer is not sent', async () => {
+    const net = fakeNet();
+    const s = site();
+    referrer(location.origin + '/previous');
+    const t = createTracker({ site: s, endpoint: '/c' });
+    await t.flush();
+    expect(net.events(s)[0]).not.toHaveProperty('referrer');
+    referrer('');
+  });
+
+  test('feedback outside 1–5 is ignored; without a comment the props are empty', async () => {
+    const net = fakeNet();
+    const s = site();
+    const t = createTracker({ site: s, endpoint: '/c', auto: false });
+    t.feedback(0);
+    t.feedback(6);
+    t.feedback(NaN);
+    t.feedback(5);
+    await t.flush();
+    expect(net.events(s)).toMatchObject([{ type: 'feedback', value: 5, props: {} }]);
+  });
+
+  test('no exception escapes a public method', async () => {
+    fakeNet();
+    const t = createTracker({ site: site(), endpoint: '/c', auto: false });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(() => t.track('x', circular as Props)).not.toThrow();
+    expect(() => t.track('x', { big: 10n } as unknown as Props)).not.toThrow();
+    expect(() => (t.identify as (...a: unknown[]) => void)(undefined, 5)).not.toThrow();
+    vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
+      throw new Error('boom');
+    });
+    expect(() => t.track('y')).not.toThrow();
+    await expect(t.flush()).resolves.toBeUndefined();
+  });
+
+  test('batches: one request for events close together, sent about flushInterval after the first', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    const s = site();
+    createTracker({ site: s, endpoint: '/c', flushInterval: 200 });
+    await vi.advanceTimersByTimeAsync(199);
+    expect(net.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(net.batches(s)).toHaveLength(1);
+  });
+});
+
+describe('delivery', () => {
+  test('hidden: everything goes by sendBeacon at once, and leaves the outbox', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    const s = site();
+    const t = createTracker({ site: s, endpoint: '/c' });
+    t.track('a');
+    setHidden(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.batches(s).map((c) => c.beacon)).toEqual([true]);
+    expect(net.events(s).map((e) => e.type)).toEqual(['page', 'event']);
+    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
+    // An event while hidden (e.g. a vital reported on hide) is sent at once too.
+    t.vital('CLS', 0.01);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.batches(s).map((c) => c.beacon)).toEqual([true, true]);
+  });
+
+  test('pagehide flushes by sendBeacon (and never listens to unload/beforeunload)', async () => {
+    const add = vi.spyOn(window, 'addEventListener');
+    const net = fakeNet();
+    const s = site();
+    createTracker({ site: s, endpoint: '/c' });
+    window.dispatchEvent(new PageTransitionEvent('pagehide'));
+    await Promise.resolve();
+    expect(net.batches(s).map((c) => c.beacon)).toEqual([true]);
+    const types = add.mock.calls.map((c) => c[0]);
+    expect(types).not.toContain('unload');
+    expect(types).not.toContain('beforeunload');
+    add.mockRestore();
+  });
+
+  test('sendBeacon refusing (false) falls back to fetch keepalive', async () => {
+    const net = fakeNet();
+    net.beaconResult = false;
+    const s = site();
+    createTracker({ site: s, endpoint: '/c' });
+    window.dispatchEvent(new PageTransitionEvent('pagehide'));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(net.batches(s).map((c) => [c.beacon, c.init?.keepalive])).toEqual([[false, true]]);
+  });
+
+  test('offline: retried with backoff, and at once on `online`', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    net.answer = () => new TypeError('Failed to fetch');
+    const s = site();
+    const t = createTracker({ site: s, endpoint: '/c' });
+    await t.flush();
+    await t.flush(); // nothing more
+    const tries = net.batches(s).length;
+    net.answer = () => 202;
+    window.dispatchEvent(new Event('online'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.batches(s).length).toBe(tries + 1);
+    const ids = net.batches(s).map((c) => c.body.events[0]!.id);
+    expect(new Set(ids).size).toBe(1); // the same page view every time
+    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
+  });
+});
+
+describe('declarative', () => {
+  test('data-cjm-event: one delegated listener, props from data-cjm-prop-*, no preventDefault', async () => {
+    const net = fakeNet();
+    const s = site();
+    const t = createTracker({ site: s, endpoint: '/c', auto: false });
+    document.body.innerHTML = `
+      <a href="#next" data-cjm-event="cta_click" data-cjm-prop-sku="x-1" data-cjm-prop-item-id="7" data-other="no">
+        <span id="inner">Buy</span>
+      </a>
+      <button id="plain">no event</button>`;
+    let defaultPrevented: boolean | undefined;
+    document.addEventListener('click', (e) => (defaultPrevented = e.defaultPrevented));
+    // An app handler stopping propagation does not hide the click from the tag (capture phase).
+    document.getElementById('inner')!.addEventListener('click', (e) => e.stopPropagation());
+    document.getElementById('inner')!.click();
+    document.getElementById('plain')!.click();
+    await t.flush();
+    expect(net.events(s)).toMatchObject([{ type: 'event', name: 'cta_click', props: { sku: 'x-1', 'item-id': '7' } }]);
+    expect(net.events(s)[0]!.props).not.toHaveProperty('other');
+    expect(defaultPrevented).not.toBe(true);
+  });
+
+  test('data-cjm-stage marks the stage on page view', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    const s = site();
+    document.body.innerHTML = '<main data-cjm-stage="checkout"></main>';
+    const t = createTracker({ site: s, endpoint: '/c' });
+    await vi.advanceTimersByTimeAsync(0);
+    history.pushState(null, '', '/checkout/2'); // same stage: not again
+    await vi.advanceTimersByTimeAsync(0);
+    document.body.innerHTML = '<main data-cjm-stage="thanks"></main>';
+    history.pushState(null, '', '/thanks');
+    await vi.advanceTimersByTimeAsync(0);
+    t.feedback(5);
+    await t.flush();
+    expect(net.events(s).map((e) => [e.type, e.stage])).toEqual([
+      ['page', undefined],
+      ['stage', 'checkout'],
+      ['page', undefined],
+      ['page', undefined],
+      ['stage', 'thanks'],
+      ['feedback', 'thanks'],
+    ]);
+    document.body.innerHTML = '';
+  });
+});

@@ -1,0 +1,79 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { DROP, RETRY, SENT, post, verdict } from '../../sdk/transport';
+import { fakeNet } from './helpers';
+
+const URL = 'https://collector.test/collect';
+const BODY = '{"site":"s","events":[]}';
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('post', () => {
+  test('beacon: sendBeacon true means queued by the browser, counted as sent; fetch is not used', async () => {
+    const net = fakeNet();
+    await expect(post(URL, BODY, 1)).resolves.toEqual([202, 0]);
+    expect(net.sendBeacon).toHaveBeenCalledWith(URL, BODY);
+    expect(net.fetch).not.toHaveBeenCalled();
+  });
+
+  test('beacon: sendBeacon false falls back to fetch keepalive', async () => {
+    const net = fakeNet();
+    net.beaconResult = false;
+    await expect(post(URL, BODY, 1)).resolves.toEqual([202, 0]);
+    expect(net.fetch).toHaveBeenCalledTimes(1);
+  });
+
+  test('beacon: no sendBeacon at all falls back to fetch keepalive', async () => {
+    const net = fakeNet();
+    Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true, writable: true });
+    await expect(post(URL, BODY, 1)).resolves.toEqual([202, 0]);
+    expect(net.fetch).toHaveBeenCalledTimes(1);
+  });
+
+  test('otherwise fetch: POST, keepalive, text/plain (no CORS preflight), the body as is', async () => {
+    const net = fakeNet();
+    await post(URL, BODY);
+    expect(net.sendBeacon).not.toHaveBeenCalled();
+    const [url, init] = net.fetch.mock.calls[0]!;
+    expect(url).toBe(URL);
+    expect(init).toEqual({ method: 'POST', keepalive: true, body: BODY, headers: { 'content-type': 'text/plain' } });
+  });
+
+  test('reads the status and Retry-After (seconds; 0 when absent, NaN for a date: both mean backoff)', async () => {
+    const net = fakeNet();
+    net.answer = () => [429, '7'];
+    await expect(post(URL, BODY)).resolves.toEqual([429, 7]);
+    net.answer = () => [503, 'Wed, 21 Oct 2015 07:28:00 GMT'];
+    const [s, r] = await post(URL, BODY);
+    expect(s).toBe(503);
+    expect(r).toBeNaN();
+  });
+
+  test('never throws or rejects: network error, fetch throwing, no fetch, sendBeacon throwing', async () => {
+    const net = fakeNet();
+    net.answer = () => new TypeError('Failed to fetch');
+    await expect(post(URL, BODY)).resolves.toEqual([0, 0]);
+    vi.stubGlobal('fetch', () => {
+      throw new TypeError('keepalive not supported');
+    });
+    await expect(post(URL, BODY)).resolves.toEqual([0, 0]);
+    vi.stubGlobal('fetch', undefined);
+    await expect(post(URL, BODY)).resolves.toEqual([0, 0]);
+    Object.defineProperty(navigator, 'sendBeacon', {
+      configurable: true,
+      value: () => {
+        throw new TypeError('Illegal invocation');
+      },
+    });
+    await expect(post(URL, BODY, 1)).resolves.toEqual([0, 0]);
+  });
+});
+
+describe('verdict: the retry table', () => {
+  test.each([200, 201, 202, 204, 299])('%i → sent', (s) => expect(verdict(s)).toBe(SENT));
+  test.each([0, 408, 429, 500, 502, 503, 504, 599])('%i → retry', (s) => expect(verdict(s)).toBe(RETRY));
+  test.each([400, 401, 403, 404, 410, 413, 422])('%i → drop (counted in dropped)', (s) => expect(verdict(s)).toBe(DROP));
+  test.each([301, 405, 409, 415])('%i (not listed) → drop', (s) => expect(verdict(s)).toBe(DROP));
+});
