@@ -129,11 +129,13 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const url = `http://${shown}:${port}`;
   if (options.log) {
     console.log(`cjm collector listening on ${url}  (database ${file})
+  dashboard   ${url}/  (sign in with the admin token below)
   demo shop   ${url}/demo/
   the tag     ${url}/cjm.js
   API         ${url}/api/sites/demo/visitors
   admin token ${token}${options.adminToken ? '  (from CJM_ADMIN_TOKEN)' : ''}
-  try:        curl -H "Authorization: Bearer ${token}" ${url}/api/sites/demo/visitors`);
+  try:        curl -H "Authorization: Bearer ${token}" ${url}/api/sites/demo/visitors
+  no data yet? npm run simulate -- --visitors 5000 --url ${url}   (realistic traffic for the dashboard)`);
   }
   const automation =
     options.automation === false

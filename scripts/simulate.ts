@@ -535,10 +535,15 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
 
 /** Generates the traffic and its truth, without sending anything. Pure: same options, same output. */
 export const generate = (opts: SimulateOptions): { visitors: SimVisitor[]; truth: Truth } => {
-  const r = rng(opts.seed);
-  const visitors = Array.from({ length: opts.visitors }, (_, i) => walk(r, i, opts));
+  const visitors = [...visitorsOf(opts)];
   return { visitors, truth: truthOf(visitors, opts) };
 };
+
+/** The same visitors as `generate`, one at a time (for loads too large to hold in memory). */
+export function* visitorsOf(opts: SimulateOptions): Generator<SimVisitor> {
+  const r = rng(opts.seed);
+  for (let i = 0; i < opts.visitors; i++) yield walk(r, i, opts);
+}
 
 // ------------------------------------------------------------------------------------------------------------
 // Sending

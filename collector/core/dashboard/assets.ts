@@ -14,6 +14,7 @@ export const DASHBOARD_CSS = `
   color: var(--ink); background: var(--bg);
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; min-height: 100vh; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
@@ -85,6 +86,7 @@ input:focus, select:focus, textarea:focus { outline: 2px solid var(--accent-soft
 table { border-collapse: collapse; width: 100%; }
 th, td { padding: 7px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { font-size: 12px; color: var(--muted); font-weight: 600; white-space: nowrap; }
+th[scope=row] { color: var(--ink); font-size: 13px; }
 tbody tr:hover { background: #fafbfc; }
 td.id a { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 
@@ -111,6 +113,7 @@ td.id a { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 .map.n19 { --n: 19; } .map.n20 { --n: 20; }
 .map > .cell { padding: 10px 12px; border-right: 1px solid var(--line); border-bottom: 1px solid var(--line); min-width: 0; }
 .map > .cell.last { border-right: 0; }
+.map > .rowlabel span { position: sticky; left: 12px; }
 .map > .rowlabel { grid-column: 1 / -1; padding: 8px 12px 6px; background: #fafbfc; border-bottom: 1px solid var(--line); font-size: 11.5px; font-weight: 650; color: var(--muted); text-transform: uppercase; letter-spacing: .05em; }
 .map > .full { grid-column: 1 / -1; border-bottom: 1px solid var(--line); }
 .stage-head { background: linear-gradient(180deg, #f3f4ff, #fff); }
@@ -136,7 +139,7 @@ td.id a { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 .pain { font-size: 12.5px; }
 .pain .n { font-weight: 700; color: var(--poor); font-variant-numeric: tabular-nums; }
 .pain div { margin-bottom: 3px; }
-.emotion { display: block; width: 100%; height: 120px; }
+.emotion { display: block; width: 100%; height: 140px; }
 .emotion .axis { stroke: var(--line); stroke-dasharray: 3 4; }
 .emotion .line { stroke: var(--accent); stroke-width: 2.5; fill: none; }
 .emotion .dot { stroke: #fff; stroke-width: 2; }
@@ -178,7 +181,8 @@ td.id a { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 
 /* Timeline */
 .tl-head { display: flex; flex-wrap: wrap; gap: 8px 18px; align-items: center; }
-.stage-strip { display: flex; gap: 4px; flex-wrap: wrap; margin: 10px 0 0; }
+.stage-strip { display: flex; gap: 4px; flex-wrap: wrap; margin: 10px 0 14px; }
+h1.mono { font-size: 17px; }
 .stage-strip .s { padding: 3px 10px; border-radius: 999px; font-size: 12px; border: 1px solid var(--line); color: var(--faint); }
 .stage-strip .s.reached { background: var(--accent-soft); border-color: #c9cdfb; color: #3730a3; }
 .stage-strip .s.current { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
@@ -200,18 +204,20 @@ td.id a { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 .band { margin: 4px 0; padding: 6px 12px 6px 12px; background: linear-gradient(90deg, var(--accent-soft), #fff); border-left: 4px solid var(--accent); font-weight: 600; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .band.back { background: linear-gradient(90deg, #fff1e6, #fff); border-left-color: var(--back); }
 .band .muted { font-weight: 400; }
-.danger-zone { border-color: #f3b4b4; }
+.danger-zone { border-color: #f3b4b4; margin-top: 18px; }
+.vgroup { display: flex; flex-wrap: wrap; gap: 4px; align-items: center; margin-bottom: 3px; }
+.vgroup > .muted.small:first-child { min-width: 90px; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
 dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; overflow-wrap: anywhere; }
 
 /* Settings */
 .stage-edit { display: grid; grid-template-columns: 150px 1fr 1fr 36px; gap: 8px; align-items: start; padding: 8px 0; border-bottom: 1px dashed var(--line); }
-.stage-edit textarea { min-height: 58px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+.stage-edit textarea { min-height: 40px; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 .stage-edit .hdr { font-size: 12px; color: var(--muted); font-weight: 600; }
 .form-row { display: flex; flex-direction: column; gap: 4px; margin-bottom: 12px; }
 .form-row label { font-weight: 600; font-size: 13px; }
 .form-row .hint { color: var(--muted); font-size: 12px; }
-pre.snippet { background: #151a2d; color: #e6e8f5; padding: 12px 14px; border-radius: 8px; overflow-x: auto; white-space: pre; }
+pre.snippet { background: #151a2d; color: #e6e8f5; padding: 12px 14px; border-radius: 8px; white-space: pre-wrap; word-break: break-all; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
 
 /* Sign-in */
@@ -231,6 +237,14 @@ pre.snippet { background: #151a2d; color: #e6e8f5; padding: 12px 14px; border-ra
   .stage-edit { grid-template-columns: 1fr; }
   .stage-edit .hdr { display: none; }
   .hide-sm { display: none; }
+  .top .spacer { display: none; }
+  table.cards thead { display: none; }
+  table.cards, table.cards tbody { display: block; }
+  table.cards tr { display: grid; grid-template-columns: 1fr auto; gap: 3px 10px; padding: 10px 2px; border-bottom: 1px solid var(--line); }
+  table.cards td { border: 0; padding: 0; }
+  table.cards td.num { text-align: left; }
+  table.cards td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: 12px; }
+  table.cards td.hide-sm { display: none; }
   .ev { grid-template-columns: 60px 14px 1fr; gap: 0 8px; padding: 5px 8px; }
   .ev::before { left: 81px; }
   .kpi .v { font-size: 19px; }

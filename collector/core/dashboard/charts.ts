@@ -17,9 +17,9 @@ export const scoreClass = (score: number): 'good' | 'ni' | 'poor' => (score >= 4
  */
 export const emotionCurve = (points: Array<{ stage: string; average: number | null; count: number }>): Html => {
   const n = points.length;
-  const H = 130;
-  const top = 22;
-  const bottom = 100;
+  const H = 140;
+  const top = 26;
+  const bottom = 104;
   const y = (score: number) => bottom - ((score - 1) / 4) * (bottom - top);
   const x = (i: number) => `${(((i + 0.5) / n) * 100).toFixed(3)}%`;
   const lines: Html[] = [];
@@ -90,10 +90,12 @@ export const flowDiagram = (nodes: FlowNode[], edges: FlowEdge[]): Html => {
   const slot = W / n;
   const boxW = Math.min(150, slot - 40);
   const boxH = 56;
-  const maxSkip = Math.max(1, ...edges.filter((e) => !e.back).map((e) => Math.abs(idx(nodes, e.to) - idx(nodes, e.from)) - 1));
-  const maxBack = Math.max(1, ...edges.filter((e) => e.back).map((e) => Math.abs(idx(nodes, e.from) - idx(nodes, e.to))));
-  const upSpace = 30 + 46 * Math.min(maxSkip, 4);
-  const downSpace = 30 + 46 * Math.min(maxBack, 4);
+  // Arc height by how many stages an edge spans; the space above/below the boxes fits the highest arc and its label.
+  const level = (e: FlowEdge) => (e.back ? idx(nodes, e.from) - idx(nodes, e.to) : idx(nodes, e.to) - idx(nodes, e.from) - 1);
+  const lift = (e: FlowEdge) => 28 + 30 * Math.min(level(e) - 1, 4);
+  const arcs = edges.filter((e) => idx(nodes, e.from) >= 0 && idx(nodes, e.to) >= 0 && level(e) >= 1);
+  const upSpace = Math.max(30, ...arcs.filter((e) => !e.back).map((e) => lift(e) + 36));
+  const downSpace = Math.max(30, ...arcs.filter((e) => e.back).map((e) => lift(e) + 40));
   const cy = upSpace + boxH / 2;
   const H = upSpace + boxH + downSpace;
   const cx = (i: number) => slot * (i + 0.5);
@@ -112,17 +114,17 @@ export const flowDiagram = (nodes: FlowNode[], edges: FlowEdge[]): Html => {
       paths.push(h`<path class="fwd" d="M${x1.toFixed(1)} ${cy} L${x2.toFixed(1)} ${cy}" stroke-width="${width(e.journeys)}">${title}</path>`);
       labels.push(h`<text class="elabel" x="${((x1 + x2) / 2).toFixed(1)}" y="${cy - 12}" text-anchor="middle">${num(e.journeys)}</text>`);
     } else {
-      const span = Math.abs(b - a);
-      const lift = 30 + 46 * Math.min(span - (e.back ? 0 : 1), 4);
       const dir = e.back ? 1 : -1;
       const y0 = cy + dir * (boxH / 2);
       const x1 = cx(a) + (e.back ? -18 : 18);
       const x2 = cx(b) + (e.back ? 18 : -18);
-      const yc = y0 + dir * lift * 1.3;
+      const peak = lift(e);
+      const yc = y0 + (dir * peak) / 0.75; // a cubic with both control points at yc peaks at 3/4 of the way
       paths.push(
         h`<path class="${e.back ? 'back' : 'skip'}" d="M${x1.toFixed(1)} ${y0} C${x1.toFixed(1)} ${yc.toFixed(1)} ${x2.toFixed(1)} ${yc.toFixed(1)} ${x2.toFixed(1)} ${y0}" stroke-width="${width(e.journeys)}">${title}</path>`,
       );
-      const ly = y0 + dir * lift * 0.98 + (e.back ? 12 : -4);
+      const half = Number(width(e.journeys)) / 2;
+      const ly = e.back ? y0 + peak + half + 13 : y0 - peak - half - 5;
       labels.push(h`<text class="elabel ${e.back ? 'back' : ''}" x="${((x1 + x2) / 2).toFixed(1)}" y="${ly.toFixed(1)}" text-anchor="middle">${e.back ? '↩ ' : ''}${num(e.journeys)}</text>`);
     }
   }

@@ -53,6 +53,19 @@ export const DASHBOARD_CSP = {
   frameAncestors: ["'none'"],
 };
 
+/** The store, with `stageAggregates` answered once per (site, range) for the lifetime of this wrapper (one page). */
+const onceAggregates = (store: Store): Store => {
+  const seen = new Map<string, ReturnType<Store['stageAggregates']>>();
+  const wrapped = Object.create(store) as Store;
+  wrapped.stageAggregates = (site, range) => {
+    const key = JSON.stringify([site, range.from ?? null, range.to ?? null]);
+    let answer = seen.get(key);
+    if (!answer) seen.set(key, (answer = store.stageAggregates(site, range)));
+    return answer;
+  };
+  return wrapped;
+};
+
 const TABS: readonly Tab[] = ['map', 'funnel', 'visitors', 'settings'];
 
 /** A local path to return to after sign-in; anything else (other hosts, `//evil`, `/\evil`) becomes `/`. */
@@ -187,7 +200,10 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
     const p = await load(c);
     if (p instanceof Response) return p;
     const range = dateRange(p.range);
-    const [fun, map] = await Promise.all([funnel(p.store, p.site, range), journeyMap(p.store, p.site, range, 8)]);
+    // funnel() and journeyMap() both start from the stage aggregates: read them once for the page.
+    const store = onceAggregates(p.store);
+    const fun = await funnel(store, p.site, range);
+    const map = await journeyMap(store, p.site, range, 8);
     const body = map.journeys === 0 ? emptyState('No journeys started in this range yet.', p.site.id) : mapPage(p.site.id, fun, map, p.range.query);
     return render(c, p, 'map', 'Journey map', body, {
       sub: h`<p class="muted small">Journeys that started in the ${p.range.label}, and everything they did since · times in UTC</p>`,

@@ -18,7 +18,7 @@ export const funnelPage = (fun: FunnelReport, tch: TouchesReport): Html => {
     const lost = prev ? prev.reached - s.reached : 0;
     return h`<div class="funnel-row" data-stage="${s.stage}">
 <div class="name">${s.stage}</div>
-<svg viewBox="0 0 100 26" preserveAspectRatio="none" aria-hidden="true"><rect class="track" x="0" y="0" width="100" height="26" rx="4"/><rect class="fill" x="0" y="0" width="${Math.max(w, 0.5).toFixed(2)}" height="26" rx="4"/></svg>
+<svg viewBox="0 0 100 26" preserveAspectRatio="none" aria-hidden="true"><rect class="track" x="0" y="0" width="100" height="26"/><rect class="fill" x="0" y="0" width="${Math.max(w, 0.5).toFixed(2)}" height="26"/></svg>
 <div class="stat"><strong>${num(s.reached)}</strong> · ${pct(s.reached, first)}${prev ? h`<br><span class="muted">${pct(s.reached, prev.reached)} of ${prev.stage}</span>${lost > 0 ? h` <span class="drop">−${num(lost)}</span>` : nothing}` : nothing}</div>
 </div>`;
   });

@@ -19,7 +19,7 @@ export const mapPage = (siteId: string, fun: FunnelReport, map: JourneyMapReport
   const backJourneys = backSteps.reduce((s, t) => s + t.journeys, 0);
   const cells = (render: (i: number) => Html) =>
     map.stages.map((_, i) => h`<div class="cell${i === n - 1 ? ' last' : ''}">${render(i)}</div>`);
-  const row = (label: string, render: (i: number) => Html) => h`<div class="rowlabel">${label}</div>${cells(render)}`;
+  const row = (label: string, render: (i: number) => Html) => h`<div class="rowlabel"><span>${label}</span></div>${cells(render)}`;
   const visitorsLink = (stage: string) => `${sitePath(siteId, 'visitors')}${qs({ ...rangeQuery, stage })}`;
 
   const head = cells((i) => {
@@ -65,7 +65,7 @@ ${events.map((e) => h`<li title="${e.name}: ${num(e.count)} times by ${num(e.jou
 </ul>`;
   });
 
-  const emotion = h`<div class="rowlabel">How it feels: average feedback (1–5)</div><div class="full">${emotionCurve(
+  const emotion = h`<div class="rowlabel"><span>How it feels: average feedback (1–5)</span></div><div class="full">${emotionCurve(
     map.stages.map((s) => ({ stage: s.stage, average: s.feedback.average, count: s.feedback.count })),
   )}</div>`;
 

@@ -23,12 +23,17 @@ export interface SettingsData {
   draft?: { stages?: Array<{ name: string; urls: string; events: string }>; conversion?: string };
 }
 
-const stageRow = (s: { name: string; urls: string; events: string }, i: number | null) => h`<div class="stage-edit"${i === null ? nothing : h` data-index="${i}"`}>
-<input type="text" name="stage_name" value="${s.name}" placeholder="stage name" aria-label="Stage name">
-<textarea name="stage_urls" placeholder="**/cart*" aria-label="URL patterns, one per line">${s.urls}</textarea>
-<textarea name="stage_events" placeholder="add_to_cart" aria-label="Event names, one per line">${s.events}</textarea>
+const rowsFor = (text: string) => Math.min(8, Math.max(2, text.split('\n').length));
+
+const stageRow = (s: { name: string; urls: string; events: string }, i: number | null) => {
+  const blank = i === null;
+  return h`<div class="stage-edit"${blank ? nothing : h` data-index="${i}"`}>
+<input type="text" name="stage_name" value="${s.name}"${blank ? h` placeholder="new stage"` : nothing} aria-label="Stage name">
+<textarea name="stage_urls" rows="${rowsFor(s.urls)}"${blank ? h` placeholder="**/pricing*"` : nothing} aria-label="URL patterns, one per line">${s.urls}</textarea>
+<textarea name="stage_events" rows="${rowsFor(s.events)}"${blank ? h` placeholder="trial_started"` : nothing} aria-label="Event names, one per line">${s.events}</textarea>
 <button class="btn" type="button" data-remove-stage title="Remove this stage" aria-label="Remove this stage">×</button>
 </div>`;
+};
 
 const triggerText = (r: Rule): string => {
   const t = r.trigger;

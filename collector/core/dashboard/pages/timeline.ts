@@ -49,13 +49,28 @@ export const timelinePage = (siteId: string, d: VisitorDetail): Html => {
   const sessions = groups.map(({ i, events }) => {
     const info = j.sessions[i]!;
     const src = [info.source, info.campaign].filter((x): x is string => !!x).join(' · ');
-    const items = events.map((e) => {
+    // Consecutive vitals (a page's measurements) share one row, each badge still one event.
+    const rows: Array<TimelineEvent | TimelineEvent[]> = [];
+    for (const e of events) {
+      const last = rows[rows.length - 1];
+      if (e.type === 'vital' && Array.isArray(last)) last.push(e);
+      else rows.push(e.type === 'vital' ? [e] : e);
+    }
+    const items = rows.map((row) => {
+      if (Array.isArray(row)) {
+        const first = row[0]!;
+        const stage = first.stage;
+        return h`<li class="ev vital"><span class="t" title="${dateTime(first.ts)} UTC">${time(first.ts)}</span><span class="dot"></span><div class="body vgroup"><span class="kind">vitals</span>${row.map(
+          (v) => h`<span data-type="vital" data-event="${v.id}">${typeof v.value === 'number' && v.name ? vitalBadge(v.name, v.value) : h`<span class="badge">${v.name ?? ''}</span>`}</span>`,
+        )}${stage && row.every((v) => v.stage === stage) ? h`<span class="muted small">in ${stage}</span>` : nothing}</div></li>`;
+      }
+      const e = row;
       const entry = entryByEvent.get(e.id);
       const back = entry && entry.from !== null && (stageIndex.get(entry.stage) ?? 0) < (stageIndex.get(entry.from) ?? 0);
       const band = entry
         ? h`<li class="band${back ? ' back' : ''}" data-stage="${entry.stage}">${back ? '↩ back to' : '→ entered'} ${entry.stage}${entry.from ? h` <span class="muted">from ${entry.from}</span>` : nothing}</li>`
         : nothing;
-      return h`${band}<li class="ev ${e.type}" data-type="${e.type}"><span class="t" title="${dateTime(e.ts)} UTC">${time(e.ts)}</span><span class="dot"></span><div class="body">${eventBody(e)}${e.synthetic ? h`<div class="small muted">added by the collector</div>` : nothing}</div></li>`;
+      return h`${band}<li class="ev ${e.type}" data-type="${e.type}" data-event="${e.id}"><span class="t" title="${dateTime(e.ts)} UTC">${time(e.ts)}</span><span class="dot"></span><div class="body">${eventBody(e)}${e.synthetic ? h`<div class="small muted">added by the collector</div>` : nothing}</div></li>`;
     });
     return h`<section class="session" data-session="${i + 1}">
 <div class="session-head"><strong>Session ${i + 1}</strong><span class="badge accent">${channelLabel(info.channel)}</span>${src ? h`<span class="muted small">${src}</span>` : nothing}${info.referrerHost ? h`<span class="muted small">via ${info.referrerHost}</span>` : nothing}<span class="muted small">${dateTime(info.start)} UTC · ${duration(info.end - info.start)} · ${num(info.touches)} touches${info.device ? ` · ${info.device}` : ''}</span></div>
@@ -65,9 +80,10 @@ export const timelinePage = (siteId: string, d: VisitorDetail): Html => {
   const strip = j.stages.map(
     (st) => h`<span class="s${st.reached ? ' reached' : ''}${st.name === j.currentStage ? ' current' : ''}" title="${st.reached ? 'reached' : 'not reached'}">${st.name}</span>`,
   );
-  const vitals = j.stages.flatMap((st) =>
-    'vitals' in st && st.vitals ? Object.entries(st.vitals).map(([name, v]) => vitalBadge(name, v, ` in ${st.name}`)) : [],
-  );
+  const vitals = j.stages.flatMap((st) => {
+    const v = 'vitals' in st && st.vitals ? Object.entries(st.vitals) : [];
+    return v.length ? [h`<div class="vgroup"><span class="muted small">${st.name}</span>${v.map(([name, value]) => vitalBadge(name, value, ` in ${st.name}`))}</div>`] : [];
+  });
   const feedback = j.stages
     .filter((st): st is typeof st & { feedback: number } => 'feedback' in st && typeof st.feedback === 'number')
     .map((st) => h`<span class="badge">${st.name}: ${st.feedback.toFixed(1)}/5</span>`);
@@ -86,7 +102,7 @@ export const timelinePage = (siteId: string, d: VisitorDetail): Html => {
 <dt>last seen</dt><dd>${dateTime(j.lastSeen)} UTC</dd>
 <dt>journey</dt><dd class="mono">${j.key}</dd>
 <dt>devices</dt><dd class="mono">${d.visitor.visitors.join(', ')}</dd>
-${vitals.length ? h`<dt>vitals</dt><dd class="vitals">${vitals}</dd>` : nothing}
+${vitals.length ? h`<dt>vitals</dt><dd>${vitals}</dd>` : nothing}
 ${feedback.length ? h`<dt>feedback</dt><dd class="vitals">${feedback}</dd>` : nothing}
 </dl>
 ${d.truncated ? h`<p class="small muted">Showing the latest ${num(d.timeline.length)} of ${num(j.events)} events.</p>` : nothing}

@@ -40,8 +40,8 @@ export const visitorsPage = (o: {
 <td>${v.currentStage ? h`<span class="badge stage">${v.currentStage}</span>` : '–'}${v.furthestStage && v.furthestStage !== v.currentStage ? h`<div class="small muted">furthest: ${v.furthestStage}</div>` : nothing}</td>
 <td>${v.converted ? h`<span class="badge good">converted</span>` : h`<span class="muted">no</span>`}</td>
 <td>${channelLabel(v.firstChannel)}${v.lastChannel && v.lastChannel !== v.firstChannel ? h`<div class="small muted">last: ${channelLabel(v.lastChannel)}</div>` : nothing}</td>
-<td class="num">${num(v.touches)}</td>
-<td class="num hide-sm">${num(v.sessions)}</td>
+<td class="num" data-label="touches">${num(v.touches)}</td>
+<td class="num" data-label="sessions">${num(v.sessions)}</td>
 <td class="hide-sm">${v.device ?? '–'}</td>
 <td class="nowrap" title="${dateTime(v.lastSeen)} UTC">${ago(v.lastSeen, o.now)}<div class="small muted hide-sm">first ${dateTime(v.firstSeen)}</div></td>
 </tr>`;
@@ -58,7 +58,7 @@ export const visitorsPage = (o: {
 <div class="card">
 ${o.visitors.length === 0
   ? h`<p class="empty">No visitors match these filters in this range.</p>`
-  : h`<div class="table-wrap"><table data-testid="visitors"><thead><tr><th>visitor</th><th>stage</th><th>converted</th><th>channel</th><th class="num">touches</th><th class="num hide-sm">sessions</th><th class="hide-sm">device</th><th>last seen</th></tr></thead><tbody>${rows}</tbody></table></div>`}
+  : h`<div class="table-wrap"><table class="cards" data-testid="visitors"><thead><tr><th>visitor</th><th>stage</th><th>converted</th><th>channel</th><th class="num">touches</th><th class="num hide-sm">sessions</th><th class="hide-sm">device</th><th>last seen</th></tr></thead><tbody>${rows}</tbody></table></div>`}
 <div class="pager">
   <span>${o.paged ? h`<a class="btn" href="${base}${qs(keep)}">← First page</a>` : nothing}</span>
   <span class="muted small">${num(o.visitors.length)} shown</span>
