@@ -2,9 +2,9 @@
  * Server time of every dashboard page over a large site: simulated visitors loaded through the store (the real ingest
  * path, one call per visitor like a tag flushing its outbox), then each page's handler timed through `app.request()`.
  *
- * Default 2,000 visitors so `npm test` stays quick; the 100k measurement of docs (report) is
+ * Opt-in (it loads a large database; the machine running `npm test` is shared):
  *   CJM_PERF_VISITORS=100000 CJM_PERF_DB=/tmp/cjm-perf.db npx vitest run test/dashboard/perf.test.ts
- * (with CJM_PERF_DB the loaded database is kept and reused by the next run).
+ * With CJM_PERF_DB the loaded database is kept and reused by the next run. Each page must answer within 200 ms.
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,14 +15,14 @@ import type { Store } from '../../collector/core/store';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { visitorsOf } from '../../scripts/simulate';
 
-const VISITORS = Number(process.env.CJM_PERF_VISITORS ?? 2000);
+const VISITORS = Number(process.env.CJM_PERF_VISITORS ?? 0);
 const DB = process.env.CJM_PERF_DB ?? ':memory:';
 const BUDGET_MS = 200;
 const TOKEN = 'perf-token';
 const HOUR = 3_600_000;
 const NOW = Math.floor(Date.now() / HOUR) * HOUR;
 
-describe(`dashboard pages over ${VISITORS} visitors`, () => {
+describe.skipIf(VISITORS <= 0)(`dashboard pages over ${VISITORS} visitors`, () => {
   let store: Store;
   let db: ReturnType<typeof openSqlite>;
   let app: ReturnType<typeof createApp>;
