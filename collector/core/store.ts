@@ -206,16 +206,18 @@ export interface Store {
   /** Creates or replaces a rule; armed stalls of the rule are rescheduled to its (new) delay. */
   putRule(rule: Rule): Promise<void>;
   /** Deletes a rule, its armed stalls, and gives up its pending deliveries; false when there was none. */
-  deleteRule(site: string, id: string): Promise<boolean>;
+  deleteRule(site: string, id: string, now?: number): Promise<boolean>;
   /** Deliveries of a site (optionally of one rule), newest first, each with its attempts. */
   listDeliveries(site: string, query: DeliveryQuery): Promise<Delivery[]>;
   /** Armed stalls of every site due at `now`, earliest first. */
   dueStalls(now: number, limit: number): Promise<Stall[]>;
-  updateStalls(updates: readonly StallUpdate[]): Promise<void>;
+  updateStalls(updates: readonly StallUpdate[], now: number): Promise<void>;
   /** Claims up to `limit` due pending deliveries for `leaseMs` (a crashed run's claim expires). */
   claimDeliveries(now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
   /** Records an attempt and the delivery's new state, if the claim is still the caller's. */
   finishDelivery(delivery: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void>;
+  /** Deletes up to `limit` finished deliveries (with their attempts) and retired stalls older than `before`. */
+  pruneAutomation(before: number, limit: number): Promise<{ deliveries: number; stalls: number }>;
 }
 
 /** A write key as listed: never the secret, only its first characters. */

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS automation_stalls (
 );
 CREATE INDEX IF NOT EXISTS automation_stalls_due ON automation_stalls (due_at) WHERE status = 'armed';
 CREATE INDEX IF NOT EXISTS automation_stalls_by_rule ON automation_stalls (site, rule, status);
+-- Pruning of retired stalls (fired, progressed, superseded, cancelled) after the retention period.
+CREATE INDEX IF NOT EXISTS automation_stalls_retired ON automation_stalls (updated_at) WHERE status <> 'armed';
 
 -- The delivery queue and log: one row per (rule, triggering event); next_at doubles as the lease of a claim.
 CREATE TABLE IF NOT EXISTS automation_deliveries (
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS automation_deliveries (
 CREATE INDEX IF NOT EXISTS automation_deliveries_due ON automation_deliveries (next_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS automation_deliveries_by_rule ON automation_deliveries (site, rule, created_at);
 CREATE INDEX IF NOT EXISTS automation_deliveries_by_site ON automation_deliveries (site, created_at);
+-- Pruning of finished deliveries (and their attempts) after the retention period.
+CREATE INDEX IF NOT EXISTS automation_deliveries_done ON automation_deliveries (done_at) WHERE done_at IS NOT NULL;
 
 -- Every attempt of a delivery: when, the HTTP status or the error, how long it took.
 CREATE TABLE IF NOT EXISTS automation_attempts (

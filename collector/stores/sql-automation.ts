@@ -73,7 +73,15 @@ const afterMsOf = (rule: Rule): number | null => (rule.trigger.type === 'stalled
 
 type AutomationMethods = Pick<
   Store,
-  'listRules' | 'putRule' | 'deleteRule' | 'listDeliveries' | 'dueStalls' | 'updateStalls' | 'claimDeliveries' | 'finishDelivery'
+  | 'listRules'
+  | 'putRule'
+  | 'deleteRule'
+  | 'listDeliveries'
+  | 'dueStalls'
+  | 'updateStalls'
+  | 'claimDeliveries'
+  | 'finishDelivery'
+  | 'pruneAutomation'
 >;
 
 /** The automation methods of the Store over a connector. */
@@ -108,10 +116,9 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
     await db.batch(statements);
   },
 
-  async deleteRule(site, id) {
+  async deleteRule(site, id, now = Date.now()) {
     const found = await db.all<{ id: string }>('SELECT id FROM automation_rules WHERE site = ? AND id = ?', [site, id]);
     if (found.length === 0) return false;
-    const now = Date.now();
     await db.batch([
       q('DELETE FROM automation_rules WHERE site = ? AND id = ?', site, id),
       q(`DELETE FROM automation_stalls WHERE site = ? AND rule = ? AND status = 'armed'`, site, id),
@@ -184,9 +191,8 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
     );
   },
 
-  async updateStalls(updates) {
+  async updateStalls(updates, now) {
     if (updates.length === 0) return;
-    const now = Date.now();
     await db.batch(
       updates.map((u) =>
         u.dueAt !== undefined
@@ -224,5 +230,25 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
         outcome.status, a.n, outcome.nextAt, outcome.status === 'pending' ? null : a.at + a.durationMs, a.status, a.error, d.id, d.claim,
       ),
     ]);
+  },
+
+  async pruneAutomation(before, limit) {
+    const done = await db.all<{ id: string }>(
+      'SELECT id FROM automation_deliveries WHERE done_at IS NOT NULL AND done_at < ? ORDER BY done_at LIMIT ?',
+      [before, limit],
+    );
+    const stalls = await db.all<{ site: string; id: string }>(
+      `SELECT site, id FROM automation_stalls WHERE status <> 'armed' AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+      [before, limit],
+    );
+    const statements: SqlStatement[] = [];
+    for (let i = 0; i < done.length; i += IN_LIST) {
+      const ids = done.slice(i, i + IN_LIST).map((r) => r.id);
+      statements.push(q(`DELETE FROM automation_attempts WHERE delivery IN (${marks(ids.length)})`, ...ids));
+      statements.push(q(`DELETE FROM automation_deliveries WHERE id IN (${marks(ids.length)})`, ...ids));
+    }
+    for (const s of stalls) statements.push(q('DELETE FROM automation_stalls WHERE site = ? AND id = ?', s.site, s.id));
+    if (statements.length) await db.batch(statements);
+    return { deliveries: done.length, stalls: stalls.length };
   },
 });

@@ -1,7 +1,7 @@
 /**
  * The periodic pass of journey automation, the same on Node (a timer in collector/node.ts) and on Workers (the
- * cron trigger in collector/worker.ts): evaluate the due stalls, then deliver the due webhooks. Work per pass is
- * bounded (`stallLimit`, `limit`), so a backlog drains over several passes.
+ * cron trigger in collector/worker.ts): evaluate the due stalls, deliver the due webhooks, prune what is past the
+ * retention. Work per pass is bounded (`stallLimit`, `limit`, 500 pruned rows), so a backlog drains over passes.
  */
 import { deliverDue, type DeliveryOptions, type DeliveryResult } from './deliver';
 import { evaluateStalls, type StallResult } from './stalls';
@@ -9,11 +9,14 @@ import { evaluateStalls, type StallResult } from './stalls';
 export interface AutomationOptions extends DeliveryOptions {
   /** Stalls evaluated per pass (default 100). */
   stallLimit?: number;
+  /** Finished deliveries (the log) and retired stalls are kept this long (default 30 days). */
+  retentionMs?: number;
 }
 
 export interface AutomationResult {
   stalls: StallResult;
   deliveries: DeliveryResult;
+  pruned: { deliveries: number; stalls: number };
 }
 
 /**
@@ -23,7 +26,8 @@ export interface AutomationResult {
 export const runAutomation = async (o: AutomationOptions): Promise<AutomationResult> => {
   const stalls = await evaluateStalls({ store: o.store, now: o.now, limit: o.stallLimit });
   const deliveries = await deliverDue(o);
-  return { stalls, deliveries };
+  const pruned = await o.store.pruneAutomation(o.now() - (o.retentionMs ?? 30 * 86_400_000), 500);
+  return { stalls, deliveries, pruned };
 };
 
 export interface AutomationLoop {

@@ -100,6 +100,6 @@ export const evaluateStalls = async (o: { store: Store; now: () => number; limit
       result[verdict.status]++;
     }
   }
-  await store.updateStalls(updates);
+  await store.updateStalls(updates, now);
   return result;
 };

@@ -107,7 +107,7 @@ export const automationRoutes = () => {
     const site = await loadSite(c);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
-    if (!(await c.get('store').deleteRule(site.id, id))) return jsonError(c, 404, `[cjm] site "${site.id}" has no rule "${id}"`, 'id');
+    if (!(await c.get('store').deleteRule(site.id, id, c.get('now')()))) return jsonError(c, 404, `[cjm] site "${site.id}" has no rule "${id}"`, 'id');
     return c.json({ deleted: id });
   });
 
