@@ -30,7 +30,11 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     const res = await fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${server.token}` } });
     return { status: res.status, body: (await res.json()) as T };
   };
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    // Narrow pages are long: also keep the first screen, as a phone shows it.
+    if (page.viewportSize()?.width === 390) await page.screenshot({ path: join(SHOTS, `${name}-first-screen.png`) });
+  };
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

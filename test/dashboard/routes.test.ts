@@ -104,6 +104,16 @@ describe('sign-in', () => {
     expect(https.headers.get('set-cookie')).toContain('Secure');
   });
 
+  it('slows down guessing: 429 after ten attempts in a row', async () => {
+    for (let i = 0; i < 10; i++) expect((await post('/login', { token: `guess${i}`, next: '/' })).status).toBe(401);
+    const res = await post('/login', { token: TOKEN, next: '/' });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(res.headers.get('set-cookie')).toBeNull();
+    t.clock.now += 5_000;
+    expect((await post('/login', { token: TOKEN, next: '/' })).status).toBe(303);
+  });
+
   it('never redirects off-site after sign-in', async () => {
     for (const bad of ['//evil.test/x', 'https://evil.test/', '/\\evil.test', 'javascript:alert(1)', '']) expect(safeNext(bad)).toBe('/');
     expect(safeNext('/sites/demo/map?range=7d')).toBe('/sites/demo/map?range=7d');
@@ -309,6 +319,35 @@ describe('settings', () => {
     expect(site.sessionTimeoutMinutes).toBe(45);
     const body = await (await get('/sites/demo/settings', cookie)).text();
     expect(body).toContain('Shop &lt;3');
+  });
+
+  it('creates, turns off and deletes an automation rule, refusing a bad one', async () => {
+    const bad = await post(
+      '/sites/demo/settings/rules',
+      { name: 'Cart reminder', type: 'stalled', stages: ['cart'], after: 'soon', emit: 'cart_abandoned', url: 'https://hooks.example/cjm' },
+      { Cookie: cookie },
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('trigger.after must be a duration');
+    const ok = await post(
+      '/sites/demo/settings/rules',
+      { name: 'Cart reminder', type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned', url: 'https://hooks.example/cjm' },
+      { Cookie: cookie },
+    );
+    expect(ok.status).toBe(303);
+    const [rule] = await t.store.listRules('demo');
+    expect(rule).toMatchObject({
+      name: 'Cart reminder',
+      enabled: true,
+      trigger: { type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' },
+      action: { type: 'webhook', url: 'https://hooks.example/cjm' },
+    });
+    const page = await (await get('/sites/demo/settings', cookie)).text();
+    expect(page).toContain('stays in cart / checkout without reaching post-purchase for 30m');
+    expect((await post(`/sites/demo/settings/rules/${rule!.id}/toggle`, {}, { Cookie: cookie })).status).toBe(303);
+    expect((await t.store.listRules('demo'))[0]!.enabled).toBe(false);
+    expect((await post(`/sites/demo/settings/rules/${rule!.id}/delete`, {}, { Cookie: cookie })).status).toBe(303);
+    expect(await t.store.listRules('demo')).toEqual([]);
   });
 
   it('creates a write key (shown once) and revokes it', async () => {

@@ -218,6 +218,15 @@ dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; overflow-wrap: anywhere;
 .form-row label { font-weight: 600; font-size: 13px; }
 .form-row .hint { color: var(--muted); font-size: 12px; }
 pre.snippet { background: #151a2d; color: #e6e8f5; padding: 12px 14px; border-radius: 8px; white-space: pre-wrap; word-break: break-all; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px; padding: 8px 12px 10px; }
+legend { font-size: 12px; color: var(--muted); font-weight: 600; padding: 0 4px; }
+.checks { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+label.check { display: inline-flex; gap: 5px; align-items: center; font-weight: 400; }
+.lbl { font-size: 12px; color: var(--muted); }
+.rule-new { margin: 12px 0; }
+.rule-new > summary { list-style: none; display: inline-block; }
+.rule-new > summary::-webkit-details-marker { display: none; }
+.rule-form { margin-top: 12px; max-width: 720px; }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
 
 /* Sign-in */

@@ -11,7 +11,11 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv, AppOptions } from '../app';
+import { newRuleId, parseRule, RuleError, type Rule } from '../automation/rules';
+import { getAutomationSettings } from '../automation/settings';
+import { checkWebhookUrl, UnsafeUrlError } from '../automation/urls';
 import { CHANNELS } from '../channels';
+import { createRateLimiter } from '../limits';
 import { DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets';
 import { endSession, hasSession, startSession } from '../dashboard/auth';
 import { h, nothing, type Html } from '../dashboard/format';
@@ -84,6 +88,7 @@ const flashOf = (c: Context): Html => {
     revoked: 'The write key is revoked.',
     'rule-deleted': 'The rule is deleted.',
     'rule-toggled': 'The rule is updated.',
+    'rule-created': 'The rule is created.',
   };
   if (q.erased !== undefined) {
     const n = Number(q.erased);
@@ -93,8 +98,10 @@ const flashOf = (c: Context): Html => {
   return m ? h`<div class="flash" role="status">${m}</div>` : nothing;
 };
 
-export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
+export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>) => {
   const r = new Hono<AppEnv>();
+  // Guessing the admin token: at most 10 tries at once per address, then one every 5 s.
+  const signIns = createRateLimiter({ burst: 10, perSecond: 0.2, maxKeys: 10_000 });
 
   const headers = secureHeaders({ contentSecurityPolicy: DASHBOARD_CSP, referrerPolicy: 'same-origin', xFrameOptions: 'DENY' });
   const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -131,6 +138,11 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
   r.post('/login', async (c) => {
     const body = await c.req.parseBody();
     const next = safeNext(body.next);
+    const wait = signIns(options.clientIp?.(c) || 'unknown', c.get('now')());
+    if (wait > 0) {
+      c.header('Retry-After', String(wait));
+      return c.html(loginPage(`Too many sign-in attempts from this address; try again in ${wait} s.`, next), 429);
+    }
     const token = await options.getAdminToken(c);
     if (!safeEqual(str(body.token).trim(), token)) {
       return c.html(loginPage('That is not the admin token of this collector.', next), 401);
@@ -356,6 +368,36 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
     if (p instanceof Response) return p;
     await p.store.revokeWriteKey(p.site.id, c.req.param('id'), p.now);
     return c.redirect(back(p, 'revoked'), 303);
+  });
+  r.post('/sites/:site/settings/rules', async (c) => {
+    const p = await load(c);
+    if (p instanceof Response) return p;
+    const body = await c.req.parseBody({ all: true });
+    const type = str(body.type);
+    const trigger =
+      type === 'stage_entered'
+        ? { type, stage: str(body.stage) }
+        : type === 'event'
+          ? { type, event: str(body.event).trim() }
+          : {
+              type,
+              stages: list(body.stages),
+              ...(list(body.notReached).length ? { notReached: list(body.notReached) } : {}),
+              after: str(body.after).trim(),
+              ...(str(body.idle) === 'true' ? { idle: true } : {}),
+              emit: str(body.emit).trim(),
+            };
+    try {
+      const input = parseRule({ name: str(body.name).trim(), trigger, action: { type: 'webhook', url: str(body.url).trim() } }, p.site);
+      const { allowPrivateWebhooks } = await getAutomationSettings(p.store, p.site.id);
+      checkWebhookUrl(input.action.url, allowPrivateWebhooks);
+      const rule: Rule = { id: newRuleId(), site: p.site.id, enabled: true, name: input.name, trigger: input.trigger, action: input.action, createdAt: p.now, updatedAt: p.now };
+      await p.store.putRule(rule);
+    } catch (e) {
+      if (!(e instanceof RuleError) && !(e instanceof UnsafeUrlError)) throw e;
+      return settings(c, p, await settingsData(c, p, { ruleError: e.message }), 400);
+    }
+    return c.redirect(`${back(p, 'rule-created')}#automation`, 303);
   });
   r.post('/sites/:site/settings/rules/:id/toggle', async (c) => {
     const p = await load(c);

@@ -19,6 +19,8 @@ export interface SettingsData {
   flash?: Html;
   /** A write key just created: its secret, shown once. */
   newKey?: { name: string; key: string };
+  /** Why a new rule was refused. */
+  ruleError?: string;
   /** Values to re-show after a refused save. */
   draft?: { stages?: Array<{ name: string; urls: string; events: string }>; conversion?: string };
 }
@@ -56,12 +58,33 @@ export const settingsPage = (d: SettingsData): Html => {
     d.rules === null
       ? h`<p class="muted">Automation is not available in this build.</p>`
       : d.rules.length === 0
-        ? h`<p class="muted">No rules yet. Create them with <code>POST /api/sites/${site.id}/rules</code> (see docs/automation.md), e.g. “cart, no purchase within 30 minutes → webhook”.</p>`
+        ? h`<p class="muted">No rules yet: “a visitor stays in cart or checkout without a purchase for 30 minutes → POST a webhook”. Create one below or with <code>POST /api/sites/${site.id}/rules</code> (docs/automation.md).</p>`
         : h`<div class="table-wrap"><table data-testid="rules"><thead><tr><th>rule</th><th>when</th><th>webhook</th><th>status</th><th></th></tr></thead><tbody>${d.rules.map(
             (r) => h`<tr><td><strong>${r.name}</strong></td><td>${triggerText(r)}</td><td class="mono small">${r.action.url}</td><td>${r.enabled ? h`<span class="badge good">on</span>` : h`<span class="badge">off</span>`}</td>
 <td class="nowrap"><form method="post" action="${base}/rules/${encodeURIComponent(r.id)}/toggle"><button class="btn" type="submit">${r.enabled ? 'Turn off' : 'Turn on'}</button></form>
 <form method="post" action="${base}/rules/${encodeURIComponent(r.id)}/delete" data-confirm="Delete the rule “${r.name}”?"><button class="btn danger" type="submit">Delete</button></form></td></tr>`,
           )}</tbody></table></div>`;
+  const stageOpts = site.stages.map((st) => h`<option value="${st.name}">${st.name}</option>`);
+  const checks = (name: string) =>
+    site.stages.map((st) => h`<label class="check"><input type="checkbox" name="${name}" value="${st.name}"> ${st.name}</label>`);
+  const ruleForm =
+    d.rules === null
+      ? nothing
+      : h`<details class="rule-new"${d.ruleError ? h` open` : nothing}><summary class="btn">New rule</summary>
+<form method="post" action="${base}/rules" class="rule-form">
+<div class="form-row"><label for="rule-name">Name</label><input id="rule-name" type="text" name="name" required maxlength="64" placeholder="Cart reminder"></div>
+<div class="form-row"><label for="rule-type">When</label><select id="rule-type" name="type">
+<option value="stalled">a visitor stalls in a stage</option><option value="stage_entered">a visitor enters a stage</option><option value="event">an event arrives</option></select></div>
+<fieldset><legend>Stalls (“cart, no purchase within 30 minutes”)</legend>
+<div class="form-row"><span class="lbl">in any of</span><div class="checks">${checks('stages')}</div></div>
+<div class="form-row"><span class="lbl">without reaching</span><div class="checks">${checks('notReached')}</div></div>
+<div class="actions"><label>for <input type="text" name="after" value="30m" size="6" aria-label="Duration"></label><label class="check"><input type="checkbox" name="idle" value="true"> only when idle</label><label>then add the event <input type="text" name="emit" value="cart_abandoned" aria-label="Event to emit"></label></div>
+</fieldset>
+<fieldset><legend>Enters a stage</legend><select name="stage" aria-label="Stage">${stageOpts}</select></fieldset>
+<fieldset><legend>An event arrives</legend><input type="text" name="event" placeholder="signup_completed" aria-label="Event name"></fieldset>
+<div class="form-row"><label for="rule-url">Then POST a webhook to</label><input id="rule-url" type="url" name="url" required placeholder="https://hooks.example/cjm"></div>
+<button class="btn primary" type="submit">Create rule</button>
+</form></details>`;
   const deliveries =
     d.deliveries && d.deliveries.length
       ? h`<h3>Recent webhook deliveries</h3><div class="table-wrap"><table data-testid="deliveries"><thead><tr><th>when</th><th>rule</th><th>status</th><th class="num">attempts</th><th>last answer</th></tr></thead><tbody>${d.deliveries.map(
@@ -108,6 +131,6 @@ ${d.keys.length ? h`<div class="table-wrap"><table data-testid="write-keys"><the
 <button class="btn primary" type="submit">Save stages</button>
 </div>
 </form></div>
-<div class="card" id="automation"><h2>Automation rules and webhooks</h2>${rules}${deliveries}</div>
+<div class="card" id="automation"><h2>Automation rules and webhooks</h2>${d.ruleError ? h`<div class="error" role="alert">${d.ruleError}</div>` : nothing}${rules}${ruleForm}${deliveries}</div>
 <div class="card" id="write-keys"><h2>Write keys</h2>${keys}</div>`;
 };

@@ -38,7 +38,7 @@ export const visitorsPage = (o: {
     return h`<tr>
 <td class="id"><a href="${href}">${v.visitor}</a>${v.userId ? h`<div class="small muted">user ${v.userId}</div>` : nothing}${v.visitors > 1 ? h`<div class="small muted">${v.visitors} devices</div>` : nothing}</td>
 <td>${v.currentStage ? h`<span class="badge stage">${v.currentStage}</span>` : '–'}${v.furthestStage && v.furthestStage !== v.currentStage ? h`<div class="small muted">furthest: ${v.furthestStage}</div>` : nothing}</td>
-<td>${v.converted ? h`<span class="badge good">converted</span>` : h`<span class="muted">no</span>`}</td>
+${v.converted ? h`<td><span class="badge good">converted</span></td>` : h`<td data-label="converted"><span class="muted">no</span></td>`}
 <td>${channelLabel(v.firstChannel)}${v.lastChannel && v.lastChannel !== v.firstChannel ? h`<div class="small muted">last: ${channelLabel(v.lastChannel)}</div>` : nothing}</td>
 <td class="num" data-label="touches">${num(v.touches)}</td>
 <td class="num" data-label="sessions">${num(v.sessions)}</td>
