@@ -235,6 +235,9 @@ export const ingest = (
     const current = records.get(next.journey);
     if (next.journey === link.journey && usable(current, revision) && fresh.every((e) => comesAfter(current.journey, e))) {
       write.journeys.push(record(next.journey, foldEvents(fresh, opts, structuredClone(current.journey))));
+    } else if (!stored && !current && next.journey === link.journey) {
+      // A new visitor (no link yet, so no stored events) starting a journey of its own: nothing to refold.
+      write.journeys.push(record(next.journey, foldEvents(fresh, opts)));
     } else {
       write.journeys.push(record(next.journey, (await refold(next.journey, true)) as Journey));
       if (next.journey !== link.journey && stored) {

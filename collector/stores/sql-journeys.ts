@@ -4,8 +4,9 @@
  * every driver (better-sqlite3, D1) runs the same statements.
  *
  * Reports never read `events`: they aggregate `journeys` and the derived rows each journey write keeps exact, all
- * filtered on the cohort (`first_seen` / `cohort_at`). Medians and percentiles are nearest-rank, computed in SQL
- * with window functions (SQLite ≥ 3.25, D1), so no row list travels to the app.
+ * filtered on the cohort (`first_seen` / `cohort_at`) and served by covering indexes (migration 0002_*_indexes).
+ * Medians and percentiles are nearest-rank: from small histograms (touches, sessions) or by reading the ⌈p·n⌉-th
+ * entry of a sorted index (time to next stage, vitals), so no row list travels to the app.
  */
 import type { CounterName, DateRange, NameEntry, StageAggregate, Store, TimelineEvent } from '../core/store';
 import { chunks, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
@@ -29,20 +30,14 @@ type JourneyMethods = Pick<
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(',');
 const q = (sql: string, ...params: SqlValue[]): SqlStatement => ({ sql, params });
 
-/** `AND col >= ? AND col <= ?` for the bounds that are set. */
-const within = (col: string, range: DateRange): { sql: string; params: SqlValue[] } => {
-  let sql = '';
-  const params: SqlValue[] = [];
-  if (range.from !== undefined) {
-    sql += ` AND ${col} >= ?`;
-    params.push(range.from);
-  }
-  if (range.to !== undefined) {
-    sql += ` AND ${col} <= ?`;
-    params.push(range.to);
-  }
-  return { sql, params };
-};
+/**
+ * `AND col >= ? AND col <= ?`. Both bounds are always bound (open ends as ±2^53) so the planner picks the cohort
+ * indexes, which cover the report queries.
+ */
+const within = (col: string, range: DateRange): { sql: string; params: SqlValue[] } => ({
+  sql: ` AND ${col} >= ? AND ${col} <= ?`,
+  params: [range.from ?? -Number.MAX_SAFE_INTEGER, range.to ?? Number.MAX_SAFE_INTEGER],
+});
 
 export const insertName = (site: string, n: NameEntry): SqlStatement =>
   q('INSERT OR IGNORE INTO site_names (site, kind, name) VALUES (?, ?, ?)', site, n.kind, n.name);
@@ -57,79 +52,94 @@ export const addCounter = (site: string, day: string, name: CounterName, value: 
     value,
   );
 
-/**
- * Nearest-rank percentile of `col` per group over the derived table, in one query: the ⌈p·n⌉-th smallest value.
- * `rankExpr` is ⌈p·n⌉ in integer arithmetic (median: (n + 1) / 2; p75: (3n + 3) / 4).
- */
-const percentileSql = (table: string, groupCols: string, col: string, rankExpr: string, cohort: string) =>
-  `SELECT ${groupCols}, v, n FROM (
-     SELECT ${groupCols}, ${col} AS v, ROW_NUMBER() OVER (PARTITION BY ${groupCols} ORDER BY ${col}) AS rn,
-       COUNT(*) OVER (PARTITION BY ${groupCols}) AS n
-     FROM ${table} WHERE site = ? AND ${col} IS NOT NULL${cohort}
-   ) WHERE rn = ${rankExpr}`;
-
-const MEDIAN = '(n + 1) / 2';
-const P75 = '(3 * n + 3) / 4';
+/** Nearest-rank percentile of a histogram (value → count): the ⌈p·n⌉-th smallest value. */
+export const nearestRank = (hist: ReadonlyMap<number, number>, p: number): number | null => {
+  const sorted = [...hist.entries()].sort((x, y) => x[0] - y[0]);
+  const n = sorted.reduce((sum, [, c]) => sum + c, 0);
+  if (n === 0) return null;
+  const rank = Math.max(1, Math.ceil(p * n));
+  let seen = 0;
+  for (const [v, c] of sorted) {
+    seen += c;
+    if (seen >= rank) return v;
+  }
+  return null;
+};
 
 export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
   async stageAggregates(site, range) {
     const jc = within('first_seen', range);
     const sc = within('cohort_at', range);
-    const [totals] = await db.all<{ n: number; c: number | null }>(
-      `SELECT COUNT(*) AS n, SUM(converted) AS c FROM journeys WHERE site = ?${jc.sql}`,
+    // One pass over the cohort's journeys (covering index): totals, current and furthest stages.
+    const journeys = await db.all<{ current: string | null; furthest: string | null; converted: number; n: number }>(
+      `SELECT current_stage AS current, furthest_stage AS furthest, converted, COUNT(*) AS n FROM journeys
+       WHERE site = ?${jc.sql} GROUP BY current_stage, furthest_stage, converted`,
       [site, ...jc.params],
     );
-    const current = await db.all<{ stage: string; n: number }>(
-      `SELECT current_stage AS stage, COUNT(*) AS n FROM journeys WHERE site = ?${jc.sql} AND current_stage IS NOT NULL
-       GROUP BY current_stage`,
-      [site, ...jc.params],
-    );
-    const furthest = await db.all<{ stage: string; n: number }>(
-      `SELECT furthest_stage AS stage, COUNT(*) AS n FROM journeys WHERE site = ?${jc.sql} AND furthest_stage IS NOT NULL
-       GROUP BY furthest_stage`,
-      [site, ...jc.params],
-    );
-    const stages = await db.all<{ stage: string; reached: number; entries: number; fs: number; fc: number }>(
-      `SELECT stage, COUNT(*) AS reached, SUM(entries) AS entries, SUM(feedback_sum) AS fs, SUM(feedback_count) AS fc
-       FROM journey_stages WHERE site = ?${sc.sql} GROUP BY stage`,
+    // One pass over the cohort's stage rows (covering index): sums and the touches/sessions histograms.
+    const rows = await db.all<{ stage: string; touches: number; sessions: number; n: number; e: number; fs: number; fc: number; nn: number }>(
+      `SELECT stage, touches, sessions, COUNT(*) AS n, SUM(entries) AS e, SUM(feedback_sum) AS fs, SUM(feedback_count) AS fc,
+         COUNT(to_next_ms) AS nn
+       FROM journey_stages WHERE site = ?${sc.sql} GROUP BY stage, touches, sessions`,
       [site, ...sc.params],
     );
-    const median = (col: string) =>
-      db.all<{ stage: string; v: number; n: number }>(percentileSql('journey_stages', 'stage', col, MEDIAN, sc.sql), [
-        site,
-        ...sc.params,
-      ]);
-    const [toNext, touches, sessions] = await Promise.all([median('to_next_ms'), median('touches'), median('sessions')]);
     const transitions = await db.all<{ from: string; to: string; journeys: number; count: number }>(
       `SELECT from_stage AS "from", to_stage AS "to", COUNT(*) AS journeys, SUM(count) AS count
        FROM journey_transitions WHERE site = ?${sc.sql} GROUP BY from_stage, to_stage`,
       [site, ...sc.params],
     );
-    const byStage = <T extends { stage: string }>(rows: T[]) => new Map(rows.map((r) => [r.stage, r]));
-    const cur = byStage(current);
-    const fur = byStage(furthest);
-    const nx = byStage(toNext);
-    const tc = byStage(touches);
-    const ss = byStage(sessions);
-    const names = new Set([...stages.map((s) => s.stage), ...cur.keys(), ...fur.keys()]);
-    const st = byStage(stages);
+    let total = 0;
+    let converted = 0;
+    const current = new Map<string, number>();
+    const furthest = new Map<string, number>();
+    for (const r of journeys) {
+      total += r.n;
+      if (r.converted) converted += r.n;
+      if (r.current !== null) current.set(r.current, (current.get(r.current) ?? 0) + r.n);
+      if (r.furthest !== null) furthest.set(r.furthest, (furthest.get(r.furthest) ?? 0) + r.n);
+    }
+    interface Acc { reached: number; entries: number; fs: number; fc: number; nn: number; touches: Map<number, number>; sessions: Map<number, number> }
+    const acc = new Map<string, Acc>();
+    for (const r of rows) {
+      let a = acc.get(r.stage);
+      if (!a) acc.set(r.stage, (a = { reached: 0, entries: 0, fs: 0, fc: 0, nn: 0, touches: new Map(), sessions: new Map() }));
+      a.reached += r.n;
+      a.entries += r.e;
+      a.fs += r.fs;
+      a.fc += r.fc;
+      a.nn += r.nn;
+      a.touches.set(r.touches, (a.touches.get(r.touches) ?? 0) + r.n);
+      a.sessions.set(r.sessions, (a.sessions.get(r.sessions) ?? 0) + r.n);
+    }
+    // Median time to the next stage: the ⌈n/2⌉-th value, read in order from the (site, stage, to_next_ms) index.
+    const toNext = new Map<string, number>();
+    for (const [stage, a] of acc) {
+      if (a.nn === 0) continue;
+      const [row] = await db.all<{ v: number }>(
+        `SELECT to_next_ms AS v FROM journey_stages WHERE site = ? AND stage = ? AND to_next_ms IS NOT NULL${sc.sql}
+         ORDER BY to_next_ms LIMIT 1 OFFSET ?`,
+        [site, stage, ...sc.params, Math.ceil(a.nn / 2) - 1],
+      );
+      if (row) toNext.set(stage, row.v);
+    }
+    const names = new Set([...acc.keys(), ...current.keys(), ...furthest.keys()]);
     const out: StageAggregate[] = [...names].sort().map((stage) => {
-      const s = st.get(stage);
+      const a = acc.get(stage);
       return {
         stage,
-        reached: s?.reached ?? 0,
-        entries: s?.entries ?? 0,
-        current: cur.get(stage)?.n ?? 0,
-        furthest: fur.get(stage)?.n ?? 0,
-        medianToNextMs: nx.get(stage)?.v ?? null,
-        toNextSamples: nx.get(stage)?.n ?? 0,
-        medianTouches: tc.get(stage)?.v ?? null,
-        medianSessions: ss.get(stage)?.v ?? null,
-        feedbackSum: s?.fs ?? 0,
-        feedbackCount: s?.fc ?? 0,
+        reached: a?.reached ?? 0,
+        entries: a?.entries ?? 0,
+        current: current.get(stage) ?? 0,
+        furthest: furthest.get(stage) ?? 0,
+        medianToNextMs: toNext.get(stage) ?? null,
+        toNextSamples: a?.nn ?? 0,
+        medianTouches: a ? nearestRank(a.touches, 0.5) : null,
+        medianSessions: a ? nearestRank(a.sessions, 0.5) : null,
+        feedbackSum: a?.fs ?? 0,
+        feedbackCount: a?.fc ?? 0,
       };
     });
-    return { journeys: totals?.n ?? 0, converted: totals?.c ?? 0, stages: out, transitions };
+    return { journeys: total, converted, stages: out, transitions };
   },
 
   async stageDetails(site, range, top) {
@@ -153,15 +163,21 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
        ) WHERE rn <= ? ORDER BY stage, kind, rn`,
       [site, ...sc.params, top],
     );
-    const vitals = await db.all<{ stage: string; name: string; v: number; n: number }>(
-      percentileSql('journey_stage_vitals', 'stage, name', 'value', P75, sc.sql),
+    // p75 of each vital per stage: the ⌈3n/4⌉-th value, read in order from the (site, stage, name, value) index.
+    const counts = await db.all<{ stage: string; name: string; n: number }>(
+      `SELECT stage, name, COUNT(*) AS n FROM journey_stage_vitals WHERE site = ?${sc.sql} GROUP BY stage, name`,
       [site, ...sc.params],
     );
-    return {
-      channels,
-      items,
-      vitals: vitals.map((r) => ({ stage: r.stage, name: r.name, p75: r.v, samples: r.n })),
-    };
+    const vitals: Array<{ stage: string; name: string; p75: number; samples: number }> = [];
+    for (const c of counts) {
+      const [row] = await db.all<{ v: number }>(
+        `SELECT value AS v FROM journey_stage_vitals WHERE site = ? AND stage = ? AND name = ?${sc.sql}
+         ORDER BY value LIMIT 1 OFFSET ?`,
+        [site, c.stage, c.name, ...sc.params, Math.ceil((3 * c.n) / 4) - 1],
+      );
+      if (row) vitals.push({ stage: c.stage, name: c.name, p75: row.v, samples: c.n });
+    }
+    return { channels, items, vitals };
   },
 
   async conversionCounts(site, range) {
