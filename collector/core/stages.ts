@@ -99,7 +99,7 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
     conversionIndex: index(config.conversion),
     stageOf: (e) => {
       if (e.type === 'vital' || e.type === 'feedback' || e.type === 'identify') return undefined;
-      if (e.stage) return byName.has(e.stage) ? e.stage : undefined;
+      if (e.stage && byName.has(e.stage)) return e.stage; // an unknown explicit stage falls through to the rules
       if (e.type === 'event' && e.name) return eventRules.get(e.name);
       if (e.type === 'page') {
         const path = pathOf(e.url ?? undefined);
