@@ -68,7 +68,11 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
   // Journey automation: due stalls, then due webhooks, with the Worker's fetch. No resolver: literal addresses are
   // checked, and Cloudflare's fetch cannot reach private networks (docs/automation.md).
   async (store, now) => {
-    await runAutomation({ store, now: () => Math.max(now, Date.now()), fetch: (url, init) => fetch(url, init) });
+    try {
+      await runAutomation({ store, now: () => Math.max(now, Date.now()), fetch: (url, init) => fetch(url, init) });
+    } catch (e) {
+      console.error('[cjm] automation pass failed', e); // the next cron run tries again; other jobs still run
+    }
   },
 ];
 

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS automation_deliveries (
   site TEXT NOT NULL,
   rule TEXT NOT NULL,
   event TEXT NOT NULL,
+  visitor TEXT NOT NULL,
   status TEXT NOT NULL,
   body TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
@@ -47,6 +48,9 @@ CREATE TABLE IF NOT EXISTS automation_deliveries (
 CREATE INDEX IF NOT EXISTS automation_deliveries_due ON automation_deliveries (next_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS automation_deliveries_by_rule ON automation_deliveries (site, rule, created_at);
 CREATE INDEX IF NOT EXISTS automation_deliveries_by_site ON automation_deliveries (site, created_at);
+-- Erasure of a visitor (their deliveries carry their journey).
+CREATE INDEX IF NOT EXISTS automation_deliveries_by_visitor ON automation_deliveries (site, visitor);
+CREATE INDEX IF NOT EXISTS automation_stalls_by_visitor ON automation_stalls (site, visitor);
 -- Pruning of finished deliveries (and their attempts) after the retention period.
 CREATE INDEX IF NOT EXISTS automation_deliveries_done ON automation_deliveries (done_at) WHERE done_at IS NOT NULL;
 

@@ -18,9 +18,9 @@ export const automationStatements = (site: string, w: AutomationWrite, now: numb
   for (const d of w.deliveries) {
     out.push(
       q(
-        `INSERT OR IGNORE INTO automation_deliveries (id, site, rule, event, status, body, attempts, created_at, next_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, 0, ?, ?)`,
-        d.id, site, d.rule, d.event, d.body, d.createdAt, d.createdAt,
+        `INSERT OR IGNORE INTO automation_deliveries (id, site, rule, event, visitor, status, body, attempts, created_at, next_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', ?, 0, ?, ?)`,
+        d.id, site, d.rule, d.event, d.visitor, d.body, d.createdAt, d.createdAt,
       ),
     );
   }
@@ -39,11 +39,31 @@ export const automationStatements = (site: string, w: AutomationWrite, now: numb
   return out;
 };
 
+/**
+ * Statements that erase a site's visitors from automation: their armed and retired stalls, and their deliveries
+ * (pending or logged) with the attempts, since a delivery's body carries the visitor's journey. For the store's
+ * `erase`, inside its batch; at most 90 visitors per call (D1's parameter limit).
+ */
+export const eraseAutomationStatements = (site: string, visitors: readonly string[]): SqlStatement[] => {
+  if (visitors.length === 0) return [];
+  const list = marks(visitors.length);
+  return [
+    q(`DELETE FROM automation_stalls WHERE site = ? AND visitor IN (${list})`, site, ...visitors),
+    q(
+      `DELETE FROM automation_attempts WHERE delivery IN (SELECT id FROM automation_deliveries WHERE site = ? AND visitor IN (${list}))`,
+      site,
+      ...visitors,
+    ),
+    q(`DELETE FROM automation_deliveries WHERE site = ? AND visitor IN (${list})`, site, ...visitors),
+  ];
+};
+
 interface DeliveryRow {
   id: string;
   site: string;
   rule: string;
   event: string;
+  visitor: string;
   status: DeliveryStatus;
   body: string;
   attempts: number;
@@ -60,6 +80,7 @@ const fromDeliveryRow = (r: DeliveryRow): Omit<Delivery, 'log'> => ({
   site: r.site,
   rule: r.rule,
   event: r.event,
+  visitor: r.visitor,
   status: r.status,
   attempts: r.attempts,
   createdAt: r.created_at,

@@ -44,7 +44,7 @@ describe.each(['verify-node.mjs', 'verify-worker.mjs'])('the documented snippet 
     let sent: { headers: Record<string, string>; body: string } | undefined;
     const now = Date.now();
     const d: ClaimedDelivery = {
-      id: 'dlv_1', site: 'demo', rule: 'r1', event: 'e1', status: 'pending', attempts: 0, createdAt: now, nextAt: now,
+      id: 'dlv_1', site: 'demo', rule: 'r1', event: 'e1', visitor: 'v1', status: 'pending', attempts: 0, createdAt: now, nextAt: now,
       doneAt: null, lastStatus: null, lastError: null, body, claim: 'c',
     };
     const outcome = await attemptDelivery(d, rule({ type: 'event', event: 'x' }, { id: 'r1' }), { allowPrivateWebhooks: false }, secret, {

@@ -74,7 +74,7 @@ export const planAutomation = async (
       journey: journeyView(record.key, record.journey, model),
       events: [event],
     };
-    out.deliveries.push({ id, rule: rule.id, event: event.id, body: JSON.stringify(payload), createdAt: now } satisfies NewDelivery);
+    out.deliveries.push({ id, rule: rule.id, event: event.id, visitor: event.visitor, body: JSON.stringify(payload), createdAt: now } satisfies NewDelivery);
   };
   const journeyOf = (visitor: string): JourneyRecord | undefined => after.find((r) => r.journey.visitors.includes(visitor));
 

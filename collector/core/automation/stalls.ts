@@ -59,7 +59,7 @@ export const evaluateStalls = async (o: { store: Store; now: () => number; limit
   const due = await store.dueStalls(now, o.limit ?? 100);
   const sites = new Map<string, { site: SiteConfig | null; rules: Map<string, Rule> }>();
   const updates: StallUpdate[] = [];
-  for (const stall of due) {
+  const judgeOne = async (stall: Stall): Promise<void> => {
     let ctx = sites.get(stall.site);
     if (!ctx) {
       const site = await store.getSite(stall.site);
@@ -70,14 +70,14 @@ export const evaluateStalls = async (o: { store: Store; now: () => number; limit
     if (!ctx.site || !rule || !rule.enabled || rule.trigger.type !== 'stalled') {
       updates.push({ site: stall.site, id: stall.id, status: 'cancelled' });
       result.cancelled++;
-      continue;
+      return;
     }
     const key = (await store.getLinks(stall.site, [stall.visitor])).get(stall.visitor)?.journey ?? stall.visitor;
     const record = (await store.getJourneys(stall.site, [key])).get(key);
     if (!record) {
       updates.push({ site: stall.site, id: stall.id, status: 'cancelled' });
       result.cancelled++;
-      continue;
+      return;
     }
     const verdict = judgeStall(stall, rule.trigger, record.journey, now);
     if (verdict.status === 'armed') {
@@ -98,6 +98,14 @@ export const evaluateStalls = async (o: { store: Store; now: () => number; limit
     } else {
       updates.push({ site: stall.site, id: stall.id, status: verdict.status });
       result[verdict.status]++;
+    }
+  };
+  for (const stall of due) {
+    try {
+      await judgeOne(stall);
+    } catch (e) {
+      // One broken stall must not hold up the others; it stays armed and is tried again next pass.
+      console.error(`[cjm] automation: stall ${stall.id} of site "${stall.site}" failed`, e);
     }
   }
   await store.updateStalls(updates, now);

@@ -38,6 +38,8 @@ export interface NewDelivery {
   rule: string;
   /** The triggering event. */
   event: string;
+  /** The visitor of the triggering event (erasing the visitor erases the delivery, whose body carries their journey). */
+  visitor: string;
   /** The JSON body, frozen when the rule fired, so every retry sends the same bytes. */
   body: string;
   createdAt: number;
@@ -68,6 +70,7 @@ export interface Delivery {
   site: string;
   rule: string;
   event: string;
+  visitor: string;
   status: DeliveryStatus;
   attempts: number;
   createdAt: number;
