@@ -10,6 +10,7 @@
  */
 import type { CounterName, DateRange, NameEntry, StageAggregate, Store, TimelineEvent } from '../core/store';
 import { chunks, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
+import { eraseAutomationStatements } from './sql-automation';
 
 type JourneyMethods = Pick<
   Store,
@@ -257,6 +258,7 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       events += row?.n ?? 0;
       statements.push(q(`DELETE FROM events WHERE site = ? AND visitor IN (${marks(part.length)})`, site, ...part));
       statements.push(q(`DELETE FROM visitors WHERE site = ? AND visitor IN (${marks(part.length)})`, site, ...part));
+      statements.push(...eraseAutomationStatements(site, part)); // stalls and deliveries carry the journey too
     }
     for (const part of chunks(keys)) {
       for (const t of ['journeys', 'journey_stages', 'journey_transitions', 'journey_stage_items', 'journey_stage_vitals']) {

@@ -5,6 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { FunnelReport, JourneyMapReport, TouchesReport, VisitorDetail, CountersReport, SiteAnswer } from '../../collector/core/reports';
 import type { WireEvent } from '../../collector/core/protocol';
+import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { batch, makeApp, T0, type TestApp } from '../helpers';
 
 let t: TestApp;
@@ -252,6 +253,27 @@ describe('visitors', () => {
     expect(c.totals.deleted).toBe(2);
     // Deleting an unknown id is idempotent.
     expect(await json(t.api('/api/sites/demo/visitors/ghost', { method: 'DELETE' }))).toEqual({ deleted: { journey: 'ghost', visitors: ['ghost'], events: 0 } });
+  });
+});
+
+describe('erase reaches automation', () => {
+  it('deletes the stalls and webhook deliveries (with attempts) of the erased visitors', async () => {
+    const db = openSqlite(':memory:');
+    const app = await makeApp(createSqliteStore(db));
+    await app.collect(batch('phone', [pg(0, '/'), at(1, 'identify', { userId: 'ada' })]));
+    await app.collect(batch('other', [pg(0, '/')]));
+    for (const v of ['phone', 'other']) {
+      db.prepare(`INSERT INTO automation_stalls (site, id, rule, visitor, entry_event, entry_at, due_at, status, updated_at)
+        VALUES ('demo', ?, 'r1', ?, 'e', 0, 0, 'armed', 0)`).run(`s-${v}`, v);
+      db.prepare(`INSERT INTO automation_deliveries (id, site, rule, event, visitor, status, body, created_at, next_at)
+        VALUES (?, 'demo', 'r1', 'e', ?, 'pending', '{}', 0, 0)`).run(`d-${v}`, v);
+      db.prepare(`INSERT INTO automation_attempts (delivery, n, at, duration_ms) VALUES (?, 1, 0, 5)`).run(`d-${v}`);
+    }
+    expect((await app.api('/api/sites/demo/visitors/phone', { method: 'DELETE' })).status).toBe(200);
+    const left = (table: string, col: string) => db.prepare(`SELECT ${col} AS x FROM ${table} ORDER BY 1`).all().map((r) => (r as { x: string }).x);
+    expect(left('automation_stalls', 'visitor')).toEqual(['other']);
+    expect(left('automation_deliveries', 'visitor')).toEqual(['other']);
+    expect(left('automation_attempts', 'delivery')).toEqual(['d-other']);
   });
 });
 
