@@ -24,6 +24,7 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
   let page: Page;
   const dialogs: string[] = [];
   const cspErrors: string[] = [];
+  const failed: string[] = [];
   let acceptNextConfirm = false;
 
   const api = async <T>(path: string): Promise<{ status: number; body: T }> => {
@@ -70,6 +71,9 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     });
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) cspErrors.push(m.text());
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().includes('/login')) failed.push(`${r.status()} ${r.url()}`);
     });
   }, 240_000);
 
@@ -212,5 +216,6 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     await page.goto(`${server.url}/sites/demo/map`);
     await page.waitForURL(/\/login\?next=/);
     expect(cspErrors).toEqual([]);
+    expect(failed).toEqual([]); // no broken asset, icon or link along the way
   });
 });

@@ -299,3 +299,6 @@ export const DASHBOARD_JS = `
   if (sel) { var b = document.querySelector('.site-pick button'); if (b) b.hidden = true; }
 })();
 `;
+
+/** The dashboard's icon (the logo), so browsers do not ask for a missing /favicon.ico. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" fill="#151a2d"/><path d="M5 17 L12 10 L19 6" stroke="#8b93ff" stroke-width="2" fill="none"/><circle cx="5" cy="17" r="2.6" fill="#8b93ff"/><circle cx="12" cy="10" r="2.6" fill="#a5abff"/><circle cx="19" cy="6" r="2.6" fill="#fff"/></svg>`;

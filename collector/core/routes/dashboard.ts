@@ -16,7 +16,7 @@ import { getAutomationSettings } from '../automation/settings';
 import { checkWebhookUrl, UnsafeUrlError } from '../automation/urls';
 import { CHANNELS } from '../channels';
 import { createRateLimiter } from '../limits';
-import { DASHBOARD_CSS, DASHBOARD_JS } from '../dashboard/assets';
+import { DASHBOARD_CSS, DASHBOARD_JS, FAVICON_SVG } from '../dashboard/assets';
 import { endSession, hasSession, startSession } from '../dashboard/auth';
 import { h, nothing, type Html } from '../dashboard/format';
 import { emptyState, loginPage, rangePicker, shell, sitePath, type Tab } from '../dashboard/layout';
@@ -127,6 +127,12 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     c.header('Content-Type', 'text/javascript; charset=utf-8');
     c.header('Cache-Control', c.req.query('v') === JS_VERSION ? 'public, max-age=31536000, immutable' : 'no-cache');
     return c.body(DASHBOARD_JS);
+  });
+
+  r.get('/assets/favicon.svg', (c) => {
+    c.header('Content-Type', 'image/svg+xml');
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(FAVICON_SVG);
   });
 
   // ----- sign-in -----
