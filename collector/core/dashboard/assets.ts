@@ -105,7 +105,7 @@ td.id a { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
 .pager { display: flex; justify-content: space-between; align-items: center; margin-top: 12px; gap: 8px; }
 
 /* Journey map */
-.map-wrap { overflow-x: auto; }
+.map-wrap { overflow-x: auto; padding: 0; }
 .map { display: grid; grid-template-columns: repeat(var(--n, 5), minmax(200px, 1fr)); min-width: 0; }
 .map.n1 { --n: 1; } .map.n2 { --n: 2; } .map.n3 { --n: 3; } .map.n4 { --n: 4; } .map.n5 { --n: 5; } .map.n6 { --n: 6; }
 .map.n7 { --n: 7; } .map.n8 { --n: 8; } .map.n9 { --n: 9; } .map.n10 { --n: 10; } .map.n11 { --n: 11; } .map.n12 { --n: 12; }
