@@ -94,3 +94,16 @@ describe('retention', () => {
     expect((await runAutomation(o)).pruned).toEqual({ deliveries: 0, stalls: 0 });
   });
 });
+
+describe('backlog', () => {
+  it('a pass drains more than one round while it finds full batches, within its time budget', async () => {
+    const store = await newStore();
+    await store.putRule(rule({ type: 'stage_entered', stage: 'cart' }));
+    for (let v = 0; v < 45; v++) await send(store, `bl${v}`, [pageAt('/cart.html', BASE + v)]);
+    let sent = 0;
+    const o = { store, now: () => BASE + MIN, fetch: async () => (sent++, new Response('ok')), resolve: async () => ['93.184.215.14'] };
+    expect((await runAutomation({ ...o, limit: 10, budgetMs: 0 })).deliveries.delivered).toBe(10); // one round
+    expect((await runAutomation({ ...o, limit: 10 })).deliveries.delivered).toBe(35); // rounds until a partial batch
+    expect(sent).toBe(45);
+  });
+});

@@ -3,7 +3,7 @@
  * cron trigger in collector/worker.ts): evaluate the due stalls, deliver the due webhooks, prune what is past the
  * retention. Work per pass is bounded (`stallLimit`, `limit`, 500 pruned rows), so a backlog drains over passes.
  */
-import { deliverDue, type DeliveryOptions, type DeliveryResult } from './deliver';
+import { DELIVERY_DEFAULTS, deliverDue, type DeliveryOptions, type DeliveryResult } from './deliver';
 import { evaluateStalls, type StallResult } from './stalls';
 
 export interface AutomationOptions extends DeliveryOptions {
@@ -11,6 +11,11 @@ export interface AutomationOptions extends DeliveryOptions {
   stallLimit?: number;
   /** Finished deliveries (the log) and retired stalls are kept this long (default 30 days). */
   retentionMs?: number;
+  /**
+   * While a round filled its limits (a backlog), another round runs, until this much wall time has passed
+   * (default 5 s; the Workers cron job allows more, as it runs only every few minutes).
+   */
+  budgetMs?: number;
 }
 
 export interface AutomationResult {
@@ -24,8 +29,20 @@ export interface AutomationResult {
  * await runAutomation({ store, now: Date.now, fetch, resolve: (host) => lookup(host, { all: true }).then((a) => a.map((x) => x.address)) })
  */
 export const runAutomation = async (o: AutomationOptions): Promise<AutomationResult> => {
-  const stalls = await evaluateStalls({ store: o.store, now: o.now, limit: o.stallLimit });
-  const deliveries = await deliverDue(o);
+  const started = Date.now(); // wall time, whatever the injected clock says
+  const stallLimit = o.stallLimit ?? 100;
+  const limit = o.limit ?? DELIVERY_DEFAULTS.limit;
+  const stalls: StallResult = { fired: 0, progressed: 0, superseded: 0, cancelled: 0, rescheduled: 0 };
+  const deliveries: DeliveryResult = { delivered: 0, retrying: 0, failed: 0 };
+  let backlog: boolean;
+  do {
+    const s = await evaluateStalls({ store: o.store, now: o.now, limit: stallLimit });
+    const d = await deliverDue({ ...o, limit });
+    for (const k of Object.keys(s) as Array<keyof StallResult>) stalls[k] += s[k];
+    for (const k of Object.keys(d) as Array<keyof DeliveryResult>) deliveries[k] += d[k];
+    const judged = s.fired + s.progressed + s.superseded + s.cancelled + s.rescheduled;
+    backlog = judged >= stallLimit || d.delivered + d.retrying + d.failed >= limit;
+  } while (backlog && Date.now() - started < (o.budgetMs ?? 5000));
   const pruned = await o.store.pruneAutomation(o.now() - (o.retentionMs ?? 30 * 86_400_000), 500);
   return { stalls, deliveries, pruned };
 };
