@@ -1,0 +1,253 @@
+/**
+ * `npm run bench`: every benchmark of docs/benchmarks.md in one run, printed as tables and written to
+ * docs/benchmarks.md with the machine, the command and the numbers (ratios against baselines measured in the same run).
+ *
+ *   npm run bench                      sizes, page cost, ingest (Node + Worker), queries at 10k/100k/1M events, 60 s load
+ *   npm run bench -- --full            queries also at 10M events / 1M visitors (hours on a small machine)
+ *   npm run bench -- --quick           small sizes and short runs, to try the bench itself (does not write the docs)
+ *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write)
+ *   --rate=N                           load rate in requests/s (default: 70% of the measured Node ingest rate)
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { benchIngest, type IngestRow } from './ingest';
+import { benchLoad, type LoadFigures } from './load';
+import { benchPageCost, type PageCost } from './page-cost';
+import { benchQueries, type SizeFigures } from './queries';
+import { benchSizes, type SizeRow } from './sizes';
+import { ROOT } from './lib/collector-process';
+import { CHROMIUM } from '../test/browser/chromium';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = flag('quick');
+const full = flag('full');
+const only = value('only')?.split(',');
+const want = (s: string) => !only || only.includes(s);
+const write = flag('write') || (!quick && !only);
+
+const log = (s: string) => process.stderr.write(s + '\n');
+const kb = (n: number) => n.toLocaleString('en');
+const x = (n: number, digits = 1) => (Number.isFinite(n) ? `${n.toFixed(digits)}×` : '–');
+const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+const table = (head: string[], rows: (string | number)[][]) =>
+  [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+const machine = () => {
+  const sh = (cmd: string, a: string[]) => {
+    try {
+      return execFileSync(cmd, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const db = new Database(':memory:');
+  const sqlite = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+  db.close();
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    ram: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    sqlite,
+    chromium: sh(CHROMIUM, ['--version']),
+    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    load: loadavg().map((l) => l.toFixed(1)).join(' '),
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+};
+
+const main = async () => {
+  const m = machine();
+  const started = Date.now();
+  const command = `npm run bench${args.length ? ' -- ' + args.join(' ') : ''}`;
+  log(`cjm bench: ${m.cpu}, ${m.cores} cores, ${m.ram}, Node ${m.node}; load average ${m.load}`);
+  const out: string[] = [];
+
+  let sizes: { rows: SizeRow[]; failed: string[] } | null = null;
+  if (want('sizes')) {
+    log('\n# Tag sizes');
+    sizes = await benchSizes();
+    const ours = sizes.rows[0]!;
+    const rows = sizes.rows.map((r) => [`${r.name} ${r.version}`, `\`${r.file}\``, kb(r.raw), kb(r.min), kb(r.gzip), kb(r.brotli), r === ours ? '1.0×' : x(r.gzip / ours.gzip)]);
+    const t = table(['tracker', 'file', 'published B', 'minified B', 'gzip -9 B', 'brotli B', 'gzip vs cjm.js'], rows);
+    log(t);
+    out.push(`## Tag size beside the alternatives
+
+Published npm packages installed in this run (\`npm install --prefix bench/.cache --no-save\`). Each file is the
+package's browser bundle (which one, and why, below), minified again by terser (compress + mangle) so an unminified
+build is not penalised; our tag is measured exactly as \`npm run build\` emits it. Sizes in bytes.
+
+${t}
+
+${sizes.rows.map((r) => `- ${r.name}: \`${r.file}\`, ${r.note}.`).join('\n')}
+${sizes.failed.length ? `\nNot measured: ${sizes.failed.join('; ')}.\n` : ''}`);
+  }
+
+  let page: PageCost | null = null;
+  if (want('page')) {
+    log('\n# Tag cost on the page (Chromium)');
+    page = await benchPageCost(quick ? 5 : 25);
+    if (!page) out.push('## The tag’s cost on the page\n\nNot measured: Chromium is missing.\n');
+    else {
+      const t = table(
+        ['page', 'script ms (median)', 'all tasks ms (median)'],
+        [
+          ['without the tag', ms(page.scriptWithout), ms(page.taskWithout)],
+          ['with cjm.js (load, init, page view sent)', ms(page.scriptWith), ms(page.taskWith)],
+          ['difference', ms(page.scriptWith - page.scriptWithout), ms(page.taskWith - page.taskWithout)],
+        ],
+      );
+      log(t);
+      out.push(`## The tag’s cost on the page
+
+Headless Chromium (${m.chromium}), ${page.runs} runs of each page, alternating, a fresh context each. Main-thread
+time from CDP \`Performance.getMetrics\` (\`ScriptDuration\`, \`TaskDuration\`) read after the page view reached
+\`/collect\` (a stub answering 202 on the same 127.0.0.1 server; median ${ms(page.sentAfter)} ms after navigation,
+which is the tag's 1-second batching delay). The page without the tag waits as long before its metrics are read.
+\`TaskDuration\` includes parsing, style and layout of the page and is noisy on a shared machine; the script row
+is the tag's own cost.
+
+${t}
+`);
+    }
+  }
+
+  let ingest: { rows: IngestRow[]; workerError?: string } | null = null;
+  if (want('ingest')) {
+    log('\n# Ingest');
+    const secs = quick ? 3 : 10;
+    ingest = await benchIngest(secs, log, !flag('no-worker'));
+    const bare = (events: number) => ingest!.rows.find((r) => r.target.startsWith('bare') && r.events === events)!.result;
+    const t = table(
+      ['server', 'batch', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'req/s vs bare', 'non-2xx'],
+      ingest.rows.map((r) => [r.target, `${r.events} ev`, kb(Math.round(r.result.rps)), kb(Math.round(r.result.rps * r.events)), r.result.p50, r.result.p99, x(r.result.rps / bare(r.events).rps, 3), r.result.non2xx + r.result.errors]),
+    );
+    log(t);
+    out.push(`## Collector ingest
+
+\`autocannon\` on 127.0.0.1, 10 connections, ${secs} s per row, \`POST /collect\` with new events in every request (unique
+ids: every request is a committed write, none is a duplicate), five batches per visitor. The Node collector runs
+as \`npm start\` does (child process, SQLite file in WAL mode, \`synchronous=NORMAL\`, 202 only after the commit),
+with \`CJM_TRUST_PROXY=1\` and \`X-Forwarded-For\` spread over 20,000 addresses so the per-IP rate limit (20/s per
+address) does not answer 429. The bare server is \`node:http\` reading the body and answering 204 to the same
+requests, measured in the same run. The Worker is collector/worker.ts on workerd with a local D1
+(\`scripts/worker.ts\`, wrangler's \`unstable_startWorker\`); it has no per-IP limit locally. autocannon runs on the same
+two cores as the servers.
+
+${t}
+${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError}\n` : ''}`);
+  }
+
+  let queries: SizeFigures[] | null = null;
+  if (want('queries')) {
+    const visitors = quick ? [500, 2_000, 5_000] : [1_000, 10_000, 100_000];
+    if (full) visitors.push(1_000_000);
+    log(`\n# Queries at ${visitors.map((v) => kb(v)).join(' / ')} visitors (about 10 events each)`);
+    queries = await benchQueries(visitors, log);
+    const q0 = queries[0]!;
+    const t1 = table(
+      ['visitors', 'events', 'timeline', 'visitors list', 'list, stage filter', 'funnel', 'journey map', 'bytes/event'],
+      queries.map((q) => [kb(q.visitors), kb(q.events), ms(q.timeline), ms(q.visitorsList), ms(q.visitorsFiltered), ms(q.funnel), ms(q.journeyMap), Math.round(q.bytesPerEvent)]),
+    );
+    const t2 = table(
+      ['visitors', 'events', 'ingest ev/s', 'batch p50 ms', 'batch p99 ms', 'timeline', 'visitors list', 'funnel', 'journey map'],
+      queries.map((q) => [kb(q.visitors), kb(q.events), kb(Math.round(q.ingestRate)), ms(q.ingestP50), ms(q.ingestP99), x(q.timeline / q0.timeline), x(q.visitorsList / q0.visitorsList), x(q.funnel / q0.funnel), x(q.journeyMap / q0.journeyMap)]),
+    );
+    log(t1);
+    log(t2);
+    out.push(`## Query latency
+
+A SQLite file filled through the real ingest path (\`ingest()\`: dedup check, fold, one atomic \`commit\` per batch),
+one batch per session as the tag sends them, from deterministic synthetic shop traffic (bench/lib/traffic.ts: about
+10 events per visitor over 1–3 sessions, channels from UTM and referrers, drop-off along the five default stages,
+some identify, feedback and vitals) spread over 25 days. Reads go through the API (\`app.request()\` with the admin
+token, JSON included): a visitor's timeline (\`/visitors/:id\`, median of 40 visitors spread over the database),
+the visitors list (\`?limit=50\`, and with \`&stage=\`), the funnel and the journey map over all time (median of 3).
+Bytes per event: the database file after a WAL checkpoint, divided by the events stored (journeys, stages and
+indexes included). Milliseconds, medians.
+
+${t1}
+
+${full ? '' : `10M events / 1M visitors was not run: generation through the real ingest path runs at about
+${kb(Math.round(queries[queries.length - 1]!.generateRate))} events/s on this machine, so 10M events would take
+${(1e7 / queries[queries.length - 1]!.generateRate / 3600).toFixed(1)} hours or more. \`npm run bench -- --full\` adds it.
+`}
+### How costs grow
+
+The same database at each size: ingest of 300 new visitors (events/s and per-batch latency), and each query's
+latency as a multiple of its latency at the smallest size (1.0× = flat).
+
+${t2}
+`);
+  }
+
+  let load: LoadFigures | null = null;
+  if (want('load')) {
+    const nodeRow = ingest?.rows.find((r) => r.target.startsWith('Node') && r.events === 10);
+    const rate = Number(value('rate') ?? (nodeRow ? Math.max(5, Math.floor(nodeRow.result.rps * 0.7)) : 50));
+    const seconds = quick ? 20 : 60;
+    log(`\n# Load: ${rate} req/s of 10-event batches for ${seconds} s`);
+    load = await benchLoad(rate, seconds);
+    const t = table(
+      ['', 'first 10 s', 'last 10 s'],
+      [
+        ['p50 ms', load.p50First, load.p50Last],
+        ['p99 ms', load.p99First, load.p99Last],
+        ['collector RSS MiB', (load.rssStart / 2 ** 20).toFixed(0), (load.rssEnd / 2 ** 20).toFixed(0)],
+      ],
+    );
+    log(t);
+    log(`  p99 per 10 s: ${load.windows.join(', ')} ms; RSS max ${(load.rssMax / 2 ** 20).toFixed(0)} MiB; ${load.non2xx} non-2xx, ${load.errors} errors`);
+    out.push(`## Sustained load
+
+The Node collector (child process, new SQLite file) at a fixed ${load.rate} requests/s of 10-event batches for
+${load.seconds} s (${nodeRow ? '70% of the rate measured above' : 'the rate given'}; ${kb(Math.round(load.achieved))} req/s achieved,
+about ${kb(load.events)} events committed, ${load.non2xx} non-2xx, ${load.errors} errors). Latency per response,
+grouped in 10-second windows; resident memory of the collector process sampled every second.
+
+${t}
+
+p99 per 10-second window: ${load.windows.map((w) => `${w} ms`).join(', ')}. Highest RSS: ${(load.rssMax / 2 ** 20).toFixed(0)} MiB.
+`);
+  }
+
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  if (write) {
+    const doc = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.ts); every number below comes from one run of that command. Reproduce it with:
+
+\`\`\`sh
+${command}
+\`\`\`
+
+| machine | |
+|---|---|
+| CPU | ${m.cpu}, ${m.cores} cores |
+| RAM | ${m.ram} |
+| Node | ${m.node} |
+| SQLite | ${m.sqlite} (better-sqlite3) |
+| Chromium | ${m.chromium} |
+| commit | ${m.commit} |
+| date | ${m.date} |
+| load average at start | ${m.load} |
+| duration | ${minutes} min |
+
+The machine is shared: other work was running at the same time (see the load average), so absolute figures are
+lower and noisier than on an idle machine. Ratios against baselines measured in the same run (a bare \`node:http\`
+server, a page without the tag, the smallest database) are the figures to compare.
+
+${out.join('\n')}`;
+    writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), doc);
+    log(`\nwrote docs/benchmarks.md (${minutes} min)`);
+  } else {
+    log(`\n(docs/benchmarks.md not written: partial or --quick run; ${minutes} min)`);
+  }
+};
+
+await main();
