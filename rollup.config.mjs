@@ -20,7 +20,7 @@ const sizes = () => ({
   generateBundle(_, bundle) {
     for (const f of Object.values(bundle)) {
       const src = f.type === 'chunk' ? f.code : f.source;
-      rows.push([f.fileName, Buffer.byteLength(src), gzipSync(src, { level: 9 }).length]);
+      rows.push(['dist/' + f.fileName, Buffer.byteLength(src), gzipSync(src, { level: 9 }).length]);
     }
   },
   closeBundle() {

@@ -3,8 +3,8 @@
  * random ids and consent (GPC, DNT, a persisted opt-out/opt-in).
  */
 
-/** Key/value storage: [get, set]. Setting `''` clears a key (every reader treats it as absent). */
-export type Store = [get: (k: string) => string | null | undefined, set: (k: string, v: string) => void];
+/** Key/value storage: `st(key)` reads, `st(key, value)` writes; `''` clears a key (readers treat it as absent). */
+export type Store = (k: string, v?: string) => string | null | undefined;
 
 /**
  * localStorage when `local` is true, every value mirrored in memory. If localStorage throws (storage
@@ -12,24 +12,14 @@ export type Store = [get: (k: string) => string | null | undefined, set: (k: str
  */
 export const store = (local: unknown): Store => {
   const mem: Record<string, string | null | undefined> = {};
-  return [
-    (k) => {
-      try {
-        if (local) mem[k] = localStorage.getItem(k);
-      } catch {
-        local = 0;
-      }
-      return mem[k];
-    },
-    (k, v) => {
-      mem[k] = v;
-      try {
-        if (local) localStorage.setItem(k, v);
-      } catch {
-        local = 0;
-      }
-    },
-  ];
+  return (k, v) => {
+    try {
+      if (local) v == null ? (mem[k] = localStorage.getItem(k)) : localStorage.setItem(k, v);
+    } catch {
+      local = 0;
+    }
+    return v == null ? mem[k] : (mem[k] = v);
+  };
 };
 
 /** A random id: crypto.randomUUID (secure contexts), else Math.random digits and Date.now (~30 digits). */
@@ -49,14 +39,10 @@ export const CONSENT = 'cjm.c';
  * May we track? An explicit choice (`optIn`/`optOut`, persisted) wins; without one, GPC/DNT mean
  * "send nothing, store nothing" unless `respectDnt` is false.
  */
-export const consent = (get: Store[0], respectDnt: boolean): unknown => {
-  const c = get(CONSENT);
+export const consent = (st: Store, respectDnt: boolean): unknown => {
+  const c = st(CONSENT);
   return c ? c == '1' : !(respectDnt && dnt());
 };
 
 /** The visitor id, created on first use. */
-export const visitor = ([get, set]: Store): string => {
-  let v = get(VISITOR);
-  v || set(VISITOR, (v = uid()));
-  return v;
-};
+export const visitor = (st: Store): string => st(VISITOR) || st(VISITOR, uid())!;

@@ -42,7 +42,7 @@ export interface Tracker {
   page(): void;
   /** The visitor is a known user; `traits` are sent as props. */
   identify(userId: string, traits?: Props): void;
-  /** A satisfaction score 1–5 (others are ignored), with an optional comment. */
+  /** A satisfaction score: an integer 1–5 (the collector refuses others), with an optional comment. */
   feedback(score: number, comment?: string): void;
   /** Stop tracking on this device (persisted); forgets the visitor id and unsent events. */
   optOut(): void;
@@ -87,9 +87,8 @@ export const createTracker = (o: Options): Tracker => {
   const d = document,
     local = o.storage != 'none',
     st = store(local),
-    [get, set] = st,
     key = 'cjm.o.' + o.site,
-    ok = () => consent(get, yes(o.respectDnt)),
+    ok = () => consent(st, yes(o.respectDnt)),
     // No visitor id without storage (or consent): the collector then derives one.
     visitorId = () => (local && ok() ? visitor(st) : undefined),
     [put, soon, send] = outbox(
@@ -104,21 +103,24 @@ export const createTracker = (o: Options): Tracker => {
     );
   let current: string | undefined,
     // The external referrer goes with the first page view only (SPA views keep document.referrer).
-    referrer = d.referrer.split('/')[2] != location.host ? d.referrer : '';
+    referrer = (d.referrer.split('/')[2] != location.host && d.referrer) || undefined;
 
-  /** Creates an event (id and ts fixed here for good) and queues it; sent at once if the page is hidden. */
-  const push = (type: EventType, e: Partial<WireEvent>) => {
+  /**
+   * Creates an event (id and ts fixed here for good) and queues it; sent at once if the page is hidden.
+   * Every public method ends here, and nothing before can throw: no exception escapes them.
+   */
+  const push = safe((type: EventType, e: Partial<WireEvent>) => {
     if (ok()) {
       put({ id: uid(), type, ts: Date.now(), ...e });
       d.hidden ? send(1) : soon();
     }
-  };
+  });
 
   /** `data-cjm-stage="…"` on an element of the page: a stage event, unless it is the current stage already. */
-  const mark = safe(() => {
+  const mark = () => {
     const s = d.querySelector<HTMLElement>('[data-cjm-stage]')?.dataset.cjmStage;
     if (s && s != current) t.stage(s);
-  });
+  };
 
   const t: Tracker = {
     track: (name, props, value) => push('event', { name, props, value }),
@@ -128,27 +130,24 @@ export const createTracker = (o: Options): Tracker => {
     },
     page: () => {
       // The full URL: the collector reads utm_* and click ids (gclid, fbclid, msclkid, yclid) from it.
-      push('page', { url: location.href, title: d.title, referrer: referrer || undefined });
-      referrer = '';
+      // Cut to the collector's limits (2,000 and 500 characters) rather than have the page view refused.
+      push('page', { url: location.href.slice(0, 2e3), title: d.title.slice(0, 500), referrer });
+      referrer = undefined;
       setTimeout(mark);
     },
     identify: (userId, props) => push('identify', { userId, props }),
-    feedback: (value, comment) => {
-      if (value >= 1 && value <= 5) push('feedback', { value, props: { comment: comment! }, stage: current });
-    },
+    // A score the collector refuses (not an integer 1–5) is dropped alone and counted (see outbox).
+    feedback: (value, comment) => push('feedback', { value, props: { comment: comment! }, stage: current }),
     optOut: () => {
-      set(CONSENT, '0');
-      set(VISITOR, '');
-      set(key, '');
+      st(CONSENT, '0');
+      st(VISITOR, '');
+      st(key, '');
     },
-    optIn: () => set(CONSENT, '1'),
+    optIn: () => st(CONSENT, '1'),
     flush: send,
     visitorId,
     vital: (name, value) => push('vital', { name, value, stage: current }),
   };
-  // No exception escapes a public method.
-  for (const k in t) (t as unknown as Record<string, unknown>)[k] = safe((t as unknown as Record<string, () => unknown>)[k]!);
-
   // Going away: send everything by sendBeacon. Never `unload`/`beforeunload`.
   on(d, 'visibilitychange', () => d.hidden && send(1));
   on(window, 'pagehide', () => send(1));
@@ -158,14 +157,15 @@ export const createTracker = (o: Options): Tracker => {
   on(
     d,
     'click',
-    safe((e: Event) => {
-      const el = (e.target as Element).closest<HTMLElement>('[data-cjm-event]');
+    (e) => {
+      // `?.`: the target may be the document itself (a synthetic click), which has no closest().
+      const el = (e.target as Element).closest?.<HTMLElement>('[data-cjm-event]');
       if (el) {
         const props: Props = {};
         for (const a of el.attributes) if (!a.name.indexOf('data-cjm-prop-')) props[a.name.slice(14)] = a.value;
         t.track(el.dataset.cjmEvent!, props);
       }
-    }),
+    },
     true,
   );
 

@@ -1,6 +1,6 @@
 import type { WireEvent } from '../collector/core/protocol';
 import type { Store } from './context';
-import { DROP, RETRY, verdict } from './transport';
+import { DROP, RETRY, SPLIT, verdict } from './transport';
 
 /** Sends one batch: `dropped` to report, `beacon` when the page is going away. Resolves [status, retryAfter s]. */
 export type Send = (events: WireEvent[], dropped: number, beacon?: unknown) => Promise<[number, number]>;
@@ -13,6 +13,8 @@ interface State {
   d: number;
 }
 
+const FREE = -1;
+
 /** At most this many unsent events are kept; the oldest go first and are counted in `dropped`. */
 export const MAX = 500;
 /** Events per request (collector limit). */
@@ -21,8 +23,6 @@ export const BATCH = 100;
 export const BYTES = 65536;
 /** How long a send in flight holds its events, so another tab sharing the outbox does not send them too. */
 export const LEASE = 15e3;
-/** Events older than this are dropped (counted) before sending: the collector refuses those past 31 days. */
-export const MAX_AGE = 2.6e9;
 
 /**
  * The persisted queue of unsent events. Every operation re-reads the stored state, changes it and writes it
@@ -33,7 +33,7 @@ export const MAX_AGE = 2.6e9;
  * put(event); soon(); // sent within `interval` ms
  * addEventListener('pagehide', () => flush(1)); // everything, by sendBeacon
  */
-export const outbox = ([get, set]: Store, key: string, send: Send, ok: () => unknown, interval = 1e3) => {
+export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, interval = 1e3) => {
   let timer: ReturnType<typeof setTimeout> | 0 = 0,
     tries = 0;
 
@@ -41,11 +41,11 @@ export const outbox = ([get, set]: Store, key: string, send: Send, ok: () => unk
   const edit = <R>(f: (s: State) => R): R => {
     let s: State, r: R;
     try {
-      r = f((s = JSON.parse(get(key)!)));
+      r = f((s = JSON.parse(st(key)!)));
     } catch {
       r = f((s = { q: [], d: 0 }));
     }
-    set(key, JSON.stringify(s));
+    st(key, JSON.stringify(s));
     return r;
   };
 
@@ -62,18 +62,17 @@ export const outbox = ([get, set]: Store, key: string, send: Send, ok: () => unk
 
   /** Sends everything that is not held by a send in flight, batch by batch, while `ok()`. Never rejects. */
   const flush = async (beacon?: unknown): Promise<void> => {
-    for (; ok(); ) {
+    for (let cap = BATCH; ok(); ) {
       const now = Date.now();
       let size = 512,
         dropped = 0;
       // Take a batch: free entries, ≤ BATCH events and ≤ BYTES (at least one event), and lease them.
       const events = edit((s) => {
         const out: WireEvent[] = [];
-        s.q = s.q.filter((x) => x[0].ts > now - MAX_AGE || !++s.d);
         for (const x of s.q)
           if (x[1] < now) {
             size += new Blob([JSON.stringify(x[0])]).size + 1;
-            if (out.length && (out.length == BATCH || size > BYTES)) break;
+            if (out.length && (out.length == cap || size > BYTES)) break;
             out.push(x[0]);
             x[1] = now + LEASE;
           }
@@ -85,11 +84,14 @@ export const outbox = ([get, set]: Store, key: string, send: Send, ok: () => unk
       });
       if (!events.length) return;
       const [status, retryAfter] = await send(events, dropped, beacon);
-      const v = verdict(status);
       const ids = events.map((e) => e.id);
-      // Settle by id: sent and dropped batches leave the outbox, retried ones are freed.
+      let v = verdict(status);
+      // Refused for its content: halve the batch until the bad event is alone, then drop it and go on
+      // with full batches. FREE (-1): back to the outbox for the next round of this loop, no backoff.
+      if (v == SPLIT) v = ids.length > 1 ? ((cap = ids.length >> 1), FREE) : ((cap = BATCH), DROP);
+      // Settle by id: sent and dropped events leave the outbox, retried and split ones are freed (odd v).
       edit((s) => {
-        s.q = s.q.filter((x) => !ids.includes(x[0].id) || (v == RETRY && !(x[1] = 0)));
+        s.q = s.q.filter((x) => !ids.includes(x[0].id) || (v & 1 && !(x[1] = 0)));
         s.d += v && dropped + (v == DROP ? ids.length : 0);
       });
       if (v == RETRY) {

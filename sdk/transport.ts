@@ -25,10 +25,13 @@ export const post = async (url: string, body: string, beacon?: unknown): Promise
 export const SENT = 0;
 export const RETRY = 1;
 export const DROP = 2;
+/** Refused for its content (400, 413, 422): one bad event must not cost the others, so halve the batch. */
+export const SPLIT = 3;
 
 /**
- * The retry table: 2xx sent; network error (0), 408, 429 and 5xx retried with backoff;
- * every other answer (400, 401, 403, 404, 410, 413, 422…) dropped and counted in `dropped`.
+ * The retry table: 2xx sent; network error (0), 408, 429 and 5xx retried with backoff; 400, 413 and 422
+ * split (a batch of one is dropped); every other answer (401, 403, 404, 410…) dropped. Dropped events are
+ * counted in the next batch's `dropped`.
  */
 export const verdict = (s: number): number =>
-  s > 199 && s < 300 ? SENT : !s || s == 408 || s == 429 || s > 499 ? RETRY : DROP;
+  s > 199 && s < 300 ? SENT : !s || s == 408 || s == 429 || s > 499 ? RETRY : s == 400 || s == 413 || s == 422 ? SPLIT : DROP;

@@ -16,18 +16,18 @@ afterEach(() => {
 
 describe('store', () => {
   test('local: values go to localStorage', () => {
-    const [get, set] = store(true);
-    set('k', 'v');
+    const st = store(true);
+    st('k', 'v');
     expect(localStorage.getItem('k')).toBe('v');
     localStorage.setItem('k', 'w'); // another tab
-    expect(get('k')).toBe('w');
+    expect(st('k')).toBe('w');
   });
 
   test('none: nothing touches localStorage', () => {
     const spy = vi.spyOn(Storage.prototype, 'setItem');
-    const [get, set] = store(false);
-    set('k', 'v');
-    expect(get('k')).toBe('v');
+    const st = store(false);
+    st('k', 'v');
+    expect(st('k')).toBe('v');
     expect(localStorage.getItem('k')).toBeNull();
     expect(spy).not.toHaveBeenCalled();
     spy.mockRestore();
@@ -35,20 +35,20 @@ describe('store', () => {
 
   test('localStorage throwing: memory for the rest of the page', () => {
     throwingStorage();
-    const [get, set] = store(true);
-    expect(get('k')).toBeUndefined();
-    set('k', 'v');
-    expect(get('k')).toBe('v');
+    const st = store(true);
+    expect(st('k')).toBeUndefined();
+    st('k', 'v');
+    expect(st('k')).toBe('v');
   });
 
   test('quota exceeded on write: memory keeps the newest value', () => {
-    const [get, set] = store(true);
-    set('k', 'old');
+    const st = store(true);
+    st('k', 'old');
     const spy = vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
       throw new DOMException('quota', 'QuotaExceededError');
     });
-    set('k', 'new');
-    expect(get('k')).toBe('new');
+    st('k', 'new');
+    expect(st('k')).toBe('new');
     spy.mockRestore();
   });
 });
@@ -71,24 +71,24 @@ describe('uid', () => {
 
 describe('consent', () => {
   test('GPC or DNT: not allowed, unless respectDnt is false', () => {
-    const [get] = store(true);
-    expect(consent(get, true)).toBeTruthy();
+    const st = store(true);
+    expect(consent(st, true)).toBeTruthy();
     setPrivacy(true);
     expect(dnt()).toBeTruthy();
-    expect(consent(get, true)).toBeFalsy();
-    expect(consent(get, false)).toBeTruthy();
+    expect(consent(st, true)).toBeFalsy();
+    expect(consent(st, false)).toBeTruthy();
     setPrivacy(undefined, '1');
-    expect(consent(get, true)).toBeFalsy();
+    expect(consent(st, true)).toBeFalsy();
   });
 
   test('an explicit choice wins over GPC/DNT', () => {
-    const [get, set] = store(true);
+    const st = store(true);
     setPrivacy(true);
-    set(CONSENT, '1');
-    expect(consent(get, true)).toBeTruthy();
+    st(CONSENT, '1');
+    expect(consent(st, true)).toBeTruthy();
     setPrivacy();
-    set(CONSENT, '0');
-    expect(consent(get, true)).toBeFalsy();
+    st(CONSENT, '0');
+    expect(consent(st, true)).toBeFalsy();
   });
 
   test('visitor id: created once, persisted in cjm.v', () => {

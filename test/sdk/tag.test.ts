@@ -141,6 +141,19 @@ describe('script tag', () => {
     location.hash = '';
   });
 
+  test('data-flush-interval (a testing knob): the batching delay in ms', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    const s = site();
+    script({ src: 'https://cdn.test/cjm.js', 'data-site': s, 'data-flush-interval': '50' });
+    await load();
+    await vi.advanceTimersByTimeAsync(49);
+    expect(net.batches(s)).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(net.batches(s)).toHaveLength(1);
+    vi.useRealTimers();
+  });
+
   test('data-storage="none": nothing written to localStorage, no visitor sent', async () => {
     const net = fakeNet();
     const s = site();

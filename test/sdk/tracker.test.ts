@@ -73,6 +73,20 @@ describe('public API', () => {
     expect(p2).not.toHaveProperty('referrer');
   });
 
+  test('a URL or title longer than the collector accepts is cut, not refused', async () => {
+    const net = fakeNet();
+    const s = site();
+    history.replaceState(null, '', '/p?x=' + 'a'.repeat(3000));
+    document.title = 't'.repeat(800);
+    const t = createTracker({ site: s, endpoint: '/c' });
+    await t.flush();
+    const [p] = net.events(s);
+    expect(p!.url).toHaveLength(2000);
+    expect(p!.url!.startsWith(location.origin + '/p?x=aaa')).toBe(true);
+    expect(p!.title).toHaveLength(500);
+    document.title = '';
+  });
+
   test('an internal referrer is not sent', async () => {
     const net = fakeNet();
     const s = site();
@@ -83,16 +97,21 @@ describe('public API', () => {
     referrer('');
   });
 
-  test('feedback outside 1–5 is ignored; without a comment the props are empty', async () => {
+  test('an event the collector refuses (feedback 6) costs only itself: dropped and counted', async () => {
     const net = fakeNet();
+    // The collector's rule: feedback.value must be an integer 1–5 (400 naming the field otherwise).
+    net.answer = (c) => (c.body.events.some((e) => e.type == 'feedback' && !(e.value! >= 1 && e.value! <= 5)) ? 400 : 202);
     const s = site();
     const t = createTracker({ site: s, endpoint: '/c', auto: false });
-    t.feedback(0);
+    t.track('a');
     t.feedback(6);
-    t.feedback(NaN);
     t.feedback(5);
+    t.track('b');
     await t.flush();
-    expect(net.events(s)).toMatchObject([{ type: 'feedback', value: 5, props: {} }]);
+    const ok = net.batches(s).filter((c) => !c.body.events.some((e) => e.value == 6));
+    expect(ok.flatMap((c) => c.body.events).map((e) => e.name ?? e.value)).toEqual(['a', 5, 'b']);
+    expect(net.batches(s).map((c) => c.body.dropped).filter(Boolean)).toEqual([1]);
+    expect(net.events(s).find((e) => e.value == 5)!.props).toEqual({}); // no comment
   });
 
   test('no exception escapes a public method', async () => {
@@ -108,6 +127,25 @@ describe('public API', () => {
     });
     expect(() => t.track('y')).not.toThrow();
     await expect(t.flush()).resolves.toBeUndefined();
+  });
+
+  test('writes nothing to the console, whatever fails', async () => {
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => vi.spyOn(console, m));
+    const net = fakeNet();
+    net.answer = () => new TypeError('Failed to fetch');
+    Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true, writable: true });
+    const t = createTracker({ site: site(), endpoint: '/c' });
+    t.track('x');
+    document.body.innerHTML = '<i data-cjm-event="e"></i>';
+    document.querySelector('i')!.click();
+    document.dispatchEvent(new MouseEvent('click', { bubbles: true })); // target: the document itself
+    window.dispatchEvent(new PageTransitionEvent('pagehide'));
+    await t.flush();
+    net.answer = () => 500;
+    await t.flush();
+    for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    spies.forEach((s) => s.mockRestore());
+    document.body.innerHTML = '';
   });
 
   test('batches: one request for events close together, sent about flushInterval after the first', async () => {
