@@ -7,7 +7,15 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/**
+ * Headless Chromium announces itself as "HeadlessChrome", which the collector (rightly) drops as a bot. The tests
+ * play real visitors, so they present the user agent of the same Chromium with a window.
+ */
+export const USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+
 export const CHROMIUM_ARGS = [
+  `--user-agent=${USER_AGENT}`,
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
