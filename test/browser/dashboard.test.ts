@@ -190,6 +190,17 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     await page.fill('#write-keys input[name=name]', 'backend');
     await page.click('#write-keys button[type=submit]');
     await expect.poll(() => page.locator('[data-testid=new-key]').textContent()).toMatch(/\S{16,}/);
+    // An automation rule through the form: cart or checkout, no purchase within 30 minutes → webhook.
+    await page.click('.rule-new > summary');
+    await page.fill('#rule-name', 'Cart reminder');
+    await page.check('input[name=stages][value=cart]');
+    await page.check('input[name=stages][value=checkout]');
+    await page.check('input[name=notReached][value=post-purchase]');
+    await page.fill('#rule-url', 'https://hooks.example/cart');
+    await shot('settings-new-rule');
+    await page.click('.rule-form button[type=submit]');
+    await page.waitForURL(/done=rule-created/);
+    expect(await page.locator('[data-testid=rules] tbody tr').textContent()).toContain('stays in cart / checkout without reaching post-purchase for 30m');
     await shot('settings-1280');
   });
 

@@ -295,6 +295,13 @@ export const DASHBOARD_JS = `
     var rm = e.target && e.target.closest ? e.target.closest('[data-remove-stage]') : null;
     if (rm) { var row = rm.closest('.stage-edit'); if (row) row.remove(); }
   });
+  // The rule form shows only the fields of the chosen trigger.
+  var when = document.querySelector('[data-when-select]');
+  var showWhen = function () {
+    var sets = document.querySelectorAll('fieldset[data-when]');
+    for (var i = 0; i < sets.length; i++) sets[i].hidden = sets[i].getAttribute('data-when') !== when.value;
+  };
+  if (when) { when.addEventListener('change', showWhen); showWhen(); }
   var sel = document.querySelector('.site-pick select');
   if (sel) { var b = document.querySelector('.site-pick button'); if (b) b.hidden = true; }
 })();

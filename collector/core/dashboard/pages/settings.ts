@@ -73,15 +73,15 @@ export const settingsPage = (d: SettingsData): Html => {
       : h`<details class="rule-new"${d.ruleError ? h` open` : nothing}><summary class="btn">New rule</summary>
 <form method="post" action="${base}/rules" class="rule-form">
 <div class="form-row"><label for="rule-name">Name</label><input id="rule-name" type="text" name="name" required maxlength="64" placeholder="Cart reminder"></div>
-<div class="form-row"><label for="rule-type">When</label><select id="rule-type" name="type">
+<div class="form-row"><label for="rule-type">When</label><select id="rule-type" name="type" data-when-select>
 <option value="stalled">a visitor stalls in a stage</option><option value="stage_entered">a visitor enters a stage</option><option value="event">an event arrives</option></select></div>
-<fieldset><legend>Stalls (“cart, no purchase within 30 minutes”)</legend>
+<fieldset data-when="stalled"><legend>Stalls (“cart, no purchase within 30 minutes”)</legend>
 <div class="form-row"><span class="lbl">in any of</span><div class="checks">${checks('stages')}</div></div>
 <div class="form-row"><span class="lbl">without reaching</span><div class="checks">${checks('notReached')}</div></div>
 <div class="actions"><label>for <input type="text" name="after" value="30m" size="6" aria-label="Duration"></label><label class="check"><input type="checkbox" name="idle" value="true"> only when idle</label><label>then add the event <input type="text" name="emit" value="cart_abandoned" aria-label="Event to emit"></label></div>
 </fieldset>
-<fieldset><legend>Enters a stage</legend><select name="stage" aria-label="Stage">${stageOpts}</select></fieldset>
-<fieldset><legend>An event arrives</legend><input type="text" name="event" placeholder="signup_completed" aria-label="Event name"></fieldset>
+<fieldset data-when="stage_entered"><legend>Enters a stage</legend><select name="stage" aria-label="Stage">${stageOpts}</select></fieldset>
+<fieldset data-when="event"><legend>An event arrives</legend><input type="text" name="event" placeholder="signup_completed" aria-label="Event name"></fieldset>
 <div class="form-row"><label for="rule-url">Then POST a webhook to</label><input id="rule-url" type="url" name="url" required placeholder="https://hooks.example/cjm"></div>
 <button class="btn primary" type="submit">Create rule</button>
 </form></details>`;
