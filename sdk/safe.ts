@@ -1,6 +1,7 @@
 /**
- * The tag must never break the host page: every public method and every listener goes through `safe`,
- * which swallows exceptions (no console output either).
+ * The tag must never break the host page: what can throw goes through `safe`, which swallows exceptions
+ * (no console output either): the one function every public method ends in (`push` in index.ts), the tag's
+ * start and its `cjm(command, …)` dispatcher. Listeners call only code that cannot throw.
  */
 export const safe =
   <A extends unknown[], R>(f: (...a: A) => R) =>
