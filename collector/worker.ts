@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { createApp } from './core/app';
 import { runAutomation } from './core/automation/run';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { maintenance } from './core/sites';
 import type { Store } from './core/store';
 import { createD1Store } from './stores/d1';
 
@@ -58,6 +59,8 @@ export const app = createApp({
   getStore: (c) => createD1Store(envOf(c).DB),
   getAdminToken: (c) => boot(envOf(c)),
   asset,
+  // Set by Cloudflare's edge for every request (a client cannot forge it there); absent in tests outside workerd.
+  clientIp: (c) => c.req.header('cf-connecting-ip') ?? null,
 });
 
 /**
@@ -65,6 +68,14 @@ export const app = createApp({
  * the scheduled time. Stall detection and automations (issue 7) register here.
  */
 export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> = [
+  // Salts older than two days, refolds after a stage-model change (what Node's 30-second timer runs).
+  async (store, now) => {
+    try {
+      await maintenance(store, now);
+    } catch (e) {
+      console.error('[cjm] maintenance failed', e); // the next cron run tries again; the automation still runs
+    }
+  },
   // Journey automation: due stalls, then due webhooks, with the Worker's fetch. No resolver: literal addresses are
   // checked, and Cloudflare's fetch cannot reach private networks (docs/automation.md).
   async (store, now) => {

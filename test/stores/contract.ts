@@ -117,9 +117,9 @@ export const transcript = async (store: Store): Promise<string[]> => {
   await put(SITE, 'v2', [b('identify', 19, { userId: 'u2' })]);
   await put(SITE, 'v3', [c('event', 34, { name: 'purchase', value: 42 })]);
 
-  // 96 one-page visitors in one commit: every chunked read (more than 100 bound parameters) is exercised.
+  // 96 one-page visitors, committed 12 at a time: every chunked read (more than 100 bound parameters) is exercised.
   const many: string[] = [];
-  const manyWrite: Commit = emptyCommit();
+  let manyWrite: Commit = emptyCommit();
   for (let i = 0; i < 96; i++) {
     const v = `m${String(i).padStart(3, '0')}`;
     many.push(v);
@@ -128,8 +128,11 @@ export const transcript = async (store: Store): Promise<string[]> => {
     manyWrite.events.push(e);
     manyWrite.links.push({ visitor: v, journey: v, userId: null, identifiedAt: null, identifyEvent: null });
     manyWrite.journeys.push({ key: v, version: 1, journey: foldEvents([e], foldOptions(SITE)) });
+    if (manyWrite.events.length === 12) {
+      await store.commit('shop', manyWrite, (clock += 1000));
+      manyWrite = emptyCommit();
+    }
   }
-  await store.commit('shop', manyWrite, (clock += 1000));
   // Another site with colliding ids: sites never see each other's events.
   await put(defaultSiteConfig('blog'), 'v1', [a1, a2]);
 
