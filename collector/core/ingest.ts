@@ -226,7 +226,7 @@ export const ingest = (
       const before = records.get(key);
       const r: JourneyRecord = { key, version: (before?.version ?? 0) + 1, journey, revision };
       // Its derived rows are in the database: only the rows that change are written.
-      if (before && before.journey.v === JOURNEY_VERSION) r.previous = before.journey;
+      r.previous = before?.journey ?? null;
       return r;
     };
 
@@ -272,7 +272,7 @@ export const refoldJourneys = (store: Store, site: SiteConfig, keys: readonly st
         }
         const journey = foldEvents(await store.eventsOfVisitors(site.id, members), opts);
         const r: JourneyRecord = { key, version: before.version + 1, journey, revision };
-        if (before.journey.v === JOURNEY_VERSION) r.previous = before.journey;
+        r.previous = before.journey;
         write.journeys.push(r);
       }
       if (write.journeys.length > 0 || write.deleteJourneys.length > 0) await store.commit(site.id, write, Date.now());

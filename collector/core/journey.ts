@@ -81,7 +81,7 @@ export interface SessionInfo {
 }
 
 /** Version of the Journey shape; a stored journey of another version is refolded from its events. */
-export const JOURNEY_VERSION = 2;
+export const JOURNEY_VERSION = 3;
 
 export interface Journey {
   v: typeof JOURNEY_VERSION;

@@ -24,8 +24,11 @@ export interface JourneyRecord {
   journey: Journey;
   /** The site's `revision` (stage model) the journey was folded under. */
   revision?: number;
-  /** On write: the journey as currently stored (its derived rows are in the database), so only changes are written. */
-  previous?: Journey;
+  /**
+   * On write: the journey as currently stored (its derived rows and rollup sums are in the database), so only changes
+   * are written; null when the writer knows none is stored. Left out, the store reads it.
+   */
+  previous?: Journey | null;
 }
 
 /** Per-site per-day counters of what /collect did not store as sent (docs/api.md, "Ingest counters"). */

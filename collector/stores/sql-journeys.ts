@@ -9,7 +9,8 @@
  * entry of a sorted index (time to next stage, vitals), so no row list travels to the app.
  */
 import type { CounterName, DateRange, NameEntry, StageAggregate, Store, TimelineEvent } from '../core/store';
-import { chunks, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
+import { chunks, storedStates, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
+import { rollupStatements, splitRange, type RangeParts } from './sql-rollups';
 import { eraseAutomationStatements } from './sql-automation';
 
 type JourneyMethods = Pick<
@@ -67,33 +68,133 @@ export const nearestRank = (hist: ReadonlyMap<number, number>, p: number): numbe
   return null;
 };
 
+type Bound = { sql: string; params: SqlValue[] };
+
+/**
+ * Runs a report query over the whole days of the range (rollups) and over each partial edge day (per-journey rows,
+ * `col` being their cohort column), and concatenates the rows.
+ */
+const both = async <T>(
+  parts: RangeParts,
+  rollup: (days: Bound) => Promise<T[]>,
+  raw: (range: Bound) => Promise<T[]>,
+  col: string,
+): Promise<T[]> => {
+  const out: T[] = [];
+  if (parts.days) {
+    let sql = '';
+    const params: SqlValue[] = [];
+    if (parts.days.from !== null) {
+      sql += ' AND day >= ?';
+      params.push(parts.days.from);
+    }
+    if (parts.days.to !== null) {
+      sql += ' AND day <= ?';
+      params.push(parts.days.to);
+    }
+    out.push(...(await rollup({ sql, params })));
+  }
+  for (const r of parts.raw) out.push(...(await raw({ sql: ` AND ${col} >= ? AND ${col} <= ?`, params: [r.from, r.to] })));
+  return out;
+};
+
+/** Sums the `fields` of rows with the same key; rows whose sums are all zero are dropped. */
+const sumBy = <T extends object>(rows: readonly T[], key: (r: T) => unknown[], fields: ReadonlyArray<keyof T>): T[] => {
+  const out = new Map<string, T>();
+  for (const r of rows) {
+    const k = JSON.stringify(key(r));
+    const m = out.get(k);
+    if (!m) out.set(k, { ...r });
+    else for (const f of fields) (m[f] as number) = (m[f] as number) + (r[f] as number);
+  }
+  return [...out.values()].filter((r) => fields.some((f) => (r[f] as number) !== 0));
+};
+
+/** The first `top` rows of each group, in `order`. */
+const topPerGroup = <T>(rows: T[], group: (r: T) => string, order: (a: T, b: T) => number, top: number): T[] => {
+  const groups = new Map<string, T[]>();
+  for (const r of rows) {
+    const g = group(r);
+    const list = groups.get(g);
+    if (list) list.push(r);
+    else groups.set(g, [r]);
+  }
+  return [...groups.keys()].sort().flatMap((g) => groups.get(g)!.sort(order).slice(0, top));
+};
+
 export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
   async stageAggregates(site, range) {
-    const jc = within('first_seen', range);
-    const sc = within('cohort_at', range);
-    // One pass over the cohort's journeys (covering index): totals, current and furthest stages.
-    const journeys = await db.all<{ current: string | null; furthest: string | null; converted: number; n: number }>(
-      `SELECT current_stage AS current, furthest_stage AS furthest, converted, COUNT(*) AS n FROM journeys
-       WHERE site = ?${jc.sql} GROUP BY current_stage, furthest_stage, converted`,
-      [site, ...jc.params],
+    const parts = splitRange(range);
+    // Journeys of the cohort: totals, current and furthest stages.
+    const journeys = await both(
+      parts,
+      (d) =>
+        db.all<{ current: string | null; furthest: string | null; converted: number; n: number }>(
+          `SELECT NULLIF(current_stage, '') AS current, NULLIF(furthest_stage, '') AS furthest, converted, SUM(n) AS n
+           FROM cohort_journeys WHERE site = ?${d.sql} GROUP BY current_stage, furthest_stage, converted`,
+          [site, ...d.params],
+        ),
+      (r) =>
+        db.all<{ current: string | null; furthest: string | null; converted: number; n: number }>(
+          `SELECT current_stage AS current, furthest_stage AS furthest, converted, COUNT(*) AS n FROM journeys
+           WHERE site = ?${r.sql} GROUP BY current_stage, furthest_stage, converted`,
+          [site, ...r.params],
+        ),
+      'first_seen',
     );
-    // One pass over the cohort's stage rows (covering index): sums and the touches/sessions histograms.
-    const rows = await db.all<{ stage: string; touches: number; sessions: number; n: number; e: number; fs: number; fc: number; nn: number }>(
-      `SELECT stage, touches, sessions, COUNT(*) AS n, SUM(entries) AS e, SUM(feedback_sum) AS fs, SUM(feedback_count) AS fc,
-         COUNT(to_next_ms) AS nn
-       FROM journey_stages WHERE site = ?${sc.sql} GROUP BY stage, touches, sessions`,
-      [site, ...sc.params],
+    // Stage rows of the cohort: sums and the touches/sessions histograms.
+    type StageRow = { stage: string; touches: number; sessions: number; n: number; e: number; fs: number; fc: number; nn: number };
+    const rows = await both(
+      parts,
+      (d) =>
+        db.all<StageRow>(
+          `SELECT stage, touches, sessions, SUM(n) AS n, SUM(entries) AS e, SUM(feedback_sum) AS fs, SUM(feedback_count) AS fc,
+             SUM(to_next_n) AS nn
+           FROM cohort_stages WHERE site = ?${d.sql} GROUP BY stage, touches, sessions`,
+          [site, ...d.params],
+        ),
+      (r) =>
+        db.all<StageRow>(
+          `SELECT stage, touches, sessions, COUNT(*) AS n, SUM(entries) AS e, SUM(feedback_sum) AS fs,
+             SUM(feedback_count) AS fc, COUNT(to_next_ms) AS nn
+           FROM journey_stages WHERE site = ?${r.sql} GROUP BY stage, touches, sessions`,
+          [site, ...r.params],
+        ),
+      'cohort_at',
     );
-    const transitions = await db.all<{ from: string; to: string; journeys: number; count: number }>(
-      `SELECT from_stage AS "from", to_stage AS "to", COUNT(*) AS journeys, SUM(count) AS count
-       FROM journey_transitions WHERE site = ?${sc.sql} GROUP BY from_stage, to_stage`,
-      [site, ...sc.params],
+    type TransitionRow = { from: string; to: string; journeys: number; count: number };
+    const transitionRows = await both(
+      parts,
+      (d) =>
+        db.all<TransitionRow>(
+          `SELECT from_stage AS "from", to_stage AS "to", SUM(journeys) AS journeys, SUM(count) AS count
+           FROM cohort_transitions WHERE site = ?${d.sql} GROUP BY from_stage, to_stage`,
+          [site, ...d.params],
+        ),
+      (r) =>
+        db.all<TransitionRow>(
+          `SELECT from_stage AS "from", to_stage AS "to", COUNT(*) AS journeys, SUM(count) AS count
+           FROM journey_transitions WHERE site = ?${r.sql} GROUP BY from_stage, to_stage`,
+          [site, ...r.params],
+        ),
+      'cohort_at',
     );
+    const byMove = new Map<string, TransitionRow>();
+    for (const t of transitionRows) {
+      const k = JSON.stringify([t.from, t.to]);
+      const m = byMove.get(k);
+      if (m) {
+        m.journeys += t.journeys;
+        m.count += t.count;
+      } else byMove.set(k, { ...t });
+    }
+    const transitions = [...byMove.values()].filter((t) => t.journeys > 0);
     let total = 0;
     let converted = 0;
     const current = new Map<string, number>();
     const furthest = new Map<string, number>();
     for (const r of journeys) {
+      if (r.n === 0) continue; // a rollup row whose journeys all moved on
       total += r.n;
       if (r.converted) converted += r.n;
       if (r.current !== null) current.set(r.current, (current.get(r.current) ?? 0) + r.n);
@@ -102,6 +203,7 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
     interface Acc { reached: number; entries: number; fs: number; fc: number; nn: number; touches: Map<number, number>; sessions: Map<number, number> }
     const acc = new Map<string, Acc>();
     for (const r of rows) {
+      if (r.n === 0) continue;
       let a = acc.get(r.stage);
       if (!a) acc.set(r.stage, (a = { reached: 0, entries: 0, fs: 0, fc: 0, nn: 0, touches: new Map(), sessions: new Map() }));
       a.reached += r.n;
@@ -113,6 +215,7 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       a.sessions.set(r.sessions, (a.sessions.get(r.sessions) ?? 0) + r.n);
     }
     // Median time to the next stage: the ⌈n/2⌉-th value, read in order from the (site, stage, to_next_ms) index.
+    const sc = within('cohort_at', range);
     const toNext = new Map<string, number>();
     for (const [stage, a] of acc) {
       if (a.nn === 0) continue;
@@ -144,31 +247,66 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
   },
 
   async stageDetails(site, range, top) {
-    const sc = within('cohort_at', range);
-    const channelRows = await db.all<{ stage: string; channel: string; journeys: number }>(
-      `SELECT stage, COALESCE(channel, 'direct') AS channel, COUNT(*) AS journeys FROM journey_stages
-       WHERE site = ?${sc.sql} GROUP BY stage, COALESCE(channel, 'direct') ORDER BY stage, journeys DESC, channel`,
-      [site, ...sc.params],
+    const parts = splitRange(range);
+    type ChannelRow = { stage: string; channel: string; journeys: number };
+    const channelRows = await both(
+      parts,
+      (d) =>
+        db.all<ChannelRow>(
+          `SELECT stage, COALESCE(NULLIF(channel, ''), 'direct') AS channel, SUM(n) AS journeys FROM cohort_stages
+           WHERE site = ?${d.sql} GROUP BY stage, channel`,
+          [site, ...d.params],
+        ),
+      (r) =>
+        db.all<ChannelRow>(
+          `SELECT stage, COALESCE(channel, 'direct') AS channel, COUNT(*) AS journeys FROM journey_stages
+           WHERE site = ?${r.sql} GROUP BY stage, COALESCE(channel, 'direct')`,
+          [site, ...r.params],
+        ),
+      'cohort_at',
     );
-    const perStage = new Map<string, number>();
-    const channels = channelRows.filter((r) => {
-      const n = (perStage.get(r.stage) ?? 0) + 1;
-      perStage.set(r.stage, n);
-      return n <= top;
-    });
-    const items = await db.all<{ stage: string; kind: 'page' | 'event'; item: string; count: number; journeys: number }>(
-      `SELECT stage, kind, item, total AS count, journeys FROM (
-         SELECT stage, kind, item, SUM(count) AS total, COUNT(*) AS journeys,
-           ROW_NUMBER() OVER (PARTITION BY stage, kind ORDER BY SUM(count) DESC, COUNT(*) DESC, item) AS rn
-         FROM journey_stage_items WHERE site = ?${sc.sql} GROUP BY stage, kind, item
-       ) WHERE rn <= ? ORDER BY stage, kind, rn`,
-      [site, ...sc.params, top],
+    type ItemRow = { stage: string; kind: 'page' | 'event'; item: string; count: number; journeys: number };
+    const itemRows = await both(
+      parts,
+      (d) =>
+        db.all<ItemRow>(
+          `SELECT stage, kind, item, SUM(count) AS count, SUM(journeys) AS journeys FROM cohort_items
+           WHERE site = ?${d.sql} GROUP BY stage, kind, item`,
+          [site, ...d.params],
+        ),
+      (r) =>
+        db.all<ItemRow>(
+          `SELECT stage, kind, item, SUM(count) AS count, COUNT(*) AS journeys FROM journey_stage_items
+           WHERE site = ?${r.sql} GROUP BY stage, kind, item`,
+          [site, ...r.params],
+        ),
+      'cohort_at',
+    );
+    const channels = topPerGroup(
+      sumBy(channelRows, (r) => [r.stage, r.channel], ['journeys']),
+      (r) => r.stage,
+      (a, b) => b.journeys - a.journeys || (a.channel < b.channel ? -1 : 1),
+      top,
+    );
+    const items = topPerGroup(
+      sumBy(itemRows, (r) => [r.stage, r.kind, r.item], ['count', 'journeys']),
+      (r) => `${r.stage}\u0000${r.kind}`,
+      (a, b) => b.count - a.count || b.journeys - a.journeys || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0),
+      top,
     );
     // p75 of each vital per stage: the ⌈3n/4⌉-th value, read in order from the (site, stage, name, value) index.
-    const counts = await db.all<{ stage: string; name: string; n: number }>(
-      `SELECT stage, name, COUNT(*) AS n FROM journey_stage_vitals WHERE site = ?${sc.sql} GROUP BY stage, name`,
-      [site, ...sc.params],
+    type CountRow = { stage: string; name: string; n: number };
+    const counts = sumBy(
+      await both(
+        parts,
+        (d) => db.all<CountRow>(`SELECT stage, name, SUM(n) AS n FROM cohort_vitals WHERE site = ?${d.sql} GROUP BY stage, name`, [site, ...d.params]),
+        (r) => db.all<CountRow>(`SELECT stage, name, COUNT(*) AS n FROM journey_stage_vitals WHERE site = ?${r.sql} GROUP BY stage, name`, [site, ...r.params]),
+        'cohort_at',
+      ),
+      (r) => [r.stage, r.name],
+      ['n'],
     );
+    const sc = within('cohort_at', range);
     const vitals: Array<{ stage: string; name: string; p75: number; samples: number }> = [];
     for (const c of counts) {
       const [row] = await db.all<{ v: number }>(
@@ -178,17 +316,30 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       );
       if (row) vitals.push({ stage: c.stage, name: c.name, p75: row.v, samples: c.n });
     }
+    vitals.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.name < b.name ? -1 : 1));
     return { channels, items, vitals };
   },
 
   async conversionCounts(site, range) {
-    const jc = within('first_seen', range);
-    return db.all<{ channel: string | null; touches: number; sessions: number; journeys: number }>(
-      `SELECT first_channel AS channel, conv_touches AS touches, conv_sessions AS sessions, COUNT(*) AS journeys
-       FROM journeys WHERE site = ?${jc.sql} AND converted = 1 AND conv_touches IS NOT NULL
-       GROUP BY first_channel, conv_touches, conv_sessions`,
-      [site, ...jc.params],
+    type Row = { channel: string | null; touches: number; sessions: number; journeys: number };
+    const rows = await both(
+      splitRange(range),
+      (d) =>
+        db.all<Row>(
+          `SELECT NULLIF(first_channel, '') AS channel, conv_touches AS touches, conv_sessions AS sessions, SUM(n) AS journeys
+           FROM cohort_journeys WHERE site = ?${d.sql} AND converted = 1 GROUP BY first_channel, conv_touches, conv_sessions`,
+          [site, ...d.params],
+        ),
+      (r) =>
+        db.all<Row>(
+          `SELECT first_channel AS channel, conv_touches AS touches, conv_sessions AS sessions, COUNT(*) AS journeys
+           FROM journeys WHERE site = ?${r.sql} AND converted = 1 AND conv_touches IS NOT NULL
+           GROUP BY first_channel, conv_touches, conv_sessions`,
+          [site, ...r.params],
+        ),
+      'first_seen',
     );
+    return sumBy(rows, (r) => [r.channel, r.touches, r.sessions], ['journeys']);
   },
 
   async knownNames(site, kind, names) {
@@ -260,6 +411,8 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       statements.push(q(`DELETE FROM visitors WHERE site = ? AND visitor IN (${marks(part.length)})`, site, ...part));
       statements.push(...eraseAutomationStatements(site, part)); // stalls and deliveries carry the journey too
     }
+    const states = await storedStates(db, site, keys);
+    for (const state of states.values()) statements.push(...rollupStatements(site, state, null));
     for (const part of chunks(keys)) {
       for (const t of ['journeys', 'journey_stages', 'journey_transitions', 'journey_stage_items', 'journey_stage_vitals']) {
         statements.push(q(`DELETE FROM ${t} WHERE site = ? AND key IN (${marks(part.length)})`, site, ...part));

@@ -10,6 +10,7 @@ import { JOURNEY_VERSION, transitions } from '../core/journey';
 import type { SiteConfig } from '../core/stages';
 import { BadCursorError, ConflictError } from '../core/store';
 import { addCounter, insertName, sqlJourneyMethods } from './sql-journeys';
+import { rollupStatements } from './sql-rollups';
 import { sqlKeyMethods } from './sql-keys';
 import { automationStatements, sqlAutomationMethods } from './sql-automation';
 import type {
@@ -211,6 +212,7 @@ export const writeJourney = (site: string, r: JourneyRecord): SqlStatement[] => 
       j.sessions[j.sessions.length - 1]?.device ?? null,
     ),
   ];
+  out.push(...rollupStatements(site, r.previous, j));
   const next = derivedRows(site, r.key, j);
   if (r.previous && r.previous.v === JOURNEY_VERSION) {
     const before = new Map(derivedRows(site, r.key, r.previous).map((row) => [rowId(row), row]));
@@ -318,6 +320,19 @@ export const journeyGuard = (site: string, r: JourneyRecord): SqlStatement =>
     r.version,
     JSON.stringify(r.journey),
   );
+
+/** The stored states of journeys (for the rollups of journeys written without their previous state). */
+export const storedStates = async (db: SqlConnector, site: string, keys: readonly string[]): Promise<Map<string, Journey>> => {
+  const out = new Map<string, Journey>();
+  for (const part of chunks(keys)) {
+    const rows = await db.all<{ key: string; state: string }>(
+      `SELECT key, state FROM journeys WHERE site = ? AND key IN (${marks(part.length)})`,
+      [site, ...part],
+    );
+    for (const r of rows) out.set(r.key, JSON.parse(r.state) as Journey);
+  }
+  return out;
+};
 
 /** The journeys of `write` that another writer changed since they were read (what made `journeyGuard` fail). */
 const staleJourneys = async (db: SqlConnector, site: string, write: Commit): Promise<string[]> => {
@@ -464,8 +479,14 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     const statements: SqlStatement[] = [];
     for (const e of write.events) statements.push(insertEvent(site, e, receivedAt));
     for (const l of write.links) statements.push(writeLink(site, l));
-    for (const key of write.deleteJourneys) statements.push(...deleteJourney(site, key));
-    for (const r of write.journeys) statements.push(journeyGuard(site, r), ...writeJourney(site, r));
+    // The stored state of journeys deleted, or written without `previous`: their rollup sums are subtracted.
+    const unknown = [...write.deleteJourneys, ...write.journeys.filter((r) => r.previous === undefined).map((r) => r.key)];
+    const stored = unknown.length ? await storedStates(db, site, unknown) : new Map<string, Journey>();
+    for (const key of write.deleteJourneys) statements.push(...rollupStatements(site, stored.get(key), null), ...deleteJourney(site, key));
+    for (const r of write.journeys) {
+      const w = r.previous === undefined ? { ...r, previous: stored.get(r.key) ?? null } : r;
+      statements.push(journeyGuard(site, w), ...writeJourney(site, w));
+    }
     for (const n of write.names ?? []) statements.push(insertName(site, n));
     for (const c of write.counters ?? []) statements.push(addCounter(site, c.day, c.name, c.value));
     if (write.automation) statements.push(...automationStatements(site, write.automation, receivedAt));

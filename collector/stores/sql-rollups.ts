@@ -1,0 +1,115 @@
+/**
+ * Cohort-day rollups (migration 0002_journeys_rollups): what each journey contributes to the per-site, per-day sums
+ * the reports read, and the statements that move the sums from a journey's previous state to its new one. A journey
+ * contributes to the day of its first event (its cohort). Exact by construction: every write subtracts exactly what
+ * the previous state added (the previous state is the stored one, guarded by the journey version).
+ */
+import { dayOf } from '../core/privacy';
+import { JOURNEY_VERSION, transitions, type Journey } from '../core/journey';
+import type { SqlStatement, SqlValue } from './sql';
+
+interface Contribution {
+  table: string;
+  key: Record<string, SqlValue>;
+  add: Record<string, number>;
+}
+
+/** What one journey adds to the rollups. */
+export const contributions = (site: string, j: Journey): Contribution[] => {
+  if (j.events === 0) return [];
+  const day = dayOf(j.firstSeen);
+  const out: Contribution[] = [
+    {
+      table: 'cohort_journeys',
+      key: {
+        site,
+        day,
+        current_stage: j.current ?? '',
+        furthest_stage: j.furthest ?? '',
+        converted: j.converted ? 1 : 0,
+        first_channel: j.firstChannel ?? '',
+        conv_touches: j.converted?.touches ?? -1,
+        conv_sessions: j.converted?.sessions ?? -1,
+      },
+      add: { n: 1 },
+    },
+  ];
+  for (const [stage, st] of Object.entries(j.stages)) {
+    out.push({
+      table: 'cohort_stages',
+      key: { site, day, stage, touches: st.touches, sessions: st.sessions, channel: j.sessions[st.sessions - 1]?.channel ?? '' },
+      add: {
+        n: 1,
+        entries: st.entries,
+        feedback_sum: st.feedback?.sum ?? 0,
+        feedback_count: st.feedback?.count ?? 0,
+        to_next_n: st.toNextMs === null ? 0 : 1,
+      },
+    });
+    for (const [kind, items] of [['page', st.pages], ['event', st.events]] as const) {
+      for (const [item, count] of Object.entries(items ?? {})) {
+        out.push({ table: 'cohort_items', key: { site, day, stage, kind, item }, add: { journeys: 1, count } });
+      }
+    }
+    for (const name of Object.keys(st.vitals)) out.push({ table: 'cohort_vitals', key: { site, day, stage, name }, add: { n: 1 } });
+  }
+  for (const t of transitions(j)) {
+    out.push({ table: 'cohort_transitions', key: { site, day, from_stage: t.from, to_stage: t.to }, add: { journeys: 1, count: t.count } });
+  }
+  return out;
+};
+
+/**
+ * Statements that move the rollups from `prev` (null: the journey did not exist, or was stored before rollups) to
+ * `next` (null: the journey is deleted). Unchanged sums are not written.
+ */
+export const rollupStatements = (site: string, prev: Journey | null | undefined, next: Journey | null): SqlStatement[] => {
+  const delta = new Map<string, Contribution>();
+  const apply = (cs: Contribution[], sign: 1 | -1) => {
+    for (const c of cs) {
+      const id = JSON.stringify([c.table, Object.values(c.key)]);
+      const d = delta.get(id);
+      if (!d) delta.set(id, { table: c.table, key: c.key, add: Object.fromEntries(Object.entries(c.add).map(([k, v]) => [k, sign * v])) });
+      else for (const [k, v] of Object.entries(c.add)) d.add[k] = (d.add[k] ?? 0) + sign * v;
+    }
+  };
+  if (prev && prev.v === JOURNEY_VERSION) apply(contributions(site, prev), -1);
+  if (next) apply(contributions(site, next), 1);
+  const out: SqlStatement[] = [];
+  for (const d of delta.values()) {
+    if (Object.values(d.add).every((v) => v === 0)) continue;
+    const keys = Object.keys(d.key);
+    const adds = Object.keys(d.add);
+    out.push({
+      sql: `INSERT INTO ${d.table} (${[...keys, ...adds].join(', ')}) VALUES (${[...keys, ...adds].map(() => '?').join(', ')})
+            ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${adds.map((a) => `${a} = ${a} + excluded.${a}`).join(', ')}`,
+      params: [...Object.values(d.key), ...Object.values(d.add)],
+    });
+  }
+  return out;
+};
+
+/** A cohort range split into whole UTC days (read from the rollups) and partial edges (read per journey). */
+export interface RangeParts {
+  /** Whole days `[fromDay, toDay]` (inclusive; null = open), or null when the range holds no whole day. */
+  days: { from: string | null; to: string | null } | null;
+  /** Partial-day ranges `[from, to]` (ms, inclusive). */
+  raw: Array<{ from: number; to: number }>;
+}
+
+const DAY = 86_400_000;
+
+export const splitRange = (range: { from?: number; to?: number }): RangeParts => {
+  const start = range.from === undefined ? undefined : Math.ceil(range.from / DAY) * DAY; // first whole day start
+  const end = range.to === undefined ? undefined : Math.floor((range.to + 1) / DAY) * DAY; // end (exclusive) of the last whole day
+  if (start !== undefined && end !== undefined && start >= end) {
+    return { days: null, raw: range.from! <= range.to! ? [{ from: range.from!, to: range.to! }] : [] };
+  }
+  const raw: RangeParts['raw'] = [];
+  if (range.from !== undefined && start !== undefined && range.from < start) raw.push({ from: range.from, to: start - 1 });
+  if (range.to !== undefined && end !== undefined && range.to >= end) raw.push({ from: end, to: range.to });
+  return {
+    days: { from: start === undefined ? null : dayOf(start), to: end === undefined ? null : dayOf(end - 1) },
+    raw,
+  };
+};
