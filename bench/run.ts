@@ -100,6 +100,9 @@ ${sizes.failed.length ? `\nNot measured: ${sizes.failed.join('; ')}.\n` : ''}`);
           ['without the tag', ms(page.scriptWithout), ms(page.taskWithout)],
           ['with cjm.js (load, init, page view sent)', ms(page.scriptWith), ms(page.taskWith)],
           ['difference', ms(page.scriptWith - page.scriptWithout), ms(page.taskWith - page.taskWithout)],
+          ...(page.plausible
+            ? [[`with @plausible-analytics/tracker ${page.plausible.version} (import, init, page view sent)`, ms(page.plausible.script), ms(page.plausible.task)]]
+            : []),
         ],
       );
       log(t);
@@ -110,7 +113,7 @@ time from CDP \`Performance.getMetrics\` (\`ScriptDuration\`, \`TaskDuration\`) 
 \`/collect\` (a stub answering 202 on the same 127.0.0.1 server; median ${ms(page.sentAfter)} ms after navigation,
 which is the tag's 1-second batching delay). The page without the tag waits as long before its metrics are read.
 \`TaskDuration\` includes parsing, style and layout of the page and is noisy on a shared machine; the script row
-is the tag's own cost.
+is the tag's own cost.${page.plausible ? ` For scale, the same page with Plausible's npm tracker (served from bench/.cache, imported as a module, \`init()\` sending its page view to the same stub; sent after ${ms(page.plausible.sentAfter)} ms) is measured in the same runs: cjm.js script time is ${x(page.scriptWith / page.plausible.script, 2)} Plausible's.` : ''}
 
 ${t}
 `);
