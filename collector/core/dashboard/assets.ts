@@ -309,3 +309,17 @@ export const DASHBOARD_JS = `
 
 /** The dashboard's icon (the logo), so browsers do not ask for a missing /favicon.ico. */
 export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect width="24" height="24" rx="6" fill="#151a2d"/><path d="M5 17 L12 10 L19 6" stroke="#8b93ff" stroke-width="2" fill="none"/><circle cx="5" cy="17" r="2.6" fill="#8b93ff"/><circle cx="12" cy="10" r="2.6" fill="#a5abff"/><circle cx="19" cy="6" r="2.6" fill="#fff"/></svg>`;
+
+/** FNV-1a of a string, for cache-busting asset URLs. */
+const fnv = (s: string) => {
+  let x = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) x = Math.imul(x ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return x.toString(36);
+};
+export const CSS_PATH = '/assets/dashboard.css';
+export const JS_PATH = '/assets/dashboard.js';
+export const CSS_VERSION = fnv(DASHBOARD_CSS);
+export const JS_VERSION = fnv(DASHBOARD_JS);
+/** Versioned URLs of the stylesheet and script: cached for a year, a new deploy changes the version. */
+export const CSS_HREF = `${CSS_PATH}?v=${CSS_VERSION}`;
+export const JS_HREF = `${JS_PATH}?v=${JS_VERSION}`;

@@ -2,6 +2,7 @@
  * The page shell: top bar (site picker, tabs, sign-out), the date-range picker, and the sign-in page.
  */
 import type { SiteConfig } from '../stages';
+import { CSS_HREF, JS_HREF } from './assets';
 import { h, nothing, qs, type Html } from './format';
 import type { Range } from './range';
 
@@ -26,8 +27,8 @@ const doc = (title: string, body: Html): Html => h`<!doctype html>
 <meta name="referrer" content="same-origin">
 <title>${title} · cjm</title>
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/assets/dashboard.css">
-<script src="/assets/dashboard.js" defer></script>
+<link rel="stylesheet" href="${CSS_HREF}">
+<script src="${JS_HREF}" defer></script>
 </head>
 <body>
 ${body}

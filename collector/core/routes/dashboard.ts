@@ -16,7 +16,7 @@ import { getAutomationSettings } from '../automation/settings';
 import { checkWebhookUrl, UnsafeUrlError } from '../automation/urls';
 import { CHANNELS } from '../channels';
 import { createRateLimiter } from '../limits';
-import { DASHBOARD_CSS, DASHBOARD_JS, FAVICON_SVG } from '../dashboard/assets';
+import { CSS_HREF, CSS_PATH, CSS_VERSION, DASHBOARD_CSS, DASHBOARD_JS, FAVICON_SVG, JS_PATH, JS_VERSION } from '../dashboard/assets';
 import { endSession, hasSession, startSession } from '../dashboard/auth';
 import { h, nothing, type Html } from '../dashboard/format';
 import { emptyState, loginPage, rangePicker, shell, sitePath, type Tab } from '../dashboard/layout';
@@ -31,17 +31,6 @@ import { checkSitePatch, eraseVisitor, saveSite, SiteInputError } from '../sites
 import type { SiteConfig, StageDef } from '../stages';
 import { BadCursorError, type Store, type VisitorQuery } from '../store';
 import { safeEqual } from './api';
-
-/** FNV-1a of a string, for cache-busting asset URLs. */
-const fnv = (s: string) => {
-  let x = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) x = Math.imul(x ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return x.toString(36);
-};
-export const CSS_PATH = `/assets/dashboard.css`;
-export const JS_PATH = `/assets/dashboard.js`;
-const CSS_VERSION = fnv(DASHBOARD_CSS);
-const JS_VERSION = fnv(DASHBOARD_JS);
 
 /** The Content-Security-Policy of every dashboard response: nothing inline, nothing from elsewhere. */
 export const DASHBOARD_CSP = {
@@ -190,7 +179,7 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     const now = c.get('now')();
     if (!site) {
       return c.html(
-        h`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown site · cjm</title><link rel="stylesheet" href="${CSS_PATH}"></head><body><main><div class="card empty"><h1>No site “${id}”</h1><p><a href="/">Back to the dashboard</a></p></div></main></body></html>`,
+        h`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown site · cjm</title><link rel="stylesheet" href="${CSS_HREF}"></head><body><main><div class="card empty"><h1>No site “${id}”</h1><p><a href="/">Back to the dashboard</a></p></div></main></body></html>`,
         404,
       );
     }
@@ -207,7 +196,7 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
         tab,
         keep: p.range.query,
         body: h`<div class="page-head"><div><h1>${title}</h1>${opts.sub ?? (withRange ? h`<p class="muted small">${p.range.label} · times in UTC</p>` : nothing)}</div>${withRange ? rangePicker(path, p.range) : nothing}</div>${body}`,
-      }).toString().replace(`href="${CSS_PATH}"`, `href="${CSS_PATH}?v=${CSS_VERSION}"`).replace(`src="${JS_PATH}"`, `src="${JS_PATH}?v=${JS_VERSION}"`),
+      }),
     );
   };
   const dateRange = (range: Range) => ({ ...(range.from === undefined ? {} : { from: range.from }), ...(range.to === undefined ? {} : { to: range.to }) });
