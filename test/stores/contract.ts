@@ -12,7 +12,7 @@ import { foldOptions, ingest, toStoredEvent } from '../../collector/core/ingest'
 import { foldEvents, type StoredEvent } from '../../collector/core/journey';
 import type { WireEvent } from '../../collector/core/protocol';
 import { defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
-import { BadCursorError, ConflictError, type Commit, type JourneyRecord, type Store } from '../../collector/core/store';
+import { BadCursorError, ConflictError, type Commit, type ExportPage, type JourneyRecord, type Store } from '../../collector/core/store';
 
 export interface StoreHandle {
   store: Store;
@@ -67,10 +67,10 @@ const sortedEntries = <V>(m: Map<string, V>) => [...m.entries()].sort(([a], [b])
  */
 export const transcript = async (store: Store): Promise<string[]> => {
   const out: string[] = [];
-  const log = (label: string, value: unknown) => {
-    const v = value instanceof Map ? sortedEntries(value) : value instanceof Set ? [...value].sort() : value;
-    out.push(`${label} ${JSON.stringify(v)}`);
-  };
+  // Maps and Sets at any depth as sorted entries / values.
+  const plain = (_: string, v: unknown) =>
+    v instanceof Map ? sortedEntries(v as Map<string, unknown>) : v instanceof Set ? [...(v as Set<string>)].sort() : v;
+  const log = (label: string, value: unknown) => out.push(`${label} ${JSON.stringify(value, plain)}`);
   let clock = T0 + 3600_000;
   const put = async (site: SiteConfig, visitor: string, wire: WireEvent[]) =>
     log(`ingest ${visitor} [${wire.map((e) => e.id).join(',')}]`, await ingest(store, site, visitor, wire, (clock += 1000)));
@@ -177,6 +177,52 @@ export const transcript = async (store: Store): Promise<string[]> => {
     cursor = page.cursor;
   }
   log('pages', pages);
+  // Reports over cohorts (funnel, journey map, touches to conversion).
+  for (const range of [{}, { from: T0 + 20 * 60_000 }, { to: T0 + 35 * 60_000 }, { from: T0 + 30 * 60_000, to: T0 + 50 * 60_000 }]) {
+    const r = JSON.stringify(range);
+    log(`stageAggregates ${r}`, await store.stageAggregates('shop', range));
+    log(`stageDetails ${r}`, await store.stageDetails('shop', range, 3));
+    log(`conversionCounts ${r}`, await store.conversionCounts('shop', range));
+  }
+  log('eventsOfVisitors latest 4', await store.eventsOfVisitors('shop', ['v1', 'v2', 'v3'], 4));
+  log('knownNames event', await store.knownNames('shop', 'event', ['add_to_cart', 'signup_completed', 'nope']));
+  log('knownNames prop', await store.knownNames('shop', 'prop', ['plan', 'sku', 'nope']));
+
+  // Counters add up; meta by prefix; journeys under an older stage model.
+  await store.addCounters('shop', [
+    { day: '2026-11-20', name: 'bots', value: 3 },
+    { day: '2026-11-21', name: 'dropped', value: 2 },
+  ]);
+  await store.addCounters('shop', [{ day: '2026-11-20', name: 'bots', value: 1 }]);
+  log('getCounters', await store.getCounters('shop'));
+  log('getCounters range', await store.getCounters('shop', '2026-11-21', '2026-11-30'));
+  await store.setMeta('salt:2026-11-20', 's1');
+  await store.setMeta('salt:2026-11-21', 's2');
+  log('listMeta', await store.listMeta('salt:'));
+  await store.deleteMeta(['salt:2026-11-20', 'salt:none']);
+  log('listMeta after delete', await store.listMeta('salt:'));
+  log('staleJourneys', await store.staleJourneys('shop', 1, 5));
+
+  // The raw export, paged.
+  const exported: unknown[] = [];
+  let after: number | null = 0;
+  for (let i = 0; i < 20 && after !== null; i++) {
+    const pageOf: ExportPage = await store.exportEvents('shop', after, 40, {});
+    exported.push(pageOf);
+    after = pageOf.next;
+  }
+  log('exportEvents', exported);
+  log('exportEvents range', await store.exportEvents('shop', 0, 10, { from: T0 + 30 * 60_000, to: T0 + 33 * 60_000 }));
+
+  // Erasing a merged journey: events, links, journey, derived rows, and tombstones.
+  log('erase', await store.erase('shop', 'u:u1', ['v3'], ['hash-v3', 'hash-u1'], (clock += 1000)));
+  log('tombstoned', await store.tombstoned('shop', ['hash-v3', 'hash-u1', 'hash-other']));
+  log('after erase: links', await store.getLinks('shop', ['v2', 'v3']));
+  log('after erase: journeys', await store.getJourneys('shop', ['u:u1', 'u:u2']));
+  log('after erase: events', await store.eventsOfVisitors('shop', ['v3']));
+  log('after erase: list', await store.listVisitors('shop', { limit: 5 }));
+  log('after erase: stageAggregates', await store.stageAggregates('shop', {}));
+
   try {
     await store.listVisitors('shop', { limit: 5, cursor: 'not-a-cursor' });
     log('bad cursor', 'accepted');
