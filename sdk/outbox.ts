@@ -90,8 +90,10 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, in
       // with full batches. FREE (-1): back to the outbox for the next round of this loop, no backoff.
       if (v == SPLIT) v = ids.length > 1 ? ((cap = ids.length >> 1), FREE) : ((cap = BATCH), DROP);
       // Settle by id: sent and dropped events leave the outbox, retried and split ones are freed (odd v).
+      // Events handed to a beacon (status 1) stay held for 400 ms (less than the shortest backoff), so the second hide event of one page exit
+      // (visibilitychange, then pagehide) does not beacon them again; the next flush sends them, confirmed.
       edit((s) => {
-        s.q = s.q.filter((x) => !ids.includes(x[0].id) || (v & 1 && !(x[1] = 0)));
+        s.q = s.q.filter((x) => !ids.includes(x[0].id) || (v & 1 && ((x[1] = status == 1 ? now + 400 : 0), 1)));
         s.d += v && dropped + (v == DROP ? ids.length : 0);
       });
       if (v == RETRY) {

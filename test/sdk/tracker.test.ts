@@ -161,7 +161,7 @@ describe('public API', () => {
 });
 
 describe('delivery', () => {
-  test('hidden: everything goes by sendBeacon at once, and leaves the outbox', async () => {
+  test('hidden: everything goes by sendBeacon at once, and stays in the outbox until a confirmed send', async () => {
     vi.useFakeTimers();
     const net = fakeNet();
     const s = site();
@@ -171,11 +171,42 @@ describe('delivery', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(net.batches(s).map((c) => c.beacon)).toEqual([true]);
     expect(net.events(s).map((e) => e.type)).toEqual(['page', 'event']);
-    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
+    // A beacon's true only means "queued by the browser": the events stay until the collector confirms them,
+    // and they are held briefly, so the pagehide that follows visibilitychange does not beacon them again.
+    const stored = () => JSON.parse(localStorage.getItem('cjm.o.' + s)!).q as unknown[];
+    expect(stored()).toHaveLength(2);
+    window.dispatchEvent(new PageTransitionEvent('pagehide'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.batches(s)).toHaveLength(1);
+    // The retry sends the same ids again by fetch; the 2xx answer confirms them and only then they leave.
+    await vi.advanceTimersByTimeAsync(2000);
+    const [beacon, confirm] = net.batches(s);
+    expect(confirm?.beacon).toBe(false);
+    expect(confirm?.body.events.map((e) => e.id)).toEqual(beacon?.body.events.map((e) => e.id));
+    expect(stored()).toEqual([]);
     // An event while hidden (e.g. a vital reported on hide) is sent at once too.
     t.vital('CLS', 0.01);
     await vi.advanceTimersByTimeAsync(0);
-    expect(net.batches(s).map((c) => c.beacon)).toEqual([true, true]);
+    expect(net.batches(s).map((c) => c.beacon)).toEqual([true, false, true]);
+  });
+
+  test('a beacon that the collector never stored is sent again by the next page (nothing lost)', async () => {
+    vi.useFakeTimers();
+    const s = site();
+    const first = fakeNet();
+    createTracker({ site: s, endpoint: '/c' }).track('left-in-a-hurry');
+    window.dispatchEvent(new PageTransitionEvent('pagehide')); // the beacon is lost on the way
+    await vi.advanceTimersByTimeAsync(0);
+    const lost = first.events(s).map((e) => e.id);
+    expect(lost).toHaveLength(2);
+    // Next page load: the outbox still holds them and the first flush sends them, confirmed.
+    vi.unstubAllGlobals();
+    const next = fakeNet();
+    createTracker({ site: s, endpoint: '/c', auto: false });
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(next.batches(s)[0]?.beacon).toBe(false);
+    expect(next.events(s).map((e) => e.id)).toEqual(lost);
+    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
   });
 
   test('pagehide flushes by sendBeacon (and never listens to unload/beforeunload)', async () => {

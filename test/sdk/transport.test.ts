@@ -11,9 +11,9 @@ afterEach(() => {
 });
 
 describe('post', () => {
-  test('beacon: sendBeacon true means queued by the browser, counted as sent; fetch is not used', async () => {
+  test('beacon: sendBeacon true means queued by the browser, not stored: status 1, unconfirmed; fetch is not used', async () => {
     const net = fakeNet();
-    await expect(post(URL, BODY, 1)).resolves.toEqual([202, 0]);
+    await expect(post(URL, BODY, 1)).resolves.toEqual([1, 0]);
     expect(net.sendBeacon).toHaveBeenCalledWith(URL, BODY);
     expect(net.fetch).not.toHaveBeenCalled();
   });
@@ -73,7 +73,7 @@ describe('post', () => {
 
 describe('verdict: the retry table', () => {
   test.each([200, 201, 202, 204, 299])('%i → sent', (s) => expect(verdict(s)).toBe(SENT));
-  test.each([0, 408, 429, 500, 502, 503, 504, 599])('%i → retry', (s) => expect(verdict(s)).toBe(RETRY));
+  test.each([0, 1, 408, 429, 500, 502, 503, 504, 599])('%i → retry', (s) => expect(verdict(s)).toBe(RETRY));
   test.each([400, 413, 422])('%i → split (halve the batch; a batch of one is dropped and counted)', (s) => expect(verdict(s)).toBe(SPLIT));
   test.each([401, 403, 404, 410])('%i → drop (counted in dropped)', (s) => expect(verdict(s)).toBe(DROP));
   test.each([301, 405, 409, 415])('%i (not listed) → drop', (s) => expect(verdict(s)).toBe(DROP));
