@@ -224,7 +224,8 @@ export const writeJourney = (site: string, r: JourneyRecord): SqlStatement[] => 
     }
     for (const gone of before.values()) out.push(deleteRow(gone));
   } else {
-    for (const t of DERIVED_TABLES) out.push(q(`DELETE FROM ${t} WHERE site = ? AND key = ?`, site, r.key));
+    // previous === null: the writer knows nothing is stored for the key (a new journey): nothing to delete.
+    if (r.previous !== null) for (const t of DERIVED_TABLES) out.push(q(`DELETE FROM ${t} WHERE site = ? AND key = ?`, site, r.key));
     for (const row of next) out.push(upsertRow(row));
   }
   return out;
