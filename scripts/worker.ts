@@ -143,13 +143,15 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
   const temp = options.persistTo === undefined;
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'cjm-worker-'));
   const assets = options.assets !== false;
-  if (assets) assembleAssets();
+  // Assembled per Worker (in its own folder): test files running in parallel never see each other's half-copied assets.
+  const assetsDir = assets ? assembleAssets(ROOT, join(persistTo, 'assets')) : undefined;
   // Migrate (and read a kept token) through the same local D1 files the Worker will open.
   const d1 = await openLocalD1(persistTo);
   await d1.dispose();
   const port = options.port ?? (await freePort());
   const worker = await unstable_startWorker({
     config: assets ? WRANGLER_TOML : withoutAssets(persistTo),
+    ...(assetsDir ? { assets: assetsDir } : {}),
     bindings: options.adminToken ? { CJM_ADMIN_TOKEN: { type: 'plain_text', value: options.adminToken } } : {},
     dev: {
       server: { hostname: '127.0.0.1', port },

@@ -93,6 +93,26 @@ describe('the Worker on workerd + D1', () => {
     expect((await api('/api/sites/nope/visitors')).status).toBe(404);
   });
 
+  it('serves the dashboard: sign in with the admin token, then the journey map of the demo site', async () => {
+    const login = await fetch(`${w.url}/login`);
+    expect(login.status).toBe(200);
+    expect(login.headers.get('content-type')).toMatch(/text\/html/);
+    // A same-origin form post, as the browser sends it (the dashboard refuses cross-site posts).
+    const form = (token: string, next: string) =>
+      fetch(`${w.url}/login`, { method: 'POST', headers: { Origin: w.url }, body: new URLSearchParams({ token, next }), redirect: 'manual' });
+    const wrong = await form('wrong', '/');
+    expect(wrong.status).toBe(401);
+    const ok = await form(TOKEN, '/sites/demo/map');
+    expect(ok.status).toBe(303);
+    const cookie = ok.headers.get('set-cookie')?.split(';')[0];
+    expect(cookie).toBeTruthy();
+    const map = await fetch(`${w.url}/sites/demo/map`, { headers: { Cookie: cookie as string }, redirect: 'manual' });
+    expect(map.status).toBe(200);
+    expect(await map.text()).toMatch(/<!doctype html>/i);
+    const anonymous = await fetch(`${w.url}/sites/demo/map`, { redirect: 'manual' });
+    expect(anonymous.status).toBe(303);
+  });
+
   it('serves the built tag, its vitals chunk and the demo shop from the assets binding', async () => {
     const tag = await fetch(`${w.url}/cjm.js`);
     expect(tag.status).toBe(200);
