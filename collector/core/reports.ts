@@ -5,10 +5,12 @@
  */
 import { foldOptions } from './ingest';
 import { journeyView, type JourneyView } from './journey';
+import { dayOf } from './privacy';
 import type { SiteConfig } from './stages';
 import type { CounterName, DateRange, Store, TimelineEvent, VisitorSummary } from './store';
 
 export type { DateRange } from './store';
+export { dayOf } from './privacy';
 
 /** The range as answered: null = open end. */
 export interface RangeAnswer {
@@ -352,8 +354,6 @@ export const COUNTER_NAMES: readonly CounterName[] = ['dropped', 'bots', 'tooOld
 
 const zeroCounters = (): CounterValues => ({ dropped: 0, bots: 0, tooOld: 0, deleted: 0, otherNames: 0, otherProps: 0 });
 
-/** UTC day of a time, `YYYY-MM-DD`. */
-export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /**
  * What /collect did not store as sent, per UTC day.
