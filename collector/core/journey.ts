@@ -201,6 +201,16 @@ const enter = (j: Journey, stage: string, e: StoredEvent, opts: FoldOptions) => 
  */
 export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journey => {
   if (!j.visitors.includes(e.visitor)) j.visitors.push(e.visitor);
+  if (e.synthetic) {
+    // What the collector adds itself (a stall rule firing, the link of a server-side message) stays in the
+    // timeline but is no contact with the customer: no touch, no session, no stage, no activity time (so a
+    // win-back "idle for 60 days" rule is not reset by its own firing).
+    if (j.events === 0) j.firstSeen = j.lastSeen = e.ts;
+    j.events++;
+    j.last = [e.ts, e.id];
+    if (e.type === 'identify' && e.userId && j.userId === null) j.userId = e.userId;
+    return j;
+  }
   if (j.events === 0) j.firstSeen = e.ts;
   const prevSeen = j.lastSeen;
   j.lastSeen = e.ts;

@@ -69,6 +69,12 @@ describe('POST /collect', () => {
     expect(((await res.json()) as { error: string }).error).toMatch(/64|65536|larger/);
   });
 
+  it('lets a page on another origin read Retry-After and X-Cjm-Dropped', async () => {
+    const res = await t.collect(batch('v1', [page('/')]), { headers: { 'Content-Type': 'text/plain', Origin: 'https://shop.test' } });
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://shop.test');
+    expect(res.headers.get('Access-Control-Expose-Headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['Retry-After', 'X-Cjm-Dropped']));
+  });
+
   it('answers 404 for an unknown site', async () => {
     const res = await t.collect(batch('v1', [page('/')], 'nope'));
     expect(res.status).toBe(404);

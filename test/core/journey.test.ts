@@ -90,6 +90,18 @@ describe('journey fold', () => {
   });
 });
 
+describe('synthetic events (added by the collector itself)', () => {
+  it('stay in the journey but are no touch, no session, no stage and no activity', () => {
+    const base = walk.slice(0, 5);
+    const fired = e('stall', 400, { type: 'event', name: 'cart_abandoned', synthetic: true });
+    const j = foldEvents([...base, fired], opts);
+    const without = foldEvents(base, opts);
+    expect(j.events).toBe(without.events + 1);
+    expect(j.last).toEqual([fired.ts, 'stall']);
+    expect({ ...j, events: 0, last: null }).toEqual({ ...without, events: 0, last: null });
+  });
+});
+
 describe('ingest keeps journeys identical under any arrival order and duplicates', () => {
   const run = async (batches: StoredEvent[][]) => {
     const store = createSqliteStore(openSqlite(':memory:'));

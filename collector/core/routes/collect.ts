@@ -25,7 +25,7 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
   const clientIp = (c: Parameters<NonNullable<AppOptions['clientIp']>>[0]) => options.clientIp?.(c) || null;
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   // Any origin may call; the site's own allow-list is checked below, per site.
-  r.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type'], maxAge: 86400 }));
+  r.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type'], exposeHeaders: ['Retry-After', 'X-Cjm-Dropped'], maxAge: 86400 }));
   r.post(
     '/collect',
     async (c, next) => {
