@@ -215,7 +215,8 @@ grouped in 10-second windows; resident memory of the collector process sampled e
 
 ${t}
 
-p99 per 10-second window: ${load.windows.map((w) => `${w} ms`).join(', ')}. Highest RSS: ${(load.rssMax / 2 ** 20).toFixed(0)} MiB.
+p99 per 10-second window: ${load.windows.map((w) => `${w} ms`).join(', ')}; last window ÷ first: ${x(load.p99Last / load.p99First, 2)}.
+Highest RSS: ${(load.rssMax / 2 ** 20).toFixed(0)} MiB (${(load.rssStart / 2 ** 20).toFixed(0)} MiB at the start, ${(load.rssEnd / 2 ** 20).toFixed(0)} MiB at the end).
 `);
   }
 
