@@ -186,7 +186,15 @@ export const ingest = (
     const unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
     const duplicates = incoming.length - unbounded.length;
     const result = (accepted: number): IngestResult => (deleted ? { accepted, duplicates, deleted } : { accepted, duplicates });
-    if (unbounded.length === 0) return countOnly(result(0));
+    if (unbounded.length === 0) {
+      // Every event is stored already: a retry of a batch whose answer was lost. Its client-reported counts
+      // (dropped, tooOld) were added with it the first time, so they are not added again.
+      if (incoming.length > 0) {
+        const resent = counters.filter((c) => c.name !== 'dropped' && c.name !== 'tooOld');
+        counters.splice(0, counters.length, ...resent);
+      }
+      return countOnly(result(0));
+    }
 
     // Cardinality: at most `limits.eventNames` event names and `limits.propKeys` property keys per site.
     const limits = site.limits ?? DEFAULT_LIMITS;

@@ -144,6 +144,15 @@ describe('privacy', () => {
     expect(c.totals).toMatchObject({ dropped: 8, tooOld: 1 });
     expect(c.days[0]!.day).toBe(new Date(t.clock.now).toISOString().slice(0, 10));
   });
+
+  it('does not count the dropped report of a retried batch twice', async () => {
+    const sent = { ...batch('v1', [page('/'), page('/cart')]), dropped: 5 };
+    await t.collect(sent);
+    const again = await t.collect(sent); // the answer was lost; the tag sends the same batch again
+    expect(await again.json()).toMatchObject({ accepted: 0, duplicates: 2 });
+    const c = (await (await t.api('/api/sites/demo/counters')).json()) as CountersReport;
+    expect(c.totals).toMatchObject({ dropped: 5 });
+  });
 });
 
 describe('any input', () => {
