@@ -1,0 +1,221 @@
+/**
+ * Issue 3's delivery results, proven in real Chromium against a running collector (test/browser/fixtures/tag-harness.ts):
+ * the page, the tag and /collect live on three origins, a proxy in front of /collect injects 5xx, delays and
+ * outages, and every result is read back from the collector's store and counted by event name (the collector already
+ * ignores a repeated id, so a name stored twice would mean the tag made a second event) and by id on the wire.
+ *
+ *   (1) track an event and navigate away at once: it arrives, exactly once
+ *   (2) offline, 20 events across two pages, back online: all 20 arrive exactly once, plus the page views
+ *   (3) the collector answers 500, or is down (connection refused), then recovers: everything arrives exactly once
+ *   (4) reload during a send: no duplicate stored and nothing lost
+ *   (+) two tabs sharing one outbox: no duplicate, nothing lost
+ *
+ * The tag's batching delay is shortened with data-flush-interval; its backoff (1 s doubling, ×0.5–1.5) has no
+ * option, so the tests wait for it with bounded polling.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { hasChromium, launch } from './chromium';
+import { expectDelivered, offline, repeated, startHarness, tagReady, visitorOf, type Harness } from './fixtures/tag-harness';
+
+const run = hasChromium();
+
+type Cjm = { track(name: string, props?: Record<string, string>): void; flush(): Promise<void> };
+declare const cjm: Cjm;
+
+const names = (prefix: string, n: number, from = 0) => Array.from({ length: n }, (_, i) => `${prefix}${i + from}`);
+
+describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)', () => {
+  let h: Harness;
+  let browser: Browser;
+  let ctx: BrowserContext;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+  beforeEach(async () => {
+    h.reset();
+    h.spec.attrs = 'data-flush-interval="200"';
+    ctx = await h.context(browser);
+  });
+  afterEach(async () => {
+    await ctx?.close();
+  });
+
+  const open = async (path: string, context = ctx): Promise<Page> => {
+    const page = await context.newPage();
+    await page.goto(h.origin + path);
+    await tagReady(page);
+    return page;
+  };
+
+  /** Tracks the given event names on the page, in one task. */
+  const track = (page: Page, list: string[]) => page.evaluate((l) => l.forEach((n) => cjm.track(n)), list);
+
+  const delivered = (visitor: string, expected: string[], paths: string[], timeout?: number) =>
+    expectDelivered(h, ctx, visitor, expected, paths, timeout);
+
+  describe('(1) track and navigate away at once', () => {
+    it('cjm.track() then location.href in the same task: the event arrives once, by sendBeacon', async () => {
+      const page = await open('/article');
+      const visitor = await visitorOf(page);
+      // The next page has no tag: only what the leaving page sent can arrive.
+      await page.evaluate((to) => {
+        cjm.track('leaving');
+        location.href = to;
+      }, `${h.origin}/notag/elsewhere`);
+      await page.waitForURL('**/notag/elsewhere');
+      await delivered(visitor, ['leaving'], ['/article']);
+      expect(h.log.some((s) => s.beacon && s.names.includes('leaving')), 'sent by sendBeacon on pagehide').toBe(true);
+    });
+
+    it('a click on a link with data-cjm-event: the event (with its data-cjm-prop-*) arrives once, the navigation is not held', async () => {
+      h.spec.bodies['/pricing'] = `<a id="go" href="/notag/signup" data-cjm-event="cta_click" data-cjm-prop-plan="pro">Start</a>`;
+      const page = await open('/pricing');
+      const visitor = await visitorOf(page);
+      await Promise.all([page.waitForURL('**/notag/signup'), page.click('#go')]);
+      const stored = await delivered(visitor, ['cta_click'], ['/pricing']);
+      expect(stored.find((e) => e.name === 'cta_click')?.props).toEqual({ plan: 'pro' });
+    });
+  });
+
+  it('(2) offline: 20 events across two pages, back online: all 20 arrive exactly once, plus both page views', async () => {
+    const page = await open('/cached/shop');
+    const visitor = await visitorOf(page);
+    await page.evaluate(() => fetch('/cached/cart')); // in the HTTP cache: the next page loads offline
+    await expect.poll(async () => (await h.stored(visitor)).length, { message: 'first page view' }).toBe(1);
+
+    const online = await offline(h, ctx);
+    expect(await page.evaluate(() => navigator.onLine)).toBe(false);
+    await track(page, names('off', 10));
+    await page.waitForTimeout(700); // a send fails meanwhile
+    await page.evaluate(() => (location.href = '/cached/cart')); // pagehide while offline
+    await page.waitForURL('**/cached/cart');
+    await tagReady(page);
+    await track(page, names('off', 10, 10));
+    await page.waitForTimeout(1_500); // first send and first retry fail
+    expect((await h.stored(visitor)).length, 'nothing can arrive while offline').toBe(1);
+
+    await online(); // `online` event: the outbox is flushed
+    await delivered(visitor, names('off', 20), ['/cached/shop', '/cached/cart']);
+  });
+
+  describe('(3) the collector fails for a while, then recovers', () => {
+    it('three answers of 500: retried with backoff, everything arrives exactly once', async () => {
+      h.faults.fail = 3;
+      h.faults.failStatus = 500;
+      const page = await open('/a');
+      const visitor = await visitorOf(page);
+      await track(page, names('five', 5));
+      await delivered(visitor, names('five', 5), ['/a'], 18_000);
+      expect(h.faults.fail, 'all three injected failures were hit').toBe(0);
+      expect(h.log.filter((s) => s.status === 500).length).toBe(3);
+    });
+
+    it('429 with Retry-After: 3: the next attempt waits 3 s (not the 0.5–1.5 s backoff)', async () => {
+      h.faults.fail = 1;
+      h.faults.failStatus = 429;
+      h.faults.retryAfter = 3;
+      const page = await open('/a');
+      const visitor = await visitorOf(page);
+      await delivered(visitor, [], ['/a'], 10_000);
+      const [refused, accepted] = h.log;
+      expect(refused?.status).toBe(429);
+      expect(accepted?.ids).toEqual(refused?.ids); // same ids on the retry
+      expect(accepted!.at - refused!.at).toBeGreaterThanOrEqual(2_900);
+    });
+
+    it('down (connection refused) on one page, then up: everything arrives exactly once', async () => {
+      const page = await open('/a');
+      const visitor = await visitorOf(page);
+      await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
+      await h.down();
+      await track(page, names('down', 5));
+      await page.waitForTimeout(2_000); // the first attempts are refused
+      expect(h.log.length).toBe(1);
+      await h.up();
+      await delivered(visitor, names('down', 5), ['/a'], 18_000);
+    });
+
+    it('down while the visitor moves to another page, then up: everything arrives exactly once', async () => {
+      const page = await open('/a');
+      const visitor = await visitorOf(page);
+      await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
+      await h.down();
+      await track(page, names('moving', 5));
+      await page.waitForTimeout(500);
+      await page.goto(`${h.origin}/b`); // pagehide while the collector is down
+      await tagReady(page);
+      await track(page, names('moving', 5, 5));
+      await page.waitForTimeout(1_000);
+      await h.up();
+      await delivered(visitor, names('moving', 10), ['/a', '/b'], 18_000);
+    });
+  });
+
+  it('(4) reload while a send is in flight: no duplicate stored, nothing lost', async () => {
+    const page = await open('/a');
+    const visitor = await visitorOf(page);
+    await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
+    const inflight = names('inflight', 5);
+    h.faults.match = (s) => s.names.includes('inflight0');
+    h.faults.delayMs = 2_000; // the answer comes after the reload
+    await track(page, inflight);
+    await expect.poll(() => h.log.some((s) => s.names.includes('inflight0')), { message: 'the send started' }).toBe(true);
+    await page.reload(); // pagehide flushes by beacon: what is in flight must not go again
+    await tagReady(page);
+    await track(page, ['after']);
+    await delivered(visitor, [...inflight, 'after'], ['/a', '/a']);
+    // On the wire the in-flight events may go twice (Chromium rejects the page's pending fetch when it unloads, so
+    // the pagehide beacon sends them again while the keepalive request still completes); the collector keeps one.
+  });
+
+  it('(4b) reload while a send is in flight, which fails, and so does the pagehide beacon: the next page sends them', async () => {
+    h.spec.attrs = ''; // the tag's own batching delay (1 s)
+    const page = await open('/a');
+    const visitor = await visitorOf(page);
+    await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
+    h.faults.match = (s) => s.names.includes('lost0');
+    h.faults.delayMs = 1_500;
+    // The in-flight send is answered 500 after the reload (no page is left to read the answer), and so is the beacon
+    // the leaving page may send them with: only the outbox persisted in localStorage can bring them to the collector.
+    h.faults.fail = 2;
+    await track(page, names('lost', 5));
+    await expect.poll(() => h.log.some((s) => s.names.includes('lost0')), { timeout: 5_000, message: 'the send started' }).toBe(true);
+    await page.reload();
+    await tagReady(page);
+    await expect.poll(() => h.faults.fail, { timeout: 6_000, message: 'both injected 500s answered' }).toBe(0);
+    h.faults.delayMs = 0;
+    await delivered(visitor, names('lost', 5), ['/a', '/a'], 18_000);
+  });
+
+  it('two tabs sharing one outbox, tracking concurrently, one going offline and back: no duplicate, nothing lost', async () => {
+    const a = await open('/tab-a');
+    const b = await open('/tab-b');
+    const visitor = await visitorOf(a);
+    expect(await visitorOf(b)).toBe(visitor); // one visitor, one outbox
+    await Promise.all([track(a, names('a', 15)), track(b, names('b', 15))]);
+    await Promise.all([track(a, names('a', 15, 15)), track(b, names('b', 15, 15))]);
+    await delivered(visitor, [...names('a', 30), ...names('b', 30)], ['/tab-a', '/tab-b']);
+    // Each id went out once: the outbox's lease kept the tabs from sending the same events.
+    const ids = h.log.filter((s) => s.status === 202).flatMap((s) => s.ids);
+    expect(repeated(ids), 'an id sent by both tabs').toEqual([]);
+
+    // Tab B alone goes offline (network emulation on its page only); both keep tracking; B comes back.
+    const cdp = await ctx.newCDPSession(b);
+    const net = (offline: boolean) =>
+      cdp.send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await cdp.send('Network.enable');
+    await net(true);
+    await Promise.all([track(a, names('c', 10)), track(b, names('d', 10))]);
+    await b.waitForTimeout(800);
+    await Promise.all([track(a, names('c', 10, 10)), track(b, names('d', 10, 10))]);
+    await net(false);
+    await delivered(visitor, [...names('a', 30), ...names('b', 30), ...names('c', 20), ...names('d', 20)], ['/tab-a', '/tab-b'], 18_000);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * Issue 3 in real Chromium, beyond delivery: single-page-app page views (pushState, replaceState only when the path
+ * changes, popstate, hash routing only with data-hash, the first page view exactly once) and consent (optOut
+ * persisted across reloads, Global Privacy Control). Harness: test/browser/fixtures/tag-harness.ts.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { hasChromium, launch } from './chromium';
+import { pathOf, startHarness, tagReady, visitorOf, type Harness } from './fixtures/tag-harness';
+
+const run = hasChromium();
+
+type Cjm = { track(name: string): void; optOut(): void; optIn(): void; flush(): Promise<void>; visitorId(): string | undefined };
+declare const cjm: Cjm;
+
+describe.skipIf(!run)('the tag in a single-page app and under consent rules (real Chromium)', () => {
+  let h: Harness;
+  let browser: Browser;
+  let ctx: BrowserContext;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+  beforeEach(async () => {
+    h.reset();
+    h.spec.attrs = 'data-flush-interval="100"';
+    ctx = await h.context(browser);
+  });
+  afterEach(async () => {
+    await ctx?.close();
+  });
+
+  const open = async (path: string): Promise<Page> => {
+    const page = await ctx.newPage();
+    await page.goto(h.origin + path);
+    await tagReady(page);
+    return page;
+  };
+
+  /** Runs one navigation step in the page, then lets a few ms pass so page views never share a timestamp. */
+  const step = async (page: Page, f: () => void) => {
+    await page.evaluate(f);
+    await page.waitForTimeout(30);
+  };
+
+  /** The visitor's stored page views (path + query + hash), in order, once `n` have arrived; then checks no more come. */
+  const pageViews = async (visitor: string, n: number) => {
+    const read = async () => (await h.stored(visitor)).filter((e) => e.type === 'page').map((e) => pathOf(e.url!));
+    await expect.poll(async () => (await read()).length, { timeout: 10_000, message: `${n} page views` }).toBeGreaterThanOrEqual(n);
+    await new Promise((r) => setTimeout(r, 500)); // anything extra would have been sent by now (flush interval 100 ms)
+    return read();
+  };
+
+  it('pushState, replaceState (only a path change counts), popstate: one page view per route, the first exactly once', async () => {
+    // The app rewrites its own URL on boot before the tag loads, and again after (same URL): neither is a page view.
+    h.spec.head = `history.replaceState({ boot: 1 }, '', location.href)`;
+    const page = await open('/app?utm_source=news');
+    const visitor = await visitorOf(page);
+    await step(page, () => history.replaceState({ boot: 2 }, '', location.href)); // same URL
+    await step(page, () => history.replaceState(null, '', '/app')); // same path, query stripped (utm cleanup)
+    await step(page, () => history.pushState(null, '', '/app/list')); // new route
+    await step(page, () => history.pushState(null, '', '/app/list')); // same URL again: nothing changed
+    await step(page, () => history.replaceState(null, '', '/app/list?sort=asc')); // query only: not a page
+    await step(page, () => history.replaceState(null, '', '/app/item/7')); // path changed: a page
+    await step(page, () => history.pushState(null, '', '/app/cart'));
+    await step(page, () => history.back()); // popstate → /app/item/7
+    await page.waitForURL('**/app/item/7');
+    await page.waitForTimeout(30);
+    await step(page, () => history.forward()); // popstate → /app/cart
+    await page.waitForURL('**/app/cart');
+
+    expect(await pageViews(visitor, 6)).toEqual(['/app?utm_source=news', '/app/list', '/app/item/7', '/app/cart', '/app/item/7', '/app/cart']);
+  });
+
+  it('hash routing is ignored without data-hash', async () => {
+    const page = await open('/hash-off');
+    const visitor = await visitorOf(page);
+    await step(page, () => (location.hash = '#/a'));
+    await step(page, () => (location.hash = '#/b'));
+    await step(page, () => history.back());
+    expect(await pageViews(visitor, 1)).toEqual(['/hash-off']);
+  });
+
+  it('with data-hash, every hash route is a page view, once (going back fires popstate and hashchange: still one)', async () => {
+    h.spec.attrs += ' data-hash';
+    const page = await open('/hash-on#/home');
+    const visitor = await visitorOf(page);
+    await step(page, () => (location.hash = '#/a'));
+    await step(page, () => (location.hash = '#/b'));
+    await step(page, () => history.back());
+    await page.waitForFunction(() => location.hash === '#/a');
+    expect(await pageViews(visitor, 4)).toEqual(['/hash-on#/home', '/hash-on#/a', '/hash-on#/b', '/hash-on#/a']);
+  });
+
+  it('cjm.optOut() persists across reloads: nothing is sent, nothing is kept; cjm.optIn() resumes', async () => {
+    const page = await open('/privacy');
+    const visitor = await visitorOf(page);
+    await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
+    const before = h.log.length;
+
+    await page.evaluate(() => {
+      cjm.track('before_optout_queued'); // queued, not yet sent: opting out forgets it
+      cjm.optOut();
+      cjm.track('after_optout');
+    });
+    await page.reload();
+    await tagReady(page);
+    await page.evaluate(() => cjm.track('after_reload'));
+    await page.evaluate(() => cjm.flush());
+    await page.waitForTimeout(800);
+    expect(h.log.length, 'requests after optOut').toBe(before);
+    // The choice only: the visitor id and the outbox are emptied ('' is how the tag clears a key).
+    const kept = await page.evaluate(() => Object.entries(localStorage).filter(([, v]) => v !== ''));
+    expect(kept).toEqual([['cjm.c', '0']]);
+    expect(await page.evaluate(() => cjm.visitorId())).toBeUndefined();
+
+    await page.evaluate(() => {
+      cjm.optIn();
+      cjm.track('after_optin');
+    });
+    const back = await visitorOf(page);
+    expect(back).not.toBe(visitor); // the old id was forgotten
+    await expect.poll(async () => (await h.stored(back)).map((e) => e.name)).toEqual(['after_optin']);
+    expect((await h.stored(visitor)).map((e) => e.type)).toEqual(['page']);
+  });
+
+  it('Global Privacy Control as Chromium exposes it (skipped: Chromium has no navigator.globalPrivacyControl)', async (t) => {
+    const page = await ctx.newPage();
+    await page.goto(`${h.origin}/notag/gpc`);
+    const exposed = await page.evaluate(() => 'globalPrivacyControl' in navigator);
+    // Chromium (156 here) does not implement GPC, not even behind --enable-features; Firefox and Brave do. This
+    // runs by itself once it does; the tag's handling is covered below with the property set as those browsers do.
+    if (!exposed) t.skip();
+    expect(await page.evaluate(() => (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl)).toBe(false);
+  });
+
+  it('GPC on (navigator.globalPrivacyControl = true, as in Firefox and Brave): nothing sent or stored; data-respect-dnt="false" sends', async () => {
+    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+    const page = await open('/gpc');
+    await page.evaluate(() => cjm.track('with_gpc'));
+    await page.evaluate(() => cjm.flush());
+    await page.waitForTimeout(500);
+    expect(h.log).toEqual([]);
+    expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cjm.')))).toEqual([]);
+
+    h.spec.attrs += ' data-respect-dnt="false"';
+    await page.reload();
+    await tagReady(page);
+    await page.evaluate(() => cjm.track('gpc_overridden'));
+    const visitor = await visitorOf(page);
+    await expect.poll(async () => (await h.stored(visitor)).map((e) => e.name ?? e.type)).toEqual(['page', 'gpc_overridden']);
+  });
+});
