@@ -61,6 +61,11 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     expectDelivered(h, ctx, visitor, expected, paths, timeout);
 
   describe('(1) track and navigate away at once', () => {
+    // No batch is due before the page goes away (60 s batching delay), so only the leave flush can deliver.
+    beforeEach(() => {
+      h.spec.attrs = 'data-flush-interval="60000"';
+    });
+
     it('cjm.track() then location.href in the same task: the event arrives once, by sendBeacon', async () => {
       const page = await open('/article');
       const visitor = await visitorOf(page);
@@ -81,6 +86,7 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
       await Promise.all([page.waitForURL('**/notag/signup'), page.click('#go')]);
       const stored = await delivered(visitor, ['cta_click'], ['/pricing']);
       expect(stored.find((e) => e.name === 'cta_click')?.props).toEqual({ plan: 'pro' });
+      expect(h.log.some((s) => s.beacon && s.names.includes('cta_click')), 'sent by sendBeacon on pagehide').toBe(true);
     });
   });
 
