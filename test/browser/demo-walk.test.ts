@@ -1,15 +1,14 @@
 /**
- * The newcomer's walk in real Chromium: the demo shop from landing to thank-you, then the visitor's journey read
- * back through the API: five stages in order, page views between them.
+ * The newcomer's walk in real Chromium against the Node collector: the demo shop from landing to thank-you, then
+ * the visitor's journey read back through the API: five stages in order, page views between them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { start, type Running } from '../../collector/node';
 import { hasChromium, launch } from './chromium';
+import { walkDemoShop } from './walk';
 
-const run = hasChromium();
-
-describe.skipIf(!run)('demo shop walk in Chromium', () => {
+describe.skipIf(!hasChromium())('demo shop walk in Chromium', () => {
   let browser: Browser;
   let server: Running;
 
@@ -22,56 +21,6 @@ describe.skipIf(!run)('demo shop walk in Chromium', () => {
     await server?.close();
   });
 
-  const api = async (path: string) => {
-    const res = await fetch(`${server.url}${path}`, { headers: { Authorization: `Bearer ${server.token}` } });
-    expect(res.status).toBe(200);
-    return res.json() as Promise<any>;
-  };
-
-  it('walks landing → signup → cart → checkout → thank-you and reads the journey back', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${server.url}/demo/`);
-    await page.click('#signup');
-    await page.waitForURL(/signup\.html/);
-    await page.fill('#email', 'ada@example.com');
-    await page.click('#signup-submit');
-    await page.waitForURL(/\/demo\/index\.html/);
-    await page.click('#add-mug');
-    await page.waitForURL(/cart\.html/);
-    await page.click('#checkout');
-    await page.waitForURL(/checkout\.html/);
-    await page.click('#place-order');
-    await page.waitForURL(/thank-you\.html/);
-    await page.click('#feedback-5');
-    await page.close(); // pagehide flushes what is left
-
-    let body: any;
-    await expect
-      .poll(
-        async () => {
-          const list = await api('/api/sites/demo/visitors');
-          if (list.visitors.length !== 1) return null;
-          body = await api(`/api/sites/demo/visitors/${list.visitors[0].visitor}`);
-          return body.journey.currentStage === 'post-purchase' && body.timeline.some((e: any) => e.type === 'feedback');
-        },
-        { timeout: 15_000, interval: 250 },
-      )
-      .toBe(true);
-
-    const entries = body.journey.entries.map((e: any) => e.stage);
-    expect(entries).toEqual(['landing', 'signup', 'cart', 'checkout', 'post-purchase']);
-    const stagesAt = body.journey.entries.map((e: any) => e.at);
-    expect([...stagesAt].sort((a: number, b: number) => a - b)).toEqual(stagesAt);
-
-    // Page views between the stages, in order.
-    const pages = body.timeline.filter((e: any) => e.type === 'page').map((e: any) => new URL(e.url).pathname);
-    expect(pages).toEqual(['/demo/', '/demo/signup.html', '/demo/index.html', '/demo/cart.html', '/demo/checkout.html', '/demo/thank-you.html']);
-    for (let i = 1; i < entries.length; i++) {
-      const between = body.timeline.filter((e: any) => e.type === 'page' && e.ts >= stagesAt[i - 1] && e.ts <= stagesAt[i]);
-      expect(between.length).toBeGreaterThan(0);
-    }
-    const names = body.timeline.filter((e: any) => e.type === 'event').map((e: any) => e.name);
-    expect(names).toEqual(expect.arrayContaining(['signup_completed', 'add_to_cart']));
-    expect(body.journey.stages.find((s: any) => s.name === 'post-purchase').feedback).toBe(5);
-  });
+  it('walks landing → signup → cart → checkout → thank-you and reads the journey back', () =>
+    walkDemoShop(browser, server.url, server.token));
 });
