@@ -208,9 +208,8 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     await Promise.all([track(a, names('a', 15)), track(b, names('b', 15))]);
     await Promise.all([track(a, names('a', 15, 15)), track(b, names('b', 15, 15))]);
     await delivered(visitor, [...names('a', 30), ...names('b', 30)], ['/tab-a', '/tab-b']);
-    // Each id went out once: the outbox's lease kept the tabs from sending the same events.
-    const ids = h.log.filter((s) => s.status === 202).flatMap((s) => s.ids);
-    expect(repeated(ids), 'an id sent by both tabs').toEqual([]);
+    // Not asserted on the wire: both tabs may send the same event (localStorage has no transactions, so the lease
+    // can race); the collector keeps one, and `delivered` checks each event is stored once.
 
     // Tab B alone goes offline (network emulation on its page only); both keep tracking; B comes back.
     const cdp = await ctx.newCDPSession(b);
