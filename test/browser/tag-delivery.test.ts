@@ -2,7 +2,8 @@
  * Issue 3's delivery results, proven in real Chromium against a running collector (test/browser/fixtures/tag-harness.ts):
  * the page, the tag and /collect live on three origins, a proxy in front of /collect injects 5xx, delays and
  * outages, and every result is read back from the collector's store and counted by event name (the collector already
- * ignores a repeated id, so a name stored twice would mean the tag made a second event) and by id on the wire.
+ * ignores a repeated id, so a name stored twice would mean the tag made a second event); the proxy's log of every
+ * batch (fetch or beacon, ids, answer) shows how the events travelled.
  *
  *   (1) track an event and navigate away at once: it arrives, exactly once
  *   (2) offline, 20 events across two pages, back online: all 20 arrive exactly once, plus the page views
@@ -16,7 +17,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { hasChromium, launch } from './chromium';
-import { expectDelivered, offline, repeated, startHarness, tagReady, visitorOf, type Harness } from './fixtures/tag-harness';
+import { expectDelivered, offline, startHarness, tagReady, visitorOf, type Harness } from './fixtures/tag-harness';
 
 const run = hasChromium();
 
