@@ -138,6 +138,7 @@ describe('crash: kill -9 under load, restart, compare', () => {
     const clients = Array.from({ length: CLIENTS }, client);
     let proc: CollectorProcess | null = null;
     const kills: number[] = [];
+    const beforeRecovery = { acked: 0, waiting: 0, waitingStored: 0, lost: 0 };
     try {
       for (let k = 0; k < KILLS; k++) {
         proc = await startCollectorProcess({ db: file });
@@ -148,8 +149,18 @@ describe('crash: kill -9 under load, restart, compare', () => {
         await proc.crash();
         kills.push(lifetime);
       }
-      // Recovery: no new events; every batch without an answer is resent until acknowledged.
+      // Between the last kill and the restart: of the events still waiting for an answer, which were committed?
       producing = false;
+      await sleep(50);
+      const waiting = new Set(pending.flatMap((b) => b.events.map((e) => e.id)));
+      const between = new Database(file);
+      const storedNow = new Set((between.prepare("SELECT id FROM events WHERE site = 'demo'").all() as { id: string }[]).map((r) => r.id));
+      between.close();
+      beforeRecovery.acked = acked.size;
+      beforeRecovery.waiting = waiting.size;
+      beforeRecovery.waitingStored = [...waiting].filter((id) => storedNow.has(id) && !acked.has(id)).length;
+      beforeRecovery.lost = [...acked].filter((id) => !storedNow.has(id)).length;
+      // Recovery: no new events; every batch without an answer is resent until acknowledged.
       proc = await startCollectorProcess({ db: file });
       url = proc.url;
       const deadline = Date.now() + 60_000;
@@ -182,12 +193,15 @@ describe('crash: kill -9 under load, restart, compare', () => {
     console.log(
       `[crash] seed ${SEED}: ${kills.length} kills after ${Math.min(...kills)}–${Math.max(...kills)} ms of load; ` +
         `${stats.requests} requests (${stats.accepted202} answered 202, ${stats.failed} unanswered or refused, ${stats.resent} resends); ` +
-        `${sent.size} events sent, ${acked.size} acknowledged, ${stored.size} stored; ` +
+        `after the last kill: ${beforeRecovery.acked} events acknowledged (${beforeRecovery.lost} of them missing from the file), ` +
+        `${beforeRecovery.waiting} waiting for an answer, of which ${beforeRecovery.waitingStored} already committed; ` +
+        `after the resends: ${sent.size} events sent, ${acked.size} acknowledged, ${stored.size} stored; ` +
         `collector reported ${stats.acceptedReported} accepted + ${stats.duplicatesReported} duplicates; ` +
         `acknowledged but lost: ${lostAcked.length}; stored but never sent: ${unknown.length}; sent but missing after resends: ${missing.length}; ` +
         `${report.journeys} journeys of ${report.visitors} visitors refolded, ${report.mismatches.length} mismatches`,
     );
     expect(kills.length).toBeGreaterThanOrEqual(20);
+    expect(beforeRecovery.lost).toBe(0);
     expect(lostAcked).toEqual([]);
     expect(unknown).toEqual([]);
     expect(missing).toEqual([]);

@@ -51,7 +51,7 @@ const validEvent = fc.oneof(
   fc.record({ id: goodId, type: fc.constant('page'), ts, url: fc.constantFrom(...PATHS).map((p) => `https://shop.test${p}`), referrer: fc.constantFrom('https://www.google.com/', 'https://t.me/x', ''), title: fc.string({ maxLength: 20 }) }, { requiredKeys: ['id', 'type', 'ts'] }),
   fc.record({ id: goodId, type: fc.constant('event'), ts, name: fc.constantFrom('add_to_cart', 'purchase', 'search', 'signup_completed'), props: goodProps, value: fc.integer({ min: 0, max: 500 }) }, { requiredKeys: ['id', 'type', 'ts', 'name'] }),
   fc.record({ id: goodId, type: fc.constant('stage'), ts, stage: fc.constantFrom('landing', 'cart', 'checkout', 'unknown-stage') }),
-  fc.record({ id: goodId, type: fc.constant('identify'), ts, userId: fc.oneof({ weight: 1, arbitrary: fc.constantFrom('ada', 'grace') }, { weight: 15, arbitrary: goodId }) }),
+  fc.record({ id: goodId, type: fc.constant('identify'), ts, userId: fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 100 }).map((n) => `user${n}`) }, { weight: 15, arbitrary: goodId }) }),
   fc.record({ id: goodId, type: fc.constant('vital'), ts, name: fc.constantFrom('LCP', 'CLS', 'INP'), value: fc.double({ min: 0, max: 10_000, noNaN: true }), stage: fc.constantFrom('landing', 'cart') }, { requiredKeys: ['id', 'type', 'ts', 'name', 'value'] }),
   fc.record({ id: goodId, type: fc.constant('feedback'), ts, value: fc.integer({ min: 1, max: 5 }) }),
 );
@@ -81,7 +81,7 @@ const batchArb = fc
       {
         site: fc.constant('demo'),
         // Mostly new visitors (journeys stay small and the run fast), sometimes a returning one.
-        visitor: fc.oneof({ weight: 1, arbitrary: fc.constantFrom('v1', 'v2', 'v3') }, { weight: 15, arbitrary: goodId.map((id) => `f${id}`) }),
+        visitor: fc.oneof({ weight: 1, arbitrary: fc.integer({ min: 1, max: 300 }).map((n) => `v${n}`) }, { weight: 15, arbitrary: goodId.map((id) => `f${id}`) }),
         session: goodId,
         sent: ts,
         dropped: fc.nat(10),
