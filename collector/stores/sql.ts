@@ -301,7 +301,8 @@ const decodeCursor = (c: string): [number, string] | undefined => {
 };
 
 
-const likePrefix = (s: string) => `${s.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+/** Upper bound of a prefix range: every string starting with `prefix` sorts below it (SQLite compares UTF-8 bytes). */
+const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
 
 /**
  * Optimistic concurrency for a journey write: fails the whole batch (a NOT NULL violation on `meta.value`, no row
@@ -525,11 +526,16 @@ export const createSqlStore = (db: SqlConnector): Store => ({
       where.push('first_seen <= ?');
       params.push(query.to);
     }
+    // Search by visitor or user id prefix: prefix ranges (not LIKE) on the visitors primary key and journeys_by_user
+    // give the matching keys first; CROSS JOIN (which SQLite never reorders) then reads each journey by its key, so
+    // a search never walks every journey of the site, whatever the planner's statistics say.
+    let from = 'journeys';
+    const matchParams: SqlValue[] = [];
     if (query.q) {
-      where.push(
-        `(user_id LIKE ? ESCAPE '\\' OR key IN (SELECT journey FROM visitors WHERE site = ? AND visitor LIKE ? ESCAPE '\\'))`,
-      );
-      params.push(likePrefix(query.q), site, likePrefix(query.q));
+      from = `(SELECT DISTINCT match FROM (SELECT key AS match FROM journeys WHERE site = ? AND user_id >= ? AND user_id < ?
+               UNION ALL SELECT journey FROM visitors WHERE site = ? AND visitor >= ? AND visitor < ?)) CROSS JOIN journeys`;
+      matchParams.push(site, query.q, prefixEnd(query.q), site, query.q, prefixEnd(query.q));
+      where.push('key = match');
     }
     if (query.cursor !== undefined) {
       const c = decodeCursor(query.cursor);
@@ -540,8 +546,8 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     const rows = await db.all<JourneyRow>(
       `SELECT key, version, visitor, visitor_count, user_id, current_stage, furthest_stage, converted, first_seen,
          last_seen, first_channel, last_channel, touches, sessions, device
-       FROM journeys WHERE ${where.join(' AND ')} ORDER BY last_seen DESC, key DESC LIMIT ?`,
-      [...params, query.limit + 1],
+       FROM ${from} WHERE ${where.join(' AND ')} ORDER BY last_seen DESC, key DESC LIMIT ?`,
+      [...matchParams, ...params, query.limit + 1],
     );
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit);

@@ -57,6 +57,20 @@ describe('query plans', () => {
     }
   });
 
+  it('visitors search by id prefix: index ranges, never a scan of journeys or visitors', async () => {
+    log = [];
+    const page = await store.listVisitors('demo', { q: 'v1', limit: 50 });
+    expect(page.visitors.map((v) => v.visitor).sort()).toEqual(['v1', ...Array.from({ length: 10 }, (_, i) => `v1${i}`)].sort());
+    expect(log.length).toBeGreaterThan(0);
+    for (const q of log) {
+      for (const line of plan(q.sql, q.params)) {
+        expect(line, q.sql).not.toMatch(/^SCAN (journeys|visitors)\b/);
+        // A search on the site alone (e.g. walking journeys_by_last_seen and filtering) reads every journey.
+        if (/^SEARCH (journeys|visitors)\b/.test(line)) expect(line, q.sql).toMatch(/\(site=\? AND \w+[=>]\?/);
+      }
+    }
+  });
+
   it('funnel, journey map, touches: never the events table', async () => {
     log = [];
     await funnel(store, site, {});
