@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { foldOptions } from '../../collector/core/ingest';
-import { foldEvents, type Journey } from '../../collector/core/journey';
+import { foldEvents, type Journey, type StoredEvent } from '../../collector/core/journey';
 import type { Store } from '../../collector/core/store';
 
 export interface ConsistencyReport {
@@ -44,14 +44,20 @@ export const checkConsistency = async (store: Store, db: Database.Database, site
   }
   const mismatches: string[] = [];
   let folded = 0;
-  const seenVisitors = new Set<string>();
-  for (const key of keys) {
-    const members = await store.visitorsOfJourney(siteId, key);
-    for (const m of members) seenVisitors.add(m);
-    const events = await store.eventsOfVisitors(siteId, members);
+  // Everything in a few queries (the store chunks its IN lists), then grouped in memory: journey → visitors → events.
+  const links = db.prepare('SELECT visitor, journey FROM visitors WHERE site = ?').all(siteId) as { visitor: string; journey: string }[];
+  const members = new Map<string, string[]>();
+  for (const l of links) members.set(l.journey, [...(members.get(l.journey) ?? []), l.visitor]);
+  const seenVisitors = new Set(links.map((l) => l.visitor));
+  const byVisitor = new Map<string, StoredEvent[]>();
+  for (const e of await store.eventsOfVisitors(siteId, [...seenVisitors])) {
     // The refold sees the events as the fold saw them at ingest: without the read-side receivedAt.
-    const plain = events.map(({ receivedAt: _r, ...e }) => e);
-    const refold = foldEvents(plain, opts);
+    const { receivedAt: _r, ...plain } = e;
+    byVisitor.set(e.visitor, [...(byVisitor.get(e.visitor) ?? []), plain]);
+  }
+  for (const key of keys) {
+    const events = (members.get(key) ?? []).flatMap((v) => byVisitor.get(v) ?? []);
+    const refold = foldEvents(events, opts);
     folded += refold.events;
     const stored = records.get(key)!.journey;
     const d = firstDifference(stored, refold);

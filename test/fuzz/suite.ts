@@ -167,16 +167,24 @@ export const fuzzSuite = (total: number) => describe(`fuzz: ${total.toLocaleStri
   });
 
   it(`read API: ${API_RUNS.toLocaleString('en')} inputs, no 500, JSON errors`, async () => {
+    // On its own database, filled with 1,000 generated batches (the accepted ones hold the odd but valid values the
+    // reports must render), so the reports' cost stays the same through the run.
+    const rdb = openSqlite(':memory:');
+    const r = await makeApp(createSqliteStore(rdb));
+    for (const text of fc.sample(body, { numRuns: 1000, seed: 42 })) {
+      await (await r.app.request('/collect', { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': UA }, body: text })).arrayBuffer();
+    }
+    const rchanges = () => (rdb.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
     await fc.assert(
       fc.asyncProperty(apiPath, fc.boolean(), async (path, authed) => {
-        const before = changes();
-        const res = authed ? await t.api(path) : await t.app.request(path);
+        const before = rchanges();
+        const res = authed ? await r.api(path) : await r.app.request(path);
         count(res.status);
         expect([200, 400, 401, 404]).toContain(res.status);
         if (!authed) expect(res.status).toBe(401);
         if (res.status === 200) await res.text();
         else await isJsonError(res);
-        expect(changes()).toBe(before);
+        expect(rchanges()).toBe(before);
       }),
       { numRuns: API_RUNS },
     );
@@ -212,5 +220,5 @@ export const fuzzSuite = (total: number) => describe(`fuzz: ${total.toLocaleStri
     expect(statuses.get(202) ?? 0).toBeGreaterThan(0);
     expect(statuses.get(400) ?? 0).toBeGreaterThan(0);
     expect(report.mismatches).toEqual([]);
-  }, 120_000);
+  }, 600_000);
 });
