@@ -3,8 +3,11 @@
  * random ids and consent (GPC, DNT, a persisted opt-out/opt-in).
  */
 
-/** Key/value storage: `st(key)` reads, `st(key, value)` writes; `''` clears a key (readers treat it as absent). */
-export type Store = (k: string, v?: string) => string | null | undefined;
+/**
+ * Key/value storage: `st(key)` reads, `st(key, value)` writes; `''` removes a key (readers treat it as absent).
+ * `st.k(prefix)` lists the keys that start with `prefix`, sorted (of localStorage, or of the memory fallback).
+ */
+export type Store = ((k: string, v?: string) => string | null | undefined) & { k: (prefix: string) => string[] };
 
 /**
  * localStorage when `local` is true, every value mirrored in memory. If localStorage throws (storage
@@ -12,14 +15,22 @@ export type Store = (k: string, v?: string) => string | null | undefined;
  */
 export const store = (local: unknown): Store => {
   const mem: Record<string, string | null | undefined> = {};
-  return (k, v) => {
+  const st = (k: string, v?: string) => {
     try {
-      if (local) v == null ? (mem[k] = localStorage.getItem(k)) : localStorage.setItem(k, v);
+      if (local) v == null ? (mem[k] = localStorage.getItem(k)) : localStorage[v ? 'setItem' : 'removeItem'](k, v);
     } catch {
       local = 0;
     }
+    // A removed key stays in memory as '' (a few bytes per event sent; readers treat it as absent).
     return v == null ? mem[k] : (mem[k] = v);
   };
+  // Callers read or write a key before they list (the tracker reads consent first), so a throwing localStorage has
+  // turned the store to memory by then.
+  st.k = (p: string) =>
+    Object.keys(local ? localStorage : mem)
+      .filter((k) => !k.indexOf(p))
+      .sort();
+  return st;
 };
 
 /** A random id: crypto.randomUUID (secure contexts), else Math.random digits and Date.now (~30 digits). */

@@ -87,13 +87,12 @@ export const createTracker = (o: Options): Tracker => {
   const d = document,
     local = o.storage != 'none',
     st = store(local),
-    key = 'cjm.o.' + o.site,
     ok = () => consent(st, yes(o.respectDnt)),
     // No visitor id without storage (or consent): the collector then derives one.
     visitorId = () => (local && ok() ? visitor(st) : undefined),
     [put, soon, send] = outbox(
       st,
-      key,
+      'cjm.o.' + o.site,
       (events, dropped, beacon) => {
         const b: WireBatch = { site: o.site, visitor: visitorId(), sent: Date.now(), dropped: dropped || undefined, events };
         return post(TAG ? o.endpoint! : o.endpoint || '/collect', JSON.stringify(b), beacon);
@@ -141,7 +140,8 @@ export const createTracker = (o: Options): Tracker => {
     optOut: () => {
       st(CONSENT, '0');
       st(VISITOR, '');
-      st(key, '');
+      // Every outbox of the origin (consent is per origin): event keys and dropped counts.
+      st.k('cjm.o.').map((k) => st(k, ''));
     },
     optIn: () => st(CONSENT, '1'),
     flush: send,

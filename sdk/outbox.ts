@@ -5,13 +5,11 @@ import { DROP, RETRY, SPLIT, verdict } from './transport';
 /** Sends one batch: `dropped` to report, `beacon` when the page is going away. Resolves [status, retryAfter s]. */
 export type Send = (events: WireEvent[], dropped: number, beacon?: unknown) => Promise<[number, number]>;
 
-/** A stored entry: the event and the time until which a send in flight holds it (0: free). */
-type Entry = [WireEvent, number];
-/** The stored outbox: entries oldest first, and events dropped since the last successful send. */
-interface State {
-  q: Entry[];
-  d: number;
-}
+/**
+ * A stored entry, one localStorage key per event: the event, the time until which a send in flight holds it (0: free),
+ * and its order of `put` in its tab (from 1e6: 7 digits), which keeps events of one millisecond in the order made.
+ */
+type Entry = [WireEvent, number, number];
 
 const FREE = -1;
 
@@ -25,8 +23,12 @@ export const BYTES = 65536;
 export const LEASE = 15e3;
 
 /**
- * The persisted queue of unsent events. Every operation re-reads the stored state, changes it and writes it
- * back, and events leave it only by id, so two tabs sharing one outbox neither lose nor double-send events.
+ * The persisted queue of unsent events: one key per event (`<key>/<ts><order><id>` → Entry; the keys sort oldest
+ * first), and the count of events dropped since the last successful send under `<key>` itself. Adding, leasing and
+ * removing an event write only that event's key, so two tabs sharing the outbox (Chromium gives each renderer its own
+ * copy of localStorage and passes writes on later) never overwrite each other's events: a race can only make an event
+ * be sent twice (the collector keeps one), never lose it. The dropped count is a read-modify-write of one key: two tabs
+ * counting at the same moment can lose an increment (a count, never an event).
  *
  * @example
  * const [put, soon, flush] = outbox(store(true), 'cjm.o.shop', (events, dropped, beacon) => post(url, body(events), beacon), () => consent);
@@ -35,19 +37,13 @@ export const LEASE = 15e3;
  */
 export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, interval = 1e3) => {
   let timer: ReturnType<typeof setTimeout> | 0 = 0,
-    tries = 0;
-
-  /** Read-modify-write of the stored state; a state that cannot be read or changed starts afresh. */
-  const edit = <R>(f: (s: State) => R): R => {
-    let s: State, r: R;
-    try {
-      r = f((s = JSON.parse(st(key)!)));
-    } catch {
-      r = f((s = { q: [], d: 0 }));
-    }
-    st(key, JSON.stringify(s));
-    return r;
-  };
+    tries = 0,
+    n = 1e6;
+  const p = key + '/',
+    /** Adds `c` to the dropped count. */
+    drop = (c: number) => c && st(key, c + ~~st(key)! + ''),
+    /** Writes an entry ('': removes it) under its key: ts (13 digits), order (7 digits), id. */
+    set = (x: Entry, v = JSON.stringify(x)) => st(p + x[0].ts + x[2] + x[0].id, v);
 
   /** Sends in `ms`, unless a send is already scheduled (`force`: reschedule, for a backoff). */
   const later = (ms: number, force?: 1) => {
@@ -60,42 +56,54 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, in
     }
   };
 
-  /** Sends everything that is not held by a send in flight, batch by batch, while `ok()`. Never rejects. */
+  /** put: stores an event (its id and ts are already set and never change); over MAX, the oldest go and are counted. */
+  const put = (e: WireEvent) => {
+    set([e, 0, n++]);
+    drop(
+      st.k(p)
+        .slice(0, -MAX)
+        .map((k) => st(k, '')).length,
+    );
+  };
+
+  /** Sends everything that is not held by a send in flight, batch by batch, while `ok()`. Never rejects (the keys under `p` hold only JSON this tag wrote). */
   const flush = async (beacon?: unknown): Promise<void> => {
     for (let cap = BATCH; ok(); ) {
-      const now = Date.now();
-      let size = 512,
-        dropped = 0;
+      const now = Date.now(),
+        batch: Entry[] = [];
+      let size = 512;
       // Take a batch: free entries, ≤ BATCH events and ≤ BYTES (at least one event), and lease them.
-      const events = edit((s) => {
-        const out: WireEvent[] = [];
-        for (const x of s.q)
-          if (x[1] < now) {
-            size += new Blob([JSON.stringify(x[0])]).size + 1;
-            if (out.length && (out.length == cap || size > BYTES)) break;
-            out.push(x[0]);
-            x[1] = now + LEASE;
-          }
-        if (out.length) {
-          dropped = s.d;
-          s.d = 0;
+      for (const k of st.k(p)) {
+        // '' (removed, in memory) reads as 0: 0[1] is undefined, not < now.
+        const j = st(k)!,
+          x: Entry = JSON.parse(j || '0');
+        if (x[1] < now) {
+          // The stored entry's size: a few bytes more than the event's.
+          size += new Blob([j]).size;
+          if (batch.length && (batch.length == cap || size > BYTES)) break;
+          x[1] = now + LEASE;
+          batch.push(x);
+          set(x);
         }
-        return out;
-      });
-      if (!events.length) return;
-      const [status, retryAfter] = await send(events, dropped, beacon);
-      const ids = events.map((e) => e.id);
+      }
+      if (!batch.length) return;
+      const dropped = ~~st(key)!;
+      st(key, '');
+      const [status, retryAfter] = await send(
+        batch.map((x) => x[0]),
+        dropped,
+        beacon,
+      );
       let v = verdict(status);
       // Refused for its content: halve the batch until the bad event is alone, then drop it and go on
       // with full batches. FREE (-1): back to the outbox for the next round of this loop, no backoff.
-      if (v == SPLIT) v = ids.length > 1 ? ((cap = ids.length >> 1), FREE) : ((cap = BATCH), DROP);
-      // Settle by id: sent and dropped events leave the outbox, retried and split ones are freed (odd v).
+      if (v == SPLIT) v = batch.length > 1 ? ((cap = batch.length >> 1), FREE) : ((cap = BATCH), DROP);
+      // Settle by key: sent and dropped events leave the outbox, retried and split ones are freed (odd v); a tab that
+      // sent them meanwhile (its lease expired) removed them, and writing them back only sends them once more.
       // Events handed to a beacon (status 1) stay held for 400 ms (less than the shortest backoff), so the second hide event of one page exit
       // (visibilitychange, then pagehide) does not beacon them again; the next flush sends them, confirmed.
-      edit((s) => {
-        s.q = s.q.filter((x) => !ids.includes(x[0].id) || (v & 1 && ((x[1] = status == 1 ? now + 400 : 0), 1)));
-        s.d += v && dropped + (v == DROP ? ids.length : 0);
-      });
+      for (const x of batch) v & 1 ? ((x[1] = status == 1 ? now + 400 : 0), set(x)) : set(x, '');
+      drop(v && dropped + (v == DROP ? batch.length : 0));
       if (v == RETRY) {
         // Exponential backoff (1 s doubling to 60 s, times 0.5–1.5 jitter), or the server's Retry-After.
         return later(retryAfter * 1e3 || Math.min(6e4, 1e3 * 2 ** tries++) * (0.5 + Math.random()), 1);
@@ -105,14 +113,7 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, in
   };
 
   return [
-    /** put: stores an event (its id and ts are already set and never change). */
-    (e: WireEvent) =>
-      edit((s) => {
-        if (s.q.push([e, 0]) > MAX) {
-          s.q.shift();
-          s.d++;
-        }
-      }),
+    put,
     /** soon: sends within `interval` ms, unless a send (or a backoff) is already scheduled. */
     () => later(interval),
     /** flush */

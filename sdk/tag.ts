@@ -27,14 +27,15 @@ safe(() => {
   // data-auto and data-respect-dnt arrive as strings: createTracker reads "false" as false.
   const t = createTracker({
     ...(a as unknown as Options),
-    endpoint: a.api || new URL('/collect', s.src).href,
+    // A URL object: fetch and sendBeacon take it as its string.
+    endpoint: a.api || (new URL('/collect', s.src) as unknown as string),
     hash: a.hash != null,
   });
   const c = (w.cjm = Object.assign(
     safe((command: keyof Tracker, ...args: unknown[]) => (t[command] as (...a: unknown[]) => unknown)(...args)),
     t,
   ));
-  if (a.vitals != null) d.head.appendChild(d.createElement('script')).src = new URL('cjm.vitals.js', s.src).href;
+  if (a.vitals != null) d.head.appendChild(d.createElement('script')).src = new URL('cjm.vitals.js', s.src) as unknown as string;
   // Calls made before the tag loaded, in order.
   q?.q?.forEach((x) => c.apply(0, x as Parameters<Cjm>));
 })();

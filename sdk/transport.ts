@@ -11,9 +11,8 @@ export const post = async (url: string, body: string, beacon?: unknown): Promise
     const r = await fetch(url, {
       method: 'POST',
       keepalive: true,
+      // A string body is sent as text/plain;charset=UTF-8, a "simple" content type: no CORS preflight.
       body,
-      // text/plain is a "simple" content type: no CORS preflight.
-      headers: { 'content-type': 'text/plain' },
     });
     // NaN (absent, or an HTTP date) means: use the backoff.
     return [r.status, +r.headers.get('retry-after')!];

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CONSENT, VISITOR, consent, dnt, store, uid, visitor } from '../../sdk/context';
 import { createTracker } from '../../sdk/index';
-import { fakeNet, setPrivacy, site, throwingStorage } from './helpers';
+import { fakeNet, setPrivacy, site, storedOutbox, throwingStorage } from './helpers';
 
 beforeEach(() => {
   localStorage.clear();
@@ -184,9 +184,11 @@ describe('tracker context', () => {
     const t = createTracker({ site: s, endpoint: '/c', auto: false });
     const v = t.visitorId();
     t.track('before');
+    expect(storedOutbox('cjm.o.' + s).q).toHaveLength(1);
     t.optOut();
     expect(localStorage.getItem('cjm.c')).toBe('0');
     expect(localStorage.getItem('cjm.v')).toBeFalsy();
+    expect(Object.keys(localStorage).filter((k) => k.startsWith('cjm.o.'))).toEqual([]);
     t.track('during');
     await t.flush();
     expect(net.events(s)).toEqual([]);

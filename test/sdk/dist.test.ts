@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { fakeNet, site } from './helpers';
+import { fakeNet, site, storedOutbox } from './helpers';
 
 const read = (f: string) => readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../dist', f), 'utf8');
 type Cjm = ((...a: unknown[]) => unknown) & { track(n: string, p?: object): void; flush(): Promise<void>; q?: unknown[] };
@@ -39,12 +39,12 @@ describe('dist/cjm.js', () => {
     run({ src: 'https://cdn.test/cjm.js', 'data-site': s });
     w.cjm!('track', 'late');
     w.cjm!.track('later');
-    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toHaveLength(4);
+    expect(storedOutbox('cjm.o.' + s).q).toHaveLength(4);
     await w.cjm!.flush();
     expect(net.batches(s)[0]!.url).toBe('https://cdn.test/collect');
     expect(net.events(s).map((e) => e.name ?? e.type)).toEqual(['page', 'early', 'late', 'later']);
     expect(net.batches(s)[0]!.body.visitor).toBe(localStorage.getItem('cjm.v'));
-    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
+    expect(storedOutbox('cjm.o.' + s).q).toEqual([]);
     run({ src: 'https://cdn.test/cjm.js', 'data-site': s }); // twice: nothing
     await w.cjm!.flush();
     expect(net.events(s)).toHaveLength(4);

@@ -1,6 +1,6 @@
 /** Test helpers for the SDK (happy-dom): a fake network and small DOM utilities. */
 import { vi } from 'vitest';
-import type { WireBatch } from '../../collector/core/protocol';
+import type { WireBatch, WireEvent } from '../../collector/core/protocol';
 
 export interface Call {
   url: string;
@@ -72,3 +72,15 @@ export const site = () => `site${++n}`;
 
 /** Lets pending promise callbacks (and fake-timer-free awaits) run. */
 export const tick = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/**
+ * The stored outbox `key` (`cjm.o.<site>`): its entries, one localStorage key each (`<key>/<ts><order><id>` → [event, lease, order]),
+ * oldest first, and the dropped count (the key itself).
+ */
+export const storedOutbox = (key: string) => ({
+  q: Object.keys(localStorage)
+    .filter((k) => k.startsWith(key + '/'))
+    .sort()
+    .map((k) => JSON.parse(localStorage.getItem(k)!) as [WireEvent, number, number]),
+  d: +(localStorage.getItem(key) ?? 0),
+});

@@ -1,8 +1,9 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { WireEvent } from '../../collector/core/protocol';
-import { store, uid } from '../../sdk/context';
+import { store, uid, type Store } from '../../sdk/context';
 import { BATCH, BYTES, LEASE, MAX, outbox, type Send } from '../../sdk/outbox';
+import { storedOutbox } from './helpers';
 
 const KEY = 'cjm.o.test';
 const ev = (i: number, extra: Partial<WireEvent> = {}): WireEvent => ({ id: `e${i}-${uid()}`, type: 'event', ts: Date.now(), name: `n${i}`, ...extra });
@@ -12,6 +13,25 @@ interface Sent {
   dropped: number;
   beacon: unknown;
 }
+
+/**
+ * Two tabs over one localStorage, as Chromium runs them (one renderer process each): a tab reads and writes its own
+ * copy at once, and the other tab's copy gets each write `lag` ms later.
+ */
+const tabs = (lag: number): Store[] => {
+  const copies = [new Map<string, string>(), new Map<string, string>()];
+  return copies.map((mine, i) => {
+    const st = ((k: string, v?: string) => {
+      if (v == null) return mine.get(k) ?? null;
+      const write = (m: Map<string, string>) => (v ? m.set(k, v) : m.delete(k));
+      write(mine);
+      setTimeout(() => write(copies[1 - i]!), lag);
+      return v;
+    }) as Store;
+    st.k = (p) => [...mine.keys()].filter((k) => k.startsWith(p)).sort();
+    return st;
+  });
+};
 
 /** A send that records batches and answers with `status()` (and Retry-After `retry`). */
 const recorder = (status: () => number = () => 202, retry = NaN) => {
@@ -23,7 +43,7 @@ const recorder = (status: () => number = () => 202, retry = NaN) => {
   return { sent, send, ids: () => sent.flatMap((b) => b.events.map((e) => e.id)) };
 };
 
-const stored = () => JSON.parse(localStorage.getItem(KEY)!) as { q: [WireEvent, number][]; d: number };
+const stored = () => storedOutbox(KEY);
 
 beforeEach(() => {
   localStorage.clear();
@@ -231,12 +251,13 @@ describe('outbox', () => {
     put(b);
     const done = flush();
     await vi.advanceTimersByTimeAsync(0);
-    // Meanwhile another tab drops `a` (say its own bound) and adds `c` at the front and `d` at the end.
-    const c = ev(3),
+    // Meanwhile another tab drops `a` (say its own bound) and adds `c` (an older ts: at the front) and `d`.
+    const c = ev(3, { ts: a.ts - 1 }),
       d = ev(4);
-    const s = stored();
-    s.q = [[c, 0], s.q[1]!, [d, 0]];
-    localStorage.setItem(KEY, JSON.stringify(s));
+    localStorage.removeItem(Object.keys(localStorage).find((k) => k.endsWith(a.id))!);
+    localStorage.setItem(`${KEY}/${c.ts}2000000${c.id}`, JSON.stringify([c, 0, 2e6]));
+    localStorage.setItem(`${KEY}/${d.ts}2000001${d.id}`, JSON.stringify([d, 0, 2000001]));
+    expect(stored().q.map((x) => x[0].id)).toEqual([c.id, b.id, d.id]);
     release();
     await done;
     expect(sent[0]!.map((e) => e.id)).toEqual([a.id, b.id]);
@@ -268,6 +289,34 @@ describe('outbox', () => {
     await Promise.all([f1, f2]);
     expect(sent).toHaveLength(3);
     expect(stored().q).toEqual([]);
+  });
+
+  test('two tabs tracking at the same moment, each writing over a stale copy of the other: no event lost', async () => {
+    const [st1, st2] = tabs(5);
+    const sent = new Set<string>();
+    const send: Send = async (events) => {
+      events.forEach((e) => sent.add(e.id));
+      return [202, NaN];
+    };
+    const a = outbox(st1!, KEY, send, () => true, 20);
+    const b = outbox(st2!, KEY, send, () => true, 20);
+    const all: WireEvent[] = [];
+    // 30 events per tab, interleaved 1 ms apart (less than the lag), each tab flushing as the tag does.
+    for (let i = 0; i < 30; i++) {
+      for (const [put, soon] of [a, b]) {
+        const e = ev(all.length);
+        all.push(e);
+        put(e);
+        soon();
+      }
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(LEASE * 3);
+    await Promise.all([a[2](), b[2]()]);
+    expect(all.filter((e) => !sent.has(e.id)).map((e) => e.name)).toEqual([]);
+    // Both copies end empty: nothing is left to send twice more.
+    expect(st1!.k(KEY + '/')).toEqual([]);
+    expect(st2!.k(KEY + '/')).toEqual([]);
   });
 
   test('a lease expires: events of a send that never answered (tab closed) are sent again', async () => {
@@ -349,7 +398,7 @@ describe('outbox', () => {
     soon();
     await flush();
     await vi.advanceTimersByTimeAsync(5000);
-    expect(localStorage.getItem(KEY)).toBeNull();
+    expect(localStorage.length).toBe(0);
     expect(r.send).not.toHaveBeenCalled();
     ok = true;
   });
@@ -374,7 +423,7 @@ describe('outbox', () => {
     put(ev(1));
     await flush();
     expect(r.sent).toHaveLength(1);
-    expect(localStorage.getItem(KEY)).toBeNull();
+    expect(localStorage.length).toBe(0);
     localStorage.setItem(KEY, '{"q":1,"d":"x"}');
     const [put2, , flush2] = outbox(store(true), KEY, r.send, () => true);
     await expect(flush2()).resolves.toBeUndefined();

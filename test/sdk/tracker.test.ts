@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
 import type { Props as WireProps, WireBatch, WireEvent } from '../../collector/core/protocol';
 import { createTracker, init, type Options, type Props, type Tracker } from '../../sdk/index';
-import { fakeNet, setHidden, site } from './helpers';
+import { fakeNet, setHidden, site, storedOutbox } from './helpers';
 
 beforeEach(() => {
   localStorage.clear();
@@ -173,7 +173,7 @@ describe('delivery', () => {
     expect(net.events(s).map((e) => e.type)).toEqual(['page', 'event']);
     // A beacon's true only means "queued by the browser": the events stay until the collector confirms them,
     // and they are held briefly, so the pagehide that follows visibilitychange does not beacon them again.
-    const stored = () => JSON.parse(localStorage.getItem('cjm.o.' + s)!).q as unknown[];
+    const stored = () => storedOutbox('cjm.o.' + s).q;
     expect(stored()).toHaveLength(2);
     window.dispatchEvent(new PageTransitionEvent('pagehide'));
     await vi.advanceTimersByTimeAsync(0);
@@ -206,7 +206,7 @@ describe('delivery', () => {
     await vi.advanceTimersByTimeAsync(1500);
     expect(next.batches(s)[0]?.beacon).toBe(false);
     expect(next.events(s).map((e) => e.id)).toEqual(lost);
-    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
+    expect(storedOutbox('cjm.o.' + s).q).toEqual([]);
   });
 
   test('pagehide flushes by sendBeacon (and never listens to unload/beforeunload)', async () => {
@@ -248,7 +248,7 @@ describe('delivery', () => {
     expect(net.batches(s).length).toBe(tries + 1);
     const ids = net.batches(s).map((c) => c.body.events[0]!.id);
     expect(new Set(ids).size).toBe(1); // the same page view every time
-    expect(JSON.parse(localStorage.getItem('cjm.o.' + s)!).q).toEqual([]);
+    expect(storedOutbox('cjm.o.' + s).q).toEqual([]);
   });
 });
 

@@ -38,7 +38,9 @@ describe('post', () => {
     expect(net.sendBeacon).not.toHaveBeenCalled();
     const [url, init] = net.fetch.mock.calls[0]!;
     expect(url).toBe(URL);
-    expect(init).toEqual({ method: 'POST', keepalive: true, body: BODY, headers: { 'content-type': 'text/plain' } });
+    // No content-type header: a string body goes as text/plain;charset=UTF-8, a CORS-safelisted type (no preflight).
+    expect(init).toEqual({ method: 'POST', keepalive: true, body: BODY });
+    expect(typeof init.body).toBe('string');
   });
 
   test('reads the status and Retry-After (seconds; 0 when absent, NaN for a date: both mean backoff)', async () => {
