@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCollectorProcess, type CollectorProcess } from '../../bench/lib/collector-process';
+import { mulberry32 } from '../../bench/lib/traffic';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { checkConsistency } from './consistency';
 
@@ -24,16 +25,7 @@ const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Geck
 
 /** A deterministic PRNG (mulberry32) so a failing run can be replayed with CJM_FAULT_SEED. */
 const SEED = Number(process.env.CJM_FAULT_SEED ?? Date.now() % 1_000_000);
-const rng = (() => {
-  let a = SEED >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-})();
+const rng = mulberry32(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
 
 const PATHS = ['/', '/products', '/signup', '/cart', '/checkout', '/thank-you', '/cart'];
