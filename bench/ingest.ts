@@ -13,13 +13,33 @@ export interface IngestRow {
   target: string;
   events: number;
   result: CannonResult;
+  /** Median ms to read one visitor's timeline through the API on the database the run just filled. */
+  timelineMs?: number;
 }
+
+/** Median latency of `GET /api/sites/demo/visitors/:visitor` for up to 30 visitors of the run (the same requests on
+ * every server). */
+export const timelineLatency = async (url: string, token: string): Promise<number> => {
+  const headers = { Authorization: `Bearer ${token}` };
+  const list = (await (await fetch(`${url}/api/sites/demo/visitors?limit=30`, { headers })).json()) as { visitors: { visitor: string }[] };
+  const times: number[] = [];
+  for (const v of list.visitors) {
+    const t = performance.now();
+    const res = await fetch(`${url}/api/sites/demo/visitors/${encodeURIComponent(v.visitor)}`, { headers });
+    await res.arrayBuffer();
+    if (res.ok) times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] ?? Number.NaN;
+};
 
 export const benchIngest = async (seconds: number, log: (s: string) => void, worker = true): Promise<{ rows: IngestRow[]; workerError?: string }> => {
   const rows: IngestRow[] = [];
-  const add = (target: string, events: number, result: CannonResult) => {
-    rows.push({ target, events, result: { rps: result.rps, p50: result.p50, p99: result.p99, requests: result.requests, non2xx: result.non2xx, errors: result.errors } });
-    log(`  ${target}, ${events}-event batches: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms (${result.non2xx} non-2xx, ${result.errors} errors)`);
+  const add = (target: string, events: number, result: CannonResult, timelineMs?: number) => {
+    const row: IngestRow = { target, events, result: { rps: result.rps, p50: result.p50, p99: result.p99, requests: result.requests, non2xx: result.non2xx, errors: result.errors } };
+    if (timelineMs !== undefined) row.timelineMs = timelineMs;
+    rows.push(row);
+    log(`  ${target}, ${events}-event batches: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms (${result.non2xx} non-2xx, ${result.errors} errors)${timelineMs === undefined ? '' : `, timeline ${timelineMs.toFixed(1)} ms`}`);
   };
   const dir = mkdtempSync(join(tmpdir(), 'cjm-bench-ingest-'));
   try {
@@ -27,8 +47,9 @@ export const benchIngest = async (seconds: number, log: (s: string) => void, wor
       const bare = await startBareServer();
       add('bare node:http (204)', events, await cannon({ url: bare.url, events, seconds }));
       await bare.stop();
-      const node = await startCollectorProcess({ db: join(dir, `node-${events}.db`), env: { CJM_TRUST_PROXY: '1' } });
-      add('Node collector (SQLite)', events, await cannon({ url: node.url, events, seconds, forwardedFor: true }));
+      const node = await startCollectorProcess({ db: join(dir, `node-${events}.db`), token: 'bench', env: { CJM_TRUST_PROXY: '1' } });
+      const result = await cannon({ url: node.url, events, seconds, forwardedFor: true });
+      add('Node collector (SQLite)', events, result, await timelineLatency(node.url, 'bench'));
       await node.stop();
     }
     if (!worker) return { rows };
@@ -36,7 +57,10 @@ export const benchIngest = async (seconds: number, log: (s: string) => void, wor
       const { startLocalWorker } = await import('../scripts/worker');
       const w = await startLocalWorker({ adminToken: 'bench', assets: false });
       try {
-        for (const events of [1, 10]) add('Worker (workerd + local D1)', events, await cannon({ url: w.url, events, seconds }));
+        for (const events of [1, 10]) {
+          const result = await cannon({ url: w.url, events, seconds });
+          add('Worker (workerd + local D1)', events, result, await timelineLatency(w.url, 'bench'));
+        }
       } finally {
         await w.stop();
       }

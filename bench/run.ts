@@ -127,8 +127,8 @@ ${t}
     ingest = await benchIngest(secs, log, !flag('no-worker'));
     const bare = (events: number) => ingest!.rows.find((r) => r.target.startsWith('bare') && r.events === events)!.result;
     const t = table(
-      ['server', 'batch', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'req/s vs bare', 'non-2xx'],
-      ingest.rows.map((r) => [r.target, `${r.events} ev`, kb(Math.round(r.result.rps)), kb(Math.round(r.result.rps * r.events)), r.result.p50, r.result.p99, x(r.result.rps / bare(r.events).rps, 3), r.result.non2xx + r.result.errors]),
+      ['server', 'batch', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'req/s vs bare', 'non-2xx', 'timeline ms'],
+      ingest.rows.map((r) => [r.target, `${r.events} ev`, kb(Math.round(r.result.rps)), kb(Math.round(r.result.rps * r.events)), r.result.p50, r.result.p99, x(r.result.rps / bare(r.events).rps, 3), r.result.non2xx + r.result.errors, r.timelineMs === undefined ? '—' : ms(r.timelineMs)]),
     );
     log(t);
     out.push(`## Collector ingest
@@ -140,7 +140,9 @@ with \`CJM_TRUST_PROXY=1\` and \`X-Forwarded-For\` spread over 20,000 addresses 
 address) does not answer 429. The bare server is \`node:http\` reading the body and answering 204 to the same
 requests, measured in the same run. The Worker is collector/worker.ts on workerd with a local D1
 (\`scripts/worker.ts\`, wrangler's \`unstable_startWorker\`); it has no per-IP limit locally. autocannon runs on the same
-two cores as the servers.
+two cores as the servers. After each run, \`timeline ms\` is the median time to read one visitor's timeline
+(\`GET /api/sites/demo/visitors/:visitor\`, 30 visitors of the run) on the database that run filled, the same
+requests on Node and on the Worker.
 
 ${t}
 ${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError}\n` : ''}`);
