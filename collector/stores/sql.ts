@@ -439,7 +439,7 @@ export const createSqlStore = (db: SqlConnector): Store => ({
 
   async visitorsOfJourney(site, journey) {
     const rows = await db.all<{ visitor: string }>(
-      'SELECT visitor FROM visitors WHERE site = ? AND journey = ? ORDER BY visitor',
+      'SELECT visitor FROM visitors WHERE site = ? AND journey = ? ORDER BY +visitor',
       [site, journey],
     );
     return rows.map((r) => r.visitor);
