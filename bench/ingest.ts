@@ -58,7 +58,7 @@ export const benchIngest = async (seconds: number, log: (s: string) => void, wor
       const w = await startLocalWorker({ adminToken: 'bench', assets: false });
       try {
         for (const events of [1, 10]) {
-          const result = await cannon({ url: w.url, events, seconds });
+          const result = await cannon({ url: w.url, events, seconds, forwardedFor: true });
           add('Worker (workerd + local D1)', events, result, await timelineLatency(w.url, 'bench'));
         }
       } finally {

@@ -139,7 +139,7 @@ as \`npm start\` does (child process, SQLite file in WAL mode, \`synchronous=NOR
 with \`CJM_TRUST_PROXY=1\` and \`X-Forwarded-For\` spread over 20,000 addresses so the per-IP rate limit (20/s per
 address) does not answer 429. The bare server is \`node:http\` reading the body and answering 204 to the same
 requests, measured in the same run. The Worker is collector/worker.ts on workerd with a local D1
-(\`scripts/worker.ts\`, wrangler's \`unstable_startWorker\`); it has no per-IP limit locally. autocannon runs on the same
+(\`scripts/worker.ts\`, wrangler's \`unstable_startWorker\`); it rate-limits per \`CF-Connecting-IP\`, which the bench spreads the same way. autocannon runs on the same
 two cores as the servers. After each run, \`timeline ms\` is the median time to read one visitor's timeline
 (\`GET /api/sites/demo/visitors/:visitor\`, 30 visitors of the run) on the database that run filled, the same
 requests on Node and on the Worker.

@@ -42,7 +42,8 @@ export interface CannonOptions {
   connections?: number;
   /** Requests per second in total (autocannon's overallRate); unlimited when absent. */
   rate?: number;
-  /** Spread clients over many addresses (the collector must trust X-Forwarded-For). */
+  /** Spread clients over many addresses: X-Forwarded-For (the Node collector with CJM_TRUST_PROXY=1) and
+   * CF-Connecting-IP (the Worker, which reads the client address from it). */
   forwardedFor?: boolean;
   /** Called with the latency (ms) of every response. */
   onResponse?: (ms: number) => void;
@@ -62,7 +63,11 @@ export const cannon = async (o: CannonOptions): Promise<CannonResult & { raw: au
         method: 'POST',
         setupRequest: (req: autocannon.Request) => {
           const headers: Record<string, string> = { 'content-type': 'text/plain', 'user-agent': UA };
-          if (o.forwardedFor) headers['x-forwarded-for'] = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+          if (o.forwardedFor) {
+            const address = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+            headers['x-forwarded-for'] = address;
+            headers['cf-connecting-ip'] = address;
+          }
           n = (n + 1) % 20_000;
           return { ...req, headers, body: body() };
         },
