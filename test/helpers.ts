@@ -60,3 +60,15 @@ export const ev = (type: WireEvent['type'], fields: Partial<WireEvent> = {}): Wi
 export const page = (path: string, fields: Partial<WireEvent> = {}) => ev('page', { url: `https://shop.test${path}`, ...fields });
 
 export const batch = (visitor: string, events: WireEvent[], site = 'demo'): WireBatch => ({ site, visitor, events });
+
+/** A deterministic shuffle (seeded LCG), so an order that breaks a test can be replayed. */
+export const shuffled = <T>(xs: readonly T[], seed: number): T[] => {
+  const out = [...xs];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+};

@@ -7,6 +7,7 @@ import { ingest } from '../../collector/core/ingest';
 import { foldEvents, journeyView, type Journey, type StoredEvent } from '../../collector/core/journey';
 import { compileStages, defaultSiteConfig } from '../../collector/core/stages';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
+import { shuffled } from '../helpers';
 
 const site = defaultSiteConfig('demo', { origins: ['https://shop.test'] });
 const opts = { model: compileStages(site), sessionTimeoutMs: 30 * 60_000, siteHosts: ['shop.test'] };
@@ -124,27 +125,17 @@ const cases: Case[] = [
   },
 ];
 
-const shuffle = <T>(xs: readonly T[], seed: number): T[] => {
-  const out = [...xs];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-};
 
 describe.each(cases)('fold: $name', ({ events, expect: check }) => {
   const whole = foldEvents(events, opts);
   it('gives the expected journey', () => check(whole));
   it('in any order', () => {
     expect(foldEvents([...events].reverse(), opts)).toEqual(whole);
-    for (let seed = 1; seed <= 5; seed++) expect(foldEvents(shuffle(events, seed), opts)).toEqual(whole);
+    for (let seed = 1; seed <= 5; seed++) expect(foldEvents(shuffled(events, seed), opts)).toEqual(whole);
   });
   it('through ingest, one event per batch, shuffled, with duplicates', async () => {
     const store = createSqliteStore(openSqlite(':memory:'));
-    const order = shuffle(events, 7);
+    const order = shuffled(events, 7);
     for (const e of [...order, ...order.slice(0, 2)]) {
       const { visitor, ...wire } = e;
       await ingest(store, site, visitor, [wire as never], T + 1000 * MIN);

@@ -4,6 +4,7 @@ import { foldEvents, type StoredEvent } from '../../collector/core/journey';
 import type { WireEvent } from '../../collector/core/protocol';
 import { compileStages, defaultSiteConfig } from '../../collector/core/stages';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
+import { shuffled } from '../helpers';
 
 const site = defaultSiteConfig('demo');
 const opts = { model: compileStages(site), sessionTimeoutMs: 30 * 60_000 };
@@ -29,16 +30,6 @@ const walk: StoredEvent[] = [
   e('h', 92, { url: 'https://shop.test/thank-you' }),
 ];
 
-const shuffled = <T>(xs: T[], seed: number): T[] => {
-  const out = [...xs];
-  let s = seed;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) % 2 ** 31;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-};
 
 describe('journey fold', () => {
   const j = foldEvents(walk, opts);

@@ -194,13 +194,21 @@ export const apiRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
   });
 
   // ----- reports -----
-  r.get('/sites/:site/funnel', async (c) => {
-    const site = await loadSite(c);
-    if (site instanceof Response) return site;
-    const range = query(c, parseRange);
-    if (range instanceof Response) return range;
-    return c.json(await funnel(c.get('store'), site, range));
-  });
+  // Reports that take only a date range (`from`, `to`).
+  const rangeReports: Record<string, (store: Store, site: SiteConfig, range: DateRange) => Promise<unknown>> = {
+    funnel,
+    touches,
+    counters,
+  };
+  for (const [name, report] of Object.entries(rangeReports)) {
+    r.get(`/sites/:site/${name}`, async (c) => {
+      const site = await loadSite(c);
+      if (site instanceof Response) return site;
+      const range = query(c, parseRange);
+      if (range instanceof Response) return range;
+      return c.json(await report(c.get('store'), site, range));
+    });
+  }
 
   r.get('/sites/:site/journey-map', async (c) => {
     const site = await loadSite(c);
@@ -208,22 +216,6 @@ export const apiRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
     const q = query(c, (p) => ({ range: parseRange(p), top: parseIntParam(p, 'top', 10, 1, 50) }));
     if (q instanceof Response) return q;
     return c.json(await journeyMap(c.get('store'), site, q.range, q.top));
-  });
-
-  r.get('/sites/:site/touches', async (c) => {
-    const site = await loadSite(c);
-    if (site instanceof Response) return site;
-    const range = query(c, parseRange);
-    if (range instanceof Response) return range;
-    return c.json(await touches(c.get('store'), site, range));
-  });
-
-  r.get('/sites/:site/counters', async (c) => {
-    const site = await loadSite(c);
-    if (site instanceof Response) return site;
-    const range = query(c, parseRange);
-    if (range instanceof Response) return range;
-    return c.json(await counters(c.get('store'), site, range));
   });
 
   // ----- export -----
