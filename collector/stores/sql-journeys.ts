@@ -5,12 +5,13 @@
  *
  * Reports never read `events`: they aggregate `journeys` and the derived rows each journey write keeps exact, all
  * filtered on the cohort (`first_seen` / `cohort_at`) and served by covering indexes (migration 0002_*_indexes).
- * Medians and percentiles are nearest-rank: from small histograms (touches, sessions) or by reading the ⌈p·n⌉-th
- * entry of a sorted index (time to next stage, vitals), so no row list travels to the app.
+ * Medians and percentiles are nearest-rank: from small histograms (touches, sessions), or (time to next stage,
+ * vitals) from the bucket histograms of migration 0006, which say in which bucket the ⌈p·n⌉-th value lies, and then
+ * reading that entry from the bucket's range of a sorted index. No row list travels to the app.
  */
 import type { CounterName, DateRange, NameEntry, StageAggregate, Store, TimelineEvent } from '../core/store';
 import { chunks, storedStates, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
-import { rollupStatements, splitRange, type RangeParts } from './sql-rollups';
+import { bucketBounds, bucketSql, rollupStatements, splitRange, type RangeParts } from './sql-rollups';
 import { eraseAutomationStatements } from './sql-automation';
 
 type JourneyMethods = Pick<
@@ -95,6 +96,87 @@ const both = async <T>(
     out.push(...(await rollup({ sql, params })));
   }
   for (const r of parts.raw) out.push(...(await raw({ sql: ` AND ${col} >= ? AND ${col} <= ?`, params: [r.from, r.to] })));
+  return out;
+};
+
+/** Where the values of a quantile live: the per-journey table, its value column, and whether rows have a name. */
+interface ValueSource {
+  table: 'journey_stages' | 'journey_stage_vitals';
+  col: 'to_next_ms' | 'value';
+  named: boolean;
+}
+const TO_NEXT: ValueSource = { table: 'journey_stages', col: 'to_next_ms', named: false };
+const VITALS: ValueSource = { table: 'journey_stage_vitals', col: 'value', named: true };
+
+/**
+ * Exact nearest-rank quantiles: for each wanted (stage, name), the k-th smallest value (1-based) among the `n` values
+ * of the cohort range. One query reads the bucket histograms of the range (whole days from `cohort_values`, edge days
+ * grouped from the per-journey rows); then, per wanted value, one query reads the k-th value inside its bucket only.
+ * Should the histograms not account for exactly `n` values (a database written before them), the k-th value is read
+ * by walking the whole sorted index instead: slower, the same answer.
+ */
+const kthValues = async (
+  db: SqlConnector,
+  site: string,
+  range: DateRange,
+  src: ValueSource,
+  wants: ReadonlyArray<{ stage: string; name: string; k: number; n: number }>,
+): Promise<Map<string, number>> => {
+  const out = new Map<string, number>();
+  if (wants.length === 0) return out;
+  const id = (stage: string, name: string) => JSON.stringify([stage, name]);
+  type HistRow = { stage: string; name: string; bucket: number; n: number };
+  const hist = new Map<string, Map<number, number>>();
+  const rows = await both(
+    splitRange(range),
+    (d) =>
+      db.all<HistRow>(
+        `SELECT stage, name, bucket, SUM(n) AS n FROM cohort_values WHERE site = ? AND name ${src.named ? "<> ''" : "= ''"}${d.sql}
+         GROUP BY name, stage, bucket`,
+        [site, ...d.params],
+      ),
+    (r) =>
+      db.all<HistRow>(
+        `SELECT stage, ${src.named ? 'name' : "''"} AS name, ${bucketSql(src.col)} AS bucket, COUNT(*) AS n FROM ${src.table}
+         WHERE site = ? AND ${src.col} IS NOT NULL${r.sql} GROUP BY 1, 2, 3`,
+        [site, ...r.params],
+      ),
+    'cohort_at',
+  );
+  for (const r of rows) {
+    const k = id(r.stage, r.name);
+    let h = hist.get(k);
+    if (!h) hist.set(k, (h = new Map()));
+    h.set(r.bucket, (h.get(r.bucket) ?? 0) + r.n);
+  }
+  const sc = within('cohort_at', range);
+  for (const w of wants) {
+    const named = src.named ? ' AND name = ?' : '';
+    const key = [site, w.stage, ...(src.named ? [w.name] : [])];
+    const buckets = [...(hist.get(id(w.stage, w.name)) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+    let sql: string;
+    let params: SqlValue[];
+    if (buckets.reduce((t, [, n]) => t + n, 0) === w.n) {
+      let before = 0;
+      let b = buckets[0]![0];
+      for (const [bucket, n] of buckets) {
+        b = bucket;
+        if (before + n >= w.k) break;
+        before += n;
+      }
+      const { lo, hi } = bucketBounds(b);
+      sql = `SELECT ${src.col} AS v FROM ${src.table} WHERE site = ? AND stage = ?${named}
+        ${lo === null ? '' : ` AND ${src.col} >= ?`}${hi === null ? '' : ` AND ${src.col} < ?`} AND ${bucketSql(src.col)} = ?${sc.sql}
+        ORDER BY ${src.col} LIMIT 1 OFFSET ?`;
+      params = [...key, ...(lo === null ? [] : [lo]), ...(hi === null ? [] : [hi]), b, ...sc.params, w.k - before - 1];
+    } else {
+      sql = `SELECT ${src.col} AS v FROM ${src.table} WHERE site = ? AND stage = ?${named} AND ${src.col} IS NOT NULL${sc.sql}
+        ORDER BY ${src.col} LIMIT 1 OFFSET ?`;
+      params = [...key, ...sc.params, w.k - 1];
+    }
+    const [row] = await db.all<{ v: number }>(sql, params);
+    if (row) out.set(id(w.stage, w.name), row.v);
+  }
   return out;
 };
 
@@ -214,18 +296,15 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       a.touches.set(r.touches, (a.touches.get(r.touches) ?? 0) + r.n);
       a.sessions.set(r.sessions, (a.sessions.get(r.sessions) ?? 0) + r.n);
     }
-    // Median time to the next stage: the ⌈n/2⌉-th value, read in order from the (site, stage, to_next_ms) index.
-    const sc = within('cohort_at', range);
-    const toNext = new Map<string, number>();
-    for (const [stage, a] of acc) {
-      if (a.nn === 0) continue;
-      const [row] = await db.all<{ v: number }>(
-        `SELECT to_next_ms AS v FROM journey_stages WHERE site = ? AND stage = ? AND to_next_ms IS NOT NULL${sc.sql}
-         ORDER BY to_next_ms LIMIT 1 OFFSET ?`,
-        [site, stage, ...sc.params, Math.ceil(a.nn / 2) - 1],
-      );
-      if (row) toNext.set(stage, row.v);
-    }
+    // Median time to the next stage: the ⌈n/2⌉-th value.
+    const medians = await kthValues(
+      db,
+      site,
+      range,
+      TO_NEXT,
+      [...acc].filter(([, a]) => a.nn > 0).map(([stage, a]) => ({ stage, name: '', k: Math.ceil(a.nn / 2), n: a.nn })),
+    );
+    const toNext = new Map([...medians].map(([k, v]) => [(JSON.parse(k) as string[])[0]!, v]));
     const names = new Set([...acc.keys(), ...current.keys(), ...furthest.keys()]);
     const out: StageAggregate[] = [...names].sort().map((stage) => {
       const a = acc.get(stage);
@@ -294,7 +373,7 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       (a, b) => b.count - a.count || b.journeys - a.journeys || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0),
       top,
     );
-    // p75 of each vital per stage: the ⌈3n/4⌉-th value, read in order from the (site, stage, name, value) index.
+    // p75 of each vital per stage: the ⌈3n/4⌉-th value.
     type CountRow = { stage: string; name: string; n: number };
     const counts = sumBy(
       await both(
@@ -306,15 +385,11 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       (r) => [r.stage, r.name],
       ['n'],
     );
-    const sc = within('cohort_at', range);
+    const p75 = await kthValues(db, site, range, VITALS, counts.map((c) => ({ stage: c.stage, name: c.name, k: Math.ceil((3 * c.n) / 4), n: c.n })));
     const vitals: Array<{ stage: string; name: string; p75: number; samples: number }> = [];
     for (const c of counts) {
-      const [row] = await db.all<{ v: number }>(
-        `SELECT value AS v FROM journey_stage_vitals WHERE site = ? AND stage = ? AND name = ?${sc.sql}
-         ORDER BY value LIMIT 1 OFFSET ?`,
-        [site, c.stage, c.name, ...sc.params, Math.ceil((3 * c.n) / 4) - 1],
-      );
-      if (row) vitals.push({ stage: c.stage, name: c.name, p75: row.v, samples: c.n });
+      const v = p75.get(JSON.stringify([c.stage, c.name]));
+      if (v !== undefined) vitals.push({ stage: c.stage, name: c.name, p75: v, samples: c.n });
     }
     vitals.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.name < b.name ? -1 : 1));
     return { channels, items, vitals };

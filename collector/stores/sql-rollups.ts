@@ -14,6 +14,45 @@ interface Contribution {
   add: Record<string, number>;
 }
 
+/**
+ * The histogram bucket of a value (migration 0006_value_histograms): 18 buckets per decade, each at most 1.5× wide,
+ * monotonic in the value. `bucketSql` is the same function in SQL; both clamp to ±1e12 and scale to thousandths, so
+ * JavaScript and SQLite do the same IEEE multiplication and truncation and agree on every finite double.
+ */
+export const valueBucket = (v: number): number => {
+  const u = Math.trunc(Math.min(Math.max(v, -1e12), 1e12) * 1000) + 0; // + 0: no -0
+  if (u < 0) return -1;
+  if (u < 10) return u;
+  const digits = String(u);
+  return 20 * digits.length + Math.floor(Number(digits.slice(0, 2)) / 5);
+};
+
+/** `valueBucket` of a column, in SQL. */
+export const bucketSql = (col: string): string => {
+  const u = `CAST(MIN(MAX(${col}, -1e12), 1e12) * 1000 AS INTEGER)`;
+  return `(CASE WHEN ${u} < 0 THEN -1 WHEN ${u} < 10 THEN ${u}
+    ELSE 20 * length(CAST(${u} AS TEXT)) + CAST(substr(CAST(${u} AS TEXT), 1, 2) AS INTEGER) / 5 END)`;
+};
+
+const TOP_BUCKET = valueBucket(1e12);
+
+/**
+ * Value bounds `[lo, hi)` that hold every value of bucket `b` (slightly wider: the exact test is `bucketSql = b`),
+ * for an index range. null: unbounded on that side.
+ */
+export const bucketBounds = (b: number): { lo: number | null; hi: number | null } => {
+  if (b < 0) return { lo: null, hi: 0 };
+  let lo: number;
+  let hi: number;
+  if (b < 10) [lo, hi] = [b, b + 1];
+  else {
+    const scale = 10 ** (Math.floor(b / 20) - 2);
+    const lead = (b % 20) * 5;
+    [lo, hi] = [lead * scale, (lead + 5) * scale];
+  }
+  return { lo: (lo - 1) / 1000, hi: b >= TOP_BUCKET ? null : (hi + 1) / 1000 };
+};
+
 /** What one journey adds to the rollups. */
 export const contributions = (site: string, j: Journey): Contribution[] => {
   if (j.events === 0) return [];
@@ -51,7 +90,13 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
         out.push({ table: 'cohort_items', key: { site, day, stage, kind, item }, add: { journeys: 1, count } });
       }
     }
-    for (const name of Object.keys(st.vitals)) out.push({ table: 'cohort_vitals', key: { site, day, stage, name }, add: { n: 1 } });
+    for (const [name, value] of Object.entries(st.vitals)) {
+      out.push({ table: 'cohort_vitals', key: { site, day, stage, name }, add: { n: 1 } });
+      out.push({ table: 'cohort_values', key: { site, name, stage, bucket: valueBucket(value), day }, add: { n: 1 } });
+    }
+    if (st.toNextMs !== null) {
+      out.push({ table: 'cohort_values', key: { site, name: '', stage, bucket: valueBucket(st.toNextMs), day }, add: { n: 1 } });
+    }
   }
   for (const t of transitions(j)) {
     out.push({ table: 'cohort_transitions', key: { site, day, from_stage: t.from, to_stage: t.to }, add: { journeys: 1, count: t.count } });

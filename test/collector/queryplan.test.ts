@@ -36,7 +36,8 @@ beforeAll(async () => {
       ts: T + v * 1000 + i * 60_000,
       url: `https://shop.test${['/', '/signup', '/cart', '/checkout', '/cart', '/thank-you'][i]}`,
     }));
-    await ingest(store, site, `v${v}`, events.slice(0, 2 + (v % 5)), T + 86400_000);
+    const vital = { id: `v${v}lcp`, type: 'vital' as const, ts: T + v * 1000 + 1, name: 'LCP', value: 900 + v * 37.5 };
+    await ingest(store, site, `v${v}`, [...events.slice(0, 2 + (v % 5)), vital], T + 86400_000);
   }
 });
 
@@ -91,10 +92,21 @@ describe('query plans', () => {
     }
   }));
 
-  it('the median scan of time-to-next is served by its covering index', withAndWithoutStats(() => {
-    const sql = log.find((q) => q.sql.includes('to_next_ms AS v'));
-    expect(sql).toBeDefined();
-    expect(plan(sql!.sql, sql!.params).join('\n')).toMatch(/journey_stages_to_next|journey_stages_by_cohort/);
+  it('quantiles read one bucket of a covering index, located by the histogram rollup', withAndWithoutStats(() => {
+    const reads = log.filter((q) => /LIMIT 1 OFFSET/.test(q.sql));
+    expect(reads.map((q) => q.sql.match(/SELECT (\w+) AS v/)?.[1]).sort()).toEqual(expect.arrayContaining(['to_next_ms', 'value']));
+    for (const q of reads) {
+      expect(plan(q.sql, q.params).join('\n'), q.sql).toMatch(
+        /SEARCH \w+ USING COVERING INDEX (journey_stages_to_next|journey_stage_vitals_by_value) \(site=\? AND stage=\?( AND name=\?)? AND (to_next_ms|value)>\? AND \3<\?\)/,
+      );
+    }
+    const hist = log.filter((q) => /FROM cohort_values/.test(q.sql));
+    expect(hist.length).toBeGreaterThan(0);
+    for (const q of hist) {
+      const p = plan(q.sql, q.params).join('\n');
+      expect(p, q.sql).toMatch(/^SEARCH cohort_values USING PRIMARY KEY \(site=\?/);
+      expect(p, q.sql).not.toMatch(/TEMP B-TREE/);
+    }
   }));
 
 });

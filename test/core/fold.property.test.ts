@@ -73,7 +73,7 @@ const dump = (db: ReturnType<typeof openSqlite>) => ({
   items: db.prepare('SELECT * FROM journey_stage_items ORDER BY key, stage, kind, item').all(),
   vitals: db.prepare('SELECT * FROM journey_stage_vitals ORDER BY key, stage, name').all(),
   links: db.prepare('SELECT * FROM visitors ORDER BY visitor').all(),
-  rollups: ['cohort_journeys', 'cohort_stages', 'cohort_transitions', 'cohort_items', 'cohort_vitals'].map((t) =>
+  rollups: ['cohort_journeys', 'cohort_stages', 'cohort_transitions', 'cohort_items', 'cohort_vitals', 'cohort_values'].map((t) =>
     db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3, 4, 5`).all().filter((r) =>
       Object.entries(r as Record<string, unknown>).some(([k, v]) => ['n', 'journeys'].includes(k) && v !== 0),
     ),
