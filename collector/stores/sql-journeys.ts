@@ -11,7 +11,7 @@
  */
 import type { CounterName, DateRange, NameEntry, StageAggregate, Store, TimelineEvent } from '../core/store';
 import { chunks, storedStates, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
-import { bucketBounds, bucketSql, rollupStatements, splitRange, type RangeParts } from './sql-rollups';
+import { bucketRange, bucketSql, rollupStatements, splitRange, type RangeParts } from './sql-rollups';
 import { eraseAutomationStatements } from './sql-automation';
 
 type JourneyMethods = Pick<
@@ -164,11 +164,12 @@ const kthValues = async (
         if (before + n >= w.k) break;
         before += n;
       }
-      const { lo, hi } = bucketBounds(b);
+      const { lo, hi } = bucketRange(b);
+      // (A range excludes NULL; both ends are never open.)
       sql = `SELECT ${src.col} AS v FROM ${src.table} WHERE site = ? AND stage = ?${named}
-        ${lo === null ? '' : ` AND ${src.col} >= ?`}${hi === null ? '' : ` AND ${src.col} < ?`} AND ${bucketSql(src.col)} = ?${sc.sql}
+        ${lo === null ? '' : ` AND ${src.col} >= ?`}${hi === null ? '' : ` AND ${src.col} < ?`}${sc.sql}
         ORDER BY ${src.col} LIMIT 1 OFFSET ?`;
-      params = [...key, ...(lo === null ? [] : [lo]), ...(hi === null ? [] : [hi]), b, ...sc.params, w.k - before - 1];
+      params = [...key, ...(lo === null ? [] : [lo]), ...(hi === null ? [] : [hi]), ...sc.params, w.k - before - 1];
     } else {
       sql = `SELECT ${src.col} AS v FROM ${src.table} WHERE site = ? AND stage = ?${named} AND ${src.col} IS NOT NULL${sc.sql}
         ORDER BY ${src.col} LIMIT 1 OFFSET ?`;

@@ -36,22 +36,30 @@ export const bucketSql = (col: string): string => {
 
 const TOP_BUCKET = valueBucket(1e12);
 
-/**
- * Value bounds `[lo, hi)` that hold every value of bucket `b` (slightly wider: the exact test is `bucketSql = b`),
- * for an index range. null: unbounded on that side.
- */
-export const bucketBounds = (b: number): { lo: number | null; hi: number | null } => {
-  if (b < 0) return { lo: null, hi: 0 };
-  let lo: number;
-  let hi: number;
-  if (b < 10) [lo, hi] = [b, b + 1];
-  else {
-    const scale = 10 ** (Math.floor(b / 20) - 2);
-    const lead = (b % 20) * 5;
-    [lo, hi] = [lead * scale, (lead + 5) * scale];
+/** The smallest double whose bucket is at least `b` (0 ≤ b ≤ TOP_BUCKET), found by bisection with `valueBucket`. */
+const firstOfBucket = (b: number): number => {
+  // Buckets 10–41 and 20k, 20k + 1 never occur: the next one that does starts where they would.
+  const len = Math.floor(b / 20);
+  const [u] = b < 10 ? [b] : b < 42 ? [10] : b % 20 < 2 ? [10 * 10 ** (len - 2)] : [(b % 20) * 5 * 10 ** (len - 2)];
+  // valueBucket(v) starts being ≥ b where trunc(v · 1000) reaches u: within a thousandth of u / 1000.
+  let lo = (u! - 1) / 1000;
+  let hi = (u! + 1) / 1000;
+  for (;;) {
+    const mid = lo + (hi - lo) / 2;
+    if (mid <= lo || mid >= hi) return hi;
+    if (valueBucket(mid) >= b) hi = mid;
+    else lo = mid;
   }
-  return { lo: (lo - 1) / 1000, hi: b >= TOP_BUCKET ? null : (hi + 1) / 1000 };
 };
+
+/**
+ * The exact value range `[lo, hi)` of bucket `b`: a value v is in it exactly when valueBucket(v) = b (null: that
+ * side is open). Reads of one bucket are then a plain range of a sorted index.
+ */
+export const bucketRange = (b: number): { lo: number | null; hi: number | null } => ({
+  lo: b <= -1 ? null : firstOfBucket(b),
+  hi: b >= TOP_BUCKET ? null : firstOfBucket(b + 1),
+});
 
 /** What one journey adds to the rollups. */
 export const contributions = (site: string, j: Journey): Contribution[] => {

@@ -1,6 +1,6 @@
 /**
  * Quantiles from the bucket histograms (migration 0006): the bucket function is the same in JavaScript and SQLite,
- * the median time-to-next and the vitals p75 equal a brute-force nearest-rank over the journeys of any range, with
+ * each bucket is an exact value range, the median time-to-next and the vitals p75 equal a brute-force nearest-rank over the journeys of any range, with
  * and without the histograms, and the migration's backfill equals the histograms ingest keeps.
  */
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ingest } from '../../collector/core/ingest';
 import type { WireEvent } from '../../collector/core/protocol';
 import { defaultSiteConfig } from '../../collector/core/stages';
-import { bucketBounds, bucketSql, valueBucket } from '../../collector/stores/sql-rollups';
+import { bucketRange, bucketSql, valueBucket } from '../../collector/stores/sql-rollups';
 import { createSqliteStore, MIGRATIONS_DIR, openSqlite } from '../../collector/stores/sqlite';
 
 const DAY = 86400_000;
@@ -22,15 +22,33 @@ const EDGES = [
   -0.0009, -0.001, -1, -1e12, -1e300, -Number.MAX_VALUE, Number.MIN_VALUE, 0.1 + 0.2, 1 / 3, 2 / 3 * 1000,
 ];
 
+/** The largest double below x (x finite, not the smallest double). */
+const nextDown = (x: number): number => {
+  if (x === 0) return -Number.MIN_VALUE;
+  const f = new Float64Array([x]);
+  const i = new BigInt64Array(f.buffer);
+  i[0] = i[0]! + (x > 0 ? -1n : 1n);
+  return f[0]!;
+};
+
 describe('valueBucket', () => {
   const db = openSqlite(':memory:');
   const sqlBucket = db.prepare(`WITH t(x) AS (SELECT ?) SELECT ${bucketSql('x')} AS b FROM t`);
   const check = (v: number) => {
     const b = valueBucket(v);
     expect((sqlBucket.get(v) as { b: number }).b, `bucket of ${v}`).toBe(b);
-    const { lo, hi } = bucketBounds(b);
-    if (lo !== null) expect(v, `${v} ≥ lower bound of bucket ${b}`).toBeGreaterThanOrEqual(lo);
-    if (hi !== null) expect(v, `${v} < upper bound of bucket ${b}`).toBeLessThan(hi);
+    // The range of the bucket is exact: its ends are the first doubles of this bucket and of the next.
+    const { lo, hi } = bucketRange(b);
+    if (lo !== null) {
+      expect(v, `${v} ≥ lower bound of bucket ${b}`).toBeGreaterThanOrEqual(lo);
+      expect(valueBucket(lo)).toBe(b);
+      expect(valueBucket(nextDown(lo))).toBeLessThan(b);
+    }
+    if (hi !== null) {
+      expect(v, `${v} < upper bound of bucket ${b}`).toBeLessThan(hi);
+      expect(valueBucket(hi)).toBeGreaterThan(b);
+      expect(valueBucket(nextDown(hi))).toBe(b);
+    }
   };
 
   it('is the same in SQLite, and inside its bounds, at the edges', () => {

@@ -2,6 +2,10 @@
  * The date range of a dashboard page: a preset (`?range=7d`) or custom days (`?from=2026-11-01&to=2026-11-22`,
  * whole UTC days, both included). Default: the last 30 days. Bad values fall back to the default rather than erroring
  * (a dashboard link should never dead-end).
+ *
+ * `7d`, `30d` and `90d` are whole UTC days, today included (as Umami counts them): "last 7 days" starts at midnight
+ * six days ago, so the same link shows the same cohort all day and the reports read whole days from the rollups.
+ * `24h` is the rolling last 24 hours.
  */
 export type Preset = '24h' | '7d' | '30d' | '90d' | 'all';
 
@@ -18,7 +22,14 @@ export interface Range {
 }
 
 const DAY = 86_400_000;
-const PRESETS: Record<Preset, number | null> = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY, all: null };
+/** Rolling milliseconds (`24h`), whole days including today, or all time. */
+const PRESETS: Record<Preset, { ms: number } | { days: number } | null> = {
+  '24h': { ms: DAY },
+  '7d': { days: 7 },
+  '30d': { days: 30 },
+  '90d': { days: 90 },
+  all: null,
+};
 const LABELS: Record<Preset, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', '90d': 'last 90 days', all: 'all time' };
 
 const dayStart = (s: string | null): number | undefined => {
@@ -49,7 +60,7 @@ export const parseRange = (params: URLSearchParams, now: number): Range => {
   const span = PRESETS[preset];
   return {
     preset,
-    from: span === null ? undefined : now - span,
+    from: span === null ? undefined : 'ms' in span ? now - span.ms : Math.floor(now / DAY) * DAY - (span.days - 1) * DAY,
     to: undefined,
     fromDay: undefined,
     toDay: undefined,
