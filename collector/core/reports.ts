@@ -8,6 +8,7 @@ import { journeyView, type JourneyView } from './journey';
 import { dayOf } from './privacy';
 import type { SiteConfig } from './stages';
 import type { CounterName, DateRange, Store, TimelineEvent, VisitorSummary } from './store';
+import { percentile, sortedHistogram } from './rank';
 
 export type { DateRange } from './store';
 export { dayOf } from './privacy';
@@ -221,18 +222,6 @@ export const SESSION_BUCKETS: ReadonlyArray<readonly [number, number | null]> = 
   [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 10], [11, null],
 ];
 
-/** Nearest-rank percentile of a histogram given as (value, count) pairs. */
-const percentile = (hist: ReadonlyArray<readonly [number, number]>, total: number, p: number): number | null => {
-  if (total === 0) return null;
-  const rank = Math.max(1, Math.ceil(p * total));
-  let seen = 0;
-  for (const [value, count] of hist) {
-    seen += count;
-    if (seen >= rank) return value;
-  }
-  return null;
-};
-
 /** Summarises a histogram of (value, count) pairs into a Distribution. */
 export const distribution = (
   pairs: ReadonlyArray<readonly [number, number]>,
@@ -240,7 +229,7 @@ export const distribution = (
 ): Distribution => {
   const hist = new Map<number, number>();
   for (const [v, c] of pairs) hist.set(v, (hist.get(v) ?? 0) + c);
-  const sorted = [...hist.entries()].sort((a, b) => a[0] - b[0]);
+  const sorted = sortedHistogram(hist);
   const count = sorted.reduce((n, [, c]) => n + c, 0);
   const sum = sorted.reduce((n, [v, c]) => n + v * c, 0);
   const buckets = bucketBounds.map(([min, max]) => ({
@@ -251,9 +240,9 @@ export const distribution = (
   }));
   return {
     count,
-    median: percentile(sorted, count, 0.5),
+    median: percentile(sorted, 0.5),
     mean: count ? sum / count : null,
-    p75: percentile(sorted, count, 0.75),
+    p75: percentile(sorted, 0.75),
     min: sorted[0]?.[0] ?? null,
     max: sorted[sorted.length - 1]?.[0] ?? null,
     buckets,

@@ -9,6 +9,7 @@
  * vitals) from the bucket histograms of migration 0006, which say in which bucket the ⌈p·n⌉-th value lies, and then
  * reading that entry from the bucket's range of a sorted index. No row list travels to the app.
  */
+import { atRank, percentile, sortedHistogram } from '../core/rank';
 import type { CounterName, DateRange, NameEntry, StageAggregate, Store, TimelineEvent } from '../core/store';
 import { chunks, storedStates, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
 import { bucketRange, bucketSql, rollupStatements, splitRange, type RangeParts } from './sql-rollups';
@@ -55,20 +56,6 @@ export const addCounter = (site: string, day: string, name: CounterName, value: 
     value,
   );
 
-/** Nearest-rank percentile of a histogram (value → count): the ⌈p·n⌉-th smallest value. */
-export const nearestRank = (hist: ReadonlyMap<number, number>, p: number): number | null => {
-  const sorted = [...hist.entries()].sort((x, y) => x[0] - y[0]);
-  const n = sorted.reduce((sum, [, c]) => sum + c, 0);
-  if (n === 0) return null;
-  const rank = Math.max(1, Math.ceil(p * n));
-  let seen = 0;
-  for (const [v, c] of sorted) {
-    seen += c;
-    if (seen >= rank) return v;
-  }
-  return null;
-};
-
 type Bound = { sql: string; params: SqlValue[] };
 
 /**
@@ -109,8 +96,8 @@ const TO_NEXT: ValueSource = { table: 'journey_stages', col: 'to_next_ms', named
 const VITALS: ValueSource = { table: 'journey_stage_vitals', col: 'value', named: true };
 
 /**
- * Exact nearest-rank quantiles: for each wanted (stage, name), the k-th smallest value (1-based) among the `n` values
- * of the cohort range. One query reads the bucket histograms of the range (whole days from `cohort_values`, edge days
+ * Exact nearest-rank quantiles: for each wanted (stage, name), in order, the k-th smallest value (1-based) among the
+ * `n` values of the cohort range (undefined: none). One query reads the bucket histograms of the range (whole days from `cohort_values`, edge days
  * grouped from the per-journey rows); then, per wanted value, one query reads the k-th value inside its bucket only.
  * Should the histograms not account for exactly `n` values (a database written before them), the k-th value is read
  * by walking the whole sorted index instead: slower, the same answer.
@@ -121,9 +108,8 @@ const kthValues = async (
   range: DateRange,
   src: ValueSource,
   wants: ReadonlyArray<{ stage: string; name: string; k: number; n: number }>,
-): Promise<Map<string, number>> => {
-  const out = new Map<string, number>();
-  if (wants.length === 0) return out;
+): Promise<Array<number | undefined>> => {
+  if (wants.length === 0) return [];
   const id = (stage: string, name: string) => JSON.stringify([stage, name]);
   type HistRow = { stage: string; name: string; bucket: number; n: number };
   const hist = new Map<string, Map<number, number>>();
@@ -150,20 +136,16 @@ const kthValues = async (
     h.set(r.bucket, (h.get(r.bucket) ?? 0) + r.n);
   }
   const sc = within('cohort_at', range);
+  const out: Array<number | undefined> = [];
   for (const w of wants) {
     const named = src.named ? ' AND name = ?' : '';
     const key = [site, w.stage, ...(src.named ? [w.name] : [])];
-    const buckets = [...(hist.get(id(w.stage, w.name)) ?? new Map<number, number>())].sort((a, b) => a[0] - b[0]);
+    const buckets = sortedHistogram(hist.get(id(w.stage, w.name)) ?? new Map());
+    const at = buckets.reduce((t, [, n]) => t + n, 0) === w.n ? atRank(buckets, w.k) : null;
     let sql: string;
     let params: SqlValue[];
-    if (buckets.reduce((t, [, n]) => t + n, 0) === w.n) {
-      let before = 0;
-      let b = buckets[0]![0];
-      for (const [bucket, n] of buckets) {
-        b = bucket;
-        if (before + n >= w.k) break;
-        before += n;
-      }
+    if (at) {
+      const { value: b, before } = at;
       const { lo, hi } = bucketRange(b);
       // (A range excludes NULL; both ends are never open.)
       sql = `SELECT ${src.col} AS v FROM ${src.table} WHERE site = ? AND stage = ?${named}
@@ -176,7 +158,7 @@ const kthValues = async (
       params = [...key, ...sc.params, w.k - 1];
     }
     const [row] = await db.all<{ v: number }>(sql, params);
-    if (row) out.set(id(w.stage, w.name), row.v);
+    out.push(row?.v);
   }
   return out;
 };
@@ -298,14 +280,9 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       a.sessions.set(r.sessions, (a.sessions.get(r.sessions) ?? 0) + r.n);
     }
     // Median time to the next stage: the ⌈n/2⌉-th value.
-    const medians = await kthValues(
-      db,
-      site,
-      range,
-      TO_NEXT,
-      [...acc].filter(([, a]) => a.nn > 0).map(([stage, a]) => ({ stage, name: '', k: Math.ceil(a.nn / 2), n: a.nn })),
-    );
-    const toNext = new Map([...medians].map(([k, v]) => [(JSON.parse(k) as string[])[0]!, v]));
+    const timed = [...acc].filter(([, a]) => a.nn > 0).map(([stage, a]) => ({ stage, name: '', k: Math.ceil(a.nn / 2), n: a.nn }));
+    const medians = await kthValues(db, site, range, TO_NEXT, timed);
+    const toNext = new Map(timed.map((w, i) => [w.stage, medians[i]]));
     const names = new Set([...acc.keys(), ...current.keys(), ...furthest.keys()]);
     const out: StageAggregate[] = [...names].sort().map((stage) => {
       const a = acc.get(stage);
@@ -317,8 +294,8 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
         furthest: furthest.get(stage) ?? 0,
         medianToNextMs: toNext.get(stage) ?? null,
         toNextSamples: a?.nn ?? 0,
-        medianTouches: a ? nearestRank(a.touches, 0.5) : null,
-        medianSessions: a ? nearestRank(a.sessions, 0.5) : null,
+        medianTouches: a ? percentile(sortedHistogram(a.touches), 0.5) : null,
+        medianSessions: a ? percentile(sortedHistogram(a.sessions), 0.5) : null,
         feedbackSum: a?.fs ?? 0,
         feedbackCount: a?.fc ?? 0,
       };
@@ -388,10 +365,10 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
     );
     const p75 = await kthValues(db, site, range, VITALS, counts.map((c) => ({ stage: c.stage, name: c.name, k: Math.ceil((3 * c.n) / 4), n: c.n })));
     const vitals: Array<{ stage: string; name: string; p75: number; samples: number }> = [];
-    for (const c of counts) {
-      const v = p75.get(JSON.stringify([c.stage, c.name]));
+    counts.forEach((c, i) => {
+      const v = p75[i];
       if (v !== undefined) vitals.push({ stage: c.stage, name: c.name, p75: v, samples: c.n });
-    }
+    });
     vitals.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.name < b.name ? -1 : 1));
     return { channels, items, vitals };
   },
