@@ -72,3 +72,19 @@ export const shuffled = <T>(xs: readonly T[], seed: number): T[] => {
   }
   return out;
 };
+
+/**
+ * Cohort ranges over days from `d` (a UTC midnight): open, whole days, and ranges that cut days to the millisecond at
+ * either end or fall inside one day — what the reports must answer exactly from rollups plus partial edge days.
+ */
+export const rangesCuttingDays = (d: number): Array<{ from?: number; to?: number }> => {
+  const H = 3600_000;
+  return [
+    {},
+    { from: d + 3 * H, to: d + 53 * H },
+    { from: d + 24 * H, to: d + 72 * H - 1 },
+    { from: d + 13 * H },
+    { to: d + 30 * H },
+    { from: d + 50 * H, to: d + 51 * H },
+  ];
+};

@@ -12,6 +12,8 @@ import type { WireEvent } from '../../collector/core/protocol';
 import { defaultSiteConfig } from '../../collector/core/stages';
 import { bucketRange, bucketSql, valueBucket } from '../../collector/stores/sql-rollups';
 import { createSqliteStore, MIGRATIONS_DIR, openSqlite } from '../../collector/stores/sqlite';
+import { mulberry32 } from '../../bench/lib/traffic';
+import { rangesCuttingDays } from '../helpers';
 
 const DAY = 86400_000;
 const D = Date.UTC(2026, 10, 1);
@@ -102,27 +104,12 @@ const seed = async (visitors: number, rnd: () => number) => {
   return { db, store };
 };
 
-const mulberry = (a: number) => () => {
-  a |= 0;
-  a = (a + 0x6d2b79f5) | 0;
-  let t = Math.imul(a ^ (a >>> 15), 1 | a);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
-
 const nearestRank = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.ceil(p * values.length) - 1];
 
 describe('quantiles from the histograms', () => {
   it('equal a brute-force nearest rank for any range, with and without the histograms', async () => {
-    const { db, store } = await seed(400, mulberry(7));
-    const ranges = [
-      {},
-      { from: D + 3 * 3600_000, to: D + 2 * DAY + 5 * 3600_000 },
-      { from: D + DAY, to: D + 3 * DAY - 1 },
-      { from: D + 13 * 3600_000 },
-      { to: D + 30 * 3600_000 },
-      { from: D + 50 * 3600_000, to: D + 51 * 3600_000 },
-    ];
+    const { db, store } = await seed(400, mulberry32(7));
+    const ranges = rangesCuttingDays(D);
     const expected = (r: { from?: number; to?: number }) => {
       const inRange = `cohort_at >= ${r.from ?? -1e15} AND cohort_at <= ${r.to ?? 1e15}`;
       const toNext = new Map<string, number[]>();
@@ -160,7 +147,7 @@ describe('quantiles from the histograms', () => {
   });
 
   it('the migration backfills exactly the histograms ingest keeps', async () => {
-    const { db } = await seed(150, mulberry(11));
+    const { db } = await seed(150, mulberry32(11));
     const dump = () => db.prepare('SELECT * FROM cohort_values WHERE n <> 0 ORDER BY site, name, stage, bucket, day').all();
     const kept = dump();
     expect(kept.length).toBeGreaterThan(100);

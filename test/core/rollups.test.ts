@@ -4,6 +4,7 @@ import { funnel, journeyMap, touches } from '../../collector/core/reports';
 import { defaultSiteConfig } from '../../collector/core/stages';
 import { splitRange } from '../../collector/stores/sql-rollups';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
+import { rangesCuttingDays } from '../helpers';
 
 const DAY = 86400_000;
 const D = Date.UTC(2026, 10, 1);
@@ -33,14 +34,7 @@ describe('reports over any millisecond range equal a brute-force count', () => {
       const paths = ['/', '/cart', '/checkout', '/thank-you'].slice(0, 1 + (v % 4));
       await ingest(store, site, `v${v}`, paths.map((p, i) => ({ id: `v${v}-${i}`, type: 'page' as const, ts: t + i * 60_000, url: `https://s.test${p}` })), D + 20 * DAY);
     }
-    const ranges = [
-      {},
-      { from: D + 3 * 3600_000, to: D + 2 * DAY + 5 * 3600_000 },
-      { from: D + DAY, to: D + 3 * DAY - 1 },
-      { from: D + 13 * 3600_000 },
-      { to: D + 30 * 3600_000 },
-      { from: D + 50 * 3600_000, to: D + 51 * 3600_000 },
-    ];
+    const ranges = rangesCuttingDays(D);
     for (const r of ranges) {
       const inRange = starts.map((t, v) => ({ t, v })).filter(({ t }) => (r.from === undefined || t >= r.from) && (r.to === undefined || t <= r.to));
       const f = await funnel(store, site, r);
