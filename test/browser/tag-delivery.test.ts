@@ -14,10 +14,10 @@
  * The tag's batching delay is shortened with data-flush-interval; its backoff (1 s doubling, ×0.5–1.5) has no
  * option, so the tests wait for it with bounded polling.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { hasChromium, launch } from './chromium';
-import { expectDelivered, offline, startHarness, tagReady, visitorOf, type Harness } from './fixtures/tag-harness';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasChromium } from './chromium';
+import { expectDelivered, offline, tagReady, useTagBrowser, visitorOf } from './fixtures/tag-harness';
 
 const run = hasChromium();
 
@@ -27,30 +27,11 @@ declare const cjm: Cjm;
 const names = (prefix: string, n: number, from = 0) => Array.from({ length: n }, (_, i) => `${prefix}${i + from}`);
 
 describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)', () => {
-  let h: Harness;
-  let browser: Browser;
-  let ctx: BrowserContext;
+  const t = useTagBrowser('data-flush-interval="200"');
 
-  beforeAll(async () => {
-    h = await startHarness();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-  });
-  beforeEach(async () => {
-    h.reset();
-    h.spec.attrs = 'data-flush-interval="200"';
-    ctx = await h.context(browser);
-  });
-  afterEach(async () => {
-    await ctx?.close();
-  });
-
-  const open = async (path: string, context = ctx): Promise<Page> => {
+  const open = async (path: string, context = t.ctx): Promise<Page> => {
     const page = await context.newPage();
-    await page.goto(h.origin + path);
+    await page.goto(t.h.origin + path);
     await tagReady(page);
     return page;
   };
@@ -59,12 +40,12 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
   const track = (page: Page, list: string[]) => page.evaluate((l) => l.forEach((n) => cjm.track(n)), list);
 
   const delivered = (visitor: string, expected: string[], paths: string[], timeout?: number) =>
-    expectDelivered(h, ctx, visitor, expected, paths, timeout);
+    expectDelivered(t.h, t.ctx, visitor, expected, paths, timeout);
 
   describe('(1) track and navigate away at once', () => {
     // No batch is due before the page goes away (60 s batching delay), so only the leave flush can deliver.
     beforeEach(() => {
-      h.spec.attrs = 'data-flush-interval="60000"';
+      t.h.spec.attrs = 'data-flush-interval="60000"';
     });
 
     it('cjm.track() then location.href in the same task: the event arrives once, by sendBeacon', async () => {
@@ -74,20 +55,20 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
       await page.evaluate((to) => {
         cjm.track('leaving');
         location.href = to;
-      }, `${h.origin}/notag/elsewhere`);
+      }, `${t.h.origin}/notag/elsewhere`);
       await page.waitForURL('**/notag/elsewhere');
       await delivered(visitor, ['leaving'], ['/article']);
-      expect(h.log.some((s) => s.beacon && s.names.includes('leaving')), 'sent by sendBeacon on pagehide').toBe(true);
+      expect(t.h.log.some((s) => s.beacon && s.names.includes('leaving')), 'sent by sendBeacon on pagehide').toBe(true);
     });
 
     it('a click on a link with data-cjm-event: the event (with its data-cjm-prop-*) arrives once, the navigation is not held', async () => {
-      h.spec.bodies['/pricing'] = `<a id="go" href="/notag/signup" data-cjm-event="cta_click" data-cjm-prop-plan="pro">Start</a>`;
+      t.h.spec.bodies['/pricing'] = `<a id="go" href="/notag/signup" data-cjm-event="cta_click" data-cjm-prop-plan="pro">Start</a>`;
       const page = await open('/pricing');
       const visitor = await visitorOf(page);
       await Promise.all([page.waitForURL('**/notag/signup'), page.click('#go')]);
       const stored = await delivered(visitor, ['cta_click'], ['/pricing']);
       expect(stored.find((e) => e.name === 'cta_click')?.props).toEqual({ plan: 'pro' });
-      expect(h.log.some((s) => s.beacon && s.names.includes('cta_click')), 'sent by sendBeacon on pagehide').toBe(true);
+      expect(t.h.log.some((s) => s.beacon && s.names.includes('cta_click')), 'sent by sendBeacon on pagehide').toBe(true);
     });
   });
 
@@ -95,9 +76,9 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     const page = await open('/cached/shop');
     const visitor = await visitorOf(page);
     await page.evaluate(() => fetch('/cached/cart')); // in the HTTP cache: the next page loads offline
-    await expect.poll(async () => (await h.stored(visitor)).length, { message: 'first page view' }).toBe(1);
+    await expect.poll(async () => (await t.h.stored(visitor)).length, { message: 'first page view' }).toBe(1);
 
-    const online = await offline(h, ctx);
+    const online = await offline(t.h, t.ctx);
     expect(await page.evaluate(() => navigator.onLine)).toBe(false);
     await track(page, names('off', 10));
     await page.waitForTimeout(700); // a send fails meanwhile
@@ -106,7 +87,7 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     await tagReady(page);
     await track(page, names('off', 10, 10));
     await page.waitForTimeout(1_500); // first send and first retry fail
-    expect((await h.stored(visitor)).length, 'nothing can arrive while offline').toBe(1);
+    expect((await t.h.stored(visitor)).length, 'nothing can arrive while offline').toBe(1);
 
     await online(); // `online` event: the outbox is flushed
     await delivered(visitor, names('off', 20), ['/cached/shop', '/cached/cart']);
@@ -114,24 +95,24 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
 
   describe('(3) the collector fails for a while, then recovers', () => {
     it('three answers of 500: retried with backoff, everything arrives exactly once', async () => {
-      h.faults.fail = 3;
-      h.faults.failStatus = 500;
+      t.h.faults.fail = 3;
+      t.h.faults.failStatus = 500;
       const page = await open('/a');
       const visitor = await visitorOf(page);
       await track(page, names('five', 5));
       await delivered(visitor, names('five', 5), ['/a'], 18_000);
-      expect(h.faults.fail, 'all three injected failures were hit').toBe(0);
-      expect(h.log.filter((s) => s.status === 500).length).toBe(3);
+      expect(t.h.faults.fail, 'all three injected failures were hit').toBe(0);
+      expect(t.h.log.filter((s) => s.status === 500).length).toBe(3);
     });
 
     it('429 with Retry-After: 3: the next attempt waits 3 s (not the 0.5–1.5 s backoff)', async () => {
-      h.faults.fail = 1;
-      h.faults.failStatus = 429;
-      h.faults.retryAfter = 3;
+      t.h.faults.fail = 1;
+      t.h.faults.failStatus = 429;
+      t.h.faults.retryAfter = 3;
       const page = await open('/a');
       const visitor = await visitorOf(page);
       await delivered(visitor, [], ['/a'], 10_000);
-      const [refused, accepted] = h.log;
+      const [refused, accepted] = t.h.log;
       expect(refused?.status).toBe(429);
       expect(accepted?.ids).toEqual(refused?.ids); // same ids on the retry
       expect(accepted!.at - refused!.at).toBeGreaterThanOrEqual(2_900);
@@ -140,27 +121,27 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     it('down (connection refused) on one page, then up: everything arrives exactly once', async () => {
       const page = await open('/a');
       const visitor = await visitorOf(page);
-      await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
-      await h.down();
+      await expect.poll(async () => (await t.h.stored(visitor)).length).toBe(1);
+      await t.h.down();
       await track(page, names('down', 5));
       await page.waitForTimeout(2_000); // the first attempts are refused
-      expect(h.log.length).toBe(1);
-      await h.up();
+      expect(t.h.log.length).toBe(1);
+      await t.h.up();
       await delivered(visitor, names('down', 5), ['/a'], 18_000);
     });
 
     it('down while the visitor moves to another page, then up: everything arrives exactly once', async () => {
       const page = await open('/a');
       const visitor = await visitorOf(page);
-      await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
-      await h.down();
+      await expect.poll(async () => (await t.h.stored(visitor)).length).toBe(1);
+      await t.h.down();
       await track(page, names('moving', 5));
       await page.waitForTimeout(500);
-      await page.goto(`${h.origin}/b`); // pagehide while the collector is down
+      await page.goto(`${t.h.origin}/b`); // pagehide while the collector is down
       await tagReady(page);
       await track(page, names('moving', 5, 5));
       await page.waitForTimeout(1_000);
-      await h.up();
+      await t.h.up();
       await delivered(visitor, names('moving', 10), ['/a', '/b'], 18_000);
     });
   });
@@ -168,12 +149,12 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
   it('(4) reload while a send is in flight: no duplicate stored, nothing lost', async () => {
     const page = await open('/a');
     const visitor = await visitorOf(page);
-    await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
+    await expect.poll(async () => (await t.h.stored(visitor)).length).toBe(1);
     const inflight = names('inflight', 5);
-    h.faults.match = (s) => s.names.includes('inflight0');
-    h.faults.delayMs = 2_000; // the answer comes after the reload
+    t.h.faults.match = (s) => s.names.includes('inflight0');
+    t.h.faults.delayMs = 2_000; // the answer comes after the reload
     await track(page, inflight);
-    await expect.poll(() => h.log.some((s) => s.names.includes('inflight0')), { message: 'the send started' }).toBe(true);
+    await expect.poll(() => t.h.log.some((s) => s.names.includes('inflight0')), { message: 'the send started' }).toBe(true);
     await page.reload(); // pagehide flushes by beacon: what is in flight must not go again
     await tagReady(page);
     await track(page, ['after']);
@@ -183,21 +164,21 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
   });
 
   it('(4b) reload while a send is in flight, which fails, and so does the pagehide beacon: the next page sends them', async () => {
-    h.spec.attrs = ''; // the tag's own batching delay (1 s)
+    t.h.spec.attrs = ''; // the tag's own batching delay (1 s)
     const page = await open('/a');
     const visitor = await visitorOf(page);
-    await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
-    h.faults.match = (s) => s.names.includes('lost0');
-    h.faults.delayMs = 1_500;
+    await expect.poll(async () => (await t.h.stored(visitor)).length).toBe(1);
+    t.h.faults.match = (s) => s.names.includes('lost0');
+    t.h.faults.delayMs = 1_500;
     // The in-flight send is answered 500 after the reload (no page is left to read the answer), and so is the beacon
     // the leaving page may send them with: only the outbox persisted in localStorage can bring them to the collector.
-    h.faults.fail = 2;
+    t.h.faults.fail = 2;
     await track(page, names('lost', 5));
-    await expect.poll(() => h.log.some((s) => s.names.includes('lost0')), { timeout: 5_000, message: 'the send started' }).toBe(true);
+    await expect.poll(() => t.h.log.some((s) => s.names.includes('lost0')), { timeout: 5_000, message: 'the send started' }).toBe(true);
     await page.reload();
     await tagReady(page);
-    await expect.poll(() => h.faults.fail, { timeout: 6_000, message: 'both injected 500s answered' }).toBe(0);
-    h.faults.delayMs = 0;
+    await expect.poll(() => t.h.faults.fail, { timeout: 6_000, message: 'both injected 500s answered' }).toBe(0);
+    t.h.faults.delayMs = 0;
     await delivered(visitor, names('lost', 5), ['/a', '/a'], 18_000);
   });
 
@@ -213,7 +194,7 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     // can race); the collector keeps one, and `delivered` checks each event is stored once.
 
     // Tab B alone goes offline (network emulation on its page only); both keep tracking; B comes back.
-    const cdp = await ctx.newCDPSession(b);
+    const cdp = await t.ctx.newCDPSession(b);
     const net = (offline: boolean) =>
       cdp.send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     await cdp.send('Network.enable');

@@ -3,10 +3,10 @@
  * changes, popstate, hash routing only with data-hash, the first page view exactly once) and consent (optOut
  * persisted across reloads, Global Privacy Control). Harness: test/browser/fixtures/tag-harness.ts.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { hasChromium, launch } from './chromium';
-import { pathOf, startHarness, tagReady, visitorOf, type Harness } from './fixtures/tag-harness';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { hasChromium } from './chromium';
+import { pathOf, tagReady, useTagBrowser, visitorOf } from './fixtures/tag-harness';
 
 const run = hasChromium();
 
@@ -14,30 +14,11 @@ type Cjm = { track(name: string): void; optOut(): void; optIn(): void; flush(): 
 declare const cjm: Cjm;
 
 describe.skipIf(!run)('the tag in a single-page app and under consent rules (real Chromium)', () => {
-  let h: Harness;
-  let browser: Browser;
-  let ctx: BrowserContext;
-
-  beforeAll(async () => {
-    h = await startHarness();
-    browser = await launch();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await h?.close();
-  });
-  beforeEach(async () => {
-    h.reset();
-    h.spec.attrs = 'data-flush-interval="100"';
-    ctx = await h.context(browser);
-  });
-  afterEach(async () => {
-    await ctx?.close();
-  });
+  const t = useTagBrowser('data-flush-interval="100"');
 
   const open = async (path: string): Promise<Page> => {
-    const page = await ctx.newPage();
-    await page.goto(h.origin + path);
+    const page = await t.ctx.newPage();
+    await page.goto(t.h.origin + path);
     await tagReady(page);
     return page;
   };
@@ -50,7 +31,7 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
 
   /** The visitor's stored page views (path + query + hash), in order, once `n` have arrived; then checks no more come. */
   const pageViews = async (visitor: string, n: number) => {
-    const read = async () => (await h.stored(visitor)).filter((e) => e.type === 'page').map((e) => pathOf(e.url!));
+    const read = async () => (await t.h.stored(visitor)).filter((e) => e.type === 'page').map((e) => pathOf(e.url!));
     await expect.poll(async () => (await read()).length, { timeout: 10_000, message: `${n} page views` }).toBeGreaterThanOrEqual(n);
     await new Promise((r) => setTimeout(r, 500)); // anything extra would have been sent by now (flush interval 100 ms)
     return read();
@@ -58,7 +39,7 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
 
   it('pushState, replaceState (only a path change counts), popstate: one page view per route, the first exactly once', async () => {
     // The app rewrites its own URL on boot before the tag loads, and again after (same URL): neither is a page view.
-    h.spec.head = `history.replaceState({ boot: 1 }, '', location.href)`;
+    t.h.spec.head = `history.replaceState({ boot: 1 }, '', location.href)`;
     const page = await open('/app?utm_source=news');
     const visitor = await visitorOf(page);
     await step(page, () => history.replaceState({ boot: 2 }, '', location.href)); // same URL
@@ -87,7 +68,7 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
   });
 
   it('with data-hash, every hash route is a page view, once (going back fires popstate and hashchange: still one)', async () => {
-    h.spec.attrs += ' data-hash';
+    t.h.spec.attrs += ' data-hash';
     const page = await open('/hash-on#/home');
     const visitor = await visitorOf(page);
     await step(page, () => (location.hash = '#/a'));
@@ -100,8 +81,8 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
   it('cjm.optOut() persists across reloads: nothing is sent, nothing is kept; cjm.optIn() resumes', async () => {
     const page = await open('/privacy');
     const visitor = await visitorOf(page);
-    await expect.poll(async () => (await h.stored(visitor)).length).toBe(1);
-    const before = h.log.length;
+    await expect.poll(async () => (await t.h.stored(visitor)).length).toBe(1);
+    const before = t.h.log.length;
 
     await page.evaluate(() => {
       cjm.track('before_optout_queued'); // queued, not yet sent: opting out forgets it
@@ -113,7 +94,7 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await page.evaluate(() => cjm.track('after_reload'));
     await page.evaluate(() => cjm.flush());
     await page.waitForTimeout(800);
-    expect(h.log.length, 'requests after optOut').toBe(before);
+    expect(t.h.log.length, 'requests after optOut').toBe(before);
     // The choice only: the visitor id and the outbox are emptied ('' is how the tag clears a key).
     const kept = await page.evaluate(() => Object.entries(localStorage).filter(([, v]) => v !== ''));
     expect(kept).toEqual([['cjm.c', '0']]);
@@ -125,34 +106,34 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     });
     const back = await visitorOf(page);
     expect(back).not.toBe(visitor); // the old id was forgotten
-    await expect.poll(async () => (await h.stored(back)).map((e) => e.name)).toEqual(['after_optin']);
-    expect((await h.stored(visitor)).map((e) => e.type)).toEqual(['page']);
+    await expect.poll(async () => (await t.h.stored(back)).map((e) => e.name)).toEqual(['after_optin']);
+    expect((await t.h.stored(visitor)).map((e) => e.type)).toEqual(['page']);
   });
 
-  it('Global Privacy Control as Chromium exposes it (skipped: Chromium has no navigator.globalPrivacyControl)', async (t) => {
-    const page = await ctx.newPage();
-    await page.goto(`${h.origin}/notag/gpc`);
+  it('Global Privacy Control as Chromium exposes it (skipped: Chromium has no navigator.globalPrivacyControl)', async (tc) => {
+    const page = await t.ctx.newPage();
+    await page.goto(`${t.h.origin}/notag/gpc`);
     const exposed = await page.evaluate(() => 'globalPrivacyControl' in navigator);
     // Chromium (156 here) does not implement GPC, not even behind --enable-features; Firefox and Brave do. This
     // runs by itself once it does; the tag's handling is covered below with the property set as those browsers do.
-    if (!exposed) t.skip();
+    if (!exposed) tc.skip();
     expect(await page.evaluate(() => (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl)).toBe(false);
   });
 
   it('GPC on (navigator.globalPrivacyControl = true, as in Firefox and Brave): nothing sent or stored; data-respect-dnt="false" sends', async () => {
-    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+    await t.ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
     const page = await open('/gpc');
     await page.evaluate(() => cjm.track('with_gpc'));
     await page.evaluate(() => cjm.flush());
     await page.waitForTimeout(500);
-    expect(h.log).toEqual([]);
+    expect(t.h.log).toEqual([]);
     expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cjm.')))).toEqual([]);
 
-    h.spec.attrs += ' data-respect-dnt="false"';
+    t.h.spec.attrs += ' data-respect-dnt="false"';
     await page.reload();
     await tagReady(page);
     await page.evaluate(() => cjm.track('gpc_overridden'));
     const visitor = await visitorOf(page);
-    await expect.poll(async () => (await h.stored(visitor)).map((e) => e.name ?? e.type)).toEqual(['page', 'gpc_overridden']);
+    await expect.poll(async () => (await t.h.stored(visitor)).map((e) => e.name ?? e.type)).toEqual(['page', 'gpc_overridden']);
   });
 });
