@@ -124,11 +124,15 @@ export const transcript = async (store: Store): Promise<string[]> => {
     const v = `m${String(i).padStart(3, '0')}`;
     many.push(v);
     const path = ['/', '/signup', '/cart', '/checkout', '/thank-you'][i % 5] as string;
-    const e = toStoredEvent(events(v)('page', 40 + (i % 17), { url: url(`${path}?utm_source=s${i % 3}`) }), v);
-    manyWrite.events.push(e);
+    const ev = events(v);
+    const e = toStoredEvent(ev('page', 40 + (i % 17), { url: url(`${path}?utm_source=s${i % 3}`) }), v);
+    // Vitals with many equal and near values per stage: the exact p75 reads (bucket histograms, then a range with
+    // an OFFSET inside one bucket) must agree on both stores.
+    const vital = toStoredEvent(ev('vital', 40 + (i % 17), { name: 'CLS', value: ((i * 37) % 50) / 1000 + (i % 2) * 1e-9 }), v);
+    manyWrite.events.push(e, vital);
     manyWrite.links.push({ visitor: v, journey: v, userId: null, identifiedAt: null, identifyEvent: null });
-    manyWrite.journeys.push({ key: v, version: 1, journey: foldEvents([e], foldOptions(SITE)) });
-    if (manyWrite.events.length === 12) {
+    manyWrite.journeys.push({ key: v, version: 1, journey: foldEvents([e, vital], foldOptions(SITE)) });
+    if (manyWrite.journeys.length === 12) {
       await store.commit('shop', manyWrite, (clock += 1000));
       manyWrite = emptyCommit();
     }
