@@ -67,19 +67,40 @@ const dts = () => ({
       if (name.endsWith('/index.d.ts')) text = data;
     });
     const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics);
-    if (errors.length) this.error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }));
-    if (!text || /^\s*import\b|\bfrom\s+['"]/m.test(text)) this.error('sdk/index.ts: its declarations must not import other modules');
+    if (errors.length)
+      this.error(
+        ts.formatDiagnostics(errors, {
+          getCanonicalFileName: (f) => f,
+          getCurrentDirectory: () => process.cwd(),
+          getNewLine: () => '\n',
+        }),
+      );
+    if (!text || /^\s*import\b|\bfrom\s+['"]/m.test(text))
+      this.error('sdk/index.ts: its declarations must not import other modules');
     this.emitFile({ type: 'asset', fileName: 'index.d.ts', source: text });
   },
 });
 
 const tsPlugin = (target) =>
-  typescript({ tsconfig: './tsconfig.json', include: ['sdk/**/*.ts', 'collector/core/protocol.ts'], compilerOptions: { target, types: [] }, noEmitOnError: true });
+  typescript({
+    tsconfig: './tsconfig.json',
+    include: ['sdk/**/*.ts', 'collector/core/protocol.ts'],
+    compilerOptions: { target, types: [] },
+    noEmitOnError: true,
+  });
 
 const minify = () =>
   terser({
     ecma: 2020,
-    compress: { passes: 3, unsafe: true, unsafe_arrows: true, unsafe_methods: true, unsafe_comps: true, pure_getters: true, booleans_as_integers: true },
+    compress: {
+      passes: 3,
+      unsafe: true,
+      unsafe_arrows: true,
+      unsafe_methods: true,
+      unsafe_comps: true,
+      pure_getters: true,
+      booleans_as_integers: true,
+    },
     mangle: { properties: { regex: /^_/ } },
     format: { comments: false },
   });

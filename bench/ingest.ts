@@ -21,7 +21,9 @@ export interface IngestRow {
  * every server). */
 export const timelineLatency = async (url: string, token: string): Promise<number> => {
   const headers = { Authorization: `Bearer ${token}` };
-  const list = (await (await fetch(`${url}/api/sites/demo/visitors?limit=30`, { headers })).json()) as { visitors: { visitor: string }[] };
+  const list = (await (await fetch(`${url}/api/sites/demo/visitors?limit=30`, { headers })).json()) as {
+    visitors: { visitor: string }[];
+  };
   const times: number[] = [];
   for (const v of list.visitors) {
     const t = performance.now();
@@ -33,13 +35,30 @@ export const timelineLatency = async (url: string, token: string): Promise<numbe
   return times[Math.floor(times.length / 2)] ?? Number.NaN;
 };
 
-export const benchIngest = async (seconds: number, log: (s: string) => void, worker = true): Promise<{ rows: IngestRow[]; workerError?: string }> => {
+export const benchIngest = async (
+  seconds: number,
+  log: (s: string) => void,
+  worker = true,
+): Promise<{ rows: IngestRow[]; workerError?: string }> => {
   const rows: IngestRow[] = [];
   const add = (target: string, events: number, result: CannonResult, timelineMs?: number) => {
-    const row: IngestRow = { target, events, result: { rps: result.rps, p50: result.p50, p99: result.p99, requests: result.requests, non2xx: result.non2xx, errors: result.errors } };
+    const row: IngestRow = {
+      target,
+      events,
+      result: {
+        rps: result.rps,
+        p50: result.p50,
+        p99: result.p99,
+        requests: result.requests,
+        non2xx: result.non2xx,
+        errors: result.errors,
+      },
+    };
     if (timelineMs !== undefined) row.timelineMs = timelineMs;
     rows.push(row);
-    log(`  ${target}, ${events}-event batches: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms (${result.non2xx} non-2xx, ${result.errors} errors)${timelineMs === undefined ? '' : `, timeline ${timelineMs.toFixed(1)} ms`}`);
+    log(
+      `  ${target}, ${events}-event batches: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms (${result.non2xx} non-2xx, ${result.errors} errors)${timelineMs === undefined ? '' : `, timeline ${timelineMs.toFixed(1)} ms`}`,
+    );
   };
   const dir = mkdtempSync(join(tmpdir(), 'cjm-bench-ingest-'));
   try {
@@ -47,7 +66,11 @@ export const benchIngest = async (seconds: number, log: (s: string) => void, wor
       const bare = await startBareServer();
       add('bare node:http (204)', events, await cannon({ url: bare.url, events, seconds }));
       await bare.stop();
-      const node = await startCollectorProcess({ db: join(dir, `node-${events}.db`), token: 'bench', env: { CJM_TRUST_PROXY: '1' } });
+      const node = await startCollectorProcess({
+        db: join(dir, `node-${events}.db`),
+        token: 'bench',
+        env: { CJM_TRUST_PROXY: '1' },
+      });
       const result = await cannon({ url: node.url, events, seconds, forwardedFor: true });
       add('Node collector (SQLite)', events, result, await timelineLatency(node.url, 'bench'));
       await node.stop();

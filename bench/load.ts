@@ -53,7 +53,8 @@ export const benchLoad = async (rate: number, seconds = 60, events = 10): Promis
       forwardedFor: true,
       onResponse: (ms) => samples.push([Date.now() - t0, ms]),
     });
-    const window = (from: number, to: number) => samples.filter(([t]) => t >= from * 1000 && t < to * 1000).map(([, ms]) => ms);
+    const window = (from: number, to: number) =>
+      samples.filter(([t]) => t >= from * 1000 && t < to * 1000).map(([, ms]) => ms);
     const windows: number[] = [];
     for (let s = 0; s < seconds; s += 10) windows.push(pct(window(s, s + 10), 99));
     const first = window(0, 10);

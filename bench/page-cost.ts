@@ -45,7 +45,10 @@ export const benchPageCost = async (runs = 25): Promise<PageCost | null> => {
   const tagJs = readFileSync(join(ROOT, 'dist', 'cjm.js'));
   const plausibleDir = join(ROOT, 'bench', '.cache', 'node_modules', '@plausible-analytics', 'tracker');
   const plausible = existsSync(join(plausibleDir, 'plausible.js'))
-    ? { js: readFileSync(join(plausibleDir, 'plausible.js')), version: (JSON.parse(readFileSync(join(plausibleDir, 'package.json'), 'utf8')) as { version: string }).version }
+    ? {
+        js: readFileSync(join(plausibleDir, 'plausible.js')),
+        version: (JSON.parse(readFileSync(join(plausibleDir, 'package.json'), 'utf8')) as { version: string }).version,
+      }
     : null;
   let arrived: ((t: number) => void) | null = null;
   const server: Server = createServer((req, res) => {
@@ -58,7 +61,8 @@ export const benchPageCost = async (runs = 25): Promise<PageCost | null> => {
       return;
     }
     if (req.url === '/cjm.js') return void res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(tagJs);
-    if (req.url === '/plausible.js' && plausible) return void res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(plausible.js);
+    if (req.url === '/plausible.js' && plausible)
+      return void res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(plausible.js);
     const kind = (req.url ?? '/').slice(1) as Kind;
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(PAGE(kind in HEAD ? kind : 'without'));
   });
@@ -105,7 +109,12 @@ export const benchPageCost = async (runs = 25): Promise<PageCost | null> => {
     taskWithout: median(task.without),
     sentAfter: median(sent.with),
     plausible: plausible
-      ? { version: plausible.version, script: median(script.plausible), task: median(task.plausible), sentAfter: median(sent.plausible) }
+      ? {
+          version: plausible.version,
+          script: median(script.plausible),
+          task: median(task.plausible),
+          sentAfter: median(sent.plausible),
+        }
       : null,
   };
 };

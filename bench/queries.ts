@@ -75,7 +75,9 @@ export const benchQueries = async (sizes: number[], log: (s: string) => void = (
         events += await ingestVisitors(store, stored, have, to, traffic);
         have = to;
         const s = (performance.now() - t0) / 1000;
-        log(`  generating: ${have.toLocaleString('en')} visitors, ${events.toLocaleString('en')} events (${Math.round((events - eventsBefore) / Math.max(s, 0.001)).toLocaleString('en')} ev/s overall)`);
+        log(
+          `  generating: ${have.toLocaleString('en')} visitors, ${events.toLocaleString('en')} events (${Math.round((events - eventsBefore) / Math.max(s, 0.001)).toLocaleString('en')} ev/s overall)`,
+        );
       }
       const generateSeconds = (performance.now() - t0) / 1000;
       // Ingest at this size: 300 new visitors, one batch per session, timed one by one.
@@ -94,7 +96,8 @@ export const benchQueries = async (sizes: number[], log: (s: string) => void = (
       events += added;
       // Reads. Visitors are picked spread over the whole database.
       const timeline: number[] = [];
-      for (let i = 0; i < 40; i++) timeline.push(await get(`/api/sites/bench/visitors/bv${Math.floor((i * 7919) % have)}`));
+      for (let i = 0; i < 40; i++)
+        timeline.push(await get(`/api/sites/bench/visitors/bv${Math.floor((i * 7919) % have)}`));
       const list: number[] = [];
       const filtered: number[] = [];
       for (let i = 0; i < 10; i++) {

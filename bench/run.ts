@@ -14,10 +14,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { benchIngest, type IngestRow } from './ingest';
-import { benchLoad, type LoadFigures } from './load';
-import { benchPageCost, type PageCost } from './page-cost';
-import { benchQueries, type SizeFigures } from './queries';
-import { benchSizes, type SizeRow } from './sizes';
+import { benchLoad } from './load';
+import { benchPageCost } from './page-cost';
+import { benchQueries } from './queries';
+import { benchSizes } from './sizes';
 import { ROOT } from './lib/collector-process';
 import { CHROMIUM } from '../test/browser/chromium';
 
@@ -35,7 +35,11 @@ const kb = (n: number) => n.toLocaleString('en');
 const x = (n: number, digits = 1) => (Number.isFinite(n) ? `${n.toFixed(digits)}×` : '–');
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 const table = (head: string[], rows: (string | number)[][]) =>
-  [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  [
+    `| ${head.join(' | ')} |`,
+    `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 
 const machine = () => {
   const sh = (cmd: string, a: string[]) => {
@@ -56,7 +60,9 @@ const machine = () => {
     sqlite,
     chromium: sh(CHROMIUM, ['--version']),
     commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
-    load: loadavg().map((l) => l.toFixed(1)).join(' '),
+    load: loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   };
 };
@@ -68,12 +74,19 @@ const main = async () => {
   log(`cjm bench: ${m.cpu}, ${m.cores} cores, ${m.ram}, Node ${m.node}; load average ${m.load}`);
   const out: string[] = [];
 
-  let sizes: { rows: SizeRow[]; failed: string[] } | null = null;
   if (want('sizes')) {
     log('\n# Tag sizes');
-    sizes = await benchSizes();
+    const sizes = await benchSizes();
     const ours = sizes.rows[0]!;
-    const rows = sizes.rows.map((r) => [`${r.name} ${r.version}`, `\`${r.file}\``, kb(r.raw), kb(r.min), kb(r.gzip), kb(r.brotli), r === ours ? '1.0×' : x(r.gzip / ours.gzip)]);
+    const rows = sizes.rows.map((r) => [
+      `${r.name} ${r.version}`,
+      `\`${r.file}\``,
+      kb(r.raw),
+      kb(r.min),
+      kb(r.gzip),
+      kb(r.brotli),
+      r === ours ? '1.0×' : x(r.gzip / ours.gzip),
+    ]);
     const t = table(['tracker', 'file', 'published B', 'minified B', 'gzip -9 B', 'brotli B', 'gzip vs cjm.js'], rows);
     log(t);
     out.push(`## Tag size beside the alternatives
@@ -88,10 +101,9 @@ ${sizes.rows.map((r) => `- ${r.name}: \`${r.file}\`, ${r.note}.`).join('\n')}
 ${sizes.failed.length ? `\nNot measured: ${sizes.failed.join('; ')}.\n` : ''}`);
   }
 
-  let page: PageCost | null = null;
   if (want('page')) {
     log('\n# Tag cost on the page (Chromium)');
-    page = await benchPageCost(quick ? 5 : 25);
+    const page = await benchPageCost(quick ? 5 : 25);
     if (!page) out.push('## The tag’s cost on the page\n\nNot measured: Chromium is missing.\n');
     else {
       const t = table(
@@ -101,7 +113,13 @@ ${sizes.failed.length ? `\nNot measured: ${sizes.failed.join('; ')}.\n` : ''}`);
           ['with cjm.js (load, init, page view sent)', ms(page.scriptWith), ms(page.taskWith)],
           ['difference', ms(page.scriptWith - page.scriptWithout), ms(page.taskWith - page.taskWithout)],
           ...(page.plausible
-            ? [[`with @plausible-analytics/tracker ${page.plausible.version} (import, init, page view sent)`, ms(page.plausible.script), ms(page.plausible.task)]]
+            ? [
+                [
+                  `with @plausible-analytics/tracker ${page.plausible.version} (import, init, page view sent)`,
+                  ms(page.plausible.script),
+                  ms(page.plausible.task),
+                ],
+              ]
             : []),
         ],
       );
@@ -125,10 +143,21 @@ ${t}
     log('\n# Ingest');
     const secs = quick ? 3 : 10;
     ingest = await benchIngest(secs, log, !flag('no-worker'));
-    const bare = (events: number) => ingest!.rows.find((r) => r.target.startsWith('bare') && r.events === events)!.result;
+    const bare = (events: number) =>
+      ingest!.rows.find((r) => r.target.startsWith('bare') && r.events === events)!.result;
     const t = table(
       ['server', 'batch', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'req/s vs bare', 'non-2xx', 'timeline ms'],
-      ingest.rows.map((r) => [r.target, `${r.events} ev`, kb(Math.round(r.result.rps)), kb(Math.round(r.result.rps * r.events)), r.result.p50, r.result.p99, x(r.result.rps / bare(r.events).rps, 3), r.result.non2xx + r.result.errors, r.timelineMs === undefined ? '—' : ms(r.timelineMs)]),
+      ingest.rows.map((r) => [
+        r.target,
+        `${r.events} ev`,
+        kb(Math.round(r.result.rps)),
+        kb(Math.round(r.result.rps * r.events)),
+        r.result.p50,
+        r.result.p99,
+        x(r.result.rps / bare(r.events).rps, 3),
+        r.result.non2xx + r.result.errors,
+        r.timelineMs === undefined ? '—' : ms(r.timelineMs),
+      ]),
     );
     log(t);
     out.push(`## Collector ingest
@@ -148,20 +177,48 @@ ${t}
 ${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError}\n` : ''}`);
   }
 
-  let queries: SizeFigures[] | null = null;
   if (want('queries')) {
     const visitors = quick ? [500, 2_000, 5_000] : [1_000, 10_000, 100_000];
     if (full) visitors.push(1_000_000);
     log(`\n# Queries at ${visitors.map((v) => kb(v)).join(' / ')} visitors (about 10 events each)`);
-    queries = await benchQueries(visitors, log);
+    const queries = await benchQueries(visitors, log);
     const q0 = queries[0]!;
     const t1 = table(
       ['visitors', 'events', 'timeline', 'visitors list', 'list, stage filter', 'funnel', 'journey map', 'bytes/event'],
-      queries.map((q) => [kb(q.visitors), kb(q.events), ms(q.timeline), ms(q.visitorsList), ms(q.visitorsFiltered), ms(q.funnel), ms(q.journeyMap), Math.round(q.bytesPerEvent)]),
+      queries.map((q) => [
+        kb(q.visitors),
+        kb(q.events),
+        ms(q.timeline),
+        ms(q.visitorsList),
+        ms(q.visitorsFiltered),
+        ms(q.funnel),
+        ms(q.journeyMap),
+        Math.round(q.bytesPerEvent),
+      ]),
     );
     const t2 = table(
-      ['visitors', 'events', 'ingest ev/s', 'batch p50 ms', 'batch p99 ms', 'timeline', 'visitors list', 'funnel', 'journey map'],
-      queries.map((q) => [kb(q.visitors), kb(q.events), kb(Math.round(q.ingestRate)), ms(q.ingestP50), ms(q.ingestP99), x(q.timeline / q0.timeline), x(q.visitorsList / q0.visitorsList), x(q.funnel / q0.funnel), x(q.journeyMap / q0.journeyMap)]),
+      [
+        'visitors',
+        'events',
+        'ingest ev/s',
+        'batch p50 ms',
+        'batch p99 ms',
+        'timeline',
+        'visitors list',
+        'funnel',
+        'journey map',
+      ],
+      queries.map((q) => [
+        kb(q.visitors),
+        kb(q.events),
+        kb(Math.round(q.ingestRate)),
+        ms(q.ingestP50),
+        ms(q.ingestP99),
+        x(q.timeline / q0.timeline),
+        x(q.visitorsList / q0.visitorsList),
+        x(q.funnel / q0.funnel),
+        x(q.journeyMap / q0.journeyMap),
+      ]),
     );
     log(t1);
     log(t2);
@@ -178,10 +235,14 @@ indexes included). Milliseconds, medians.
 
 ${t1}
 
-${full ? '' : `10M events / 1M visitors was not run: generation through the real ingest path runs at about
+${
+  full
+    ? ''
+    : `10M events / 1M visitors was not run: generation through the real ingest path runs at about
 ${kb(Math.round(queries[queries.length - 1]!.generateRate))} events/s on this machine, so 10M events would take
 ${(1e7 / queries[queries.length - 1]!.generateRate / 3600).toFixed(1)} hours or more. \`npm run bench -- --full\` adds it.
-`}
+`
+}
 ### How costs grow
 
 The same database at each size: ingest of 300 new visitors (events/s and per-batch latency), and each query's
@@ -191,13 +252,12 @@ ${t2}
 `);
   }
 
-  let load: LoadFigures | null = null;
   if (want('load')) {
     const nodeRow = ingest?.rows.find((r) => r.target.startsWith('Node') && r.events === 10);
     const rate = Number(value('rate') ?? (nodeRow ? Math.max(5, Math.floor(nodeRow.result.rps * 0.7)) : 50));
     const seconds = quick ? 20 : 60;
     log(`\n# Load: ${rate} req/s of 10-event batches for ${seconds} s`);
-    load = await benchLoad(rate, seconds);
+    const load = await benchLoad(rate, seconds);
     const t = table(
       ['', 'first 10 s', 'last 10 s'],
       [
@@ -207,7 +267,9 @@ ${t2}
       ],
     );
     log(t);
-    log(`  p99 per 10 s: ${load.windows.join(', ')} ms; RSS max ${(load.rssMax / 2 ** 20).toFixed(0)} MiB; ${load.non2xx} non-2xx, ${load.errors} errors`);
+    log(
+      `  p99 per 10 s: ${load.windows.join(', ')} ms; RSS max ${(load.rssMax / 2 ** 20).toFixed(0)} MiB; ${load.non2xx} non-2xx, ${load.errors} errors`,
+    );
     out.push(`## Sustained load
 
 The Node collector (child process, new SQLite file) at a fixed ${load.rate} requests/s of 10-event batches for

@@ -91,7 +91,8 @@ export interface Running {
 }
 
 /** Every address of a hostname, for the webhook target check (core/automation/urls.ts). */
-const resolveAll = async (host: string): Promise<string[]> => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+const resolveAll = async (host: string): Promise<string[]> =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 /** Starts a collector; resolves once it listens. */
 export const start = async (options: StartOptions = {}): Promise<Running> => {
@@ -115,14 +116,18 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   // Periodic maintenance: delete salts older than two days, refold journeys after a stage-model change.
   let maintaining: Promise<unknown> = Promise.resolve();
   const runMaintenance = () => {
-    maintaining = maintaining.then(() => maintenance(store, Date.now())).catch((e: unknown) => console.error('[cjm] maintenance failed', e));
+    maintaining = maintaining
+      .then(() => maintenance(store, Date.now()))
+      .catch((e: unknown) => console.error('[cjm] maintenance failed', e));
   };
   runMaintenance();
   const timer = setInterval(runMaintenance, 30_000);
   timer.unref();
   const host = options.host ?? '127.0.0.1';
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: host }, (info) => ok({ server: s, port: info.port }));
+    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: host }, (info) =>
+      ok({ server: s, port: info.port }),
+    );
     s.once('error', fail);
   });
   const shown = host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host;

@@ -33,12 +33,18 @@ export const pinnedFetch: FetchLike = (input, init, pin) => {
       { method: init.method ?? 'GET', headers, lookup, signal: init.signal ?? undefined },
       (res) => {
         const out = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(', ') : v);
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(', ') : v);
         const status = res.statusCode ?? 0;
         const empty = status === 204 || status === 205 || status === 304;
         if (empty) res.resume();
         try {
-          ok(new Response(empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), { status, headers: out }));
+          ok(
+            new Response(empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), {
+              status,
+              headers: out,
+            }),
+          );
         } catch (e) {
           res.destroy();
           fail(e);

@@ -80,7 +80,12 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
   // checked, and Cloudflare's fetch cannot reach private networks (docs/automation.md).
   async (store, now) => {
     try {
-      await runAutomation({ store, now: () => Math.max(now, Date.now()), fetch: (url, init) => fetch(url, init), budgetMs: 60_000 });
+      await runAutomation({
+        store,
+        now: () => Math.max(now, Date.now()),
+        fetch: (url, init) => fetch(url, init),
+        budgetMs: 60_000,
+      });
     } catch (e) {
       console.error('[cjm] automation pass failed', e); // the next cron run tries again; other jobs still run
     }

@@ -32,11 +32,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 assembleAssets();
 
 // The migrations, exactly as on Cloudflare (`--remote` there). CI=true: no confirmation prompt.
-const migrate = spawnSync(process.execPath, [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], {
-  cwd: ROOT,
-  env: { ...childEnv, CI: 'true' },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const migrate = spawnSync(
+  process.execPath,
+  [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state],
+  {
+    cwd: ROOT,
+    env: { ...childEnv, CI: 'true' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  },
+);
 if (migrate.status !== 0) {
   console.error('[cjm] wrangler d1 migrations apply DB --local failed (see above)');
   process.exit(migrate.status ?? 1);

@@ -32,7 +32,12 @@ const NOW = Date.UTC(2026, 10, 22, 12);
 /** Sends every visitor's batches through POST /collect of an app on `store`; returns the events accepted. */
 const load = async (store: Store, visitors: Iterable<SimVisitor>): Promise<number> => {
   await ensureDemoSite(store);
-  const app = createApp({ getStore: () => store, getAdminToken: async () => 'x', asset: async () => null, now: () => NOW });
+  const app = createApp({
+    getStore: () => store,
+    getAdminToken: async () => 'x',
+    asset: async () => null,
+    now: () => NOW,
+  });
   let accepted = 0;
   for (const v of visitors) {
     for (const events of v.batches) {
@@ -49,7 +54,8 @@ const load = async (store: Store, visitors: Iterable<SimVisitor>): Promise<numbe
 };
 
 const sim = (n: number) => visitorsOf({ visitors: n, seed: 42, now: NOW, days: 28, site: 'demo' });
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 // --- SQLite file --------------------------------------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), 'cjm-measure-'));
@@ -62,7 +68,9 @@ const migratedBytes = (() => {
 const t0 = Date.now();
 const events = await load(createSqliteStore(db), sim(VISITORS));
 const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-const state = db.prepare('SELECT COUNT(*) AS n, AVG(LENGTH(state)) AS avg, MAX(LENGTH(state)) AS max FROM journeys').get() as {
+const state = db
+  .prepare('SELECT COUNT(*) AS n, AVG(LENGTH(state)) AS avg, MAX(LENGTH(state)) AS max FROM journeys')
+  .get() as {
   n: number;
   avg: number;
   max: number;
@@ -75,7 +83,7 @@ const vacuumed = statSync(file).size;
 const tables = (() => {
   try {
     return db
-      .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC LIMIT 12")
+      .prepare('SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC LIMIT 12')
       .all() as Array<{ name: string; bytes: number }>;
   } catch {
     return [];
@@ -84,12 +92,17 @@ const tables = (() => {
 db.close();
 rmSync(dir, { recursive: true, force: true });
 
-console.log(`SQLite: ${fmt(VISITORS)} simulated visitors, ${fmt(events)} events accepted in ${fmt((Date.now() - t0) / 1000, 1)} s`);
+console.log(
+  `SQLite: ${fmt(VISITORS)} simulated visitors, ${fmt(events)} events accepted in ${fmt((Date.now() - t0) / 1000, 1)} s`,
+);
 console.log(`  file as written  ${fmt(written)} B  → ${fmt((written - migratedBytes) / events)} B/event`);
 console.log(`  after VACUUM     ${fmt(vacuumed)} B  → ${fmt((vacuumed - migratedBytes) / events)} B/event`);
 console.log(`  rows changed     ${fmt(changes)}  → ${fmt(changes / events, 2)} per event (SQLite total_changes)`);
-console.log(`  journeys         ${fmt(state.n)}, state JSON ${fmt(state.avg)} B on average, ${fmt(state.max)} B at most (D1 row limit 1,000,000 B)`);
-for (const t of tables) console.log(`    ${t.name.padEnd(34)} ${fmt(t.bytes).padStart(12)} B  ${fmt(t.bytes / events).padStart(5)} B/event`);
+console.log(
+  `  journeys         ${fmt(state.n)}, state JSON ${fmt(state.avg)} B on average, ${fmt(state.max)} B at most (D1 row limit 1,000,000 B)`,
+);
+for (const t of tables)
+  console.log(`    ${t.name.padEnd(34)} ${fmt(t.bytes).padStart(12)} B  ${fmt(t.bytes / events).padStart(5)} B/event`);
 
 // --- local D1 ------------------------------------------------------------------------------------------------------
 if (D1_VISITORS > 0) {
@@ -126,7 +139,11 @@ if (D1_VISITORS > 0) {
   const n = await load(store, sim(D1_VISITORS));
   await d1.dispose();
   console.log(`D1 (local workerd): ${fmt(D1_VISITORS)} visitors, ${fmt(n)} events`);
-  console.log(`  rows_written     ${fmt(rowsWritten - before)}  → ${fmt((rowsWritten - before) / n, 2)} per event (D1 billing, indexes included)`);
+  console.log(
+    `  rows_written     ${fmt(rowsWritten - before)}  → ${fmt((rowsWritten - before) / n, 2)} per event (D1 billing, indexes included)`,
+  );
   console.log(`  size_after       ${fmt(sizeAfter)} B  → ${fmt((sizeAfter - sizeBefore) / n)} B/event`);
-  console.log(`  per /collect request (${fmt(requests)} requests, ${fmt(n / requests, 2)} events each): ${fmt(reads / requests, 2)} reads, ${fmt(batches / requests, 2)} batches of ${fmt(statementsInBatches / Math.max(1, batches), 1)} statements`);
+  console.log(
+    `  per /collect request (${fmt(requests)} requests, ${fmt(n / requests, 2)} events each): ${fmt(reads / requests, 2)} reads, ${fmt(batches / requests, 2)} batches of ${fmt(statementsInBatches / Math.max(1, batches), 1)} statements`,
+  );
 }

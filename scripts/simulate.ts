@@ -42,11 +42,26 @@ export interface SimulateOptions {
 
 /** Touch-count buckets of docs/api.md (touches report). */
 export const TOUCH_BUCKETS: Array<[label: string, min: number, max: number | null]> = [
-  ['1', 1, 1], ['2', 2, 2], ['3', 3, 3], ['4', 4, 4], ['5', 5, 5], ['6–7', 6, 7], ['8–10', 8, 10],
-  ['11–15', 11, 15], ['16–20', 16, 20], ['21–30', 21, 30], ['31+', 31, null],
+  ['1', 1, 1],
+  ['2', 2, 2],
+  ['3', 3, 3],
+  ['4', 4, 4],
+  ['5', 5, 5],
+  ['6–7', 6, 7],
+  ['8–10', 8, 10],
+  ['11–15', 11, 15],
+  ['16–20', 16, 20],
+  ['21–30', 21, 30],
+  ['31+', 31, null],
 ];
 export const SESSION_BUCKETS: Array<[label: string, min: number, max: number | null]> = [
-  ['1', 1, 1], ['2', 2, 2], ['3', 3, 3], ['4', 4, 4], ['5', 5, 5], ['6–10', 6, 10], ['11+', 11, null],
+  ['1', 1, 1],
+  ['2', 2, 2],
+  ['3', 3, 3],
+  ['4', 4, 4],
+  ['5', 5, 5],
+  ['6–10', 6, 10],
+  ['11+', 11, null],
 ];
 
 export interface Distribution {
@@ -95,7 +110,10 @@ export interface Truth {
   /** Converted journeys: touches (page views + events) up to and including the converting one, and sessions. */
   touchesToConversion: Distribution;
   sessionsToConversion: Distribution;
-  byFirstChannel: Record<string, { journeys: number; converted: number; touches: Distribution; sessions: Distribution }>;
+  byFirstChannel: Record<
+    string,
+    { journeys: number; converted: number; touches: Distribution; sessions: Distribution }
+  >;
   identified: number;
   returning: number;
 }
@@ -161,13 +179,67 @@ interface Arrival {
 
 const ARRIVALS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
   [() => ({ channel: 'direct', query: '' }), 22],
-  [(r) => ({ channel: 'organic_search', query: '', referrer: pick(r, ['https://www.google.com/', 'https://www.google.de/', 'https://www.bing.com/', 'https://duckduckgo.com/', 'https://yandex.ru/']) }), 26],
+  [
+    (r) => ({
+      channel: 'organic_search',
+      query: '',
+      referrer: pick(r, [
+        'https://www.google.com/',
+        'https://www.google.de/',
+        'https://www.bing.com/',
+        'https://duckduckgo.com/',
+        'https://yandex.ru/',
+      ]),
+    }),
+    26,
+  ],
   [(r) => ({ channel: 'paid_search', query: `?gclid=${randId(r, 20)}` }), 7],
-  [(r) => ({ channel: 'paid_search', query: `?utm_source=google&utm_medium=cpc&utm_campaign=${pick(r, ['brand', 'mugs-q4', 'generic'])}` }), 5],
-  [(r) => ({ channel: 'social', query: '', referrer: pick(r, ['https://www.facebook.com/', 'https://t.co/x', 'https://www.reddit.com/r/coffee/', 'https://www.instagram.com/']) }), 11],
-  [(r) => ({ channel: 'paid_social', query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=${pick(r, ['winter', 'retarget'])}` }), 5],
-  [(r) => ({ channel: 'email', query: `?utm_source=newsletter&utm_medium=email&utm_campaign=${pick(r, ['weekly', 'black-friday'])}` }), 9],
-  [(r) => ({ channel: 'referral', query: '', referrer: pick(r, ['https://blog.coffee-lovers.example/best-mugs', 'https://coffee-forum.example.net/t/42', 'https://gift-guide.example.org/']) }), 8],
+  [
+    (r) => ({
+      channel: 'paid_search',
+      query: `?utm_source=google&utm_medium=cpc&utm_campaign=${pick(r, ['brand', 'mugs-q4', 'generic'])}`,
+    }),
+    5,
+  ],
+  [
+    (r) => ({
+      channel: 'social',
+      query: '',
+      referrer: pick(r, [
+        'https://www.facebook.com/',
+        'https://t.co/x',
+        'https://www.reddit.com/r/coffee/',
+        'https://www.instagram.com/',
+      ]),
+    }),
+    11,
+  ],
+  [
+    (r) => ({
+      channel: 'paid_social',
+      query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=${pick(r, ['winter', 'retarget'])}`,
+    }),
+    5,
+  ],
+  [
+    (r) => ({
+      channel: 'email',
+      query: `?utm_source=newsletter&utm_medium=email&utm_campaign=${pick(r, ['weekly', 'black-friday'])}`,
+    }),
+    9,
+  ],
+  [
+    (r) => ({
+      channel: 'referral',
+      query: '',
+      referrer: pick(r, [
+        'https://blog.coffee-lovers.example/best-mugs',
+        'https://coffee-forum.example.net/t/42',
+        'https://gift-guide.example.org/',
+      ]),
+    }),
+    8,
+  ],
   [() => ({ channel: 'affiliate', query: '?utm_source=partner-blog&utm_medium=affiliate' }), 4],
   [() => ({ channel: 'display', query: '?utm_source=gdn&utm_medium=display' }), 3],
 ];
@@ -176,16 +248,44 @@ const ARRIVALS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
 const RETURNS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
   [() => ({ channel: 'direct', query: '' }), 50],
   [() => ({ channel: 'email', query: '?utm_source=newsletter&utm_medium=email&utm_campaign=reminder' }), 25],
-  [(r) => ({ channel: 'organic_search', query: '', referrer: pick(r, ['https://www.google.com/', 'https://www.bing.com/']) }), 15],
-  [(r) => ({ channel: 'paid_social', query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=retarget&x=${randId(r, 4)}` }), 10],
+  [
+    (r) => ({
+      channel: 'organic_search',
+      query: '',
+      referrer: pick(r, ['https://www.google.com/', 'https://www.bing.com/']),
+    }),
+    15,
+  ],
+  [
+    (r) => ({
+      channel: 'paid_social',
+      query: `?utm_source=facebook&utm_medium=paid_social&utm_campaign=retarget&x=${randId(r, 4)}`,
+    }),
+    10,
+  ],
 ];
 
 const USER_AGENTS = [
-  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', 40],
-  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15', 15],
-  ['Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1', 25],
-  ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36', 15],
-  ['Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1', 5],
+  [
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+    40,
+  ],
+  [
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+    15,
+  ],
+  [
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+    25,
+  ],
+  [
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36',
+    15,
+  ],
+  [
+    'Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1',
+    5,
+  ],
 ] as const;
 
 const PRODUCTS = [
@@ -239,7 +339,15 @@ export interface SimVisitor {
 const stageOfPage = (path: string): number | null =>
   path === '/signup' ? 1 : path === '/cart' ? 2 : path === '/checkout' ? 3 : path === '/thank-you' ? 4 : null;
 const stageOfEvent = (name: string): number | null =>
-  name === 'signup_completed' ? 1 : name === 'add_to_cart' ? 2 : name === 'begin_checkout' ? 3 : name === 'purchase' ? 4 : null;
+  name === 'signup_completed'
+    ? 1
+    : name === 'add_to_cart'
+      ? 2
+      : name === 'begin_checkout'
+        ? 3
+        : name === 'purchase'
+          ? 4
+          : null;
 
 const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
   const id = `sim${index.toString(36).padStart(4, '0')}${randId(r, 10)}`;
@@ -251,8 +359,18 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
   let session = 0;
   let channel = '';
   const v: SimVisitor = {
-    id, userAgent, batches: pages, firstChannel: '', sessions: 0, entries: [], current: -1, furthest: -1,
-    converted: null, feedback: [], vitals: new Map(), identified: false,
+    id,
+    userAgent,
+    batches: pages,
+    firstChannel: '',
+    sessions: 0,
+    entries: [],
+    current: -1,
+    furthest: -1,
+    converted: null,
+    feedback: [],
+    vitals: new Map(),
+    identified: false,
   };
   const eventId = () => `${id}.${(seq++).toString(36)}`;
   const stageName = (): SimStage | undefined => (v.current >= 0 ? STAGES[v.current] : undefined);
@@ -294,7 +412,13 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
   const page = (path: string, title: string, arrival?: Arrival) => {
     pages.push([]); // each page view starts a request, like the tag flushing on pagehide
     touches++;
-    const e: WireEvent = { id: eventId(), type: 'page', ts: after(3_000, 150_000), url: `${SHOP}${path}${arrival?.query ?? ''}`, title };
+    const e: WireEvent = {
+      id: eventId(),
+      type: 'page',
+      ts: after(3_000, 150_000),
+      url: `${SHOP}${path}${arrival?.query ?? ''}`,
+      title,
+    };
     if (arrival?.referrer) e.referrer = arrival.referrer;
     push(e);
     enter(stageOfPage(path));
@@ -336,7 +460,12 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
 
   // Session 1: arrive and look around.
   const first = weighted(r, ARRIVALS)(r);
-  const landingPath = first.channel === 'email' || first.channel === 'paid_social' ? pick(r, PRODUCTS).path : r() < 0.6 ? '/' : pick(r, [...CONTENT, ...PRODUCTS.map((p) => p.path)]);
+  const landingPath =
+    first.channel === 'email' || first.channel === 'paid_social'
+      ? pick(r, PRODUCTS).path
+      : r() < 0.6
+        ? '/'
+        : pick(r, [...CONTENT, ...PRODUCTS.map((p) => p.path)]);
   startSession(first, landingPath, 'Brew & Co.');
   browse(between(r, 0, 3));
 
@@ -394,7 +523,10 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
       t += between(r, 1 * DAY, 5 * DAY);
       session++;
       channel = 'email';
-      page('/account/orders', 'Your orders', { channel: 'email', query: '?utm_source=newsletter&utm_medium=email&utm_campaign=order-shipped' });
+      page('/account/orders', 'Your orders', {
+        channel: 'email',
+        query: '?utm_source=newsletter&utm_medium=email&utm_campaign=order-shipped',
+      });
     }
   };
   steps();
@@ -427,14 +559,21 @@ export const distribution = (values: number[], buckets: typeof TOUCH_BUCKETS): D
     max: sorted[sorted.length - 1] ?? null,
     buckets: {},
   };
-  for (const [label, min, max] of buckets) out.buckets[label] = sorted.filter((v) => v >= min && (max === null || v <= max)).length;
+  for (const [label, min, max] of buckets)
+    out.buckets[label] = sorted.filter((v) => v >= min && (max === null || v <= max)).length;
   return out;
 };
 
 export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth => {
   const stages = STAGES.map((stage) => ({
-    stage, reached: 0, current: 0, entries: 0, furthest: 0,
-    entryChannels: {} as Record<string, number>, feedback: { sum: 0, count: 0 }, vitals: {} as Record<string, number[]>,
+    stage,
+    reached: 0,
+    current: 0,
+    entries: 0,
+    furthest: 0,
+    entryChannels: {} as Record<string, number>,
+    feedback: { sum: 0, count: 0 },
+    vitals: {} as Record<string, number[]>,
   }));
   const transitions = new Map<string, Truth['transitions'][number]>();
   const firstChannels: Record<string, number> = {};
@@ -474,7 +613,11 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
       if (e.from === null) continue;
       const key = `${e.from}>${e.stage}`;
       let tr = transitions.get(key);
-      if (!tr) transitions.set(key, (tr = { from: STAGES[e.from]!, to: STAGES[e.stage]!, journeys: 0, count: 0, back: e.stage < e.from }));
+      if (!tr)
+        transitions.set(
+          key,
+          (tr = { from: STAGES[e.from]!, to: STAGES[e.stage]!, journeys: 0, count: 0, back: e.stage < e.from }),
+        );
       tr.count++;
       if (!seenT.has(key)) {
         seenT.add(key);
@@ -516,7 +659,9 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
     journeys: visitors.length,
     converted: touches.length,
     stages,
-    transitions: [...transitions.values()].sort((a, b) => STAGES.indexOf(a.from) - STAGES.indexOf(b.from) || STAGES.indexOf(a.to) - STAGES.indexOf(b.to)),
+    transitions: [...transitions.values()].sort(
+      (a, b) => STAGES.indexOf(a.from) - STAGES.indexOf(b.from) || STAGES.indexOf(a.to) - STAGES.indexOf(b.to),
+    ),
     backSteps,
     firstChannels,
     stalls,
@@ -525,7 +670,12 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
     byFirstChannel: Object.fromEntries(
       [...perChannel].map(([c, x]) => [
         c,
-        { journeys: x.journeys, converted: x.touches.length, touches: distribution(x.touches, TOUCH_BUCKETS), sessions: distribution(x.sessions, SESSION_BUCKETS) },
+        {
+          journeys: x.journeys,
+          converted: x.touches.length,
+          touches: distribution(x.touches, TOUCH_BUCKETS),
+          sessions: distribution(x.sessions, SESSION_BUCKETS),
+        },
       ]),
     ),
     identified: visitors.filter((v) => v.identified).length,
@@ -571,7 +721,11 @@ interface Transport {
 
 const fetchTransport = (url: string): Transport => ({
   async post(body, userAgent) {
-    const res = await fetch(`${url}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': userAgent }, body });
+    const res = await fetch(`${url}/collect`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', 'User-Agent': userAgent },
+      body,
+    });
     return { status: res.status, retryAfter: Number(res.headers.get('Retry-After')) || 0, text: await res.text() };
   },
   close() {},
@@ -581,7 +735,11 @@ const loopbackTransport = (url: URL): Transport => {
   const agents = new Map<number, Agent>();
   const agent = (slot: number) => {
     let a = agents.get(slot);
-    if (!a) agents.set(slot, (a = new Agent({ keepAlive: true, maxSockets: 4, localAddress: `127.0.0.${2 + (slot % 253)}` })));
+    if (!a)
+      agents.set(
+        slot,
+        (a = new Agent({ keepAlive: true, maxSockets: 4, localAddress: `127.0.0.${2 + (slot % 253)}` })),
+      );
     return a;
   };
   return {
@@ -594,12 +752,23 @@ const loopbackTransport = (url: URL): Transport => {
             path: '/collect',
             method: 'POST',
             agent: agent(slot),
-            headers: { Host: url.host, 'Content-Type': 'text/plain', 'User-Agent': userAgent, 'Content-Length': Buffer.byteLength(body) },
+            headers: {
+              Host: url.host,
+              'Content-Type': 'text/plain',
+              'User-Agent': userAgent,
+              'Content-Length': Buffer.byteLength(body),
+            },
           },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (d: Buffer) => chunks.push(d));
-            res.on('end', () => ok({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after']) || 0, text: Buffer.concat(chunks).toString() }));
+            res.on('end', () =>
+              ok({
+                status: res.statusCode ?? 0,
+                retryAfter: Number(res.headers['retry-after']) || 0,
+                text: Buffer.concat(chunks).toString(),
+              }),
+            );
             res.on('error', fail);
           },
         );
@@ -635,7 +804,11 @@ const post = async (t: Transport, url: string, batch: WireBatch, userAgent: stri
     try {
       res = await t.post(body, userAgent, slot);
     } catch (e) {
-      if (attempt >= 8) throw new Error(`[cjm simulate] cannot reach ${url}/collect (${(e as Error).message}); is the collector running (npm start)?`);
+      if (attempt >= 8)
+        throw new Error(
+          `[cjm simulate] cannot reach ${url}/collect (${(e as Error).message}); is the collector running (npm start)?`,
+          { cause: e },
+        );
     }
     if (res) {
       if (res.status === 202) return;
@@ -645,7 +818,9 @@ const post = async (t: Transport, url: string, batch: WireBatch, userAgent: stri
         continue;
       }
       if (res.status === 404 && /site/.test(res.text)) {
-        throw new Error(`[cjm simulate] the collector at ${url} has no site "${batch.site}": use --site demo, or create it with POST /api/sites (docs/api.md)`);
+        throw new Error(
+          `[cjm simulate] the collector at ${url} has no site "${batch.site}": use --site demo, or create it with POST /api/sites (docs/api.md)`,
+        );
       }
       throw new Error(`[cjm simulate] ${url}/collect answered ${res.status}: ${res.text}`);
     }
@@ -663,7 +838,8 @@ export const send = async (visitors: SimVisitor[], o: SendOptions): Promise<void
       const i = next++;
       const v = visitors[i];
       if (!v) return;
-      for (const events of v.batches) await post(t, o.url, { site: o.site, visitor: v.id, sent: Date.now(), events }, v.userAgent, i);
+      for (const events of v.batches)
+        await post(t, o.url, { site: o.site, visitor: v.id, sent: Date.now(), events }, v.userAgent, i);
       done++;
       o.onProgress?.(done, visitors.length);
     }
@@ -702,7 +878,9 @@ export const parseArgs = (argv: string[]) => {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = () => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new Error(`[cjm simulate] ${flag} needs a value\n${USAGE}`);
@@ -711,20 +889,42 @@ export const parseArgs = (argv: string[]) => {
     const int = (min: number, max: number) => {
       const v = value();
       const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`[cjm simulate] ${flag} must be an integer from ${min} to ${max}, not "${v}"`);
+      if (!Number.isInteger(n) || n < min || n > max)
+        throw new Error(`[cjm simulate] ${flag} must be an integer from ${min} to ${max}, not "${v}"`);
       return n;
     };
     switch (flag) {
-      case '--visitors': o.visitors = int(1, 1_000_000); break;
-      case '--seed': o.seed = int(0, 2 ** 32 - 1); break;
-      case '--url': o.url = value().replace(/\/+$/, ''); break;
-      case '--site': o.site = value(); break;
-      case '--truth': o.truth = value(); break;
-      case '--days': o.days = int(1, 30); break;
-      case '--now': o.now = int(0, Number.MAX_SAFE_INTEGER); break;
-      case '--concurrency': o.concurrency = int(1, 64); break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0); break;
-      default: throw new Error(`[cjm simulate] unknown option ${arg}\n${USAGE}`);
+      case '--visitors':
+        o.visitors = int(1, 1_000_000);
+        break;
+      case '--seed':
+        o.seed = int(0, 2 ** 32 - 1);
+        break;
+      case '--url':
+        o.url = value().replace(/\/+$/, '');
+        break;
+      case '--site':
+        o.site = value();
+        break;
+      case '--truth':
+        o.truth = value();
+        break;
+      case '--days':
+        o.days = int(1, 30);
+        break;
+      case '--now':
+        o.now = int(0, Number.MAX_SAFE_INTEGER);
+        break;
+      case '--concurrency':
+        o.concurrency = int(1, 64);
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`[cjm simulate] unknown option ${arg}\n${USAGE}`);
     }
   }
   return o;

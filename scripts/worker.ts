@@ -53,7 +53,9 @@ export const applyMigrations = async (db: D1Database, dir = MIGRATIONS_DIR): Pro
   const { results } = await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>();
   const done = new Set(results.map((r) => r.name));
   const applied: string[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     if (done.has(name)) continue;
     const statements = unstable_splitSqlQuery(readFileSync(join(dir, name), 'utf8'));
     await db.batch([
@@ -90,7 +92,12 @@ const withoutAssets = (dir: string): string => {
   for (const line of readFileSync(WRANGLER_TOML, 'utf8').split('\n')) {
     if (/^\s*\[/.test(line)) skipping = /^\s*\[assets\]/.test(line);
     if (skipping) continue;
-    lines.push(line.replace(/^(main|migrations_dir)\s*=\s*"([^"]+)"/, (_, k: string, v: string) => `${k} = ${JSON.stringify(join(ROOT, v))}`));
+    lines.push(
+      line.replace(
+        /^(main|migrations_dir)\s*=\s*"([^"]+)"/,
+        (_, k: string, v: string) => `${k} = ${JSON.stringify(join(ROOT, v))}`,
+      ),
+    );
   }
   const file = join(dir, 'wrangler.no-assets.toml');
   writeFileSync(file, lines.join('\n'));
@@ -177,7 +184,9 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
       // The first request boots the Worker (token generated and kept in D1, demo site); then read the token back.
       await (await fetch(`${url}/`)).arrayBuffer();
       const again = await openLocalD1(persistTo);
-      const { results } = await again.db.prepare("SELECT value FROM meta WHERE key = 'admin_token'").all<{ value: string }>();
+      const { results } = await again.db
+        .prepare("SELECT value FROM meta WHERE key = 'admin_token'")
+        .all<{ value: string }>();
       await again.dispose();
       token = results[0]?.value;
       if (!token) throw new Error('[cjm] the local Worker did not keep an admin token in D1');

@@ -94,7 +94,13 @@ export const createTracker = (o: Options): Tracker => {
       st,
       'cjm.o.' + o.site,
       (events, dropped, beacon) => {
-        const b: WireBatch = { site: o.site, visitor: visitorId(), sent: Date.now(), dropped: dropped || undefined, events };
+        const b: WireBatch = {
+          site: o.site,
+          visitor: visitorId(),
+          sent: Date.now(),
+          dropped: dropped || undefined,
+          events,
+        };
         return post(TAG ? o.endpoint! : o.endpoint || '/collect', JSON.stringify(b), beacon);
       },
       ok,

@@ -60,7 +60,8 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, in
   const put = (e: WireEvent) => {
     set([e, 0, n++]);
     drop(
-      st.k(p)
+      st
+        .k(p)
         .slice(0, -MAX)
         .map((k) => st(k, '')).length,
     );
@@ -68,7 +69,7 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => unknown, in
 
   /** Sends everything that is not held by a send in flight, batch by batch, while `ok()`. Never rejects (the keys under `p` hold only JSON this tag wrote). */
   const flush = async (beacon?: unknown): Promise<void> => {
-    for (let cap = BATCH; ok(); ) {
+    for (let cap = BATCH; ok();) {
       const now = Date.now(),
         batch: Entry[] = [];
       let size = 512;

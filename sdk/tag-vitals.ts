@@ -4,4 +4,6 @@
  */
 import { vitals } from './vitals';
 
-vitals((name, value) => (window as Window & { cjm?: { vital?(n: string, v: number): void } }).cjm?.vital?.(name, value));
+vitals((name, value) =>
+  (window as Window & { cjm?: { vital?(n: string, v: number): void } }).cjm?.vital?.(name, value),
+);

@@ -10,7 +10,6 @@ import { safe } from './safe';
 
 type Cjm = ((command: keyof Tracker, ...args: unknown[]) => unknown) & Partial<Tracker> & { q?: ArrayLike<unknown>[] };
 
-
 declare global {
   interface Window {
     cjm?: Cjm;
@@ -35,7 +34,8 @@ safe(() => {
     safe((command: keyof Tracker, ...args: unknown[]) => (t[command] as (...a: unknown[]) => unknown)(...args)),
     t,
   ));
-  if (a.vitals != null) d.head.appendChild(d.createElement('script')).src = new URL('cjm.vitals.js', s.src) as unknown as string;
+  if (a.vitals != null)
+    d.head.appendChild(d.createElement('script')).src = new URL('cjm.vitals.js', s.src) as unknown as string;
   // Calls made before the tag loaded, in order.
   q?.q?.forEach((x) => c.apply(0, x as Parameters<Cjm>));
 })();

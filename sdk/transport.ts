@@ -4,7 +4,11 @@
  * it resolves to status 1 ("unconfirmed"): the events stay in the outbox and are sent again, confirmed, by the
  * next flush (the collector drops the repeat by id). Never throws and never rejects: a network error is status 0.
  */
-export const post = async (url: string, body: string, beacon?: unknown): Promise<[status: number, retryAfter: number]> => {
+export const post = async (
+  url: string,
+  body: string,
+  beacon?: unknown,
+): Promise<[status: number, retryAfter: number]> => {
   try {
     // Missing sendBeacon, or false (not queued): fetch instead.
     if (beacon && navigator.sendBeacon?.(url, body)) return [1, 0];
@@ -34,4 +38,10 @@ export const SPLIT = 3;
  * counted in the next batch's `dropped`.
  */
 export const verdict = (s: number): number =>
-  s > 199 && s < 300 ? SENT : s < 2 || s == 408 || s == 429 || s > 499 ? RETRY : s == 400 || s == 413 || s == 422 ? SPLIT : DROP;
+  s > 199 && s < 300
+    ? SENT
+    : s < 2 || s == 408 || s == 429 || s > 499
+      ? RETRY
+      : s == 400 || s == 413 || s == 422
+        ? SPLIT
+        : DROP;

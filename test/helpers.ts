@@ -57,7 +57,8 @@ export const ev = (type: WireEvent['type'], fields: Partial<WireEvent> = {}): Wi
   return { id: `e${seq.toString().padStart(6, '0')}`, type, ts: T0 + seq * 1000, ...fields };
 };
 
-export const page = (path: string, fields: Partial<WireEvent> = {}) => ev('page', { url: `https://shop.test${path}`, ...fields });
+export const page = (path: string, fields: Partial<WireEvent> = {}) =>
+  ev('page', { url: `https://shop.test${path}`, ...fields });
 
 export const batch = (visitor: string, events: WireEvent[], site = 'demo'): WireBatch => ({ site, visitor, events });
 

@@ -64,7 +64,23 @@ describe('simulate → /collect → API equals the ground truth', () => {
     // The real command line, as a user runs it.
     await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'scripts/simulate.ts', '--visitors', String(VISITORS), '--seed', String(SEED), '--url', server.url, '--site', 'demo', '--truth', file, '--now', String(now)],
+      [
+        '--import',
+        'tsx',
+        'scripts/simulate.ts',
+        '--visitors',
+        String(VISITORS),
+        '--seed',
+        String(SEED),
+        '--url',
+        server.url,
+        '--site',
+        'demo',
+        '--truth',
+        file,
+        '--now',
+        String(now),
+      ],
       { cwd: process.cwd(), env: { ...process.env, NODE_NO_WARNINGS: '1' } },
     );
     truth = JSON.parse(readFileSync(file, 'utf8')) as Truth;
@@ -93,19 +109,33 @@ describe('simulate → /collect → API equals the ground truth', () => {
   });
 
   it('funnel: every transition, back-steps included', () => {
-    const key = (t: { from: string; to: string; journeys: number; count: number; back: boolean }) => [t.from, t.to, t.journeys, t.count, t.back];
+    const key = (t: { from: string; to: string; journeys: number; count: number; back: boolean }) => [
+      t.from,
+      t.to,
+      t.journeys,
+      t.count,
+      t.back,
+    ];
     expect(fun.transitions.map(key).sort()).toEqual(truth.transitions.map(key).sort());
     const back = fun.transitions.filter((t) => t.back);
     expect(back.reduce((s, t) => s + t.count, 0)).toBe(truth.backSteps.count);
   });
 
   it('stalls: where non-converted journeys stopped', () => {
-    const stalls = Object.fromEntries(fun.stages.filter((s) => s.stage !== fun.conversionStage && s.current > 0).map((s) => [s.stage, s.current]));
+    const stalls = Object.fromEntries(
+      fun.stages.filter((s) => s.stage !== fun.conversionStage && s.current > 0).map((s) => [s.stage, s.current]),
+    );
     expect(stalls).toEqual(truth.stalls);
   });
 
   const sameDistribution = (got: TouchesReport['touches'], want: TruthDistribution) => {
-    expect([got.count, got.median, got.p75, got.min, got.max]).toEqual([want.count, want.median, want.p75, want.min, want.max]);
+    expect([got.count, got.median, got.p75, got.min, got.max]).toEqual([
+      want.count,
+      want.median,
+      want.p75,
+      want.min,
+      want.max,
+    ]);
     expect(Object.fromEntries(got.buckets.map((b) => [b.label, b.count]))).toEqual(want.buckets);
   };
 
@@ -124,7 +154,8 @@ describe('simulate → /collect → API equals the ground truth', () => {
   });
 
   it('channels: first channels and the entry channel of every stage', () => {
-    const asRecord = (list: Array<{ channel: string; journeys: number }>) => Object.fromEntries(list.map((c) => [c.channel, c.journeys]));
+    const asRecord = (list: Array<{ channel: string; journeys: number }>) =>
+      Object.fromEntries(list.map((c) => [c.channel, c.journeys]));
     expect(asRecord(map.stages[0]!.entryChannels)).toEqual(truth.firstChannels);
     for (let i = 0; i < STAGES.length; i++) {
       expect(asRecord(map.stages[i]!.entryChannels), STAGES[i]).toEqual(truth.stages[i]!.entryChannels);
@@ -141,7 +172,10 @@ describe('simulate → /collect → API equals the ground truth', () => {
       expect(got.feedback.count, want.stage).toBe(want.feedback.count);
       expect(got.feedback.average!, want.stage).toBeCloseTo(want.feedback.sum / want.feedback.count, 9);
       const vitals = Object.fromEntries(
-        Object.entries(want.vitals).map(([name, values]) => [name, { p75: values[Math.ceil(0.75 * values.length) - 1], samples: values.length }]),
+        Object.entries(want.vitals).map(([name, values]) => [
+          name,
+          { p75: values[Math.ceil(0.75 * values.length) - 1], samples: values.length },
+        ]),
       );
       expect(got.vitals, want.stage).toEqual(vitals);
     }

@@ -38,7 +38,10 @@ declare module 'autocannon' {
     }
     interface Instance extends PromiseLike<Result> {
       on(event: 'tick', fn: (t: { counter: number; bytes: number }) => void): void;
-      on(event: 'response', fn: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): void;
+      on(
+        event: 'response',
+        fn: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void,
+      ): void;
       stop(): void;
     }
   }

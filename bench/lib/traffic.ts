@@ -49,16 +49,32 @@ export const visitorBatches = (n: number, eventsPerVisitor: number, start: numbe
     const batch: WireEvent[] = [];
     const landing = LANDINGS[Math.floor(r() * LANDINGS.length)]!;
     const referrer = REFERRERS[Math.floor(r() * REFERRERS.length)]!;
-    batch.push({ id: `b${n}-${seq++}`, type: 'page', ts, url: `https://shop.test${landing}`, ...(referrer ? { referrer } : {}) });
+    batch.push({
+      id: `b${n}-${seq++}`,
+      type: 'page',
+      ts,
+      url: `https://shop.test${landing}`,
+      ...(referrer ? { referrer } : {}),
+    });
     while (batch.length < perSession) {
       ts += 5_000 + Math.floor(r() * 60_000);
       const x = r();
       const id = `b${n}-${seq++}`;
       if (step < FLOW.length && x < 0.3) {
         const f = FLOW[step++]!;
-        batch.push(x < 0.15 ? { id, type: 'page', ts, url: `https://shop.test${f.path}` } : { id, type: 'event', ts, name: f.event, props: { step } });
+        batch.push(
+          x < 0.15
+            ? { id, type: 'page', ts, url: `https://shop.test${f.path}` }
+            : { id, type: 'event', ts, name: f.event, props: { step } },
+        );
       } else if (x < 0.8) {
-        batch.push({ id, type: 'page', ts, url: `https://shop.test/products/p${Math.floor(r() * 50)}`, title: 'Product' });
+        batch.push({
+          id,
+          type: 'page',
+          ts,
+          url: `https://shop.test/products/p${Math.floor(r() * 50)}`,
+          title: 'Product',
+        });
       } else if (x < 0.9) {
         batch.push({ id, type: 'event', ts, name: 'search', props: { q: `q${Math.floor(r() * 100)}` } });
       } else if (x < 0.95) {

@@ -39,8 +39,12 @@ export type AppEnv = {
 };
 
 /** The JSON error answer every route uses. */
-export const jsonError = (c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500, error: string, path?: string) =>
-  c.json<ErrorResponse>(path === undefined ? { error } : { error, path }, status);
+export const jsonError = (
+  c: Context,
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500,
+  error: string,
+  path?: string,
+) => c.json<ErrorResponse>(path === undefined ? { error } : { error, path }, status);
 
 /**
  * @example

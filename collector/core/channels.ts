@@ -201,7 +201,12 @@ export interface SourceRule {
 export const SEARCH_ENGINES: readonly SourceRule[] = [
   { source: 'google', hosts: ['google.*'], apps: ['com.google.android.googlequicksearchbox'] },
   { source: 'bing', hosts: ['bing.com'] },
-  { source: 'yandex', hosts: ['yandex.*', 'ya.ru'], aliases: ['ya', 'yandex-direct', 'yandexdirect'], apps: ['ru.yandex.searchplugin'] },
+  {
+    source: 'yandex',
+    hosts: ['yandex.*', 'ya.ru'],
+    aliases: ['ya', 'yandex-direct', 'yandexdirect'],
+    apps: ['ru.yandex.searchplugin'],
+  },
   { source: 'duckduckgo', hosts: ['duckduckgo.com'], aliases: ['ddg'] },
   { source: 'yahoo', hosts: ['search.yahoo.com', 'search.yahoo.co.jp'] },
   { source: 'baidu', hosts: ['baidu.com'] },
@@ -236,9 +241,19 @@ export const SOCIAL_NETWORKS: readonly SourceRule[] = [
   { source: 'instagram', hosts: ['instagram.com', 'ig.me'], aliases: ['ig'], apps: ['com.instagram.android'] },
   { source: 'x', hosts: ['x.com', 'twitter.com', 't.co'], aliases: ['twitter'], apps: ['com.twitter.android'] },
   { source: 'linkedin', hosts: ['linkedin.com', 'lnkd.in'], apps: ['com.linkedin.android'] },
-  { source: 'vk', hosts: ['vk.com', 'vk.ru', 'vk.me', 'vkontakte.ru'], aliases: ['vkontakte'], apps: ['com.vkontakte.android'] },
+  {
+    source: 'vk',
+    hosts: ['vk.com', 'vk.ru', 'vk.me', 'vkontakte.ru'],
+    aliases: ['vkontakte'],
+    apps: ['com.vkontakte.android'],
+  },
   { source: 'ok', hosts: ['ok.ru', 'odnoklassniki.ru'], aliases: ['odnoklassniki'], apps: ['ru.ok.android'] },
-  { source: 'telegram', hosts: ['t.me', 'telegram.me', 'telegram.org'], aliases: ['tg'], apps: ['org.telegram.messenger'] },
+  {
+    source: 'telegram',
+    hosts: ['t.me', 'telegram.me', 'telegram.org'],
+    aliases: ['tg'],
+    apps: ['org.telegram.messenger'],
+  },
   { source: 'whatsapp', hosts: ['whatsapp.com', 'wa.me'], apps: ['com.whatsapp'] },
   { source: 'viber', hosts: ['viber.com'] },
   { source: 'reddit', hosts: ['reddit.com', 'redd.it'], apps: ['com.reddit.frontpage'] },
@@ -390,7 +405,11 @@ const lookupHost = (host: string): Known | undefined => {
 const cut = (s: string, max = MAX_FIELD): string => (s.length > max ? s.slice(0, max) : s);
 
 /** Lower case, trimmed, `_` and spaces as `-`: the form medium and source tables are written in. */
-const norm = (s: string): string => s.trim().toLowerCase().replace(/[\s_]+/g, '-');
+const norm = (s: string): string =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
 
 const stripHost = (host: string): string => {
   let h = host.toLowerCase().replace(/\.$/, '');
@@ -491,7 +510,10 @@ const IMPLIED_MEDIUM: Partial<Record<Channel, string>> = {
 };
 
 /** Channel from UTM source and medium; undefined when neither is given. */
-const classifyUtm = (source: string | undefined, medium: string | undefined): { channel: Channel; known?: Known } | undefined => {
+const classifyUtm = (
+  source: string | undefined,
+  medium: string | undefined,
+): { channel: Channel; known?: Known } | undefined => {
   if (!source && !medium) return undefined;
   const known = source ? lookupSource(source) : undefined;
   const kind = known?.channel === 'social' ? 'social' : known?.channel === 'organic_search' ? 'search' : undefined;
@@ -611,7 +633,10 @@ export const channelFromName = (name: string | undefined): Channel | undefined =
   if (typeof name !== 'string') return undefined;
   const s = name.slice(0, MAX_FIELD);
   if (!s.trim()) return undefined;
-  const asChannel = s.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const asChannel = s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   if (CHANNEL_SET.has(asChannel)) return asChannel as Channel;
   return lookupMedium(s)?.channel;
 };

@@ -68,7 +68,10 @@ const locks = new WeakMap<Store, Promise<unknown>>();
 const serialized = <T>(store: Store, fn: () => Promise<T>): Promise<T> => {
   const prev = locks.get(store) ?? Promise.resolve();
   const next = prev.then(fn, fn);
-  locks.set(store, next.catch(() => undefined));
+  locks.set(
+    store,
+    next.catch(() => undefined),
+  );
   return next;
 };
 
@@ -92,10 +95,15 @@ const relink = (link: VisitorLink, events: readonly StoredEvent[]): VisitorLink 
   for (const e of events) {
     if (e.type !== 'identify' || !e.userId) continue;
     const earlier =
-      best.identifiedAt === null ||
-      compareEvents(e, { ts: best.identifiedAt, id: best.identifyEvent ?? '' }) < 0;
+      best.identifiedAt === null || compareEvents(e, { ts: best.identifiedAt, id: best.identifyEvent ?? '' }) < 0;
     if (earlier) {
-      best = { visitor: link.visitor, journey: userJourneyKey(e.userId), userId: e.userId, identifiedAt: e.ts, identifyEvent: e.id };
+      best = {
+        visitor: link.visitor,
+        journey: userJourneyKey(e.userId),
+        userId: e.userId,
+        identifiedAt: e.ts,
+        identifyEvent: e.id,
+      };
     }
   }
   return best;
@@ -147,117 +155,142 @@ export const ingest = (
   receivedAt: number,
   options: IngestOptions = {},
 ): Promise<IngestResult> =>
-  serialized(store, () => retrying(async () => {
-    if (visitor.startsWith('u:')) throw new ValidationError('visitor ids starting with "u:" are reserved for users', 'visitor');
-    const day = dayOf(receivedAt);
-    const counters: NonNullable<Commit['counters']> = [];
-    if (options.dropped) counters.push({ day, name: 'dropped', value: options.dropped });
-    if (options.tooOld) counters.push({ day, name: 'tooOld', value: options.tooOld });
-    const countOnly = async (result: IngestResult): Promise<IngestResult> => {
-      if (counters.length > 0) await store.addCounters(site.id, counters);
-      return result;
-    };
+  serialized(store, () =>
+    retrying(async () => {
+      if (visitor.startsWith('u:'))
+        throw new ValidationError('visitor ids starting with "u:" are reserved for users', 'visitor');
+      const day = dayOf(receivedAt);
+      const counters: NonNullable<Commit['counters']> = [];
+      if (options.dropped) counters.push({ day, name: 'dropped', value: options.dropped });
+      if (options.tooOld) counters.push({ day, name: 'tooOld', value: options.tooOld });
+      const countOnly = async (result: IngestResult): Promise<IngestResult> => {
+        if (counters.length > 0) await store.addCounters(site.id, counters);
+        return result;
+      };
 
-    // Erased visitors and users (tombstones): their events are dropped, an identify with an erased user is ignored.
-    const userIds = [...new Set(wire.flatMap((e) => (e.type === 'identify' && e.userId ? [e.userId] : [])))];
-    const visitorHash = await erasedHash('visitor', visitor);
-    const userHashes = new Map(await Promise.all(userIds.map(async (u) => [u, await erasedHash('user', u)] as const)));
-    const erased = await store.tombstoned(site.id, [visitorHash, ...userHashes.values()]);
-    let deleted = 0;
-    let incoming: readonly IngestEvent[] = wire;
-    if (erased.has(visitorHash)) {
-      counters.push({ day, name: 'deleted', value: wire.length });
-      return countOnly({ accepted: 0, duplicates: 0, deleted: wire.length });
-    }
-    if (erased.size > 0) {
-      incoming = wire.filter((e) => !(e.type === 'identify' && e.userId && erased.has(userHashes.get(e.userId) ?? '')));
-      deleted = wire.length - incoming.length;
-      counters.push({ day, name: 'deleted', value: deleted });
-    }
-
-    const byId = new Map<string, StoredEvent>();
-    for (const e of incoming) {
-      if (byId.has(e.id)) continue;
-      const s = toStoredEvent(e, visitor);
-      if (options.device) s.device = options.device;
-      byId.set(e.id, s);
-    }
-    const existing = await store.existingEventIds(site.id, [...byId.keys()]);
-    const unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
-    const duplicates = incoming.length - unbounded.length;
-    const result = (accepted: number): IngestResult => (deleted ? { accepted, duplicates, deleted } : { accepted, duplicates });
-    if (unbounded.length === 0) {
-      // Every event is stored already: a retry of a batch whose answer was lost. Its client-reported counts
-      // (dropped, tooOld) were added with it the first time, so they are not added again.
-      if (incoming.length > 0) {
-        const resent = counters.filter((c) => c.name !== 'dropped' && c.name !== 'tooOld');
-        counters.splice(0, counters.length, ...resent);
+      // Erased visitors and users (tombstones): their events are dropped, an identify with an erased user is ignored.
+      const userIds = [...new Set(wire.flatMap((e) => (e.type === 'identify' && e.userId ? [e.userId] : [])))];
+      const visitorHash = await erasedHash('visitor', visitor);
+      const userHashes = new Map(
+        await Promise.all(userIds.map(async (u) => [u, await erasedHash('user', u)] as const)),
+      );
+      const erased = await store.tombstoned(site.id, [visitorHash, ...userHashes.values()]);
+      let deleted = 0;
+      let incoming: readonly IngestEvent[] = wire;
+      if (erased.has(visitorHash)) {
+        counters.push({ day, name: 'deleted', value: wire.length });
+        return countOnly({ accepted: 0, duplicates: 0, deleted: wire.length });
       }
-      return countOnly(result(0));
-    }
-
-    // Cardinality: at most `limits.eventNames` event names and `limits.propKeys` property keys per site.
-    const limits = site.limits ?? DEFAULT_LIMITS;
-    const names = [...new Set(unbounded.flatMap((e) => (e.type === 'event' && e.name ? [e.name] : [])))];
-    const propKeys = [...new Set(unbounded.flatMap((e) => Object.keys(e.props ?? {})))];
-    const [knownNames, knownKeys] = await Promise.all([
-      names.length ? store.knownNames(site.id, 'event', names) : { known: new Set<string>(), total: 0 },
-      propKeys.length ? store.knownNames(site.id, 'prop', propKeys) : { known: new Set<string>(), total: 0 },
-    ]);
-    const bounded = boundCardinality(
-      unbounded,
-      { ...knownNames, limit: limits.eventNames, exempt: exemptNames(site) },
-      { ...knownKeys, limit: limits.propKeys },
-    );
-    const fresh = bounded.events;
-    if (bounded.otherNames) counters.push({ day, name: 'otherNames', value: bounded.otherNames });
-    if (bounded.otherProps) counters.push({ day, name: 'otherProps', value: bounded.otherProps });
-    const revision = siteRevision(site);
-
-    const opts = foldOptions(site);
-    const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
-    const link: VisitorLink = stored ?? { visitor, journey: visitor, userId: null, identifiedAt: null, identifyEvent: null };
-    const next = relink(link, fresh);
-    const keys = next.journey === link.journey ? [next.journey] : [next.journey, link.journey];
-    const records = await store.getJourneys(site.id, keys);
-    const entriesBefore = entriesOf(records); // automation compares them with the entries after the fold
-
-    const refold = async (key: string, include: boolean): Promise<Journey | null> => {
-      const members = new Set(await store.visitorsOfJourney(site.id, key));
-      if (include) members.add(visitor);
-      else members.delete(visitor);
-      if (members.size === 0) return null;
-      const events = await store.eventsOfVisitors(site.id, [...members]);
-      return foldEvents(include ? [...events, ...fresh] : events, opts);
-    };
-    const record = (key: string, journey: Journey): JourneyRecord => {
-      const before = records.get(key);
-      const r: JourneyRecord = { key, version: (before?.version ?? 0) + 1, journey, revision };
-      // Its derived rows are in the database: only the rows that change are written.
-      r.previous = before?.journey ?? null;
-      return r;
-    };
-
-    const write: Commit = { events: fresh, links: [], journeys: [], deleteJourneys: [], names: bounded.admitted, counters };
-    if (!stored || next !== link) write.links.push(next);
-    const current = records.get(next.journey);
-    if (next.journey === link.journey && usable(current, revision) && fresh.every((e) => comesAfter(current.journey, e))) {
-      write.journeys.push(record(next.journey, foldEvents(fresh, opts, structuredClone(current.journey))));
-    } else if (!stored && !current && next.journey === link.journey) {
-      // A new visitor (no link yet, so no stored events) starting a journey of its own: nothing to refold.
-      write.journeys.push(record(next.journey, foldEvents(fresh, opts)));
-    } else {
-      write.journeys.push(record(next.journey, (await refold(next.journey, true)) as Journey));
-      if (next.journey !== link.journey && stored) {
-        const old = await refold(link.journey, false);
-        if (old) write.journeys.push(record(link.journey, old));
-        else write.deleteJourneys.push(link.journey);
+      if (erased.size > 0) {
+        incoming = wire.filter(
+          (e) => !(e.type === 'identify' && e.userId && erased.has(userHashes.get(e.userId) ?? '')),
+        );
+        deleted = wire.length - incoming.length;
+        counters.push({ day, name: 'deleted', value: deleted });
       }
-    }
-    write.automation = await planAutomation(store, site, fresh, entriesBefore, write.journeys, receivedAt);
-    await store.commit(site.id, write, receivedAt);
-    return result(fresh.length);
-  }));
+
+      const byId = new Map<string, StoredEvent>();
+      for (const e of incoming) {
+        if (byId.has(e.id)) continue;
+        const s = toStoredEvent(e, visitor);
+        if (options.device) s.device = options.device;
+        byId.set(e.id, s);
+      }
+      const existing = await store.existingEventIds(site.id, [...byId.keys()]);
+      const unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
+      const duplicates = incoming.length - unbounded.length;
+      const result = (accepted: number): IngestResult =>
+        deleted ? { accepted, duplicates, deleted } : { accepted, duplicates };
+      if (unbounded.length === 0) {
+        // Every event is stored already: a retry of a batch whose answer was lost. Its client-reported counts
+        // (dropped, tooOld) were added with it the first time, so they are not added again.
+        if (incoming.length > 0) {
+          const resent = counters.filter((c) => c.name !== 'dropped' && c.name !== 'tooOld');
+          counters.splice(0, counters.length, ...resent);
+        }
+        return countOnly(result(0));
+      }
+
+      // Cardinality: at most `limits.eventNames` event names and `limits.propKeys` property keys per site.
+      const limits = site.limits ?? DEFAULT_LIMITS;
+      const names = [...new Set(unbounded.flatMap((e) => (e.type === 'event' && e.name ? [e.name] : [])))];
+      const propKeys = [...new Set(unbounded.flatMap((e) => Object.keys(e.props ?? {})))];
+      const [knownNames, knownKeys] = await Promise.all([
+        names.length ? store.knownNames(site.id, 'event', names) : { known: new Set<string>(), total: 0 },
+        propKeys.length ? store.knownNames(site.id, 'prop', propKeys) : { known: new Set<string>(), total: 0 },
+      ]);
+      const bounded = boundCardinality(
+        unbounded,
+        { ...knownNames, limit: limits.eventNames, exempt: exemptNames(site) },
+        { ...knownKeys, limit: limits.propKeys },
+      );
+      const fresh = bounded.events;
+      if (bounded.otherNames) counters.push({ day, name: 'otherNames', value: bounded.otherNames });
+      if (bounded.otherProps) counters.push({ day, name: 'otherProps', value: bounded.otherProps });
+      const revision = siteRevision(site);
+
+      const opts = foldOptions(site);
+      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
+      const link: VisitorLink = stored ?? {
+        visitor,
+        journey: visitor,
+        userId: null,
+        identifiedAt: null,
+        identifyEvent: null,
+      };
+      const next = relink(link, fresh);
+      const keys = next.journey === link.journey ? [next.journey] : [next.journey, link.journey];
+      const records = await store.getJourneys(site.id, keys);
+      const entriesBefore = entriesOf(records); // automation compares them with the entries after the fold
+
+      const refold = async (key: string, include: boolean): Promise<Journey | null> => {
+        const members = new Set(await store.visitorsOfJourney(site.id, key));
+        if (include) members.add(visitor);
+        else members.delete(visitor);
+        if (members.size === 0) return null;
+        const events = await store.eventsOfVisitors(site.id, [...members]);
+        return foldEvents(include ? [...events, ...fresh] : events, opts);
+      };
+      const record = (key: string, journey: Journey): JourneyRecord => {
+        const before = records.get(key);
+        const r: JourneyRecord = { key, version: (before?.version ?? 0) + 1, journey, revision };
+        // Its derived rows are in the database: only the rows that change are written.
+        r.previous = before?.journey ?? null;
+        return r;
+      };
+
+      const write: Commit = {
+        events: fresh,
+        links: [],
+        journeys: [],
+        deleteJourneys: [],
+        names: bounded.admitted,
+        counters,
+      };
+      if (!stored || next !== link) write.links.push(next);
+      const current = records.get(next.journey);
+      if (
+        next.journey === link.journey &&
+        usable(current, revision) &&
+        fresh.every((e) => comesAfter(current.journey, e))
+      ) {
+        write.journeys.push(record(next.journey, foldEvents(fresh, opts, structuredClone(current.journey))));
+      } else if (!stored && !current && next.journey === link.journey) {
+        // A new visitor (no link yet, so no stored events) starting a journey of its own: nothing to refold.
+        write.journeys.push(record(next.journey, foldEvents(fresh, opts)));
+      } else {
+        write.journeys.push(record(next.journey, (await refold(next.journey, true)) as Journey));
+        if (next.journey !== link.journey && stored) {
+          const old = await refold(link.journey, false);
+          if (old) write.journeys.push(record(link.journey, old));
+          else write.deleteJourneys.push(link.journey);
+        }
+      }
+      write.automation = await planAutomation(store, site, fresh, entriesBefore, write.journeys, receivedAt);
+      await store.commit(site.id, write, receivedAt);
+      return result(fresh.length);
+    }),
+  );
 
 /**
  * Refolds journeys from their stored events under the site's current stage model (after a model change), in one

@@ -144,11 +144,19 @@ export const comesAfter = (j: Journey, e: { ts: number; id: string }): boolean =
 
 const isTouch = (type: string) => type === 'page' || type === 'event';
 
-const sessionChannel = (e: StoredEvent, opts: FoldOptions): Omit<SessionInfo, 'start' | 'end' | 'touches' | 'device'> => {
+const sessionChannel = (
+  e: StoredEvent,
+  opts: FoldOptions,
+): Omit<SessionInfo, 'start' | 'end' | 'touches' | 'device'> => {
   const given = channelFromName(e.channel ?? undefined);
   if (given) return { channel: given, source: null, campaign: null, referrerHost: null };
   const t = classifyChannel({ url: e.url ?? undefined, referrer: e.referrer ?? undefined, siteHosts: opts.siteHosts });
-  return { channel: t.channel, source: t.source ?? null, campaign: t.campaign ?? null, referrerHost: t.referrerHost ?? null };
+  return {
+    channel: t.channel,
+    source: t.source ?? null,
+    campaign: t.campaign ?? null,
+    referrerHost: t.referrerHost ?? null,
+  };
 };
 
 const bump = (items: Record<string, number>, key: string) => {
@@ -259,8 +267,11 @@ export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journe
 };
 
 /** Folds events (any order; sorted here) onto a journey, from scratch when `from` is omitted. */
-export const foldEvents = (events: readonly StoredEvent[], opts: FoldOptions, from: Journey = emptyJourney()): Journey =>
-  [...events].sort(compareEvents).reduce((j, e) => foldEvent(j, e, opts), from);
+export const foldEvents = (
+  events: readonly StoredEvent[],
+  opts: FoldOptions,
+  from: Journey = emptyJourney(),
+): Journey => [...events].sort(compareEvents).reduce((j, e) => foldEvent(j, e, opts), from);
 
 /** Time spent in each stage so far, the current stay counted up to the last event. */
 export const timeInStages = (j: Journey): Record<string, number> => {

@@ -46,7 +46,9 @@ export const saltOf = async (store: Store, day: string): Promise<string> => {
  */
 export const rotateSalts = async (store: Store, now: number): Promise<string[]> => {
   const keep = new Set([dayOf(now), dayOf(now - DAY_MS)]);
-  const old = (await store.listMeta(SALT_PREFIX)).map((r) => r.key).filter((k) => !keep.has(k.slice(SALT_PREFIX.length)));
+  const old = (await store.listMeta(SALT_PREFIX))
+    .map((r) => r.key)
+    .filter((k) => !keep.has(k.slice(SALT_PREFIX.length)));
   if (old.length > 0) await store.deleteMeta(old);
   return old;
 };
@@ -59,7 +61,13 @@ export const rotateSalts = async (store: Store, now: number): Promise<string[]> 
  * @example
  * const visitor = await derivedVisitorId(store, 'shop', '203.0.113.7', navigator.userAgent, Date.now())
  */
-export const derivedVisitorId = async (store: Store, site: string, ip: string, userAgent: string, now: number): Promise<string> => {
+export const derivedVisitorId = async (
+  store: Store,
+  site: string,
+  ip: string,
+  userAgent: string,
+  now: number,
+): Promise<string> => {
   const day = dayOf(now);
   const key = `${SALT_PREFIX}${day}`;
   let salt = await store.getMeta(key);

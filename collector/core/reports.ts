@@ -147,9 +147,17 @@ export interface JourneyMapReport {
  * @example
  * const map = await journeyMap(store, site, {}, 10)
  */
-export const journeyMap = async (store: Store, site: SiteConfig, range: DateRange = {}, top = 10): Promise<JourneyMapReport> => {
+export const journeyMap = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange = {},
+  top = 10,
+): Promise<JourneyMapReport> => {
   const model = foldOptions(site).model;
-  const [agg, details] = await Promise.all([store.stageAggregates(site.id, range), store.stageDetails(site.id, range, top)]);
+  const [agg, details] = await Promise.all([
+    store.stageAggregates(site.id, range),
+    store.stageDetails(site.id, range, top),
+  ]);
   const by = new Map(agg.stages.map((s) => [s.stage, s]));
   const last = model.names.length - 1;
   const stages = model.names.map((stage, index): JourneyMapStage => {
@@ -171,7 +179,10 @@ export const journeyMap = async (store: Store, site: SiteConfig, range: DateRang
       topEvents: details.items
         .filter((i) => i.stage === stage && i.kind === 'event')
         .map((i) => ({ name: i.item, count: i.count, journeys: i.journeys })),
-      feedback: { average: s && s.feedbackCount > 0 ? s.feedbackSum / s.feedbackCount : null, count: s?.feedbackCount ?? 0 },
+      feedback: {
+        average: s && s.feedbackCount > 0 ? s.feedbackSum / s.feedbackCount : null,
+        count: s?.feedbackCount ?? 0,
+      },
       vitals,
       dropOffs,
       dropOffRate: dropOffs === null ? null : ratio(dropOffs, visitors),
@@ -216,10 +227,26 @@ export interface TouchesReport {
 }
 
 export const TOUCH_BUCKETS: ReadonlyArray<readonly [number, number | null]> = [
-  [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 7], [8, 10], [11, 15], [16, 20], [21, 30], [31, null],
+  [1, 1],
+  [2, 2],
+  [3, 3],
+  [4, 4],
+  [5, 5],
+  [6, 7],
+  [8, 10],
+  [11, 15],
+  [16, 20],
+  [21, 30],
+  [31, null],
 ];
 export const SESSION_BUCKETS: ReadonlyArray<readonly [number, number | null]> = [
-  [1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 10], [11, null],
+  [1, 1],
+  [2, 2],
+  [3, 3],
+  [4, 4],
+  [5, 5],
+  [6, 10],
+  [11, null],
 ];
 
 /** Summarises a histogram of (value, count) pairs into a Distribution. */
@@ -265,8 +292,14 @@ export const touches = async (store: Store, site: SiteConfig, range: DateRange =
     channels.set(ch, list);
   }
   const dist = (rs: typeof rows) => ({
-    touches: distribution(rs.map((r) => [r.touches, r.journeys] as const), TOUCH_BUCKETS),
-    sessions: distribution(rs.map((r) => [r.sessions, r.journeys] as const), SESSION_BUCKETS),
+    touches: distribution(
+      rs.map((r) => [r.touches, r.journeys] as const),
+      TOUCH_BUCKETS,
+    ),
+    sessions: distribution(
+      rs.map((r) => [r.sessions, r.journeys] as const),
+      SESSION_BUCKETS,
+    ),
   });
   const all = dist(rows);
   return {
@@ -339,10 +372,23 @@ export interface CountersReport {
   totals: CounterValues;
 }
 
-export const COUNTER_NAMES: readonly CounterName[] = ['dropped', 'bots', 'tooOld', 'deleted', 'otherNames', 'otherProps'];
+export const COUNTER_NAMES: readonly CounterName[] = [
+  'dropped',
+  'bots',
+  'tooOld',
+  'deleted',
+  'otherNames',
+  'otherProps',
+];
 
-const zeroCounters = (): CounterValues => ({ dropped: 0, bots: 0, tooOld: 0, deleted: 0, otherNames: 0, otherProps: 0 });
-
+const zeroCounters = (): CounterValues => ({
+  dropped: 0,
+  bots: 0,
+  tooOld: 0,
+  deleted: 0,
+  otherNames: 0,
+  otherProps: 0,
+});
 
 /**
  * What /collect did not store as sent, per UTC day.

@@ -67,8 +67,7 @@ const fail = (path: string, message: string, status: 400 | 413 = 400): never => 
   throw new SegmentError(message, path, status);
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const hex = async (s: string, chars: number): Promise<string> => {
   const digest = await crypto.subtle.digest('SHA-256', enc.encode(s));
@@ -112,7 +111,12 @@ const time = (v: unknown, path: string): number | undefined => {
  * Flattens nested objects into dotted keys (`{ address: { city } }` → `address.city`); arrays and values nested
  * deeper than `SEGMENT_LIMITS.flattenDepth` are dropped. Limits are checked afterwards, by /collect's validation.
  */
-export const flattenProps = (v: Record<string, unknown>, out: Record<string, unknown> = {}, prefix = '', depth = 1): Record<string, unknown> => {
+export const flattenProps = (
+  v: Record<string, unknown>,
+  out: Record<string, unknown> = {},
+  prefix = '',
+  depth = 1,
+): Record<string, unknown> => {
   for (const [k, val] of Object.entries(v)) {
     const key = prefix + k;
     if (isObject(val)) {
@@ -199,7 +203,10 @@ const mapMessage = async (
   const userId = idField(msg.userId, at('userId'), LIMITS.userIdLength);
   const anonymousId = idField(msg.anonymousId, at('anonymousId'), SEGMENT_LIMITS.idLength);
   const messageId = idField(msg.messageId, at('messageId'), SEGMENT_LIMITS.idLength);
-  const timestamp = time(msg.timestamp ?? msg.originalTimestamp, at(msg.timestamp === undefined && msg.originalTimestamp !== undefined ? 'originalTimestamp' : 'timestamp'));
+  const timestamp = time(
+    msg.timestamp ?? msg.originalTimestamp,
+    at(msg.timestamp === undefined && msg.originalTimestamp !== undefined ? 'originalTimestamp' : 'timestamp'),
+  );
   const sentAt = time(msg.sentAt, at('sentAt')) ?? shared.sentAt;
   const properties = optObject(msg.properties, at('properties'));
   const traits = optObject(msg.traits, at('traits')) ?? optObject(context.traits, at('context.traits'));
@@ -269,7 +276,14 @@ const mapMessage = async (
       const name = optString(msg.name, at('name'));
       const pr = properties ?? {};
       const url = pr.url ?? (type === 'page' ? (pageUrl ?? pr.path ?? page?.path) : undefined);
-      const urlPath = pr.url !== undefined ? 'properties.url' : pageUrl !== undefined ? 'context.page.url' : pr.path !== undefined ? 'properties.path' : 'context.page.path';
+      const urlPath =
+        pr.url !== undefined
+          ? 'properties.url'
+          : pageUrl !== undefined
+            ? 'context.page.url'
+            : pr.path !== undefined
+              ? 'properties.path'
+              : 'context.page.path';
       setUrl(
         url,
         at(urlPath),
@@ -277,7 +291,12 @@ const mapMessage = async (
         at(pr.referrer !== undefined ? 'properties.referrer' : 'context.page.referrer'),
       );
       const title = pr.title ?? (type === 'page' ? page?.title : undefined) ?? name;
-      const titlePath = pr.title !== undefined ? 'properties.title' : type === 'page' && page?.title !== undefined ? 'context.page.title' : 'name';
+      const titlePath =
+        pr.title !== undefined
+          ? 'properties.title'
+          : type === 'page' && page?.title !== undefined
+            ? 'context.page.title'
+            : 'name';
       const t = optString(title, at(titlePath));
       if (t !== undefined) {
         e.title = t;
@@ -328,7 +347,8 @@ const mapMessage = async (
   for (const [field, param] of CAMPAIGN_FIELDS) {
     const v = campaign?.[field];
     if (typeof v === 'string' && v) utm.push([param, v]);
-    else if (v !== undefined && v !== null) fail(at(`context.campaign.${field}`), `${at(`context.campaign.${field}`)} must be a string`);
+    else if (v !== undefined && v !== null)
+      fail(at(`context.campaign.${field}`), `${at(`context.campaign.${field}`)} must be a string`);
   }
   if (explicit) e.channel = explicit;
   else if (utm.length > 0) {
@@ -340,14 +360,23 @@ const mapMessage = async (
     }
   }
 
-  return { mapped: { visitor, event: e, origins, ...(userId && type !== 'identify' && type !== 'alias' ? { linkUser: userId } : {}) }, sentAt };
+  return {
+    mapped: {
+      visitor,
+      event: e,
+      origins,
+      ...(userId && type !== 'identify' && type !== 'alias' ? { linkUser: userId } : {}),
+    },
+    sentAt,
+  };
 };
 
 /** Runs /collect's validation on one mapped event; its errors are renamed to the Segment field. */
 const checkLikeCollect = (m: Mapped, p: string): IngestEvent => {
   const { channel, ...wire } = m.event;
   try {
-    const checked: IngestEvent = validateBatch({ site: 'segment', visitor: m.visitor, events: [wire] }).events[0] as WireEvent;
+    const checked: IngestEvent = validateBatch({ site: 'segment', visitor: m.visitor, events: [wire] })
+      .events[0] as WireEvent;
     if (channel) checked.channel = channel;
     return checked;
   } catch (err) {
@@ -355,7 +384,10 @@ const checkLikeCollect = (m: Mapped, p: string): IngestEvent => {
     const rename = (f: string) => m.origins[f as keyof WireEvent] ?? f;
     const match = /^events\[0\]\.(\w+)(.*)$/.exec(err.path);
     const path = match?.[1] ? rename(match[1]) + (match[2] ?? '') : p || err.path;
-    throw new SegmentError(err.message.replace(/events\[0\]\.(\w+)/g, (_, f: string) => rename(f)), path);
+    throw new SegmentError(
+      err.message.replace(/events\[0\]\.(\w+)/g, (_, f: string) => rename(f)),
+      path,
+    );
   }
 };
 
@@ -376,7 +408,10 @@ export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch',
     if (!Array.isArray(body.batch)) return fail('batch', 'batch must be an array of messages');
     if (body.batch.length === 0) fail('batch', 'batch must not be empty');
     if (body.batch.length > SEGMENT_LIMITS.messagesPerBatch) {
-      fail('batch', `batch may hold at most ${SEGMENT_LIMITS.messagesPerBatch} messages; send smaller batches (flushAt)`);
+      fail(
+        'batch',
+        `batch may hold at most ${SEGMENT_LIMITS.messagesPerBatch} messages; send smaller batches (flushAt)`,
+      );
     }
     shared = { context: optObject(body.context, 'context'), sentAt: time(body.sentAt, 'sentAt') };
     messages = body.batch.map((msg: unknown, i: number) => ({ msg, type: undefined, path: `batch[${i}]` }));
@@ -401,7 +436,10 @@ export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch',
       continue;
     }
     const checked = checkLikeCollect(mapped, path);
-    const { events: kept } = correctTimestamps({ site: 'segment', events: [checked], ...(sentAt !== undefined ? { sent: sentAt } : {}) }, now);
+    const { events: kept } = correctTimestamps(
+      { site: 'segment', events: [checked], ...(sentAt !== undefined ? { sent: sentAt } : {}) },
+      now,
+    );
     const e = kept[0] as IngestEvent | undefined;
     if (!e) {
       out.rejected++;

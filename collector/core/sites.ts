@@ -31,13 +31,15 @@ export const REFOLD_ON_SAVE = 200;
 const SITE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const intIn = (v: unknown, path: string, min: number, max: number): number => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `${path} must be an integer from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    fail(path, `${path} must be an integer from ${min} to ${max}`);
   return v as number;
 };
 
 /** An allowed origin as the browser sends it: `scheme://host[:port]`, nothing else. */
 const checkOrigin = (v: unknown, path: string): string => {
-  if (typeof v !== 'string' || v.length > 200) return fail(path, `${path} must be an origin such as https://shop.example`);
+  if (typeof v !== 'string' || v.length > 200)
+    return fail(path, `${path} must be an origin such as https://shop.example`);
   let url: URL;
   try {
     url = new URL(v);
@@ -45,7 +47,10 @@ const checkOrigin = (v: unknown, path: string): string => {
     return fail(path, `${path} must be an origin such as https://shop.example`);
   }
   if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== v) {
-    return fail(path, `${path} must be an origin such as https://shop.example (scheme and host, no path or trailing slash)`);
+    return fail(
+      path,
+      `${path} must be an origin such as https://shop.example (scheme and host, no path or trailing slash)`,
+    );
   }
   return v;
 };
@@ -55,7 +60,8 @@ const checkOrigin = (v: unknown, path: string): string => {
  * error. `id` and `revision` are not accepted in a patch.
  */
 export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | 'revision'>> => {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('', 'the body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return fail('', 'the body must be a JSON object');
   const b = body as Record<string, unknown>;
   const out: Partial<Omit<SiteConfig, 'id' | 'revision'>> = {};
   for (const k of Object.keys(b)) {
@@ -64,11 +70,13 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
     }
   }
   if (b.name !== undefined) {
-    if (typeof b.name !== 'string' || b.name.length === 0 || b.name.length > 100) fail('name', 'name must be 1–100 characters');
+    if (typeof b.name !== 'string' || b.name.length === 0 || b.name.length > 100)
+      fail('name', 'name must be 1–100 characters');
     out.name = b.name as string;
   }
   if (b.origins !== undefined) {
-    if (!Array.isArray(b.origins) || b.origins.length > 50) fail('origins', 'origins must be an array of at most 50 origins');
+    if (!Array.isArray(b.origins) || b.origins.length > 50)
+      fail('origins', 'origins must be an array of at most 50 origins');
     out.origins = (b.origins as unknown[]).map((o, i) => checkOrigin(o, `origins[${i}]`));
   }
   if (b.stages !== undefined || b.conversion !== undefined) {
@@ -76,12 +84,14 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
     if (b.stages !== undefined) out.stages = b.stages as SiteConfig['stages'];
     if (b.conversion !== undefined) out.conversion = b.conversion as string;
   }
-  if (b.sessionTimeoutMinutes !== undefined) out.sessionTimeoutMinutes = intIn(b.sessionTimeoutMinutes, 'sessionTimeoutMinutes', 1, 1440);
+  if (b.sessionTimeoutMinutes !== undefined)
+    out.sessionTimeoutMinutes = intIn(b.sessionTimeoutMinutes, 'sessionTimeoutMinutes', 1, 1440);
   if (b.limits !== undefined) {
     if (typeof b.limits !== 'object' || b.limits === null) fail('limits', 'limits must be { eventNames, propKeys }');
     const l = b.limits as Record<string, unknown>;
     out.limits = {
-      eventNames: l.eventNames === undefined ? DEFAULT_LIMITS.eventNames : intIn(l.eventNames, 'limits.eventNames', 1, 10_000),
+      eventNames:
+        l.eventNames === undefined ? DEFAULT_LIMITS.eventNames : intIn(l.eventNames, 'limits.eventNames', 1, 10_000),
       propKeys: l.propKeys === undefined ? DEFAULT_LIMITS.propKeys : intIn(l.propKeys, 'limits.propKeys', 1, 10_000),
     };
   }
@@ -124,7 +134,8 @@ export const createSite = async (store: Store, body: unknown): Promise<SiteAnswe
   if (typeof id !== 'string' || !SITE_ID.test(id)) fail('id', 'id must be 1–64 letters, digits or _ . : -');
   const patch = checkSitePatch(body);
   const site = checkWhole({ ...defaultSiteConfig(id as string), ...patch, revision: 1 });
-  if (await store.getSite(site.id)) throw new SiteExistsError(`[cjm] site "${site.id}" exists; change it with PUT /api/sites/${site.id}`);
+  if (await store.getSite(site.id))
+    throw new SiteExistsError(`[cjm] site "${site.id}" exists; change it with PUT /api/sites/${site.id}`);
   await store.putSite(site);
   return { site, refold: { pending: 0 } };
 };
@@ -147,7 +158,8 @@ export const saveSite = async (
   const changed = MODEL_FIELDS.some((k) => JSON.stringify(site[k]) !== JSON.stringify(next[k]));
   if (changed) next.revision = siteRevision(site) + 1;
   await store.putSite(next);
-  const pending = changed && refoldNow > 0 ? await refoldStale(store, next, refoldNow) : await pendingRefolds(store, next);
+  const pending =
+    changed && refoldNow > 0 ? await refoldStale(store, next, refoldNow) : await pendingRefolds(store, next);
   return { site: next, refold: { pending } };
 };
 
@@ -176,7 +188,11 @@ export const eraseVisitor = async (
  * Periodic work of a runtime (Node: a timer every 30 s; Workers: the cron trigger): deletes salts older than two
  * days and refolds journeys left under an older stage model, at most `budget` journeys per run.
  */
-export const maintenance = async (store: Store, now: number, budget = 1000): Promise<{ salts: number; refolded: number }> => {
+export const maintenance = async (
+  store: Store,
+  now: number,
+  budget = 1000,
+): Promise<{ salts: number; refolded: number }> => {
   const salts = (await rotateSalts(store, now)).length;
   let left = budget;
   let refolded = 0;
@@ -190,4 +206,3 @@ export const maintenance = async (store: Store, now: number, budget = 1000): Pro
   }
   return { salts, refolded };
 };
-

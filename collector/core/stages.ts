@@ -32,7 +32,11 @@ export const DEFAULT_LIMITS = { eventNames: 500, propKeys: 500 } as const;
 
 export const DEFAULT_STAGES: StageDef[] = [
   { name: 'landing' },
-  { name: 'signup', urls: ['**/signup*', '**/register*', '**/sign-up*'], events: ['signup_completed', 'sign_up', 'signup'] },
+  {
+    name: 'signup',
+    urls: ['**/signup*', '**/register*', '**/sign-up*'],
+    events: ['signup_completed', 'sign_up', 'signup'],
+  },
   { name: 'cart', urls: ['**/cart*', '**/basket*'], events: ['add_to_cart'] },
   { name: 'checkout', urls: ['**/checkout*'], events: ['checkout_started', 'begin_checkout'] },
   {
@@ -83,7 +87,12 @@ export interface StageModel {
   index: (stage: string | undefined) => number;
   conversionIndex: number;
   /** The stage an event puts the visitor into, or undefined. An explicit `stage` field wins over the rules. */
-  stageOf: (e: { type: string; stage?: string | null; name?: string | null; url?: string | null }) => string | undefined;
+  stageOf: (e: {
+    type: string;
+    stage?: string | null;
+    name?: string | null;
+    url?: string | null;
+  }) => string | undefined;
 }
 
 export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>): StageModel => {
@@ -129,9 +138,16 @@ export const checkStages = (stages: unknown, conversion: unknown): { error: stri
     }
     if (seen.has(name)) return { error: `${p}.name "${name}" is used twice`, path: `${p}.name` };
     seen.add(name);
-    for (const [key, list] of [['urls', urls], ['events', events]] as const) {
+    for (const [key, list] of [
+      ['urls', urls],
+      ['events', events],
+    ] as const) {
       if (list === undefined) continue;
-      if (!Array.isArray(list) || list.length > 50 || list.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 200)) {
+      if (
+        !Array.isArray(list) ||
+        list.length > 50 ||
+        list.some((x) => typeof x !== 'string' || x.length === 0 || x.length > 200)
+      ) {
         return { error: `${p}.${key} must be an array of at most 50 non-empty strings`, path: `${p}.${key}` };
       }
     }

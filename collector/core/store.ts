@@ -5,7 +5,15 @@
 import type { Journey, StoredEvent } from './journey';
 import type { SiteConfig } from './stages';
 import type { Rule } from './automation/rules';
-import type { AutomationWrite, ClaimedDelivery, Delivery, DeliveryOutcome, DeliveryQuery, Stall, StallUpdate } from './automation/types';
+import type {
+  AutomationWrite,
+  ClaimedDelivery,
+  Delivery,
+  DeliveryOutcome,
+  DeliveryQuery,
+  Stall,
+  StallUpdate,
+} from './automation/types';
 
 /** Which journey a visitor belongs to: their own (key = visitor id) or an identified user's (key = `u:<userId>`). */
 export interface VisitorLink {
@@ -169,8 +177,16 @@ export interface Store {
 
   // ----- cardinality, counters, privacy -----
   /** Which of `names` are admitted for the site, and how many of the kind are admitted in total. */
-  knownNames(site: string, kind: NameEntry['kind'], names: readonly string[]): Promise<{ known: Set<string>; total: number }>;
-  getCounters(site: string, fromDay?: string, toDay?: string): Promise<Array<{ day: string; name: CounterName; value: number }>>;
+  knownNames(
+    site: string,
+    kind: NameEntry['kind'],
+    names: readonly string[],
+  ): Promise<{ known: Set<string>; total: number }>;
+  getCounters(
+    site: string,
+    fromDay?: string,
+    toDay?: string,
+  ): Promise<Array<{ day: string; name: CounterName; value: number }>>;
   /** Adds to counters outside an ingest commit (e.g. bots). */
   addCounters(site: string, counters: NonNullable<Commit['counters']>): Promise<void>;
   /** Meta keys starting with `prefix`, with their values. */
@@ -182,7 +198,13 @@ export interface Store {
    * Erases a journey everywhere (events of `visitors`, their links, the journey and its derived rows) and writes
    * tombstones for `hashes`, atomically. Returns the number of events erased.
    */
-  erase(site: string, journey: string, visitors: readonly string[], hashes: readonly string[], at: number): Promise<number>;
+  erase(
+    site: string,
+    journey: string,
+    visitors: readonly string[],
+    hashes: readonly string[],
+    at: number,
+  ): Promise<number>;
 
   // ----- refold after a stage-model change -----
   /** Keys of up to `limit` journeys folded under a revision older than `revision`, and how many there are. */

@@ -16,8 +16,7 @@ const fail = (path: string, message: string): never => {
   throw new ValidationError(message, path);
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const str = (v: unknown, path: string, max: number, required: boolean): string | undefined => {
   if (v === undefined || v === null) return required ? fail(path, `${path} is required`) : undefined;
@@ -47,7 +46,8 @@ const props = (v: unknown, path: string): Props | undefined => {
   const out: Props = {};
   for (const k of keys) {
     const p = `${path}.${k.length > 40 ? k.slice(0, 40) + '…' : k}`;
-    if (k.length === 0 || k.length > LIMITS.propKeyLength) fail(p, `property keys must be 1–${LIMITS.propKeyLength} characters`);
+    if (k.length === 0 || k.length > LIMITS.propKeyLength)
+      fail(p, `property keys must be 1–${LIMITS.propKeyLength} characters`);
     const val = v[k];
     if (typeof val === 'string') {
       if (val.length > LIMITS.propValueLength) fail(p, `${p} is longer than ${LIMITS.propValueLength} characters`);
@@ -70,7 +70,8 @@ const event = (v: unknown, i: number): WireEvent => {
   }
   const ts = num(v.ts, `${path}.ts`);
   if (ts === undefined) fail(`${path}.ts`, `${path}.ts is required (milliseconds since the epoch)`);
-  if (!Number.isInteger(ts) || (ts as number) < 0) fail(`${path}.ts`, `${path}.ts must be a non-negative integer (milliseconds)`);
+  if (!Number.isInteger(ts) || (ts as number) < 0)
+    fail(`${path}.ts`, `${path}.ts must be a non-negative integer (milliseconds)`);
   const e: WireEvent = {
     id: ident(v.id, `${path}.id`, LIMITS.idLength, true) as string,
     type: type as EventType,
@@ -131,10 +132,12 @@ export const validateBatch = (body: unknown): WireBatch => {
   const session = ident(body.session, 'session', LIMITS.idLength, false);
   const sent = num(body.sent, 'sent');
   const dropped = num(body.dropped, 'dropped');
-  if (dropped !== undefined && (!Number.isInteger(dropped) || dropped < 0)) fail('dropped', 'dropped must be a non-negative integer');
+  if (dropped !== undefined && (!Number.isInteger(dropped) || dropped < 0))
+    fail('dropped', 'dropped must be a non-negative integer');
   if (!Array.isArray(body.events)) return fail('events', 'events must be an array');
   if (body.events.length === 0) fail('events', 'events must not be empty');
-  if (body.events.length > LIMITS.eventsPerBatch) fail('events', `events may hold at most ${LIMITS.eventsPerBatch} events`);
+  if (body.events.length > LIMITS.eventsPerBatch)
+    fail('events', `events may hold at most ${LIMITS.eventsPerBatch} events`);
   const events = body.events.map(event);
   const batch: WireBatch = { site, events };
   if (visitor) batch.visitor = visitor;
@@ -152,10 +155,7 @@ export const validateBatch = (body: unknown): WireBatch => {
  * 3. An event older than `LIMITS.pastMs` (31 days, longer than an outbox keeps events) is rejected on its own:
  *    it is not stored, and counted as `rejected` in the answer; the rest of the batch is stored.
  */
-export const correctTimestamps = (
-  batch: WireBatch,
-  now: number,
-): { events: WireEvent[]; rejected: number } => {
+export const correctTimestamps = (batch: WireBatch, now: number): { events: WireEvent[]; rejected: number } => {
   const skew = batch.sent !== undefined && Math.abs(now - batch.sent) > 60_000 ? now - batch.sent : 0;
   const events: WireEvent[] = [];
   let rejected = 0;

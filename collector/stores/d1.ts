@@ -11,7 +11,10 @@ import { createSqlStore, type SqlConnector, type SqlStatement, type SqlValue } f
 /** A connector over a D1 binding (injected: built per request from `env.DB`, never read from globals). */
 export const d1Connector = (db: D1Database): SqlConnector => ({
   all: async <T>(sql: string, params: readonly SqlValue[] = []) => {
-    const { results } = await db.prepare(sql).bind(...params).all<T>();
+    const { results } = await db
+      .prepare(sql)
+      .bind(...params)
+      .all<T>();
     return results;
   },
   batch: async (statements: readonly SqlStatement[]) => {

@@ -4,7 +4,15 @@
  * Schema: migrations/0003_automation.sql. Every statement binds far fewer than D1's 100 parameters.
  */
 import { durationMs, type Rule } from '../core/automation/rules';
-import type { AutomationWrite, ClaimedDelivery, Delivery, DeliveryAttempt, DeliveryStatus, Stall, StallStatus } from '../core/automation/types';
+import type {
+  AutomationWrite,
+  ClaimedDelivery,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryStatus,
+  Stall,
+  StallStatus,
+} from '../core/automation/types';
 import type { Store } from '../core/store';
 import type { SqlConnector, SqlStatement, SqlValue } from './sql';
 
@@ -20,7 +28,14 @@ export const automationStatements = (site: string, w: AutomationWrite, now: numb
       q(
         `INSERT OR IGNORE INTO automation_deliveries (id, site, rule, event, visitor, status, body, attempts, created_at, next_at)
          VALUES (?, ?, ?, ?, ?, 'pending', ?, 0, ?, ?)`,
-        d.id, site, d.rule, d.event, d.visitor, d.body, d.createdAt, d.createdAt,
+        d.id,
+        site,
+        d.rule,
+        d.event,
+        d.visitor,
+        d.body,
+        d.createdAt,
+        d.createdAt,
       ),
     );
   }
@@ -29,12 +44,21 @@ export const automationStatements = (site: string, w: AutomationWrite, now: numb
       q(
         `INSERT OR IGNORE INTO automation_stalls (site, id, rule, visitor, entry_event, entry_at, due_at, status, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, 'armed', ?)`,
-        site, s.id, s.rule, s.visitor, s.entryEvent, s.entryAt, s.dueAt, now,
+        site,
+        s.id,
+        s.rule,
+        s.visitor,
+        s.entryEvent,
+        s.entryAt,
+        s.dueAt,
+        now,
       ),
     );
   }
   for (const id of w.fired) {
-    out.push(q(`UPDATE automation_stalls SET status = 'fired', updated_at = ? WHERE site = ? AND id = ?`, now, site, id));
+    out.push(
+      q(`UPDATE automation_stalls SET status = 'fired', updated_at = ? WHERE site = ? AND id = ?`, now, site, id),
+    );
   }
   return out;
 };
@@ -90,7 +114,8 @@ const fromDeliveryRow = (r: DeliveryRow): Omit<Delivery, 'log'> => ({
   lastError: r.last_error,
 });
 
-const afterMsOf = (rule: Rule): number | null => (rule.trigger.type === 'stalled' ? (durationMs(rule.trigger.after) ?? null) : null);
+const afterMsOf = (rule: Rule): number | null =>
+  rule.trigger.type === 'stalled' ? (durationMs(rule.trigger.after) ?? null) : null;
 
 type AutomationMethods = Pick<
   Store,
@@ -108,7 +133,10 @@ type AutomationMethods = Pick<
 /** The automation methods of the Store over a connector. */
 export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
   async listRules(site) {
-    const rows = await db.all<{ rule: string }>('SELECT rule FROM automation_rules WHERE site = ? ORDER BY created_at, rowid', [site]);
+    const rows = await db.all<{ rule: string }>(
+      'SELECT rule FROM automation_rules WHERE site = ? ORDER BY created_at, rowid',
+      [site],
+    );
     return rows.map((r) => JSON.parse(r.rule) as Rule);
   },
 
@@ -117,7 +145,10 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
       q(
         `INSERT INTO automation_rules (site, id, rule, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (site, id) DO UPDATE SET rule = excluded.rule`,
-        rule.site, rule.id, JSON.stringify(rule), rule.createdAt,
+        rule.site,
+        rule.id,
+        JSON.stringify(rule),
+        rule.createdAt,
       ),
     ];
     const ms = afterMsOf(rule);
@@ -126,12 +157,20 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
       statements.push(
         q(
           `UPDATE automation_stalls SET due_at = entry_at + ?, updated_at = ? WHERE site = ? AND rule = ? AND status = 'armed'`,
-          ms, rule.updatedAt, rule.site, rule.id,
+          ms,
+          rule.updatedAt,
+          rule.site,
+          rule.id,
         ),
       );
     } else {
       statements.push(
-        q(`UPDATE automation_stalls SET status = 'cancelled', updated_at = ? WHERE site = ? AND rule = ? AND status = 'armed'`, rule.updatedAt, rule.site, rule.id),
+        q(
+          `UPDATE automation_stalls SET status = 'cancelled', updated_at = ? WHERE site = ? AND rule = ? AND status = 'armed'`,
+          rule.updatedAt,
+          rule.site,
+          rule.id,
+        ),
       );
     }
     await db.batch(statements);
@@ -146,7 +185,10 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
       q(
         `UPDATE automation_deliveries SET status = 'failed', done_at = ?, last_error = ?, claim = NULL
          WHERE site = ? AND rule = ? AND status = 'pending'`,
-        now, '[cjm] the rule was deleted before this delivery succeeded', site, id,
+        now,
+        '[cjm] the rule was deleted before this delivery succeeded',
+        site,
+        id,
       ),
     ]);
     return true;
@@ -170,10 +212,14 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
     const logs = new Map<string, DeliveryAttempt[]>();
     for (let i = 0; i < rows.length; i += IN_LIST) {
       const part = rows.slice(i, i + IN_LIST).map((r) => r.id);
-      const attempts = await db.all<{ delivery: string; n: number; at: number; status: number | null; error: string | null; duration_ms: number }>(
-        `SELECT * FROM automation_attempts WHERE delivery IN (${marks(part.length)}) ORDER BY delivery, n`,
-        part,
-      );
+      const attempts = await db.all<{
+        delivery: string;
+        n: number;
+        at: number;
+        status: number | null;
+        error: string | null;
+        duration_ms: number;
+      }>(`SELECT * FROM automation_attempts WHERE delivery IN (${marks(part.length)}) ORDER BY delivery, n`, part);
       for (const a of attempts) {
         let list = logs.get(a.delivery);
         if (!list) logs.set(a.delivery, (list = []));
@@ -198,18 +244,16 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
        WHERE status = 'armed' AND due_at <= ? ORDER BY due_at LIMIT ?`,
       [now, limit],
     );
-    return rows.map(
-      (r): Stall => ({
-        site: r.site,
-        id: r.id,
-        rule: r.rule,
-        visitor: r.visitor,
-        entryEvent: r.entry_event,
-        entryAt: r.entry_at,
-        dueAt: r.due_at,
-        status: r.status,
-      }),
-    );
+    return rows.map((r): Stall => ({
+      site: r.site,
+      id: r.id,
+      rule: r.rule,
+      visitor: r.visitor,
+      entryEvent: r.entry_event,
+      entryAt: r.entry_at,
+      dueAt: r.due_at,
+      status: r.status,
+    }));
   },
 
   async updateStalls(updates, now) {
@@ -217,24 +261,45 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
     await db.batch(
       updates.map((u) =>
         u.dueAt !== undefined
-          ? q(`UPDATE automation_stalls SET status = ?, due_at = ?, updated_at = ? WHERE site = ? AND id = ? AND status = 'armed'`, u.status, u.dueAt, now, u.site, u.id)
-          : q(`UPDATE automation_stalls SET status = ?, updated_at = ? WHERE site = ? AND id = ? AND status = 'armed'`, u.status, now, u.site, u.id),
+          ? q(
+              `UPDATE automation_stalls SET status = ?, due_at = ?, updated_at = ? WHERE site = ? AND id = ? AND status = 'armed'`,
+              u.status,
+              u.dueAt,
+              now,
+              u.site,
+              u.id,
+            )
+          : q(
+              `UPDATE automation_stalls SET status = ?, updated_at = ? WHERE site = ? AND id = ? AND status = 'armed'`,
+              u.status,
+              now,
+              u.site,
+              u.id,
+            ),
       ),
     );
   },
 
   async claimDeliveries(now, leaseMs, limit) {
-    const claim = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const claim = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join(
+      '',
+    );
     // One statement: SQLite (and D1) run it atomically, so two runs never claim the same delivery. Pushing
     // next_at to the end of the lease makes a claim of a run that crashed expire by itself.
     await db.batch([
       q(
         `UPDATE automation_deliveries SET claim = ?, next_at = ?
          WHERE id IN (SELECT id FROM automation_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at LIMIT ?)`,
-        claim, now + leaseMs, now, limit,
+        claim,
+        now + leaseMs,
+        now,
+        limit,
       ),
     ]);
-    const rows = await db.all<DeliveryRow>(`SELECT * FROM automation_deliveries WHERE claim = ? AND status = 'pending' ORDER BY created_at`, [claim]);
+    const rows = await db.all<DeliveryRow>(
+      `SELECT * FROM automation_deliveries WHERE claim = ? AND status = 'pending' ORDER BY created_at`,
+      [claim],
+    );
     return rows.map((r): ClaimedDelivery => ({ ...fromDeliveryRow(r), body: r.body, claim }));
   },
 
@@ -243,12 +308,24 @@ export const sqlAutomationMethods = (db: SqlConnector): AutomationMethods => ({
     await db.batch([
       q(
         `INSERT OR REPLACE INTO automation_attempts (delivery, n, at, status, error, duration_ms) VALUES (?, ?, ?, ?, ?, ?)`,
-        d.id, a.n, a.at, a.status, a.error, a.durationMs,
+        d.id,
+        a.n,
+        a.at,
+        a.status,
+        a.error,
+        a.durationMs,
       ),
       q(
         `UPDATE automation_deliveries SET status = ?, attempts = ?, next_at = ?, done_at = ?, last_status = ?, last_error = ?, claim = NULL
          WHERE id = ? AND claim = ?`,
-        outcome.status, a.n, outcome.nextAt, outcome.status === 'pending' ? null : a.at + a.durationMs, a.status, a.error, d.id, d.claim,
+        outcome.status,
+        a.n,
+        outcome.nextAt,
+        outcome.status === 'pending' ? null : a.at + a.durationMs,
+        a.status,
+        a.error,
+        d.id,
+        d.claim,
       ),
     ]);
   },

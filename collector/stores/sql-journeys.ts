@@ -82,7 +82,8 @@ const both = async <T>(
     }
     out.push(...(await rollup({ sql, params })));
   }
-  for (const r of parts.raw) out.push(...(await raw({ sql: ` AND ${col} >= ? AND ${col} <= ?`, params: [r.from, r.to] })));
+  for (const r of parts.raw)
+    out.push(...(await raw({ sql: ` AND ${col} >= ? AND ${col} <= ?`, params: [r.from, r.to] })));
   return out;
 };
 
@@ -208,7 +209,16 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       'first_seen',
     );
     // Stage rows of the cohort: sums and the touches/sessions histograms.
-    type StageRow = { stage: string; touches: number; sessions: number; n: number; e: number; fs: number; fc: number; nn: number };
+    type StageRow = {
+      stage: string;
+      touches: number;
+      sessions: number;
+      n: number;
+      e: number;
+      fs: number;
+      fc: number;
+      nn: number;
+    };
     const rows = await both(
       parts,
       (d) =>
@@ -265,12 +275,24 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       if (r.current !== null) current.set(r.current, (current.get(r.current) ?? 0) + r.n);
       if (r.furthest !== null) furthest.set(r.furthest, (furthest.get(r.furthest) ?? 0) + r.n);
     }
-    interface Acc { reached: number; entries: number; fs: number; fc: number; nn: number; touches: Map<number, number>; sessions: Map<number, number> }
+    interface Acc {
+      reached: number;
+      entries: number;
+      fs: number;
+      fc: number;
+      nn: number;
+      touches: Map<number, number>;
+      sessions: Map<number, number>;
+    }
     const acc = new Map<string, Acc>();
     for (const r of rows) {
       if (r.n === 0) continue;
       let a = acc.get(r.stage);
-      if (!a) acc.set(r.stage, (a = { reached: 0, entries: 0, fs: 0, fc: 0, nn: 0, touches: new Map(), sessions: new Map() }));
+      if (!a)
+        acc.set(
+          r.stage,
+          (a = { reached: 0, entries: 0, fs: 0, fc: 0, nn: 0, touches: new Map(), sessions: new Map() }),
+        );
       a.reached += r.n;
       a.entries += r.e;
       a.fs += r.fs;
@@ -280,7 +302,9 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       a.sessions.set(r.sessions, (a.sessions.get(r.sessions) ?? 0) + r.n);
     }
     // Median time to the next stage: the ⌈n/2⌉-th value.
-    const timed = [...acc].filter(([, a]) => a.nn > 0).map(([stage, a]) => ({ stage, name: '', k: Math.ceil(a.nn / 2), n: a.nn }));
+    const timed = [...acc]
+      .filter(([, a]) => a.nn > 0)
+      .map(([stage, a]) => ({ stage, name: '', k: Math.ceil(a.nn / 2), n: a.nn }));
     const medians = await kthValues(db, site, range, TO_NEXT, timed);
     const toNext = new Map(timed.map((w, i) => [w.stage, medians[i]]));
     const names = new Set([...acc.keys(), ...current.keys(), ...furthest.keys()]);
@@ -356,14 +380,28 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
     const counts = sumBy(
       await both(
         parts,
-        (d) => db.all<CountRow>(`SELECT stage, name, SUM(n) AS n FROM cohort_vitals WHERE site = ?${d.sql} GROUP BY stage, name`, [site, ...d.params]),
-        (r) => db.all<CountRow>(`SELECT stage, name, COUNT(*) AS n FROM journey_stage_vitals WHERE site = ?${r.sql} GROUP BY stage, name`, [site, ...r.params]),
+        (d) =>
+          db.all<CountRow>(
+            `SELECT stage, name, SUM(n) AS n FROM cohort_vitals WHERE site = ?${d.sql} GROUP BY stage, name`,
+            [site, ...d.params],
+          ),
+        (r) =>
+          db.all<CountRow>(
+            `SELECT stage, name, COUNT(*) AS n FROM journey_stage_vitals WHERE site = ?${r.sql} GROUP BY stage, name`,
+            [site, ...r.params],
+          ),
         'cohort_at',
       ),
       (r) => [r.stage, r.name],
       ['n'],
     );
-    const p75 = await kthValues(db, site, range, VITALS, counts.map((c) => ({ stage: c.stage, name: c.name, k: Math.ceil((3 * c.n) / 4), n: c.n })));
+    const p75 = await kthValues(
+      db,
+      site,
+      range,
+      VITALS,
+      counts.map((c) => ({ stage: c.stage, name: c.name, k: Math.ceil((3 * c.n) / 4), n: c.n })),
+    );
     const vitals: Array<{ stage: string; name: string; p75: number; samples: number }> = [];
     counts.forEach((c, i) => {
       const v = p75[i];
@@ -404,7 +442,10 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
       );
       for (const r of rows) known.add(r.name);
     }
-    const [count] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM site_names WHERE site = ? AND kind = ?', [site, kind]);
+    const [count] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM site_names WHERE site = ? AND kind = ?', [
+      site,
+      kind,
+    ]);
     return { known, total: count?.n ?? 0 };
   },
 
@@ -467,11 +508,18 @@ export const sqlJourneyMethods = (db: SqlConnector): JourneyMethods => ({
     const states = await storedStates(db, site, keys);
     for (const state of states.values()) statements.push(...rollupStatements(site, state, null));
     for (const part of chunks(keys)) {
-      for (const t of ['journeys', 'journey_stages', 'journey_transitions', 'journey_stage_items', 'journey_stage_vitals']) {
+      for (const t of [
+        'journeys',
+        'journey_stages',
+        'journey_transitions',
+        'journey_stage_items',
+        'journey_stage_vitals',
+      ]) {
         statements.push(q(`DELETE FROM ${t} WHERE site = ? AND key IN (${marks(part.length)})`, site, ...part));
       }
     }
-    for (const h of hashes) statements.push(q('INSERT OR IGNORE INTO tombstones (site, hash, deleted_at) VALUES (?, ?, ?)', site, h, at));
+    for (const h of hashes)
+      statements.push(q('INSERT OR IGNORE INTO tombstones (site, hash, deleted_at) VALUES (?, ?, ?)', site, h, at));
     await db.batch(statements);
     return events;
   },

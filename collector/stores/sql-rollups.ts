@@ -84,7 +84,14 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
   for (const [stage, st] of Object.entries(j.stages)) {
     out.push({
       table: 'cohort_stages',
-      key: { site, day, stage, touches: st.touches, sessions: st.sessions, channel: j.sessions[st.sessions - 1]?.channel ?? '' },
+      key: {
+        site,
+        day,
+        stage,
+        touches: st.touches,
+        sessions: st.sessions,
+        channel: j.sessions[st.sessions - 1]?.channel ?? '',
+      },
       add: {
         n: 1,
         entries: st.entries,
@@ -93,7 +100,10 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
         to_next_n: st.toNextMs === null ? 0 : 1,
       },
     });
-    for (const [kind, items] of [['page', st.pages], ['event', st.events]] as const) {
+    for (const [kind, items] of [
+      ['page', st.pages],
+      ['event', st.events],
+    ] as const) {
       for (const [item, count] of Object.entries(items ?? {})) {
         out.push({ table: 'cohort_items', key: { site, day, stage, kind, item }, add: { journeys: 1, count } });
       }
@@ -103,11 +113,19 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
       out.push({ table: 'cohort_values', key: { site, name, stage, bucket: valueBucket(value), day }, add: { n: 1 } });
     }
     if (st.toNextMs !== null) {
-      out.push({ table: 'cohort_values', key: { site, name: '', stage, bucket: valueBucket(st.toNextMs), day }, add: { n: 1 } });
+      out.push({
+        table: 'cohort_values',
+        key: { site, name: '', stage, bucket: valueBucket(st.toNextMs), day },
+        add: { n: 1 },
+      });
     }
   }
   for (const t of transitions(j)) {
-    out.push({ table: 'cohort_transitions', key: { site, day, from_stage: t.from, to_stage: t.to }, add: { journeys: 1, count: t.count } });
+    out.push({
+      table: 'cohort_transitions',
+      key: { site, day, from_stage: t.from, to_stage: t.to },
+      add: { journeys: 1, count: t.count },
+    });
   }
   return out;
 };
@@ -116,13 +134,22 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
  * Statements that move the rollups from `prev` (null: the journey did not exist, or was stored before rollups) to
  * `next` (null: the journey is deleted). Unchanged sums are not written.
  */
-export const rollupStatements = (site: string, prev: Journey | null | undefined, next: Journey | null): SqlStatement[] => {
+export const rollupStatements = (
+  site: string,
+  prev: Journey | null | undefined,
+  next: Journey | null,
+): SqlStatement[] => {
   const delta = new Map<string, Contribution>();
   const apply = (cs: Contribution[], sign: 1 | -1) => {
     for (const c of cs) {
       const id = JSON.stringify([c.table, Object.values(c.key)]);
       const d = delta.get(id);
-      if (!d) delta.set(id, { table: c.table, key: c.key, add: Object.fromEntries(Object.entries(c.add).map(([k, v]) => [k, sign * v])) });
+      if (!d)
+        delta.set(id, {
+          table: c.table,
+          key: c.key,
+          add: Object.fromEntries(Object.entries(c.add).map(([k, v]) => [k, sign * v])),
+        });
       else for (const [k, v] of Object.entries(c.add)) d.add[k] = (d.add[k] ?? 0) + sign * v;
     }
   };
@@ -159,7 +186,8 @@ export const splitRange = (range: { from?: number; to?: number }): RangeParts =>
     return { days: null, raw: range.from! <= range.to! ? [{ from: range.from!, to: range.to! }] : [] };
   }
   const raw: RangeParts['raw'] = [];
-  if (range.from !== undefined && start !== undefined && range.from < start) raw.push({ from: range.from, to: start - 1 });
+  if (range.from !== undefined && start !== undefined && range.from < start)
+    raw.push({ from: range.from, to: start - 1 });
   if (range.to !== undefined && end !== undefined && range.to >= end) raw.push({ from: end, to: range.to });
   return {
     days: { from: start === undefined ? null : dayOf(start), to: end === undefined ? null : dayOf(end - 1) },

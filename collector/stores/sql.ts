@@ -114,7 +114,12 @@ interface DerivedRow {
   values: Record<string, SqlValue>;
 }
 
-const DERIVED_TABLES = ['journey_stages', 'journey_transitions', 'journey_stage_items', 'journey_stage_vitals'] as const;
+const DERIVED_TABLES = [
+  'journey_stages',
+  'journey_transitions',
+  'journey_stage_items',
+  'journey_stage_vitals',
+] as const;
 
 /** Every derived row of a journey (what the funnel and the journey map aggregate), each with its cohort. */
 export const derivedRows = (site: string, key: string, j: Journey): DerivedRow[] => {
@@ -137,13 +142,24 @@ export const derivedRows = (site: string, key: string, j: Journey): DerivedRow[]
         feedback_count: st.feedback?.count ?? 0,
       },
     });
-    for (const [kind, items] of [['page', st.pages], ['event', st.events]] as const) {
+    for (const [kind, items] of [
+      ['page', st.pages],
+      ['event', st.events],
+    ] as const) {
       for (const [item, count] of Object.entries(items ?? {})) {
-        rows.push({ table: 'journey_stage_items', pk: { site, key, stage, kind, item }, values: { count, cohort_at: cohort } });
+        rows.push({
+          table: 'journey_stage_items',
+          pk: { site, key, stage, kind, item },
+          values: { count, cohort_at: cohort },
+        });
       }
     }
     for (const [name, value] of Object.entries(st.vitals)) {
-      rows.push({ table: 'journey_stage_vitals', pk: { site, key, stage, name }, values: { value, cohort_at: cohort } });
+      rows.push({
+        table: 'journey_stage_vitals',
+        pk: { site, key, stage, name },
+        values: { value, cohort_at: cohort },
+      });
     }
   }
   for (const t of transitions(j)) {
@@ -165,7 +181,9 @@ const upsertRow = (r: DerivedRow): SqlStatement => {
   };
 };
 const deleteRow = (r: DerivedRow): SqlStatement => ({
-  sql: `DELETE FROM ${r.table} WHERE ${Object.keys(r.pk).map((k) => `${k} = ?`).join(' AND ')}`,
+  sql: `DELETE FROM ${r.table} WHERE ${Object.keys(r.pk)
+    .map((k) => `${k} = ?`)
+    .join(' AND ')}`,
   params: Object.values(r.pk),
 });
 
@@ -225,7 +243,8 @@ export const writeJourney = (site: string, r: JourneyRecord): SqlStatement[] => 
     for (const gone of before.values()) out.push(deleteRow(gone));
   } else {
     // previous === null: the writer knows nothing is stored for the key (a new journey): nothing to delete.
-    if (r.previous !== null) for (const t of DERIVED_TABLES) out.push(q(`DELETE FROM ${t} WHERE site = ? AND key = ?`, site, r.key));
+    if (r.previous !== null)
+      for (const t of DERIVED_TABLES) out.push(q(`DELETE FROM ${t} WHERE site = ? AND key = ?`, site, r.key));
     for (const row of next) out.push(upsertRow(row));
   }
   return out;
@@ -300,7 +319,6 @@ const decodeCursor = (c: string): [number, string] | undefined => {
   return undefined;
 };
 
-
 /** Upper bound of a prefix range: every string starting with `prefix` sorts below it (SQLite compares UTF-8 bytes). */
 const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
 
@@ -324,7 +342,11 @@ export const journeyGuard = (site: string, r: JourneyRecord): SqlStatement =>
   );
 
 /** The stored states of journeys (for the rollups of journeys written without their previous state). */
-export const storedStates = async (db: SqlConnector, site: string, keys: readonly string[]): Promise<Map<string, Journey>> => {
+export const storedStates = async (
+  db: SqlConnector,
+  site: string,
+  keys: readonly string[],
+): Promise<Map<string, Journey>> => {
   const out = new Map<string, Journey>();
   for (const part of chunks(keys)) {
     const rows = await db.all<{ key: string; state: string }>(
@@ -374,7 +396,11 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     await db.batch([
       ifAbsent
         ? q('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', key, value)
-        : q('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value),
+        : q(
+            'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+            key,
+            value,
+          ),
     ]);
     const rows = await db.all<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
     return rows[0]?.value ?? value;
@@ -453,7 +479,12 @@ export const createSqlStore = (db: SqlConnector): Store => ({
         [site, ...part],
       );
       for (const r of rows) {
-        out.set(r.key, { key: r.key, version: r.version, journey: JSON.parse(r.state) as Journey, revision: r.revision });
+        out.set(r.key, {
+          key: r.key,
+          version: r.version,
+          journey: JSON.parse(r.state) as Journey,
+          revision: r.revision,
+        });
       }
     }
     return out;
@@ -482,9 +513,13 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     for (const e of write.events) statements.push(insertEvent(site, e, receivedAt));
     for (const l of write.links) statements.push(writeLink(site, l));
     // The stored state of journeys deleted, or written without `previous`: their rollup sums are subtracted.
-    const unknown = [...write.deleteJourneys, ...write.journeys.filter((r) => r.previous === undefined).map((r) => r.key)];
+    const unknown = [
+      ...write.deleteJourneys,
+      ...write.journeys.filter((r) => r.previous === undefined).map((r) => r.key),
+    ];
     const stored = unknown.length ? await storedStates(db, site, unknown) : new Map<string, Journey>();
-    for (const key of write.deleteJourneys) statements.push(...rollupStatements(site, stored.get(key), null), ...deleteJourney(site, key));
+    for (const key of write.deleteJourneys)
+      statements.push(...rollupStatements(site, stored.get(key), null), ...deleteJourney(site, key));
     for (const r of write.journeys) {
       const w = r.previous === undefined ? { ...r, previous: stored.get(r.key) ?? null } : r;
       statements.push(journeyGuard(site, w), ...writeJourney(site, w));
@@ -497,7 +532,9 @@ export const createSqlStore = (db: SqlConnector): Store => ({
     } catch (e) {
       const stale = write.journeys.length ? await staleJourneys(db, site, write) : [];
       if (stale.length) {
-        throw new ConflictError(`[cjm] journey ${stale.join(', ')} of site "${site}" changed since it was read; nothing was written, retry from fresh reads`);
+        throw new ConflictError(
+          `[cjm] journey ${stale.join(', ')} of site "${site}" changed since it was read; nothing was written, retry from fresh reads`,
+        );
       }
       throw e;
     }

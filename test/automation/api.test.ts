@@ -7,11 +7,21 @@ import { batch, makeApp, page } from '../helpers';
 
 const CART_RULE = {
   name: 'Cart reminder',
-  trigger: { type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' },
+  trigger: {
+    type: 'stalled',
+    stages: ['cart', 'checkout'],
+    notReached: ['post-purchase'],
+    after: '30m',
+    emit: 'cart_abandoned',
+  },
   action: { type: 'webhook', url: 'https://hooks.example.com/cjm' },
 };
 
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const put = (body: unknown): RequestInit => ({ ...json(body), method: 'PUT' });
 
 describe('rules API', () => {
@@ -20,10 +30,20 @@ describe('rules API', () => {
     const created = await t.api('/api/sites/demo/rules', json(CART_RULE));
     expect(created.status).toBe(201);
     const { rule } = (await created.json()) as { rule: { id: string; enabled: boolean; createdAt: number } };
-    expect(rule).toMatchObject({ ...CART_RULE, site: 'demo', enabled: true, createdAt: t.clock.now, updatedAt: t.clock.now });
+    expect(rule).toMatchObject({
+      ...CART_RULE,
+      site: 'demo',
+      enabled: true,
+      createdAt: t.clock.now,
+      updatedAt: t.clock.now,
+    });
     expect(rule.id).toMatch(/^r_[0-9a-f]{16}$/);
 
-    const welcome = { name: 'Welcome', trigger: { type: 'stage_entered', stage: 'signup' }, action: { type: 'webhook', url: 'https://hooks.example.com/w' } };
+    const welcome = {
+      name: 'Welcome',
+      trigger: { type: 'stage_entered', stage: 'signup' },
+      action: { type: 'webhook', url: 'https://hooks.example.com/w' },
+    };
     await t.api('/api/sites/demo/rules', json(welcome));
     const list = (await (await t.api('/api/sites/demo/rules')).json()) as { rules: Array<{ name: string }> };
     expect(list.rules.map((r) => r.name)).toEqual(['Cart reminder', 'Welcome']);
@@ -31,9 +51,14 @@ describe('rules API', () => {
     expect(await (await t.api(`/api/sites/demo/rules/${rule.id}`)).json()).toEqual({ rule });
 
     t.clock.now += 1000;
-    const updated = await t.api(`/api/sites/demo/rules/${rule.id}`, put({ ...CART_RULE, name: 'Cart nudge', enabled: false }));
+    const updated = await t.api(
+      `/api/sites/demo/rules/${rule.id}`,
+      put({ ...CART_RULE, name: 'Cart nudge', enabled: false }),
+    );
     expect(updated.status).toBe(200);
-    expect(await updated.json()).toMatchObject({ rule: { id: rule.id, name: 'Cart nudge', enabled: false, createdAt: rule.createdAt, updatedAt: t.clock.now } });
+    expect(await updated.json()).toMatchObject({
+      rule: { id: rule.id, name: 'Cart nudge', enabled: false, createdAt: rule.createdAt, updatedAt: t.clock.now },
+    });
 
     expect((await t.api(`/api/sites/demo/rules/${rule.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await t.api(`/api/sites/demo/rules/${rule.id}`, { method: 'DELETE' })).status).toBe(404);
@@ -82,7 +107,13 @@ describe('rules API', () => {
         '[cjm] webhook target 127.0.0.1 is not a public address (loopback); only public addresses are allowed ' +
         '(for development, allow private targets with PUT /api/sites/:site/automation {"allowPrivateWebhooks": true})',
     });
-    for (const url of ['http://localhost:4000/', 'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://10.1.2.3/', 'http://169.254.169.254/']) {
+    for (const url of [
+      'http://localhost:4000/',
+      'http://[::1]/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://10.1.2.3/',
+      'http://169.254.169.254/',
+    ]) {
       const r = await t.api('/api/sites/demo/rules', json({ ...CART_RULE, action: { type: 'webhook', url } }));
       expect(r.status, url).toBe(400);
     }
@@ -91,7 +122,9 @@ describe('rules API', () => {
     const bad = await t.api('/api/sites/demo/automation', put({ allowPrivateWebhooks: 'yes' }));
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ path: 'allowPrivateWebhooks' });
-    expect(await (await t.api('/api/sites/demo/automation', put({ allowPrivateWebhooks: true }))).json()).toEqual({ allowPrivateWebhooks: true });
+    expect(await (await t.api('/api/sites/demo/automation', put({ allowPrivateWebhooks: true }))).json()).toEqual({
+      allowPrivateWebhooks: true,
+    });
     expect((await t.api('/api/sites/demo/rules', json(local))).status).toBe(201);
   });
 
@@ -100,7 +133,8 @@ describe('rules API', () => {
     const a = ((await (await t.api('/api/sites/demo/webhook-secret')).json()) as { secret: string }).secret;
     expect(a).toMatch(/^whsec_[0-9a-f]{64}$/);
     expect(((await (await t.api('/api/sites/demo/webhook-secret')).json()) as { secret: string }).secret).toBe(a);
-    const b = ((await (await t.api('/api/sites/demo/webhook-secret', { method: 'POST' })).json()) as { secret: string }).secret;
+    const b = ((await (await t.api('/api/sites/demo/webhook-secret', { method: 'POST' })).json()) as { secret: string })
+      .secret;
     expect(b).toMatch(/^whsec_/);
     expect(b).not.toBe(a);
     expect(((await (await t.api('/api/sites/demo/webhook-secret')).json()) as { secret: string }).secret).toBe(b);
@@ -108,17 +142,31 @@ describe('rules API', () => {
 
   it('lists deliveries per rule and per site, with filters checked', async () => {
     const t = await makeApp();
-    const created = await t.api('/api/sites/demo/rules', json({ name: 'Cart', trigger: { type: 'stage_entered', stage: 'cart' }, action: { type: 'webhook', url: 'https://hooks.example.com/c' } }));
+    const created = await t.api(
+      '/api/sites/demo/rules',
+      json({
+        name: 'Cart',
+        trigger: { type: 'stage_entered', stage: 'cart' },
+        action: { type: 'webhook', url: 'https://hooks.example.com/c' },
+      }),
+    );
     const { rule } = (await created.json()) as { rule: { id: string } };
     const ts = t.clock.now - 1000;
     expect((await t.collect(batch('v1', [page('/cart.html', { ts })]))).status).toBe(202);
-    const perRule = (await (await t.api(`/api/sites/demo/rules/${rule.id}/deliveries`)).json()) as { deliveries: Array<Record<string, unknown>> };
+    const perRule = (await (await t.api(`/api/sites/demo/rules/${rule.id}/deliveries`)).json()) as {
+      deliveries: Array<Record<string, unknown>>;
+    };
     expect(perRule.deliveries).toHaveLength(1);
     expect(perRule.deliveries[0]).toMatchObject({ rule: rule.id, status: 'pending', attempts: 0, log: [] });
     expect(perRule.deliveries[0]).not.toHaveProperty('body');
-    const perSite = (await (await t.api('/api/sites/demo/deliveries?status=pending&limit=5')).json()) as { deliveries: unknown[] };
+    const perSite = (await (await t.api('/api/sites/demo/deliveries?status=pending&limit=5')).json()) as {
+      deliveries: unknown[];
+    };
     expect(perSite.deliveries).toHaveLength(1);
-    expect(((await (await t.api('/api/sites/demo/deliveries?status=delivered')).json()) as { deliveries: unknown[] }).deliveries).toHaveLength(0);
+    expect(
+      ((await (await t.api('/api/sites/demo/deliveries?status=delivered')).json()) as { deliveries: unknown[] })
+        .deliveries,
+    ).toHaveLength(0);
     expect(await (await t.api('/api/sites/demo/deliveries?status=lost')).json()).toMatchObject({ path: 'status' });
     expect(await (await t.api('/api/sites/demo/deliveries?limit=0')).json()).toMatchObject({ path: 'limit' });
     expect((await t.api('/api/sites/demo/rules/r_nope/deliveries')).status).toBe(404);
@@ -127,11 +175,18 @@ describe('rules API', () => {
   it('needs the admin token, knows its sites, and answers bad JSON with a 400', async () => {
     const t = await makeApp();
     expect((await t.app.request('/api/sites/demo/rules')).status).toBe(401);
-    expect((await t.app.request('/api/sites/demo/rules', { ...json(CART_RULE), headers: { Authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect(
+      (await t.app.request('/api/sites/demo/rules', { ...json(CART_RULE), headers: { Authorization: 'Bearer wrong' } }))
+        .status,
+    ).toBe(401);
     const unknown = await t.api('/api/sites/nope/rules');
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ path: 'site' });
-    const broken = await t.api('/api/sites/demo/rules', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{' });
+    const broken = await t.api('/api/sites/demo/rules', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{',
+    });
     expect(broken.status).toBe(400);
     expect(await broken.json()).toEqual({ error: '[cjm] the body is not valid JSON' });
   });

@@ -26,17 +26,44 @@ const transcript = async (store: Store): Promise<string[]> => {
   const fetch: FetchLike = async (url) =>
     new Response('x', { status: url.endsWith('/down') ? 503 : url.endsWith('/flaky') ? (flaky.shift() ?? 200) : 200 });
   // Retries for 3 hours instead of a day: the give-up path with fewer round trips to the (slower) local D1.
-  const o = { store, now: () => clock.now, fetch, resolve: async () => ['93.184.215.14'], random: () => 0.5, maxAgeMs: 3 * 3_600_000 };
+  const o = {
+    store,
+    now: () => clock.now,
+    fetch,
+    resolve: async () => ['93.184.215.14'],
+    random: () => 0.5,
+    maxAgeMs: 3 * 3_600_000,
+  };
 
-  const cart = rule({ type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' }, { id: 'r_cart', name: 'cart' });
-  const winback = rule({ type: 'stalled', stages: ['post-purchase'], after: '60d', idle: true, emit: 'win_back' }, { id: 'r_win', name: 'win', action: { type: 'webhook', url: 'https://hooks.example.test/down' } });
-  const entered = rule({ type: 'stage_entered', stage: 'signup' }, { id: 'r_signup', name: 'signup', action: { type: 'webhook', url: 'https://hooks.example.test/flaky' } });
+  const cart = rule(
+    {
+      type: 'stalled',
+      stages: ['cart', 'checkout'],
+      notReached: ['post-purchase'],
+      after: '30m',
+      emit: 'cart_abandoned',
+    },
+    { id: 'r_cart', name: 'cart' },
+  );
+  const winback = rule(
+    { type: 'stalled', stages: ['post-purchase'], after: '60d', idle: true, emit: 'win_back' },
+    { id: 'r_win', name: 'win', action: { type: 'webhook', url: 'https://hooks.example.test/down' } },
+  );
+  const entered = rule(
+    { type: 'stage_entered', stage: 'signup' },
+    { id: 'r_signup', name: 'signup', action: { type: 'webhook', url: 'https://hooks.example.test/flaky' } },
+  );
   const named = rule({ type: 'event', event: 'cart_abandoned' }, { id: 'r_named', name: 'named' });
   for (const r of [cart, winback, entered, named]) await store.putRule(r);
   log('rules', await store.listRules('demo'));
 
   let n = 0;
-  const page = (path: string, at: number) => ({ id: `t${String(++n).padStart(3, '0')}`, type: 'page' as const, ts: at, url: `https://shop.test${path}` });
+  const page = (path: string, at: number) => ({
+    id: `t${String(++n).padStart(3, '0')}`,
+    type: 'page' as const,
+    ts: at,
+    url: `https://shop.test${path}`,
+  });
   for (let v = 0; v < 8; v++) {
     const t = BASE + v * MIN;
     await send(store, `v${v}`, [page('/', t), page('/signup.html', t + 1000), page('/cart.html', t + 2000)]);
@@ -61,12 +88,22 @@ const transcript = async (store: Store): Promise<string[]> => {
     log(`due@${at - BASE}`, await store.dueStalls(now + 100 * DAY, 1000));
     await drain(String(at - BASE));
   }
-  for (const r of ['r_cart', 'r_win', 'r_signup', 'r_named']) log(`log ${r}`, await store.listDeliveries('demo', { rule: r, limit: 500 }));
+  for (const r of ['r_cart', 'r_win', 'r_signup', 'r_named'])
+    log(`log ${r}`, await store.listDeliveries('demo', { rule: r, limit: 500 }));
   log('claims', (await store.claimDeliveries(clock.now + 10 * DAY, 1000, 10)).length);
   log('delete', [await store.deleteRule('demo', 'r_cart'), await store.deleteRule('demo', 'r_cart')]);
-  log('rules after', (await store.listRules('demo')).map((r) => r.id));
-  const visitors = await store.eventsOfVisitors('demo', Array.from({ length: 8 }, (_, v) => `v${v}`));
-  log('synthetic', visitors.filter((e) => e.synthetic).map((e) => [e.visitor, e.name, e.ts - BASE, e.props]));
+  log(
+    'rules after',
+    (await store.listRules('demo')).map((r) => r.id),
+  );
+  const visitors = await store.eventsOfVisitors(
+    'demo',
+    Array.from({ length: 8 }, (_, v) => `v${v}`),
+  );
+  log(
+    'synthetic',
+    visitors.filter((e) => e.synthetic).map((e) => [e.visitor, e.name, e.ts - BASE, e.props]),
+  );
   return out;
 };
 

@@ -16,7 +16,10 @@ interface Call {
   body: string;
 }
 
-const setup = async (answers: Array<number | (() => Promise<Response>)> = [200], opts: Partial<DeliveryOptions> = {}) => {
+const setup = async (
+  answers: Array<number | (() => Promise<Response>)> = [200],
+  opts: Partial<DeliveryOptions> = {},
+) => {
   const store = await newStore();
   const r = rule({ type: 'stage_entered', stage: 'cart' });
   await store.putRule(r);
@@ -44,7 +47,8 @@ const setup = async (answers: Array<number | (() => Promise<Response>)> = [200],
   return { store, r, clock, calls, resolved, pass, list, o };
 };
 
-const cart = (store: Store, visitor = 'v1', at = BASE) => send(store, visitor, [pageAt('/', at - 1000), pageAt('/cart.html', at)]);
+const cart = (store: Store, visitor = 'v1', at = BASE) =>
+  send(store, visitor, [pageAt('/', at - 1000), pageAt('/cart.html', at)]);
 
 describe('delivery', () => {
   it('POSTs the signed payload once and logs the attempt', async () => {
@@ -55,13 +59,24 @@ describe('delivery', () => {
     expect(calls).toHaveLength(1);
     expect(resolved).toEqual(['hooks.example.test']);
     const [d] = await list();
-    expect(d).toMatchObject({ rule: r.id, status: 'delivered', attempts: 1, lastStatus: 200, lastError: null, doneAt: BASE });
+    expect(d).toMatchObject({
+      rule: r.id,
+      status: 'delivered',
+      attempts: 1,
+      lastStatus: 200,
+      lastError: null,
+      doneAt: BASE,
+    });
     expect(d!.log).toEqual([{ n: 1, at: BASE, status: 200, error: null, durationMs: 0 }]);
 
     const c = calls[0]!;
     expect(c.url).toBe('https://hooks.example.test/cjm');
     expect(c.pin).toEqual({ addresses: ['93.184.215.14'] }); // connect to the checked address (DNS rebinding)
-    expect(c.headers).toMatchObject({ 'Content-Type': 'application/json', 'Idempotency-Key': d!.id, 'X-Cjm-Timestamp': String(BASE / 1000) });
+    expect(c.headers).toMatchObject({
+      'Content-Type': 'application/json',
+      'Idempotency-Key': d!.id,
+      'X-Cjm-Timestamp': String(BASE / 1000),
+    });
     const body = JSON.parse(c.body);
     expect(body).toMatchObject({
       deliveryId: d!.id,
@@ -80,7 +95,13 @@ describe('delivery', () => {
     await cart(store);
     expect(await pass()).toMatchObject({ retrying: 1 });
     let [d] = await list();
-    expect(d).toMatchObject({ status: 'pending', attempts: 1, lastStatus: 500, lastError: 'HTTP 500: boom', nextAt: BASE + 30_000 });
+    expect(d).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastStatus: 500,
+      lastError: 'HTTP 500: boom',
+      nextAt: BASE + 30_000,
+    });
     clock.now = BASE + 29_999;
     expect(await pass()).toMatchObject({ retrying: 0, delivered: 0 }); // not due yet
     clock.now = BASE + 30_000;
@@ -125,7 +146,9 @@ describe('delivery', () => {
   });
 
   it('does not follow redirects', async () => {
-    const { store, calls, pass, list } = await setup([() => Promise.resolve(new Response(null, { status: 302, headers: { Location: 'http://169.254.169.254/' } }))]);
+    const { store, calls, pass, list } = await setup([
+      () => Promise.resolve(new Response(null, { status: 302, headers: { Location: 'http://169.254.169.254/' } })),
+    ]);
     await cart(store);
     expect(await pass()).toMatchObject({ retrying: 1 });
     const [d] = await list();
@@ -161,7 +184,9 @@ describe('delivery', () => {
     await store.putRule({ ...r, action: { type: 'webhook', url: 'http://127.0.0.1:9999/hook' } });
     await cart(store);
     expect(await pass()).toMatchObject({ failed: 1 });
-    expect((await list())[0]!.lastError).toMatch(/127\.0\.0\.1 is not a public address \(loopback\).*allowPrivateWebhooks/);
+    expect((await list())[0]!.lastError).toMatch(
+      /127\.0\.0\.1 is not a public address \(loopback\).*allowPrivateWebhooks/,
+    );
 
     await putAutomationSettings(store, 'demo', { allowPrivateWebhooks: true });
     await cart(store, 'v2', BASE + 1000);
@@ -217,7 +242,11 @@ describe('delivery', () => {
     expect(await pass()).toMatchObject({ delivered: 1 });
     expect(calls).toHaveLength(1);
     // The crashed run reporting late does not undo the delivery.
-    await store.finishDelivery(claimed[0]!, { status: 'failed', nextAt: 0, attempt: { n: 1, at: BASE, status: null, error: 'late', durationMs: 0 } });
+    await store.finishDelivery(claimed[0]!, {
+      status: 'failed',
+      nextAt: 0,
+      attempt: { n: 1, at: BASE, status: null, error: 'late', durationMs: 0 },
+    });
     expect((await list())[0]!.status).toBe('delivered');
   });
 
@@ -237,7 +266,10 @@ describe('delivery', () => {
     expect(await store.deleteRule('demo', r.id)).toBe(false);
     expect(await pass()).toMatchObject({ delivered: 0 });
     expect(calls).toHaveLength(0);
-    expect((await list())[0]).toMatchObject({ status: 'failed', lastError: '[cjm] the rule was deleted before this delivery succeeded' });
+    expect((await list())[0]).toMatchObject({
+      status: 'failed',
+      lastError: '[cjm] the rule was deleted before this delivery succeeded',
+    });
   });
 });
 
@@ -258,7 +290,9 @@ describe('queueing at ingest', () => {
     await send(store, 'q1', [pageAt('/signup.html', BASE + 3 * MIN), pageAt('/cart.html', BASE + 4 * MIN)]);
     const all = await list();
     expect(all).toHaveLength(2);
-    expect(JSON.parse((await store.claimDeliveries(BASE + DAY, 1000, 10)).find((d) => d.id === all[0]!.id)!.body).visitor).toEqual({
+    expect(
+      JSON.parse((await store.claimDeliveries(BASE + DAY, 1000, 10)).find((d) => d.id === all[0]!.id)!.body).visitor,
+    ).toEqual({
       id: 'q1',
       journey: 'u:grace',
       userId: 'grace',

@@ -18,7 +18,12 @@ it('erases the stalls and deliveries of the given visitors only', async () => {
   await store.putRule(rule({ type: 'stage_entered', stage: 'cart' }));
   await store.putRule(rule({ type: 'stalled', stages: ['cart'], after: '1h', emit: 'cart_abandoned' }));
   for (const v of ['keep', 'gone1', 'gone2']) await send(store, v, [pageAt('/cart.html', BASE)]);
-  await deliverDue({ store, now: () => BASE + MIN, fetch: async () => new Response('no', { status: 500 }), resolve: async () => ['93.184.215.14'] });
+  await deliverDue({
+    store,
+    now: () => BASE + MIN,
+    fetch: async () => new Response('no', { status: 500 }),
+    resolve: async () => ['93.184.215.14'],
+  });
   const count = (table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
   expect([count('automation_deliveries'), count('automation_attempts'), count('automation_stalls')]).toEqual([3, 3, 3]);
 

@@ -33,7 +33,12 @@ export const rule = (trigger: Trigger, fields: Partial<Rule> = {}): Rule => ({
 
 let seq = 0;
 /** A page view of the demo shop at `at`. */
-export const pageAt = (path: string, at: number): IngestEvent => ({ id: `p${++seq}`, type: 'page', ts: at, url: `https://shop.test${path}` });
+export const pageAt = (path: string, at: number): IngestEvent => ({
+  id: `p${++seq}`,
+  type: 'page',
+  ts: at,
+  url: `https://shop.test${path}`,
+});
 export const eventAt = (name: string, at: number): IngestEvent => ({ id: `x${++seq}`, type: 'event', ts: at, name });
 
 /** Ingests events of one visitor, received at the time of the last one. */

@@ -45,10 +45,18 @@ describe('pinnedFetch', () => {
   });
 
   it('answers 204 without a body, and aborts on timeout', async () => {
-    const empty = await pinnedFetch(`http://x.invalid:${port}/empty`, { method: 'POST', body: '' }, { addresses: ['127.0.0.1'] });
+    const empty = await pinnedFetch(
+      `http://x.invalid:${port}/empty`,
+      { method: 'POST', body: '' },
+      { addresses: ['127.0.0.1'] },
+    );
     expect(empty.status).toBe(204);
     const started = Date.now();
-    const err = await pinnedFetch(`http://x.invalid:${port}/slow`, { method: 'POST', body: '', signal: AbortSignal.timeout(100) }, { addresses: ['127.0.0.1'] }).catch((e: unknown) => e);
+    const err = await pinnedFetch(
+      `http://x.invalid:${port}/slow`,
+      { method: 'POST', body: '', signal: AbortSignal.timeout(100) },
+      { addresses: ['127.0.0.1'] },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toMatch(/AbortError|TimeoutError/);
     expect(Date.now() - started).toBeLessThan(1500);

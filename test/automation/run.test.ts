@@ -37,16 +37,32 @@ describe('restart', () => {
     const first = await start({ port: 0, db, adminToken: 't', automation: false });
     const api = (base: string, path: string, init: RequestInit = {}) =>
       fetch(`${base}${path}`, { ...init, headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' } });
-    expect((await api(first.url, '/api/sites/demo/automation', { method: 'PUT', body: JSON.stringify({ allowPrivateWebhooks: true }) })).status).toBe(200);
+    expect(
+      (
+        await api(first.url, '/api/sites/demo/automation', {
+          method: 'PUT',
+          body: JSON.stringify({ allowPrivateWebhooks: true }),
+        })
+      ).status,
+    ).toBe(200);
     const created = await api(first.url, '/api/sites/demo/rules', {
       method: 'POST',
-      body: JSON.stringify({ name: 'Cart', trigger: { type: 'stage_entered', stage: 'cart' }, action: { type: 'webhook', url: hookUrl } }),
+      body: JSON.stringify({
+        name: 'Cart',
+        trigger: { type: 'stage_entered', stage: 'cart' },
+        action: { type: 'webhook', url: hookUrl },
+      }),
     });
     expect(created.status).toBe(201);
     const res = await fetch(`${first.url}/collect`, {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain', 'User-Agent': UA },
-      body: JSON.stringify({ site: 'demo', visitor: 'r1', sent: Date.now(), events: [{ id: 'r1-1', type: 'page', ts: Date.now(), url: 'http://shop.test/cart.html' }] }),
+      body: JSON.stringify({
+        site: 'demo',
+        visitor: 'r1',
+        sent: Date.now(),
+        events: [{ id: 'r1-1', type: 'page', ts: Date.now(), url: 'http://shop.test/cart.html' }],
+      }),
     });
     expect(res.status).toBe(202);
     await new Promise((ok) => setTimeout(ok, 300));
@@ -57,8 +73,14 @@ describe('restart', () => {
     const second = await start({ port: 0, db, adminToken: 't', automation: { intervalMs: 100 } });
     try {
       await expect.poll(() => got.length, { timeout: 10_000, interval: 50 }).toBe(1);
-      expect(JSON.parse(got[0]!)).toMatchObject({ site: 'demo', visitor: { id: 'r1' }, journey: { currentStage: 'cart' } });
-      const log = (await (await api(second.url, '/api/sites/demo/deliveries')).json()) as { deliveries: Array<{ status: string }> };
+      expect(JSON.parse(got[0]!)).toMatchObject({
+        site: 'demo',
+        visitor: { id: 'r1' },
+        journey: { currentStage: 'cart' },
+      });
+      const log = (await (await api(second.url, '/api/sites/demo/deliveries')).json()) as {
+        deliveries: Array<{ status: string }>;
+      };
       expect(log.deliveries.map((d) => d.status)).toEqual(['delivered']);
     } finally {
       await second.close();
@@ -74,11 +96,21 @@ describe('retention', () => {
   it('prunes finished deliveries with their attempts, and retired stalls, after the retention period', async () => {
     const store = await newStore();
     await store.putRule(rule({ type: 'stage_entered', stage: 'cart' }, { id: 'r_c' }));
-    await store.putRule(rule({ type: 'stalled', stages: ['cart'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' }, { id: 'r_s' }));
+    await store.putRule(
+      rule(
+        { type: 'stalled', stages: ['cart'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' },
+        { id: 'r_s' },
+      ),
+    );
     await send(store, 'p1', [pageAt('/cart.html', BASE)]);
     await send(store, 'p2', [pageAt('/cart.html', BASE + 1000)]);
     const clock = { now: BASE + 31 * MIN };
-    const o = { store, now: () => clock.now, fetch: async () => new Response('ok'), resolve: async () => ['93.184.215.14'] };
+    const o = {
+      store,
+      now: () => clock.now,
+      fetch: async () => new Response('ok'),
+      resolve: async () => ['93.184.215.14'],
+    };
     const r1 = await runAutomation(o);
     expect(r1.stalls.fired).toBe(2);
     expect(r1.deliveries.delivered).toBe(4);
@@ -101,7 +133,12 @@ describe('backlog', () => {
     await store.putRule(rule({ type: 'stage_entered', stage: 'cart' }));
     for (let v = 0; v < 45; v++) await send(store, `bl${v}`, [pageAt('/cart.html', BASE + v)]);
     let sent = 0;
-    const o = { store, now: () => BASE + MIN, fetch: async () => (sent++, new Response('ok')), resolve: async () => ['93.184.215.14'] };
+    const o = {
+      store,
+      now: () => BASE + MIN,
+      fetch: async () => (sent++, new Response('ok')),
+      resolve: async () => ['93.184.215.14'],
+    };
     expect((await runAutomation({ ...o, limit: 10, budgetMs: 0 })).deliveries.delivered).toBe(10); // one round
     expect((await runAutomation({ ...o, limit: 10 })).deliveries.delivered).toBe(35); // rounds until a partial batch
     expect(sent).toBe(45);

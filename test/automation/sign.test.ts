@@ -12,7 +12,12 @@ import { newSecret, signPayload, verifySignature } from '../../collector/core/au
 import type { ClaimedDelivery } from '../../collector/core/automation/types';
 import { newStore, rule } from './helpers';
 
-type Verify = (secret: string, body: string, signature: string | null, timestamp: string | null) => boolean | Promise<boolean>;
+type Verify = (
+  secret: string,
+  body: string,
+  signature: string | null,
+  timestamp: string | null,
+) => boolean | Promise<boolean>;
 
 const snippet = (doc: string, marker: string): string => {
   const blocks = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] as string);
@@ -44,17 +49,35 @@ describe.each(['verify-node.mjs', 'verify-worker.mjs'])('the documented snippet 
     let sent: { headers: Record<string, string>; body: string } | undefined;
     const now = Date.now();
     const d: ClaimedDelivery = {
-      id: 'dlv_1', site: 'demo', rule: 'r1', event: 'e1', visitor: 'v1', status: 'pending', attempts: 0, createdAt: now, nextAt: now,
-      doneAt: null, lastStatus: null, lastError: null, body, claim: 'c',
+      id: 'dlv_1',
+      site: 'demo',
+      rule: 'r1',
+      event: 'e1',
+      visitor: 'v1',
+      status: 'pending',
+      attempts: 0,
+      createdAt: now,
+      nextAt: now,
+      doneAt: null,
+      lastStatus: null,
+      lastError: null,
+      body,
+      claim: 'c',
     };
-    const outcome = await attemptDelivery(d, rule({ type: 'event', event: 'x' }, { id: 'r1' }), { allowPrivateWebhooks: false }, secret, {
-      store,
-      now: () => now,
-      fetch: async (_url, init) => {
-        sent = { headers: init.headers as Record<string, string>, body: init.body as string };
-        return new Response('ok', { status: 200 });
+    const outcome = await attemptDelivery(
+      d,
+      rule({ type: 'event', event: 'x' }, { id: 'r1' }),
+      { allowPrivateWebhooks: false },
+      secret,
+      {
+        store,
+        now: () => now,
+        fetch: async (_url, init) => {
+          sent = { headers: init.headers as Record<string, string>, body: init.body as string };
+          return new Response('ok', { status: 200 });
+        },
       },
-    });
+    );
     expect(outcome.status).toBe('delivered');
     const h = sent!.headers;
     expect(h['Idempotency-Key']).toBe('dlv_1');
@@ -62,9 +85,13 @@ describe.each(['verify-node.mjs', 'verify-worker.mjs'])('the documented snippet 
     expect(sent!.body).toBe(body);
 
     expect(await verify(secret, sent!.body, h['X-Cjm-Signature']!, h['X-Cjm-Timestamp']!)).toBe(true);
-    expect(await verify(secret, sent!.body.replace('r1', 'r2'), h['X-Cjm-Signature']!, h['X-Cjm-Timestamp']!)).toBe(false);
+    expect(await verify(secret, sent!.body.replace('r1', 'r2'), h['X-Cjm-Signature']!, h['X-Cjm-Timestamp']!)).toBe(
+      false,
+    );
     expect(await verify(newSecret(), sent!.body, h['X-Cjm-Signature']!, h['X-Cjm-Timestamp']!)).toBe(false);
-    expect(await verify(secret, sent!.body, h['X-Cjm-Signature']!, String(Number(h['X-Cjm-Timestamp']) + 1))).toBe(false);
+    expect(await verify(secret, sent!.body, h['X-Cjm-Signature']!, String(Number(h['X-Cjm-Timestamp']) + 1))).toBe(
+      false,
+    );
     expect(await verify(secret, sent!.body, null, h['X-Cjm-Timestamp']!)).toBe(false);
     expect(await verify(secret, sent!.body, 'v1=zz', h['X-Cjm-Timestamp']!)).toBe(false);
 
@@ -77,7 +104,8 @@ describe('signPayload / verifySignature', () => {
   it('is HMAC-SHA256 hex over timestamp.body (a known vector)', async () => {
     // printf '%s' '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_test'
     expect(await signPayload('whsec_test', 1_700_000_000, '{"a":1}')).toBe(
-      'v1=' + (await import('node:crypto')).createHmac('sha256', 'whsec_test').update('1700000000.{"a":1}').digest('hex'),
+      'v1=' +
+        (await import('node:crypto')).createHmac('sha256', 'whsec_test').update('1700000000.{"a":1}').digest('hex'),
     );
     const sig = await signPayload('whsec_test', 1_700_000_000, '{"a":1}');
     expect(await verifySignature('whsec_test', sig, '1700000000', '{"a":1}', 1_700_000_000_000)).toBe(true);

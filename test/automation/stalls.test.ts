@@ -8,7 +8,13 @@ import { evaluateStalls, judgeStall } from '../../collector/core/automation/stal
 import type { StalledTrigger } from '../../collector/core/automation/rules';
 import { BASE, DAY, MIN, eventAt, newStore, pageAt, rule, send, timelineOf } from './helpers';
 
-const CART: StalledTrigger = { type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' };
+const CART: StalledTrigger = {
+  type: 'stalled',
+  stages: ['cart', 'checkout'],
+  notReached: ['post-purchase'],
+  after: '30m',
+  emit: 'cart_abandoned',
+};
 
 const setup = async (trigger: StalledTrigger = CART) => {
   const store = await newStore();
@@ -30,7 +36,13 @@ describe('stalled: entered X, not reached Y within T', () => {
     expect(await run(BASE + 31 * MIN)).toMatchObject({ fired: 1 });
     const syn = await synthetic('v1');
     expect(syn).toHaveLength(1);
-    expect(syn[0]).toMatchObject({ type: 'event', name: 'cart_abandoned', synthetic: true, ts: BASE + 31 * MIN, props: { rule: r.id } });
+    expect(syn[0]).toMatchObject({
+      type: 'event',
+      name: 'cart_abandoned',
+      synthetic: true,
+      ts: BASE + 31 * MIN,
+      props: { rule: r.id },
+    });
 
     const queued = await deliveries();
     expect(queued).toHaveLength(1);
@@ -81,7 +93,11 @@ describe('stalled: entered X, not reached Y within T', () => {
 
   it('a new entry before T supersedes the armed one: the timer restarts, it fires once', async () => {
     const { store, run, synthetic } = await setup();
-    await send(store, 'v5', [pageAt('/cart.html', BASE), pageAt('/signup.html', BASE + 5 * MIN), pageAt('/cart.html', BASE + 10 * MIN)]);
+    await send(store, 'v5', [
+      pageAt('/cart.html', BASE),
+      pageAt('/signup.html', BASE + 5 * MIN),
+      pageAt('/cart.html', BASE + 10 * MIN),
+    ]);
     expect(await run(BASE + 31 * MIN)).toMatchObject({ fired: 0, superseded: 1 });
     expect(await run(BASE + 41 * MIN)).toMatchObject({ fired: 1 });
     expect((await synthetic('v5')).map((e) => e.ts)).toEqual([BASE + 40 * MIN]);
@@ -131,7 +147,13 @@ describe('stalled: entered X, not reached Y within T', () => {
 
 describe('stalled: idle (win-back) and plain delay (review request)', () => {
   it('win-back: fires 60 days after the last activity following post-purchase', async () => {
-    const { store, run, synthetic } = await setup({ type: 'stalled', stages: ['post-purchase'], after: '60d', idle: true, emit: 'win_back' });
+    const { store, run, synthetic } = await setup({
+      type: 'stalled',
+      stages: ['post-purchase'],
+      after: '60d',
+      idle: true,
+      emit: 'win_back',
+    });
     await send(store, 'w1', [pageAt('/thank-you.html', BASE)]);
     await send(store, 'w1', [pageAt('/', BASE + 10 * DAY)]); // came back once
     expect(await run(BASE + 61 * DAY)).toMatchObject({ fired: 0, rescheduled: 1 });
@@ -141,7 +163,12 @@ describe('stalled: idle (win-back) and plain delay (review request)', () => {
   });
 
   it('review request: fires 3 days after entering post-purchase, whatever the visitor did since', async () => {
-    const { store, run, synthetic } = await setup({ type: 'stalled', stages: ['post-purchase'], after: '3d', emit: 'review_request' });
+    const { store, run, synthetic } = await setup({
+      type: 'stalled',
+      stages: ['post-purchase'],
+      after: '3d',
+      emit: 'review_request',
+    });
     await send(store, 'w2', [pageAt('/thank-you.html', BASE), pageAt('/', BASE + DAY)]);
     expect(await run(BASE + 3 * DAY - 1)).toMatchObject({ fired: 0 });
     expect(await run(BASE + 3 * DAY)).toMatchObject({ fired: 1 });
@@ -157,11 +184,16 @@ describe('judgeStall (pure)', () => {
   ];
   const t: StalledTrigger = { ...CART, after: '1s' };
   it('waits, fires at the deadline, and is cancelled when its entry is gone', () => {
-    expect(judgeStall({ entryEvent: 'b' }, t, { entries, lastSeen: 20 }, 500)).toEqual({ status: 'armed', dueAt: 1010 });
+    expect(judgeStall({ entryEvent: 'b' }, t, { entries, lastSeen: 20 }, 500)).toEqual({
+      status: 'armed',
+      dueAt: 1010,
+    });
     expect(judgeStall({ entryEvent: 'b' }, t, { entries, lastSeen: 20 }, 1010)).toEqual({ status: 'fired', at: 1010 });
     expect(judgeStall({ entryEvent: 'zz' }, t, { entries, lastSeen: 20 }, 1010)).toMatchObject({ status: 'cancelled' });
     const bought = [...entries, { stage: 'post-purchase', from: 'checkout', at: 1000, event: 'd' }];
-    expect(judgeStall({ entryEvent: 'b' }, t, { entries: bought, lastSeen: 1000 }, 2000)).toMatchObject({ status: 'progressed' });
+    expect(judgeStall({ entryEvent: 'b' }, t, { entries: bought, lastSeen: 1000 }, 2000)).toMatchObject({
+      status: 'progressed',
+    });
   });
 });
 

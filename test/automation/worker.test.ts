@@ -35,14 +35,36 @@ describe('automation on workerd + D1', () => {
   it('the cron handler fires the stall and delivers signed webhooks, once', async () => {
     const hookBase = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
     const api = async (path: string, init: RequestInit = {}) => {
-      const res = await fetch(`${worker.url}${path}`, { ...init, headers: { Authorization: 'Bearer wk', 'Content-Type': 'application/json' } });
+      const res = await fetch(`${worker.url}${path}`, {
+        ...init,
+        headers: { Authorization: 'Bearer wk', 'Content-Type': 'application/json' },
+      });
       return { status: res.status, body: (await res.json()) as any };
     };
-    const stall = { name: 'Cart', trigger: { type: 'stalled', stages: ['cart'], notReached: ['post-purchase'], after: '1s', emit: 'cart_abandoned' }, action: { type: 'webhook', url: `${hookBase}/stall` } };
-    expect((await api('/api/sites/demo/rules', { method: 'POST', body: JSON.stringify(stall) })).body.path).toBe('action.url');
-    expect((await api('/api/sites/demo/automation', { method: 'PUT', body: JSON.stringify({ allowPrivateWebhooks: true }) })).status).toBe(200);
+    const stall = {
+      name: 'Cart',
+      trigger: {
+        type: 'stalled',
+        stages: ['cart'],
+        notReached: ['post-purchase'],
+        after: '1s',
+        emit: 'cart_abandoned',
+      },
+      action: { type: 'webhook', url: `${hookBase}/stall` },
+    };
+    expect((await api('/api/sites/demo/rules', { method: 'POST', body: JSON.stringify(stall) })).body.path).toBe(
+      'action.url',
+    );
+    expect(
+      (await api('/api/sites/demo/automation', { method: 'PUT', body: JSON.stringify({ allowPrivateWebhooks: true }) }))
+        .status,
+    ).toBe(200);
     expect((await api('/api/sites/demo/rules', { method: 'POST', body: JSON.stringify(stall) })).status).toBe(201);
-    const entered = { name: 'Entered', trigger: { type: 'stage_entered', stage: 'cart' }, action: { type: 'webhook', url: `${hookBase}/entered` } };
+    const entered = {
+      name: 'Entered',
+      trigger: { type: 'stage_entered', stage: 'cart' },
+      action: { type: 'webhook', url: `${hookBase}/entered` },
+    };
     expect((await api('/api/sites/demo/rules', { method: 'POST', body: JSON.stringify(entered) })).status).toBe(201);
     const secret = (await api('/api/sites/demo/webhook-secret')).body.secret as string;
 
@@ -50,7 +72,12 @@ describe('automation on workerd + D1', () => {
     const collect = await fetch(`${worker.url}/collect`, {
       method: 'POST',
       headers: { 'User-Agent': UA },
-      body: JSON.stringify({ site: 'demo', visitor: 'wv', sent: now, events: [{ id: 'w1', type: 'page', ts: now, url: 'https://shop.test/cart.html' }] }),
+      body: JSON.stringify({
+        site: 'demo',
+        visitor: 'wv',
+        sent: now,
+        events: [{ id: 'w1', type: 'page', ts: now, url: 'https://shop.test/cart.html' }],
+      }),
     });
     expect(collect.status).toBe(202);
     await new Promise((ok) => setTimeout(ok, 1200));
@@ -58,7 +85,14 @@ describe('automation on workerd + D1', () => {
     expect((await worker.scheduled()).status).toBe(200);
     expect(got.map((g) => g.path).sort()).toEqual(['/entered', '/stall']);
     for (const g of got) {
-      expect(await verifySignature(secret, g.headers['x-cjm-signature'] as string, g.headers['x-cjm-timestamp'] as string, g.body)).toBe(true);
+      expect(
+        await verifySignature(
+          secret,
+          g.headers['x-cjm-signature'] as string,
+          g.headers['x-cjm-timestamp'] as string,
+          g.body,
+        ),
+      ).toBe(true);
     }
     const stallBody = JSON.parse(got.find((g) => g.path === '/stall')!.body);
     expect(stallBody.events[0]).toMatchObject({ name: 'cart_abandoned', synthetic: true });

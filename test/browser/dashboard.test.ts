@@ -40,18 +40,42 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await start({ port: 0, db: ':memory:', adminToken: 'dash-token' });
-    await simulate({ visitors: 300, seed: 11, now: Math.floor(Date.now() / HOUR) * HOUR, days: 28, site: 'demo', url: server.url, concurrency: 6 });
+    await simulate({
+      visitors: 300,
+      seed: 11,
+      now: Math.floor(Date.now() / HOUR) * HOUR,
+      days: 28,
+      site: 'demo',
+      url: server.url,
+      concurrency: 6,
+    });
     // A hostile visitor: an event name and URLs made to run script if they were ever rendered raw.
     const now = Date.now();
     const res = await fetch(`${server.url}/collect`, {
       method: 'POST',
-      headers: { 'Content-Type': 'text/plain', 'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36' },
+      headers: {
+        'Content-Type': 'text/plain',
+        'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36',
+      },
       body: JSON.stringify({
         site: 'demo',
         visitor: 'evil-visitor',
         events: [
-          { id: 'evil1', type: 'page', ts: now - 5000, url: 'javascript:alert(1)', title: '<script>alert("title")</script>', referrer: 'javascript:alert(2)' },
-          { id: 'evil2', type: 'event', ts: now - 4000, name: EVIL_NAME, props: { '<svg onload=alert(3)>': '"><img src=y onerror=alert(4)>' } },
+          {
+            id: 'evil1',
+            type: 'page',
+            ts: now - 5000,
+            url: 'javascript:alert(1)',
+            title: '<script>alert("title")</script>',
+            referrer: 'javascript:alert(2)',
+          },
+          {
+            id: 'evil2',
+            type: 'event',
+            ts: now - 4000,
+            name: EVIL_NAME,
+            props: { '<svg onload=alert(3)>': '"><img src=y onerror=alert(4)>' },
+          },
           { id: 'evil3', type: 'identify', ts: now - 3000, userId: '<b onmouseover=alert(5)>ada</b>' },
         ],
       }),
@@ -101,7 +125,8 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
   it('draws the journey map from the simulated data', async () => {
     await page.goto(`${server.url}/sites/demo/map`);
     const map = page.locator('[data-testid=journey-map]');
-    for (const stage of ['landing', 'signup', 'cart', 'checkout', 'post-purchase']) await expect.poll(() => map.textContent()).toContain(stage);
+    for (const stage of ['landing', 'signup', 'cart', 'checkout', 'post-purchase'])
+      await expect.poll(() => map.textContent()).toContain(stage);
     expect(await page.locator('svg.emotion circle.dot').count()).toBe(5);
     expect(await page.locator('.vitals .badge.poor, .vitals .badge.good').count()).toBeGreaterThan(0);
     expect(await map.textContent()).toContain('dropped off here');
@@ -138,7 +163,9 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
   });
 
   it('shows a timeline with exactly what the API returns', async () => {
-    const list = await api<{ visitors: Array<{ visitor: string; converted: boolean; sessions: number }> }>('/api/sites/demo/visitors?converted=true&limit=100');
+    const list = await api<{ visitors: Array<{ visitor: string; converted: boolean; sessions: number }> }>(
+      '/api/sites/demo/visitors?converted=true&limit=100',
+    );
     const pick = list.body.visitors.find((v) => v.sessions > 1) ?? list.body.visitors[0]!;
     const { body: detail } = await api<VisitorDetail>(`/api/sites/demo/visitors/${pick.visitor}`);
     await page.goto(`${server.url}/sites/demo/visitors/${pick.visitor}`);
@@ -146,7 +173,9 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     expect(await timeline.locator('section.session').count()).toBe(detail.journey.sessions.length);
     expect(await timeline.locator('li.band').count()).toBe(detail.journey.entries.length);
     // Every event once, in order (a page's vitals share a row, each still its own element).
-    const shown = await timeline.locator('[data-event]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-event'), e.getAttribute('data-type')]));
+    const shown = await timeline
+      .locator('[data-event]')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-event'), e.getAttribute('data-type')]));
     expect(shown).toEqual(detail.timeline.map((e) => [e.id, e.type]));
     const names = detail.timeline.filter((e) => e.type === 'event').map((e) => e.name);
     expect(await timeline.locator('li.ev.event .what').allTextContents()).toEqual(names);
@@ -177,13 +206,17 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     }
     expect(await page.locator('[data-testid=visitors]').count()).toBe(0); // funnel page; search checked above
     await page.goto(`${server.url}/sites/demo/visitors?q=evil`);
-    expect(await page.locator('[data-testid=visitors] tbody').textContent()).toContain('<b onmouseover=alert(5)>ada</b>');
+    expect(await page.locator('[data-testid=visitors] tbody').textContent()).toContain(
+      '<b onmouseover=alert(5)>ada</b>',
+    );
     expect(dialogs).toEqual([]);
   });
 
   it('shows the settings with the tag snippet, stages, automation and write keys', async () => {
     await page.goto(`${server.url}/sites/demo/settings`);
-    expect(await page.locator('[data-testid=snippet]').textContent()).toContain(`src="${new URL(page.url()).origin}/cjm.js" data-site="demo"`);
+    expect(await page.locator('[data-testid=snippet]').textContent()).toContain(
+      `src="${new URL(page.url()).origin}/cjm.js" data-site="demo"`,
+    );
     expect(await page.locator('#stage-list .stage-edit').count()).toBe(6); // five stages and an empty row
     await page.click('[data-add-stage]');
     expect(await page.locator('#stage-list .stage-edit').count()).toBe(7);
@@ -200,7 +233,9 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     await shot('settings-new-rule');
     await page.click('.rule-form button[type=submit]');
     await page.waitForURL(/done=rule-created/);
-    expect(await page.locator('[data-testid=rules] tbody tr').textContent()).toContain('stays in cart / checkout without reaching post-purchase for 30m');
+    expect(await page.locator('[data-testid=rules] tbody tr').textContent()).toContain(
+      'stays in cart / checkout without reaching post-purchase for 30m',
+    );
     await shot('settings-1280');
   });
 

@@ -58,17 +58,24 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
       }, `${t.h.origin}/notag/elsewhere`);
       await page.waitForURL('**/notag/elsewhere');
       await delivered(visitor, ['leaving'], ['/article']);
-      expect(t.h.log.some((s) => s.beacon && s.names.includes('leaving')), 'sent by sendBeacon on pagehide').toBe(true);
+      expect(
+        t.h.log.some((s) => s.beacon && s.names.includes('leaving')),
+        'sent by sendBeacon on pagehide',
+      ).toBe(true);
     });
 
     it('a click on a link with data-cjm-event: the event (with its data-cjm-prop-*) arrives once, the navigation is not held', async () => {
-      t.h.spec.bodies['/pricing'] = `<a id="go" href="/notag/signup" data-cjm-event="cta_click" data-cjm-prop-plan="pro">Start</a>`;
+      t.h.spec.bodies['/pricing'] =
+        `<a id="go" href="/notag/signup" data-cjm-event="cta_click" data-cjm-prop-plan="pro">Start</a>`;
       const page = await open('/pricing');
       const visitor = await visitorOf(page);
       await Promise.all([page.waitForURL('**/notag/signup'), page.click('#go')]);
       const stored = await delivered(visitor, ['cta_click'], ['/pricing']);
       expect(stored.find((e) => e.name === 'cta_click')?.props).toEqual({ plan: 'pro' });
-      expect(t.h.log.some((s) => s.beacon && s.names.includes('cta_click')), 'sent by sendBeacon on pagehide').toBe(true);
+      expect(
+        t.h.log.some((s) => s.beacon && s.names.includes('cta_click')),
+        'sent by sendBeacon on pagehide',
+      ).toBe(true);
     });
   });
 
@@ -154,7 +161,9 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     t.h.faults.match = (s) => s.names.includes('inflight0');
     t.h.faults.delayMs = 2_000; // the answer comes after the reload
     await track(page, inflight);
-    await expect.poll(() => t.h.log.some((s) => s.names.includes('inflight0')), { message: 'the send started' }).toBe(true);
+    await expect
+      .poll(() => t.h.log.some((s) => s.names.includes('inflight0')), { message: 'the send started' })
+      .toBe(true);
     await page.reload(); // pagehide flushes by beacon: what is in flight must not go again
     await tagReady(page);
     await track(page, ['after']);
@@ -174,7 +183,9 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     // the leaving page may send them with: only the outbox persisted in localStorage can bring them to the collector.
     t.h.faults.fail = 2;
     await track(page, names('lost', 5));
-    await expect.poll(() => t.h.log.some((s) => s.names.includes('lost0')), { timeout: 5_000, message: 'the send started' }).toBe(true);
+    await expect
+      .poll(() => t.h.log.some((s) => s.names.includes('lost0')), { timeout: 5_000, message: 'the send started' })
+      .toBe(true);
     await page.reload();
     await tagReady(page);
     await expect.poll(() => t.h.faults.fail, { timeout: 6_000, message: 'both injected 500s answered' }).toBe(0);
@@ -196,13 +207,23 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
     // Tab B alone goes offline (network emulation on its page only); both keep tracking; B comes back.
     const cdp = await t.ctx.newCDPSession(b);
     const net = (offline: boolean) =>
-      cdp.send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      cdp.send('Network.emulateNetworkConditions', {
+        offline,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
     await cdp.send('Network.enable');
     await net(true);
     await Promise.all([track(a, names('c', 10)), track(b, names('d', 10))]);
     await b.waitForTimeout(800);
     await Promise.all([track(a, names('c', 10, 10)), track(b, names('d', 10, 10))]);
     await net(false);
-    await delivered(visitor, [...names('a', 30), ...names('b', 30), ...names('c', 20), ...names('d', 20)], ['/tab-a', '/tab-b'], 18_000);
+    await delivered(
+      visitor,
+      [...names('a', 30), ...names('b', 30), ...names('c', 20), ...names('d', 20)],
+      ['/tab-a', '/tab-b'],
+      18_000,
+    );
   });
 });

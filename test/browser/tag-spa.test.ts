@@ -10,7 +10,13 @@ import { pathOf, tagReady, useTagBrowser, visitorOf } from './fixtures/tag-harne
 
 const run = hasChromium();
 
-type Cjm = { track(name: string): void; optOut(): void; optIn(): void; flush(): Promise<void>; visitorId(): string | undefined };
+type Cjm = {
+  track(name: string): void;
+  optOut(): void;
+  optIn(): void;
+  flush(): Promise<void>;
+  visitorId(): string | undefined;
+};
 declare const cjm: Cjm;
 
 describe.skipIf(!run)('the tag in a single-page app and under consent rules (real Chromium)', () => {
@@ -32,7 +38,9 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
   /** The visitor's stored page views (path + query + hash), in order, once `n` have arrived; then checks no more come. */
   const pageViews = async (visitor: string, n: number) => {
     const read = async () => (await t.h.stored(visitor)).filter((e) => e.type === 'page').map((e) => pathOf(e.url!));
-    await expect.poll(async () => (await read()).length, { timeout: 10_000, message: `${n} page views` }).toBeGreaterThanOrEqual(n);
+    await expect
+      .poll(async () => (await read()).length, { timeout: 10_000, message: `${n} page views` })
+      .toBeGreaterThanOrEqual(n);
     await new Promise((r) => setTimeout(r, 500)); // anything extra would have been sent by now (flush interval 100 ms)
     return read();
   };
@@ -55,7 +63,14 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await step(page, () => history.forward()); // popstate → /app/cart
     await page.waitForURL('**/app/cart');
 
-    expect(await pageViews(visitor, 6)).toEqual(['/app?utm_source=news', '/app/list', '/app/item/7', '/app/cart', '/app/item/7', '/app/cart']);
+    expect(await pageViews(visitor, 6)).toEqual([
+      '/app?utm_source=news',
+      '/app/list',
+      '/app/item/7',
+      '/app/cart',
+      '/app/item/7',
+      '/app/cart',
+    ]);
   });
 
   it('hash routing is ignored without data-hash', async () => {
@@ -117,11 +132,15 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     // Chromium (156 here) does not implement GPC, not even behind --enable-features; Firefox and Brave do. This
     // runs by itself once it does; the tag's handling is covered below with the property set as those browsers do.
     if (!exposed) tc.skip();
-    expect(await page.evaluate(() => (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl)).toBe(false);
+    expect(
+      await page.evaluate(() => (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl),
+    ).toBe(false);
   });
 
   it('GPC on (navigator.globalPrivacyControl = true, as in Firefox and Brave): nothing sent or stored; data-respect-dnt="false" sends', async () => {
-    await t.ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }));
+    await t.ctx.addInitScript(() =>
+      Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }),
+    );
     const page = await open('/gpc');
     await page.evaluate(() => cjm.track('with_gpc'));
     await page.evaluate(() => cjm.flush());
@@ -134,6 +153,8 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await tagReady(page);
     await page.evaluate(() => cjm.track('gpc_overridden'));
     const visitor = await visitorOf(page);
-    await expect.poll(async () => (await t.h.stored(visitor)).map((e) => e.name ?? e.type)).toEqual(['page', 'gpc_overridden']);
+    await expect
+      .poll(async () => (await t.h.stored(visitor)).map((e) => e.name ?? e.type))
+      .toEqual(['page', 'gpc_overridden']);
   });
 });

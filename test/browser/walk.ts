@@ -50,9 +50,18 @@ export const walkDemoShop = async (browser: Browser, base: string, token: string
 
   // Page views between the stages, in order.
   const pages = body.timeline.filter((e: any) => e.type === 'page').map((e: any) => new URL(e.url).pathname);
-  expect(pages).toEqual(['/demo/', '/demo/signup.html', '/demo/index.html', '/demo/cart.html', '/demo/checkout.html', '/demo/thank-you.html']);
+  expect(pages).toEqual([
+    '/demo/',
+    '/demo/signup.html',
+    '/demo/index.html',
+    '/demo/cart.html',
+    '/demo/checkout.html',
+    '/demo/thank-you.html',
+  ]);
   for (let i = 1; i < entries.length; i++) {
-    const between = body.timeline.filter((e: any) => e.type === 'page' && e.ts >= stagesAt[i - 1] && e.ts <= stagesAt[i]);
+    const between = body.timeline.filter(
+      (e: any) => e.type === 'page' && e.ts >= stagesAt[i - 1] && e.ts <= stagesAt[i],
+    );
     expect(between.length).toBeGreaterThan(0);
   }
   const names = body.timeline.filter((e: any) => e.type === 'event').map((e: any) => e.name);

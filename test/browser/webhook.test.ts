@@ -40,13 +40,19 @@ const receiver = async (answers: Record<string, number[]> = {}) => {
 };
 
 /** A browser's User-Agent: the collector drops what isbot recognizes (curl, node, HeadlessChrome) as bots. */
-const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 const setup = async () => {
   const hooks = await receiver({ '/flaky': [500, 500] });
-  const server = await start({ port: 0, db: ':memory:', adminToken: 'hook-token', automation: { intervalMs: 200, backoffBaseMs: 300 } });
+  const server = await start({
+    port: 0,
+    db: ':memory:',
+    adminToken: 'hook-token',
+    automation: { intervalMs: 200, backoffBaseMs: 300 },
+  });
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${server.url}${path}`, {
       ...init,
@@ -56,7 +62,13 @@ const setup = async () => {
   };
   const stallRule = {
     name: 'Cart reminder',
-    trigger: { type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '2s', emit: 'cart_abandoned' },
+    trigger: {
+      type: 'stalled',
+      stages: ['cart', 'checkout'],
+      notReached: ['post-purchase'],
+      after: '2s',
+      emit: 'cart_abandoned',
+    },
     action: { type: 'webhook', url: `${hooks.url}/cart` },
   };
 
@@ -64,16 +76,25 @@ const setup = async () => {
   const refused = await api('/api/sites/demo/rules', { method: 'POST', body: JSON.stringify(stallRule) });
   expect(refused.status).toBe(400);
   expect(refused.body.path).toBe('action.url');
-  expect(refused.body.error).toMatch(/webhook target 127\.0\.0\.1 is not a public address \(loopback\).*allowPrivateWebhooks/);
+  expect(refused.body.error).toMatch(
+    /webhook target 127\.0\.0\.1 is not a public address \(loopback\).*allowPrivateWebhooks/,
+  );
 
   // The test site explicitly allows private targets.
-  expect((await api('/api/sites/demo/automation', { method: 'PUT', body: JSON.stringify({ allowPrivateWebhooks: true }) })).status).toBe(200);
+  expect(
+    (await api('/api/sites/demo/automation', { method: 'PUT', body: JSON.stringify({ allowPrivateWebhooks: true }) }))
+      .status,
+  ).toBe(200);
   const secret = (await api('/api/sites/demo/webhook-secret')).body.secret as string;
   const stall = await api('/api/sites/demo/rules', { method: 'POST', body: JSON.stringify(stallRule) });
   expect(stall.status).toBe(201);
   const flaky = await api('/api/sites/demo/rules', {
     method: 'POST',
-    body: JSON.stringify({ name: 'Cart entered', trigger: { type: 'stage_entered', stage: 'cart' }, action: { type: 'webhook', url: `${hooks.url}/flaky` } }),
+    body: JSON.stringify({
+      name: 'Cart entered',
+      trigger: { type: 'stage_entered', stage: 'cart' },
+      action: { type: 'webhook', url: `${hooks.url}/flaky` },
+    }),
   });
   expect(flaky.status).toBe(201);
   return { hooks, server, api, secret, stallId: stall.body.rule.id as string, flakyId: flaky.body.rule.id as string };
@@ -82,17 +103,33 @@ const setup = async () => {
 /** Waits for the cart webhook, then checks it is the only one, signed, and about this visitor's abandoned cart. */
 const expectOneSignedCartWebhook = async (ctx: Awaited<ReturnType<typeof setup>>, visitor?: string) => {
   const { hooks, api, secret, stallId, flakyId } = ctx;
-  await expect.poll(() => hooks.got.filter((r) => r.path === '/cart').length, { timeout: 20_000, interval: 100 }).toBe(1);
-  await expect.poll(() => hooks.got.filter((r) => r.path === '/flaky').length, { timeout: 20_000, interval: 100 }).toBe(3);
+  await expect
+    .poll(() => hooks.got.filter((r) => r.path === '/cart').length, { timeout: 20_000, interval: 100 })
+    .toBe(1);
+  await expect
+    .poll(() => hooks.got.filter((r) => r.path === '/flaky').length, { timeout: 20_000, interval: 100 })
+    .toBe(3);
   await sleep(2000); // several more passes: nothing else arrives
   const cart = hooks.got.filter((r) => r.path === '/cart');
   expect(cart).toHaveLength(1);
   const [hook] = cart as [Received];
   expect(hook.headers['content-type']).toBe('application/json');
   expect(
-    await verifySignature(secret, hook.headers['x-cjm-signature'] as string, hook.headers['x-cjm-timestamp'] as string, hook.body),
+    await verifySignature(
+      secret,
+      hook.headers['x-cjm-signature'] as string,
+      hook.headers['x-cjm-timestamp'] as string,
+      hook.body,
+    ),
   ).toBe(true);
-  expect(await verifySignature(secret, hook.headers['x-cjm-signature'] as string, hook.headers['x-cjm-timestamp'] as string, hook.body + ' ')).toBe(false);
+  expect(
+    await verifySignature(
+      secret,
+      hook.headers['x-cjm-signature'] as string,
+      hook.headers['x-cjm-timestamp'] as string,
+      hook.body + ' ',
+    ),
+  ).toBe(false);
   const body = JSON.parse(hook.body);
   expect(hook.headers['idempotency-key']).toBe(body.deliveryId);
   expect(body.rule).toMatchObject({ id: stallId, name: 'Cart reminder' });
@@ -112,7 +149,14 @@ const expectOneSignedCartWebhook = async (ctx: Awaited<ReturnType<typeof setup>>
   expect(new Set(flaky.map((r) => r.body)).size).toBe(1);
   expect(flaky.map((r) => r.headers['x-cjm-attempt'])).toEqual(['1', '2', '3']);
   for (const r of flaky) {
-    expect(await verifySignature(secret, r.headers['x-cjm-signature'] as string, r.headers['x-cjm-timestamp'] as string, r.body)).toBe(true);
+    expect(
+      await verifySignature(
+        secret,
+        r.headers['x-cjm-signature'] as string,
+        r.headers['x-cjm-timestamp'] as string,
+        r.body,
+      ),
+    ).toBe(true);
   }
   const log = (await api(`/api/sites/demo/rules/${flakyId}/deliveries`)).body.deliveries as any[];
   expect(log).toHaveLength(1);
@@ -133,10 +177,18 @@ describe('webhooks end to end through /collect', () => {
     ctx = await setup();
     const now = Date.now();
     const send = (events: unknown[]) =>
-      fetch(`${ctx.server.url}/collect`, { method: 'POST', headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA }, body: JSON.stringify({ site: 'demo', visitor: 'walker', sent: Date.now(), events }) });
+      fetch(`${ctx.server.url}/collect`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', 'User-Agent': BROWSER_UA },
+        body: JSON.stringify({ site: 'demo', visitor: 'walker', sent: Date.now(), events }),
+      });
     expect((await send([{ id: 'c1', type: 'page', ts: now, url: 'http://shop.test/demo/' }])).status).toBe(202);
-    expect((await send([{ id: 'c2', type: 'page', ts: now + 10, url: 'http://shop.test/demo/cart.html' }])).status).toBe(202);
-    expect((await send([{ id: 'c2', type: 'page', ts: now + 10, url: 'http://shop.test/demo/cart.html' }])).status).toBe(202); // a retry
+    expect(
+      (await send([{ id: 'c2', type: 'page', ts: now + 10, url: 'http://shop.test/demo/cart.html' }])).status,
+    ).toBe(202);
+    expect(
+      (await send([{ id: 'c2', type: 'page', ts: now + 10, url: 'http://shop.test/demo/cart.html' }])).status,
+    ).toBe(202); // a retry
     await expectOneSignedCartWebhook(ctx, 'walker');
   });
 });

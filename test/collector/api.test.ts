@@ -3,7 +3,14 @@
  * journey map, touches, export, counters — with exact numbers on a small hand-made data set.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { FunnelReport, JourneyMapReport, TouchesReport, VisitorDetail, CountersReport, SiteAnswer } from '../../collector/core/reports';
+import type {
+  FunnelReport,
+  JourneyMapReport,
+  TouchesReport,
+  VisitorDetail,
+  CountersReport,
+  SiteAnswer,
+} from '../../collector/core/reports';
 import type { WireEvent } from '../../collector/core/protocol';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { batch, makeApp, T0, type TestApp } from '../helpers';
@@ -21,7 +28,8 @@ const at = (minute: number, type: WireEvent['type'], fields: Partial<WireEvent> 
   ts: T0 + minute * MIN,
   ...fields,
 });
-const pg = (minute: number, path: string, fields: Partial<WireEvent> = {}) => at(minute, 'page', { url: `https://shop.test${path}`, ...fields });
+const pg = (minute: number, path: string, fields: Partial<WireEvent> = {}) =>
+  at(minute, 'page', { url: `https://shop.test${path}`, ...fields });
 
 const json = async <T>(res: Response | Promise<Response>): Promise<T> => (await res).json() as Promise<T>;
 
@@ -63,7 +71,13 @@ describe('sites admin', () => {
     });
     expect(created.status).toBe(201);
     const body = await json<SiteAnswer>(created);
-    expect(body.site).toMatchObject({ id: 'blog', name: 'Blog', origins: ['https://blog.example'], conversion: 'post-purchase', revision: 1 });
+    expect(body.site).toMatchObject({
+      id: 'blog',
+      name: 'Blog',
+      origins: ['https://blog.example'],
+      conversion: 'post-purchase',
+      revision: 1,
+    });
     expect(body.refold).toEqual({ pending: 0 });
     expect((await t.api('/api/sites', { method: 'POST', body: JSON.stringify({ id: 'blog' }) })).status).toBe(409);
     const list = await json<{ sites: { id: string }[] }>(t.api('/api/sites'));
@@ -80,7 +94,12 @@ describe('sites admin', () => {
     await bad('POST', '/api/sites', { id: 'x', origins: ['https://x.example/path'] }, 'origins[0]');
     await bad('POST', '/api/sites', { id: 'x', origins: 'https://x.example' }, 'origins');
     await bad('POST', '/api/sites', { id: 'x', stages: [] }, 'stages');
-    await bad('POST', '/api/sites', { id: 'x', stages: [{ name: 'a' }, { name: 'a' }], conversion: 'a' }, 'stages[1].name');
+    await bad(
+      'POST',
+      '/api/sites',
+      { id: 'x', stages: [{ name: 'a' }, { name: 'a' }], conversion: 'a' },
+      'stages[1].name',
+    );
     await bad('POST', '/api/sites', { id: 'x', conversion: 'nope' }, 'conversion');
     await bad('POST', '/api/sites', { id: 'x', sessionTimeoutMinutes: 0 }, 'sessionTimeoutMinutes');
     await bad('POST', '/api/sites', { id: 'x', limits: { eventNames: -1 } }, 'limits.eventNames');
@@ -90,7 +109,9 @@ describe('sites admin', () => {
     await bad('PUT', '/api/sites/blog', { conversion: 'nope' }, 'conversion');
     expect((await t.api('/api/sites', { method: 'POST', body: '{nope' })).status).toBe(400);
 
-    const put = await json<SiteAnswer>(t.api('/api/sites/blog', { method: 'PUT', body: JSON.stringify({ name: 'The blog' }) }));
+    const put = await json<SiteAnswer>(
+      t.api('/api/sites/blog', { method: 'PUT', body: JSON.stringify({ name: 'The blog' }) }),
+    );
     expect(put.site).toMatchObject({ name: 'The blog', origins: ['https://blog.example'], revision: 1 });
   });
 
@@ -98,7 +119,9 @@ describe('sites admin', () => {
     await t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ origins: ['https://shop.test'] }) });
     const evil = await t.collect(batch('v', [pg(0, '/')]), { headers: { Origin: 'https://evil.test' } });
     expect(evil.status).toBe(403);
-    expect((await json<{ error: string }>(evil)).error).toBe('[cjm] site "demo" does not allow origin https://evil.test');
+    expect((await json<{ error: string }>(evil)).error).toBe(
+      '[cjm] site "demo" does not allow origin https://evil.test',
+    );
     expect((await t.collect(batch('v', [pg(0, '/')]), { headers: { Origin: 'https://shop.test' } })).status).toBe(202);
   });
 
@@ -110,16 +133,23 @@ describe('sites admin', () => {
       { name: 'retention', urls: ['/account/**'] },
       { name: 'advocacy', events: ['review_written', 'referral_sent'] },
     ];
-    const res = await t.api('/api/sites', { method: 'POST', body: JSON.stringify({ id: 'aw', stages, conversion: 'purchase' }) });
+    const res = await t.api('/api/sites', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'aw', stages, conversion: 'purchase' }),
+    });
     expect(res.status).toBe(201);
     await t.collect(
-      batch('p', [
-        pg(0, '/'),
-        pg(1, '/product/42'),
-        at(2, 'event', { name: 'order_completed' }),
-        pg(3, '/account/orders'),
-        at(4, 'event', { name: 'review_written' }),
-      ], 'aw'),
+      batch(
+        'p',
+        [
+          pg(0, '/'),
+          pg(1, '/product/42'),
+          at(2, 'event', { name: 'order_completed' }),
+          pg(3, '/account/orders'),
+          at(4, 'event', { name: 'review_written' }),
+        ],
+        'aw',
+      ),
     );
     await t.collect(batch('q', [pg(0, '/'), pg(1, '/product/7')], 'aw'));
     const f = await json<FunnelReport>(t.api('/api/sites/aw/funnel'));
@@ -137,7 +167,9 @@ describe('sites admin', () => {
   });
 
   it('works with need → search → comparison → purchase → result → repeat, and refolds journeys when the model changes', async () => {
-    await t.collect(batch('r', [pg(0, '/'), pg(1, '/search?q=x'), pg(2, '/compare'), pg(3, '/checkout'), pg(4, '/thank-you')]));
+    await t.collect(
+      batch('r', [pg(0, '/'), pg(1, '/search?q=x'), pg(2, '/compare'), pg(3, '/checkout'), pg(4, '/thank-you')]),
+    );
     let v = await json<VisitorDetail>(t.api('/api/sites/demo/visitors/r'));
     expect(v.journey.currentStage).toBe('post-purchase');
     const stages = [
@@ -148,7 +180,9 @@ describe('sites admin', () => {
       { name: 'result', events: ['delivered'] },
       { name: 'repeat', events: ['reorder'] },
     ];
-    const put = await json<SiteAnswer>(t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ stages, conversion: 'purchase' }) }));
+    const put = await json<SiteAnswer>(
+      t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ stages, conversion: 'purchase' }) }),
+    );
     expect(put.site.revision).toBe(2);
     expect(put.refold.pending).toBe(0); // small site: refolded before the answer
     v = await json<VisitorDetail>(t.api('/api/sites/demo/visitors/r'));
@@ -165,7 +199,9 @@ describe('sites admin', () => {
       ['repeat', 1],
     ]);
     // Changing only the name does not bump the revision.
-    const named = await json<SiteAnswer>(t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ name: 'Shop' }) }));
+    const named = await json<SiteAnswer>(
+      t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ name: 'Shop' }) }),
+    );
     expect(named.site.revision).toBe(2);
   });
 
@@ -193,7 +229,10 @@ describe('sites admin', () => {
 describe('visitors', () => {
   it('lists with every filter, shows one journey, answers 404 for unknown ones', async () => {
     await seed();
-    const ids = async (qs: string) => (await json<{ visitors: { visitor: string }[] }>(t.api(`/api/sites/demo/visitors${qs}`))).visitors.map((v) => v.visitor);
+    const ids = async (qs: string) =>
+      (await json<{ visitors: { visitor: string }[] }>(t.api(`/api/sites/demo/visitors${qs}`))).visitors.map(
+        (v) => v.visitor,
+      );
     expect((await ids('')).sort()).toEqual(['a', 'b', 'c']);
     expect(await ids('?converted=true')).toEqual(['a']);
     expect((await ids('?converted=false')).sort()).toEqual(['b', 'c']);
@@ -245,14 +284,18 @@ describe('visitors', () => {
     expect(late.headers.get('X-Cjm-Dropped')).toBe('deleted');
     expect(await json(late)).toEqual({ accepted: 0, duplicates: 0, deleted: 1 });
     // A new device identifying as the erased user stays anonymous.
-    const newDevice = await json<{ accepted: number; deleted: number }>(t.collect(batch('tablet', [pg(60, '/'), at(61, 'identify', { userId: 'ada' })])));
+    const newDevice = await json<{ accepted: number; deleted: number }>(
+      t.collect(batch('tablet', [pg(60, '/'), at(61, 'identify', { userId: 'ada' })])),
+    );
     expect(newDevice).toEqual({ accepted: 1, duplicates: 0, deleted: 1 });
     expect((await json<VisitorDetail>(t.api('/api/sites/demo/visitors/tablet'))).visitor.journey).toBe('tablet');
     // Only hashes are kept.
     const c = await json<CountersReport>(t.api('/api/sites/demo/counters'));
     expect(c.totals.deleted).toBe(2);
     // Deleting an unknown id is idempotent.
-    expect(await json(t.api('/api/sites/demo/visitors/ghost', { method: 'DELETE' }))).toEqual({ deleted: { journey: 'ghost', visitors: ['ghost'], events: 0 } });
+    expect(await json(t.api('/api/sites/demo/visitors/ghost', { method: 'DELETE' }))).toEqual({
+      deleted: { journey: 'ghost', visitors: ['ghost'], events: 0 },
+    });
   });
 });
 
@@ -263,14 +306,22 @@ describe('erase reaches automation', () => {
     await app.collect(batch('phone', [pg(0, '/'), at(1, 'identify', { userId: 'ada' })]));
     await app.collect(batch('other', [pg(0, '/')]));
     for (const v of ['phone', 'other']) {
-      db.prepare(`INSERT INTO automation_stalls (site, id, rule, visitor, entry_event, entry_at, due_at, status, updated_at)
-        VALUES ('demo', ?, 'r1', ?, 'e', 0, 0, 'armed', 0)`).run(`s-${v}`, v);
-      db.prepare(`INSERT INTO automation_deliveries (id, site, rule, event, visitor, status, body, created_at, next_at)
-        VALUES (?, 'demo', 'r1', 'e', ?, 'pending', '{}', 0, 0)`).run(`d-${v}`, v);
+      db.prepare(
+        `INSERT INTO automation_stalls (site, id, rule, visitor, entry_event, entry_at, due_at, status, updated_at)
+        VALUES ('demo', ?, 'r1', ?, 'e', 0, 0, 'armed', 0)`,
+      ).run(`s-${v}`, v);
+      db.prepare(
+        `INSERT INTO automation_deliveries (id, site, rule, event, visitor, status, body, created_at, next_at)
+        VALUES (?, 'demo', 'r1', 'e', ?, 'pending', '{}', 0, 0)`,
+      ).run(`d-${v}`, v);
       db.prepare(`INSERT INTO automation_attempts (delivery, n, at, duration_ms) VALUES (?, 1, 0, 5)`).run(`d-${v}`);
     }
     expect((await app.api('/api/sites/demo/visitors/phone', { method: 'DELETE' })).status).toBe(200);
-    const left = (table: string, col: string) => db.prepare(`SELECT ${col} AS x FROM ${table} ORDER BY 1`).all().map((r) => (r as { x: string }).x);
+    const left = (table: string, col: string) =>
+      db
+        .prepare(`SELECT ${col} AS x FROM ${table} ORDER BY 1`)
+        .all()
+        .map((r) => (r as { x: string }).x);
     expect(left('automation_stalls', 'visitor')).toEqual(['other']);
     expect(left('automation_deliveries', 'visitor')).toEqual(['other']);
     expect(left('automation_attempts', 'delivery')).toEqual(['d-other']);
@@ -332,9 +383,7 @@ describe('reports', () => {
       { channel: 'organic_search', journeys: 1 },
     ]);
     expect(st('landing').topPages).toEqual([{ path: '/', views: 4, journeys: 3 }]);
-    expect(st('cart').topPages).toEqual([
-      { path: '/cart', views: 2, journeys: 2 },
-    ]);
+    expect(st('cart').topPages).toEqual([{ path: '/cart', views: 2, journeys: 2 }]);
     expect(st('cart').topEvents).toEqual([{ name: 'add_to_cart', count: 1, journeys: 1 }]);
     expect(st('cart').feedback).toEqual({ average: 2, count: 1 });
     expect(st('post-purchase').feedback).toEqual({ average: 5, count: 1 });
@@ -382,7 +431,9 @@ describe('export', () => {
     expect(csv.headers.get('Content-Disposition')).toMatch(/attachment/);
     const text = await csv.text();
     const lines = text.trim().split('\r\n');
-    expect(lines[0]).toBe('id,visitor,type,ts,time,received_at,name,stage,url,referrer,title,user_id,value,props,channel,device');
+    expect(lines[0]).toBe(
+      'id,visitor,type,ts,time,received_at,name,stage,url,referrer,title,user_id,value,props,channel,device',
+    );
     expect(lines).toHaveLength(4);
     expect(text).toContain(`"'=HYPERLINK(""http://evil.test"",""x"")"`);
     expect(text).toContain(",'+cmd,");
@@ -390,7 +441,10 @@ describe('export', () => {
     for (const line of lines) for (const cell of line.split(',')) expect(cell).not.toMatch(/^[=+\-@]/);
     const nd = await t.api('/api/sites/demo/export');
     expect(nd.headers.get('Content-Type')).toMatch(/ndjson/);
-    const rows = (await nd.text()).trim().split('\n').map((l) => JSON.parse(l) as { id: string; props?: unknown });
+    const rows = (await nd.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; props?: unknown });
     expect(rows.map((r) => r.id)).toHaveLength(3);
     expect(rows[1]!.props).toEqual({ note: '@SUM(1)', n: -3, q: 'a,"b"' });
     expect((await t.api('/api/sites/demo/export?format=xml')).status).toBe(400);
@@ -400,7 +454,9 @@ describe('export', () => {
     const { EXPORT_PAGE } = await import('../../collector/core/routes/api');
     const total = EXPORT_PAGE + 150;
     for (let i = 0; i < total; i += 100) {
-      const events = Array.from({ length: Math.min(100, total - i) }, (_, k) => at((i + k) / 100, 'page', { url: `https://shop.test/p${i + k}` }));
+      const events = Array.from({ length: Math.min(100, total - i) }, (_, k) =>
+        at((i + k) / 100, 'page', { url: `https://shop.test/p${i + k}` }),
+      );
       expect((await t.collect(batch(`v${i}`, events))).status).toBe(202);
     }
     const rows = (await (await t.api('/api/sites/demo/export')).text()).trim().split('\n');

@@ -40,13 +40,41 @@ describe('POST /collect', () => {
     ['no site', JSON.stringify({ visitor: 'v', events: [] }), 'site'],
     ['events missing', JSON.stringify({ site: 'demo', visitor: 'v' }), 'events'],
     ['empty events', JSON.stringify({ site: 'demo', visitor: 'v', events: [] }), 'events'],
-    ['a bad type', JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'nope', ts: 1 }] }), 'events[0].type'],
-    ['a string ts', JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'page', ts: 'now' }] }), 'events[0].ts'],
+    [
+      'a bad type',
+      JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'nope', ts: 1 }] }),
+      'events[0].type',
+    ],
+    [
+      'a string ts',
+      JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'page', ts: 'now' }] }),
+      'events[0].ts',
+    ],
     ['no id', JSON.stringify({ site: 'demo', visitor: 'v', events: [{ type: 'page', ts: 1 }] }), 'events[0].id'],
-    ['event without name', JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'event', ts: 1 }] }), 'events[0].name'],
-    ['feedback 9', JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'feedback', ts: 1, value: 9 }] }), 'events[0].value'],
-    ['nested props', JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'page', ts: 1, props: { a: { b: 1 } } }] }), 'events[0].props.a'],
-    ['a bad visitor', JSON.stringify({ site: 'demo', visitor: 'v v', events: [{ id: 'a', type: 'page', ts: 1 }] }), 'visitor'],
+    [
+      'event without name',
+      JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'event', ts: 1 }] }),
+      'events[0].name',
+    ],
+    [
+      'feedback 9',
+      JSON.stringify({ site: 'demo', visitor: 'v', events: [{ id: 'a', type: 'feedback', ts: 1, value: 9 }] }),
+      'events[0].value',
+    ],
+    [
+      'nested props',
+      JSON.stringify({
+        site: 'demo',
+        visitor: 'v',
+        events: [{ id: 'a', type: 'page', ts: 1, props: { a: { b: 1 } } }],
+      }),
+      'events[0].props.a',
+    ],
+    [
+      'a bad visitor',
+      JSON.stringify({ site: 'demo', visitor: 'v v', events: [{ id: 'a', type: 'page', ts: 1 }] }),
+      'visitor',
+    ],
   ])('refuses %s with 400 naming the field', async (_, body, path) => {
     const res = await t.collect(body);
     expect(res.status).toBe(400);
@@ -70,9 +98,13 @@ describe('POST /collect', () => {
   });
 
   it('lets a page on another origin read Retry-After and X-Cjm-Dropped', async () => {
-    const res = await t.collect(batch('v1', [page('/')]), { headers: { 'Content-Type': 'text/plain', Origin: 'https://shop.test' } });
+    const res = await t.collect(batch('v1', [page('/')]), {
+      headers: { 'Content-Type': 'text/plain', Origin: 'https://shop.test' },
+    });
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://shop.test');
-    expect(res.headers.get('Access-Control-Expose-Headers')?.split(/,\s*/)).toEqual(expect.arrayContaining(['Retry-After', 'X-Cjm-Dropped']));
+    expect(res.headers.get('Access-Control-Expose-Headers')?.split(/,\s*/)).toEqual(
+      expect.arrayContaining(['Retry-After', 'X-Cjm-Dropped']),
+    );
   });
 
   it('answers 404 for an unknown site', async () => {
@@ -83,7 +115,9 @@ describe('POST /collect', () => {
 
   it('clamps future timestamps to the time of receipt and rejects events older than 31 days', async () => {
     const now = t.clock.now;
-    const res = await t.collect(batch('v1', [page('/', { ts: now + 5 * 86400_000 }), page('/old', { ts: now - 40 * 86400_000 })]));
+    const res = await t.collect(
+      batch('v1', [page('/', { ts: now + 5 * 86400_000 }), page('/old', { ts: now - 40 * 86400_000 })]),
+    );
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: 1 });
     const [stored] = await t.store.eventsOfVisitors('demo', ['v1']);
     expect(stored?.ts).toBe(now);
@@ -109,15 +143,30 @@ describe('read API', () => {
   });
 
   it('lists visitors and shows one journey with its timeline in order', async () => {
-    await t.collect(batch('v1', [page('/'), page('/signup'), ev('event', { name: 'add_to_cart' }), page('/checkout'), page('/thank-you')]));
+    await t.collect(
+      batch('v1', [
+        page('/'),
+        page('/signup'),
+        ev('event', { name: 'add_to_cart' }),
+        page('/checkout'),
+        page('/thank-you'),
+      ]),
+    );
     await t.collect(batch('v2', [page('/')]));
-    const list = (await (await t.api('/api/sites/demo/visitors')).json()) as { visitors: { visitor: string }[]; cursor: string | null };
+    const list = (await (await t.api('/api/sites/demo/visitors')).json()) as {
+      visitors: { visitor: string }[];
+      cursor: string | null;
+    };
     expect(list.visitors.map((v) => v.visitor).sort()).toEqual(['v1', 'v2']);
     const res = await t.api('/api/sites/demo/visitors/v1');
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       visitor: { id: string };
-      journey: { currentStage: string; converted: unknown; stages: { name: string; reached: boolean; firstAt?: number }[] };
+      journey: {
+        currentStage: string;
+        converted: unknown;
+        stages: { name: string; reached: boolean; firstAt?: number }[];
+      };
       timeline: { type: string; ts: number }[];
     };
     expect(body.visitor.id).toBe('v1');
@@ -132,12 +181,17 @@ describe('read API', () => {
   it('filters and paginates the visitors list', async () => {
     for (let i = 0; i < 5; i++) await t.collect(batch(`p${i}`, [page('/', { ts: T0 + i * 1000 })]));
     await t.collect(batch('buyer', [page('/'), page('/thank-you')]));
-    const first = (await (await t.api('/api/sites/demo/visitors?limit=2')).json()) as { visitors: { visitor: string }[]; cursor: string };
+    const first = (await (await t.api('/api/sites/demo/visitors?limit=2')).json()) as {
+      visitors: { visitor: string }[];
+      cursor: string;
+    };
     expect(first.visitors).toHaveLength(2);
     const seen = new Set(first.visitors.map((v) => v.visitor));
     let cursor: string | null = first.cursor;
     while (cursor) {
-      const next = (await (await t.api(`/api/sites/demo/visitors?limit=2&cursor=${encodeURIComponent(cursor)}`)).json()) as {
+      const next = (await (
+        await t.api(`/api/sites/demo/visitors?limit=2&cursor=${encodeURIComponent(cursor)}`)
+      ).json()) as {
         visitors: { visitor: string }[];
         cursor: string | null;
       };
@@ -145,7 +199,9 @@ describe('read API', () => {
       cursor = next.cursor;
     }
     expect(seen.size).toBe(6);
-    const converted = (await (await t.api('/api/sites/demo/visitors?converted=true')).json()) as { visitors: { visitor: string }[] };
+    const converted = (await (await t.api('/api/sites/demo/visitors?converted=true')).json()) as {
+      visitors: { visitor: string }[];
+    };
     expect(converted.visitors.map((v) => v.visitor)).toEqual(['buyer']);
     const byStage = (await (await t.api('/api/sites/demo/visitors?stage=landing')).json()) as { visitors: unknown[] };
     expect(byStage.visitors).toHaveLength(5);

@@ -9,12 +9,17 @@ import type { CountersReport, VisitorDetail } from '../../collector/core/reports
 import { LIMITS } from '../../collector/core/protocol';
 import { batch, ev, makeApp, page, T0, type TestApp } from '../helpers';
 
-const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
-const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
+const CHROME =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
+const IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1';
 
 let t: TestApp;
 beforeEach(async () => {
-  t = await makeApp(undefined, { clientIp: (c) => c.req.header('x-test-ip') ?? null, rateLimit: { burst: 5, perSecond: 1 } });
+  t = await makeApp(undefined, {
+    clientIp: (c) => c.req.header('x-test-ip') ?? null,
+    rateLimit: { burst: 5, perSecond: 1 },
+  });
 });
 
 const from = (ip: string, ua = CHROME) => ({ headers: { 'x-test-ip': ip, 'User-Agent': ua } });
@@ -23,8 +28,16 @@ describe('limits', () => {
   it.each([
     ['101 events', { events: Array.from({ length: 101 }, () => page('/')) }, 'events'],
     ['a 121-char name', { events: [ev('event', { name: 'n'.repeat(LIMITS.nameLength + 1) })] }, 'events[0].name'],
-    ['a 2,001-char url', { events: [page('/', { url: `https://shop.test/${'a'.repeat(LIMITS.urlLength)}` })] }, 'events[0].url'],
-    ['31 props', { events: [page('/', { props: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i}`, i])) })] }, 'events[0].props'],
+    [
+      'a 2,001-char url',
+      { events: [page('/', { url: `https://shop.test/${'a'.repeat(LIMITS.urlLength)}` })] },
+      'events[0].url',
+    ],
+    [
+      '31 props',
+      { events: [page('/', { props: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i}`, i])) })] },
+      'events[0].props',
+    ],
     ['a 101-char prop key', { events: [page('/', { props: { ['k'.repeat(101)]: 1 } })] }, undefined],
     ['a 1,001-char prop value', { events: [page('/', { props: { k: 'v'.repeat(1001) } })] }, 'events[0].props.k'],
     ['a visitor id reserved for users', { visitor: 'u:ada', events: [page('/')] }, 'visitor'],
@@ -40,7 +53,10 @@ describe('limits', () => {
   it('accepts the limits themselves', async () => {
     const res = await t.collect(
       batch('v1', [
-        ev('event', { name: 'n'.repeat(LIMITS.nameLength), props: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`.padEnd(100, 'x'), 'v'.repeat(1000)])) }),
+        ev('event', {
+          name: 'n'.repeat(LIMITS.nameLength),
+          props: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`.padEnd(100, 'x'), 'v'.repeat(1000)])),
+        }),
         ...Array.from({ length: 99 }, () => page('/')),
       ]),
     );
@@ -50,7 +66,10 @@ describe('limits', () => {
 
 describe('who may send', () => {
   it('drops bots with 202 and X-Cjm-Dropped: bot, and counts them', async () => {
-    const res = await t.collect(batch('v1', [page('/'), page('/cart')]), from('1.1.1.1', 'Googlebot/2.1 (+http://www.google.com/bot.html)'));
+    const res = await t.collect(
+      batch('v1', [page('/'), page('/cart')]),
+      from('1.1.1.1', 'Googlebot/2.1 (+http://www.google.com/bot.html)'),
+    );
     expect(res.status).toBe(202);
     expect(res.headers.get('X-Cjm-Dropped')).toBe('bot');
     expect(await res.json()).toEqual({ accepted: 0, duplicates: 0 });
@@ -76,19 +95,32 @@ describe('who may send', () => {
     await t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ origins: ['https://shop.test'] }) });
     const res = await t.collect(batch('v1', [page('/')]), { headers: { Origin: 'https://evil.test' } });
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: '[cjm] site "demo" does not allow origin https://evil.test', path: 'site' });
+    expect(await res.json()).toEqual({
+      error: '[cjm] site "demo" does not allow origin https://evil.test',
+      path: 'site',
+    });
   });
 });
 
 describe('cardinality', () => {
   it('stores event names and prop keys beyond the site limit as (other), counted', async () => {
     await t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ limits: { eventNames: 3, propKeys: 2 } }) });
-    const events = Array.from({ length: 6 }, (_, i) => ev('event', { name: `random_${i}`, props: { [`p${i}`]: i, a: 1 } }));
+    const events = Array.from({ length: 6 }, (_, i) =>
+      ev('event', { name: `random_${i}`, props: { [`p${i}`]: i, a: 1 } }),
+    );
     events.push(ev('event', { name: 'add_to_cart' })); // a stage rule's event: always kept
     const res = await t.collect(batch('v1', events));
     expect(res.status).toBe(202);
     const stored = await t.store.eventsOfVisitors('demo', ['v1']);
-    expect(stored.map((e) => e.name)).toEqual(['random_0', 'random_1', 'random_2', '(other)', '(other)', '(other)', 'add_to_cart']);
+    expect(stored.map((e) => e.name)).toEqual([
+      'random_0',
+      'random_1',
+      'random_2',
+      '(other)',
+      '(other)',
+      '(other)',
+      'add_to_cart',
+    ]);
     expect(stored[0]!.props).toEqual({ p0: 0, a: 1 });
     expect(stored[1]!.props).toEqual({ a: 1, '(other)': 1 });
     expect(stored[5]!.props).toEqual({ a: 1, '(other)': 1 });
@@ -106,7 +138,9 @@ describe('privacy', () => {
     const send = () => t.collect({ site: 'demo', events: [page('/')] }, from('203.0.113.7', IPHONE));
     expect((await send()).status).toBe(202);
     expect((await send()).status).toBe(202);
-    const list = (await (await t.api('/api/sites/demo/visitors')).json()) as { visitors: { visitor: string; device: string }[] };
+    const list = (await (await t.api('/api/sites/demo/visitors')).json()) as {
+      visitors: { visitor: string; device: string }[];
+    };
     expect(list.visitors).toHaveLength(1);
     const id = list.visitors[0]!.visitor;
     expect(id).toMatch(/^d:[A-Za-z0-9_-]{22}$/);
@@ -123,7 +157,12 @@ describe('privacy', () => {
     const salts = await t.store.listMeta('salt:');
     expect(salts.map((s) => s.key)).toEqual([`salt:${new Date(t.clock.now).toISOString().slice(0, 10)}`]);
     // Nothing stored anywhere contains the address or the user agent.
-    const dump = JSON.stringify(await t.store.eventsOfVisitors('demo', all.visitors.map((v) => v.visitor)));
+    const dump = JSON.stringify(
+      await t.store.eventsOfVisitors(
+        'demo',
+        all.visitors.map((v) => v.visitor),
+      ),
+    );
     expect(dump).not.toContain('203.0.113.7');
     expect(dump).not.toContain('iPhone');
     const detail = (await (await t.api(`/api/sites/demo/visitors/${encodeURIComponent(id)}`)).json()) as VisitorDetail;
@@ -164,7 +203,11 @@ describe('any input', () => {
     fc.constant(null),
     fc.constant(undefined),
     fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 }),
-    fc.dictionary(fc.string({ maxLength: 5 }), fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.dictionary(fc.string({ maxLength: 2 }), fc.integer())), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.string({ maxLength: 5 }),
+      fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.dictionary(fc.string({ maxLength: 2 }), fc.integer())),
+      { maxKeys: 4 },
+    ),
   );
   const arbEvent = fc.record(
     {
@@ -198,19 +241,25 @@ describe('any input', () => {
   it('gets 202, 4xx or 413 — never a 500 — and a refused batch writes nothing', async () => {
     const app = await makeApp(undefined, { clientIp: () => '127.0.0.1', rateLimit: false });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(arbBody.map((b) => JSON.stringify(b) ?? 'undefined'), fc.string({ maxLength: 200 })), async (body) => {
-        const before = (await app.store.exportEvents('demo', 0, 10_000, {})).events.length;
-        const res = await app.collect(body);
-        expect([202, 400, 403, 404, 413]).toContain(res.status);
-        const answer = (await res.json()) as { error?: string; accepted?: number };
-        const after = (await app.store.exportEvents('demo', 0, 10_000, {})).events.length;
-        if (res.status !== 202) {
-          expect(answer.error).toMatch(/\S/);
-          expect(after).toBe(before);
-        } else {
-          expect(after - before).toBe(answer.accepted);
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          arbBody.map((b) => JSON.stringify(b) ?? 'undefined'),
+          fc.string({ maxLength: 200 }),
+        ),
+        async (body) => {
+          const before = (await app.store.exportEvents('demo', 0, 10_000, {})).events.length;
+          const res = await app.collect(body);
+          expect([202, 400, 403, 404, 413]).toContain(res.status);
+          const answer = (await res.json()) as { error?: string; accepted?: number };
+          const after = (await app.store.exportEvents('demo', 0, 10_000, {})).events.length;
+          if (res.status !== 202) {
+            expect(answer.error).toMatch(/\S/);
+            expect(after).toBe(before);
+          } else {
+            expect(after - before).toBe(answer.accepted);
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   }, 120_000);

@@ -51,62 +51,78 @@ const withAndWithoutStats = (check: () => Promise<void> | void) => async () => {
 };
 
 describe('query plans', () => {
-  it('one visitor: index searches only', withAndWithoutStats(async () => {
-    log = [];
-    expect(await visitorDetail(store, site, 'v7')).not.toBeNull();
-    expect(log.length).toBeGreaterThan(0);
-    for (const q of log) {
-      const lines = plan(q.sql, q.params);
-      for (const line of lines) {
-        expect(line, q.sql).not.toMatch(/^SCAN (events|journeys|visitors)\b/);
-        // A search on the site alone would read every row of the site: each lookup pins a visitor or a journey.
-        if (/^SEARCH (events|journeys|visitors)\b/.test(line)) expect(line, q.sql).toMatch(/\(site=\? AND \w+=\?/);
+  it(
+    'one visitor: index searches only',
+    withAndWithoutStats(async () => {
+      log = [];
+      expect(await visitorDetail(store, site, 'v7')).not.toBeNull();
+      expect(log.length).toBeGreaterThan(0);
+      for (const q of log) {
+        const lines = plan(q.sql, q.params);
+        for (const line of lines) {
+          expect(line, q.sql).not.toMatch(/^SCAN (events|journeys|visitors)\b/);
+          // A search on the site alone would read every row of the site: each lookup pins a visitor or a journey.
+          if (/^SEARCH (events|journeys|visitors)\b/.test(line)) expect(line, q.sql).toMatch(/\(site=\? AND \w+=\?/);
+        }
+        if (/FROM events/.test(q.sql))
+          expect(lines.join('\n'), q.sql).toMatch(/SEARCH events USING INDEX events_by_visitor/);
       }
-      if (/FROM events/.test(q.sql)) expect(lines.join('\n'), q.sql).toMatch(/SEARCH events USING INDEX events_by_visitor/);
-    }
-  }));
+    }),
+  );
 
-  it('visitors search by id prefix: index ranges, never a scan of journeys or visitors', withAndWithoutStats(async () => {
-    log = [];
-    const page = await store.listVisitors('demo', { q: 'v1', limit: 50 });
-    expect(page.visitors.map((v) => v.visitor).sort()).toEqual(['v1', ...Array.from({ length: 10 }, (_, i) => `v1${i}`)].sort());
-    expect(log.length).toBeGreaterThan(0);
-    for (const q of log) {
-      for (const line of plan(q.sql, q.params)) {
-        expect(line, q.sql).not.toMatch(/^SCAN (journeys|visitors)\b/);
-        // A search on the site alone (e.g. walking journeys_by_last_seen and filtering) reads every journey.
-        if (/^SEARCH (journeys|visitors)\b/.test(line)) expect(line, q.sql).toMatch(/\(site=\? AND \w+[=>]\?/);
-      }
-    }
-  }));
-
-  it('funnel, journey map, touches: never the events table', withAndWithoutStats(async () => {
-    log = [];
-    await funnel(store, site, {});
-    await journeyMap(store, site, { from: T, to: T + 86400_000 });
-    await touches(store, site, {});
-    expect(log.length).toBeGreaterThan(5);
-    for (const q of log) {
-      expect(q.sql).not.toMatch(/\bevents\b(?!_)/);
-      for (const line of plan(q.sql, q.params)) expect(line, q.sql).not.toMatch(/\bevents\b(?! *\))/);
-    }
-  }));
-
-  it('quantiles read one bucket of a covering index, located by the histogram rollup', withAndWithoutStats(() => {
-    const reads = log.filter((q) => /LIMIT 1 OFFSET/.test(q.sql));
-    expect(reads.map((q) => q.sql.match(/SELECT (\w+) AS v/)?.[1]).sort()).toEqual(expect.arrayContaining(['to_next_ms', 'value']));
-    for (const q of reads) {
-      expect(plan(q.sql, q.params).join('\n'), q.sql).toMatch(
-        /SEARCH \w+ USING COVERING INDEX (journey_stages_to_next|journey_stage_vitals_by_value) \(site=\? AND stage=\?( AND name=\?)? AND (to_next_ms|value)>\? AND \3<\?\)/,
+  it(
+    'visitors search by id prefix: index ranges, never a scan of journeys or visitors',
+    withAndWithoutStats(async () => {
+      log = [];
+      const page = await store.listVisitors('demo', { q: 'v1', limit: 50 });
+      expect(page.visitors.map((v) => v.visitor).sort()).toEqual(
+        ['v1', ...Array.from({ length: 10 }, (_, i) => `v1${i}`)].sort(),
       );
-    }
-    const hist = log.filter((q) => /FROM cohort_values/.test(q.sql));
-    expect(hist.length).toBeGreaterThan(0);
-    for (const q of hist) {
-      const p = plan(q.sql, q.params).join('\n');
-      expect(p, q.sql).toMatch(/^SEARCH cohort_values USING PRIMARY KEY \(site=\?/);
-      expect(p, q.sql).not.toMatch(/TEMP B-TREE/);
-    }
-  }));
+      expect(log.length).toBeGreaterThan(0);
+      for (const q of log) {
+        for (const line of plan(q.sql, q.params)) {
+          expect(line, q.sql).not.toMatch(/^SCAN (journeys|visitors)\b/);
+          // A search on the site alone (e.g. walking journeys_by_last_seen and filtering) reads every journey.
+          if (/^SEARCH (journeys|visitors)\b/.test(line)) expect(line, q.sql).toMatch(/\(site=\? AND \w+[=>]\?/);
+        }
+      }
+    }),
+  );
 
+  it(
+    'funnel, journey map, touches: never the events table',
+    withAndWithoutStats(async () => {
+      log = [];
+      await funnel(store, site, {});
+      await journeyMap(store, site, { from: T, to: T + 86400_000 });
+      await touches(store, site, {});
+      expect(log.length).toBeGreaterThan(5);
+      for (const q of log) {
+        expect(q.sql).not.toMatch(/\bevents\b(?!_)/);
+        for (const line of plan(q.sql, q.params)) expect(line, q.sql).not.toMatch(/\bevents\b(?! *\))/);
+      }
+    }),
+  );
+
+  it(
+    'quantiles read one bucket of a covering index, located by the histogram rollup',
+    withAndWithoutStats(() => {
+      const reads = log.filter((q) => /LIMIT 1 OFFSET/.test(q.sql));
+      expect(reads.map((q) => q.sql.match(/SELECT (\w+) AS v/)?.[1]).sort()).toEqual(
+        expect.arrayContaining(['to_next_ms', 'value']),
+      );
+      for (const q of reads) {
+        expect(plan(q.sql, q.params).join('\n'), q.sql).toMatch(
+          /SEARCH \w+ USING COVERING INDEX (journey_stages_to_next|journey_stage_vitals_by_value) \(site=\? AND stage=\?( AND name=\?)? AND (to_next_ms|value)>\? AND \3<\?\)/,
+        );
+      }
+      const hist = log.filter((q) => /FROM cohort_values/.test(q.sql));
+      expect(hist.length).toBeGreaterThan(0);
+      for (const q of hist) {
+        const p = plan(q.sql, q.params).join('\n');
+        expect(p, q.sql).toMatch(/^SEARCH cohort_values USING PRIMARY KEY \(site=\?/);
+        expect(p, q.sql).not.toMatch(/TEMP B-TREE/);
+      }
+    }),
+  );
 });

@@ -25,7 +25,8 @@ import {
 
 const LANDING = 'https://shop.example/landing';
 const withParams = (params: Record<string, string>, base = LANDING) => `${base}?${new URLSearchParams(params)}`;
-const classify = (url?: string, referrer?: string, siteHosts?: readonly string[]) => classifyChannel({ url, referrer, siteHosts });
+const classify = (url?: string, referrer?: string, siteHosts?: readonly string[]) =>
+  classifyChannel({ url, referrer, siteHosts });
 /** A concrete host for a table host: `google.*` → `google.de`. */
 const concrete = (host: string, tld = 'de') => host.replace(/\.\*$/, `.${tld}`);
 
@@ -47,12 +48,15 @@ const render = (c: typeof ch) => ({
     '| utm_medium | channel | with a social source | with a search source |',
     '| --- | --- | --- | --- |',
     ...c.MEDIUMS.map(
-      (r) => `| ${code(r.medium)} | ${code(r.channel)} | ${r.social ? code(r.social) : '—'} | ${r.search ? code(r.search) : '—'} |`,
+      (r) =>
+        `| ${code(r.medium)} | ${code(r.channel)} | ${r.social ? code(r.social) : '—'} | ${r.search ? code(r.search) : '—'} |`,
     ),
   ].join('\n'),
-  prefixes: ['| utm_medium starts with | treated as |', '| --- | --- |', ...c.MEDIUM_PREFIXES.map(([p, m]) => `| ${code(p)} | ${code(m)} |`)].join(
-    '\n',
-  ),
+  prefixes: [
+    '| utm_medium starts with | treated as |',
+    '| --- | --- |',
+    ...c.MEDIUM_PREFIXES.map(([p, m]) => `| ${code(p)} | ${code(m)} |`),
+  ].join('\n'),
   sources: c.SOURCE_GROUPS.map(([, rules]) =>
     [
       '| source | referrer hosts | other utm_source spellings | Android apps |',
@@ -79,7 +83,8 @@ describe('docs/channels.md', () => {
     // Surrounded by blank lines (or line ends) so a row added to the doc but not to the code is caught too.
     const lines = block.split('\n');
     expect(doc).toContain(block);
-    if (lines.length > 1) expect(doc).toMatch(new RegExp(`\\n\\n${block.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n\\n`));
+    if (lines.length > 1)
+      expect(doc).toMatch(new RegExp(`\\n\\n${block.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n\\n`));
   });
   it('describes every channel', () => {
     for (const c of CHANNELS) expect(doc).toContain(`| \`${c}\` |`);
@@ -129,7 +134,11 @@ describe('tables', () => {
   });
 
   it('table values are written in their normalised form', () => {
-    const norm = (s: string) => s.trim().toLowerCase().replace(/[\s_]+/g, '-');
+    const norm = (s: string) =>
+      s
+        .trim()
+        .toLowerCase()
+        .replace(/[\s_]+/g, '-');
     for (const m of MEDIUMS) expect(norm(m.medium)).toBe(m.medium);
     for (const [p, m] of MEDIUM_PREFIXES) {
       expect(norm(p)).toBe(p);
@@ -146,7 +155,8 @@ describe('tables', () => {
 
 describe('CLICK_IDS rows', () => {
   const value = (r: (typeof CLICK_IDS)[number]) => `${r.prefix ?? ''}Cj0KCQ-abc_123`;
-  const firstRowFor = (param: string, v: string) => CLICK_IDS.find((x) => x.param === param && (!x.prefix || v.startsWith(x.prefix)));
+  const firstRowFor = (param: string, v: string) =>
+    CLICK_IDS.find((x) => x.param === param && (!x.prefix || v.startsWith(x.prefix)));
 
   it.each(CLICK_IDS.map((r) => [`${r.param}${r.prefix ? ` (${r.prefix}…)` : ''}`, r] as const))('%s alone', (_n, r) => {
     const v = value(r);
@@ -159,19 +169,27 @@ describe('CLICK_IDS rows', () => {
     expect(t.referrerHost).toBeUndefined();
   });
 
-  it.each(CLICK_IDS.map((r) => [r.param + (r.prefix ?? ''), r] as const))('%s with an internal referrer still decides', (_n, r) => {
-    const t = classify(withParams({ [r.param.toUpperCase()]: value(r) }), 'https://shop.example/cart');
-    expect(t.channel).toBe(r.channel);
-  });
+  it.each(CLICK_IDS.map((r) => [r.param + (r.prefix ?? ''), r] as const))(
+    '%s with an internal referrer still decides',
+    (_n, r) => {
+      const t = classify(withParams({ [r.param.toUpperCase()]: value(r) }), 'https://shop.example/cart');
+      expect(t.channel).toBe(r.channel);
+    },
+  );
 
   const strong = CLICK_IDS.filter((r) => r.strength === 'strong');
   const hints = CLICK_IDS.filter((r) => r.strength === 'hint');
 
-  it.each(strong.map((r) => [r.param + (r.prefix ?? ''), r] as const))('strong %s beats an external referrer and a non-paid UTM', (_n, r) => {
-    expect(classify(withParams({ [r.param]: value(r) }), 'https://www.facebook.com/').channel).toBe(r.channel);
-    const t = classify(withParams({ [r.param]: value(r), utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'May' }));
-    expect(t).toMatchObject({ channel: r.channel, source: r.source, campaign: 'May' });
-  });
+  it.each(strong.map((r) => [r.param + (r.prefix ?? ''), r] as const))(
+    'strong %s beats an external referrer and a non-paid UTM',
+    (_n, r) => {
+      expect(classify(withParams({ [r.param]: value(r) }), 'https://www.facebook.com/').channel).toBe(r.channel);
+      const t = classify(
+        withParams({ [r.param]: value(r), utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'May' }),
+      );
+      expect(t).toMatchObject({ channel: r.channel, source: r.source, campaign: 'May' });
+    },
+  );
 
   it.each(hints.map((r) => [r.param, r] as const))('hint %s loses to an external referrer and to UTM', (_n, r) => {
     expect(classify(withParams({ [r.param]: value(r) }), 'https://blog.example.org/post')).toMatchObject({
@@ -179,7 +197,9 @@ describe('CLICK_IDS rows', () => {
       source: 'blog.example.org',
       clickId: value(r),
     });
-    expect(classify(withParams({ [r.param]: value(r), utm_source: 'facebook', utm_medium: 'paid_social' })).channel).toBe('paid_social');
+    expect(
+      classify(withParams({ [r.param]: value(r), utm_source: 'facebook', utm_medium: 'paid_social' })).channel,
+    ).toBe('paid_social');
   });
 });
 
@@ -217,7 +237,9 @@ describe('source table rows', () => {
 
   it.each(rows)('%s → %s', (_s, channel, r) => {
     for (const host of r.hosts) {
-      const variants = host.endsWith('.*') ? ['de', 'com', 'ru', 'co.uk', 'com.tr'].map((t) => concrete(host, t)) : [host];
+      const variants = host.endsWith('.*')
+        ? ['de', 'com', 'ru', 'co.uk', 'com.tr'].map((t) => concrete(host, t))
+        : [host];
       for (const h of variants) {
         for (const prefix of ['', 'www.', 'sub.']) {
           const t = classify(LANDING, `https://${prefix}${h}/some/path?q=1`);
@@ -232,18 +254,31 @@ describe('source table rows', () => {
       expect(classify(withParams({ utm_source: name }))).toMatchObject({ channel, source: r.source });
     }
     for (const app of r.apps ?? []) {
-      expect(classify(LANDING, `android-app://${app}/`)).toMatchObject({ channel, source: r.source, referrerHost: app });
+      expect(classify(LANDING, `android-app://${app}/`)).toMatchObject({
+        channel,
+        source: r.source,
+        referrerHost: app,
+      });
     }
   });
 
   it.each(REFERRAL_HOSTS.map((h) => [h] as const))('%s is an ordinary referrer', (host) => {
     const h = concrete(host, 'ru');
-    expect(classify(LANDING, `https://${h}/d/1`)).toEqual({ channel: 'referral', source: h, medium: 'referral', referrerHost: h });
+    expect(classify(LANDING, `https://${h}/d/1`)).toEqual({
+      channel: 'referral',
+      source: h,
+      medium: 'referral',
+      referrerHost: h,
+    });
   });
 
   it.each(HOST_PREFIXES.map((p) => [p] as const))('strips the %s prefix', (p) => {
     expect(classify(LANDING, `https://${p}example.org/`).referrerHost).toBe('example.org');
-    expect(classify(LANDING, `https://${p}vk.com/`)).toMatchObject({ channel: 'social', source: 'vk', referrerHost: 'vk.com' });
+    expect(classify(LANDING, `https://${p}vk.com/`)).toMatchObject({
+      channel: 'social',
+      source: 'vk',
+      referrerHost: 'vk.com',
+    });
   });
 });
 
@@ -268,7 +303,9 @@ describe('precedence', () => {
   });
 
   it('internal referrer with UTM or click ids → they decide', () => {
-    expect(classify(withParams({ utm_source: 'newsletter', utm_medium: 'email' }), 'https://shop.example/')).toMatchObject({
+    expect(
+      classify(withParams({ utm_source: 'newsletter', utm_medium: 'email' }), 'https://shop.example/'),
+    ).toMatchObject({
       channel: 'email',
       source: 'newsletter',
     });
@@ -284,23 +321,39 @@ describe('precedence', () => {
       clickId: 'abc',
       referrerHost: 'google.de',
     });
-    expect(classify(withParams({ yclid: '123' }), 'https://yandex.ru/')).toMatchObject({ channel: 'paid_search', source: 'yandex' });
-    expect(classify(withParams({ ttclid: 't' }), 'https://www.tiktok.com/')).toMatchObject({ channel: 'paid_social', source: 'tiktok' });
+    expect(classify(withParams({ yclid: '123' }), 'https://yandex.ru/')).toMatchObject({
+      channel: 'paid_search',
+      source: 'yandex',
+    });
+    expect(classify(withParams({ ttclid: 't' }), 'https://www.tiktok.com/')).toMatchObject({
+      channel: 'paid_social',
+      source: 'tiktok',
+    });
   });
 
   it('UTM beats referrer', () => {
-    expect(classify(withParams({ utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'Spring Sale' }), 'https://www.google.com/')).toEqual({
+    expect(
+      classify(
+        withParams({ utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'Spring Sale' }),
+        'https://www.google.com/',
+      ),
+    ).toEqual({
       channel: 'email',
       source: 'newsletter',
       medium: 'email',
       campaign: 'Spring Sale',
       referrerHost: 'google.com',
     });
-    expect(classify(withParams({ utm_source: 'partner-blog' }), 'https://t.me/channel')).toMatchObject({ channel: 'other', source: 'partner-blog' });
+    expect(classify(withParams({ utm_source: 'partner-blog' }), 'https://t.me/channel')).toMatchObject({
+      channel: 'other',
+      source: 'partner-blog',
+    });
   });
 
   it('campaign-only UTM does not classify; its fields are kept', () => {
-    expect(classify(withParams({ utm_campaign: 'launch', utm_term: 'Shoes', utm_content: 'hero' }), 'https://vk.com/')).toEqual({
+    expect(
+      classify(withParams({ utm_campaign: 'launch', utm_term: 'Shoes', utm_content: 'hero' }), 'https://vk.com/'),
+    ).toEqual({
       channel: 'social',
       source: 'vk',
       medium: 'social',
@@ -312,23 +365,62 @@ describe('precedence', () => {
   });
 
   it('a paid UTM medium refines a strong click id', () => {
-    expect(classify(withParams({ gclid: 'g', utm_source: 'google', utm_medium: 'display' }))).toMatchObject({ channel: 'display', source: 'google', clickId: 'g' });
-    expect(classify(withParams({ gclid: 'g', utm_source: 'youtube', utm_medium: 'cpc' }))).toMatchObject({ channel: 'paid_social', source: 'youtube' });
-    expect(classify(withParams({ gclid: 'g', utm_source: 'adwords', utm_medium: 'cpc' }))).toMatchObject({ channel: 'paid_search', source: 'adwords', medium: 'cpc' });
-    expect(classify(withParams({ gclid: 'g', utm_medium: 'affiliate' }))).toMatchObject({ channel: 'paid_search', source: 'google' });
+    expect(classify(withParams({ gclid: 'g', utm_source: 'google', utm_medium: 'display' }))).toMatchObject({
+      channel: 'display',
+      source: 'google',
+      clickId: 'g',
+    });
+    expect(classify(withParams({ gclid: 'g', utm_source: 'youtube', utm_medium: 'cpc' }))).toMatchObject({
+      channel: 'paid_social',
+      source: 'youtube',
+    });
+    expect(classify(withParams({ gclid: 'g', utm_source: 'adwords', utm_medium: 'cpc' }))).toMatchObject({
+      channel: 'paid_search',
+      source: 'adwords',
+      medium: 'cpc',
+    });
+    expect(classify(withParams({ gclid: 'g', utm_medium: 'affiliate' }))).toMatchObject({
+      channel: 'paid_search',
+      source: 'google',
+    });
   });
 
   it('fbclid alone is organic social; with Meta ads UTM it is paid social; the referrer names the app', () => {
-    expect(classify(withParams({ fbclid: 'IwAR0' }))).toEqual({ channel: 'social', source: 'facebook', medium: 'social', clickId: 'IwAR0' });
-    expect(classify(withParams({ fbclid: 'IwAR0', utm_source: 'fb', utm_medium: 'cpc' }))).toMatchObject({ channel: 'paid_social', source: 'facebook' });
-    expect(classify(withParams({ fbclid: 'IwAR0' }), 'https://l.instagram.com/')).toMatchObject({ channel: 'social', source: 'instagram' });
-    expect(classify(withParams({ fbclid: 'IwAR0' }), 'https://lm.facebook.com/l.php')).toMatchObject({ channel: 'social', source: 'facebook', referrerHost: 'facebook.com' });
+    expect(classify(withParams({ fbclid: 'IwAR0' }))).toEqual({
+      channel: 'social',
+      source: 'facebook',
+      medium: 'social',
+      clickId: 'IwAR0',
+    });
+    expect(classify(withParams({ fbclid: 'IwAR0', utm_source: 'fb', utm_medium: 'cpc' }))).toMatchObject({
+      channel: 'paid_social',
+      source: 'facebook',
+    });
+    expect(classify(withParams({ fbclid: 'IwAR0' }), 'https://l.instagram.com/')).toMatchObject({
+      channel: 'social',
+      source: 'instagram',
+    });
+    expect(classify(withParams({ fbclid: 'IwAR0' }), 'https://lm.facebook.com/l.php')).toMatchObject({
+      channel: 'social',
+      source: 'facebook',
+      referrerHost: 'facebook.com',
+    });
   });
 
   it('ysclid is Yandex organic search, not paid', () => {
-    expect(classify(withParams({ ysclid: 'lmv7jr4jhw515257938' }))).toMatchObject({ channel: 'organic_search', source: 'yandex' });
-    expect(classify(withParams({ ysclid: 'x' }), 'https://ya.ru/')).toMatchObject({ channel: 'organic_search', source: 'yandex' });
-    expect(classify(withParams({ ysclid: 'x', yclid: '1585' }))).toMatchObject({ channel: 'paid_search', source: 'yandex', clickId: '1585' });
+    expect(classify(withParams({ ysclid: 'lmv7jr4jhw515257938' }))).toMatchObject({
+      channel: 'organic_search',
+      source: 'yandex',
+    });
+    expect(classify(withParams({ ysclid: 'x' }), 'https://ya.ru/')).toMatchObject({
+      channel: 'organic_search',
+      source: 'yandex',
+    });
+    expect(classify(withParams({ ysclid: 'x', yclid: '1585' }))).toMatchObject({
+      channel: 'paid_search',
+      source: 'yandex',
+      clickId: '1585',
+    });
   });
 
   it('Yahoo! JAPAN yclid values are Yahoo, others Yandex', () => {
@@ -372,7 +464,10 @@ describe('UTM rules', () => {
   });
 
   it('reads UTM from a hash route and ignores empty values; the main query wins', () => {
-    expect(classify('https://shop.example/#/p?utm_source=vk&utm_medium=cpm')).toMatchObject({ channel: 'paid_social', source: 'vk' });
+    expect(classify('https://shop.example/#/p?utm_source=vk&utm_medium=cpm')).toMatchObject({
+      channel: 'paid_social',
+      source: 'vk',
+    });
     expect(classify('https://shop.example/?utm_source=&utm_medium=%20')).toEqual({ channel: 'direct' });
     expect(classify('https://shop.example/?utm_medium=email#/p?utm_medium=sms').channel).toBe('email');
     expect(classify('/p?UTM_SOURCE=google&Utm_Medium=cpc').channel).toBe('paid_search');
@@ -430,19 +525,30 @@ describe('referrers', () => {
     expect(classify(LANDING, referrer)).toMatchObject({ channel, source });
   });
 
-  it.each(['javascript:alert(1)', 'data:text/html,hi', 'about:blank', 'file:///etc/passwd', 'chrome-extension://abc/x', 'not a url', '::::', 'http://', 'https://%zz/'])(
-    'unusable referrer %j is treated as none',
-    (referrer) => {
-      expect(classify(LANDING, referrer)).toEqual({ channel: 'direct' });
-    },
-  );
+  it.each([
+    'javascript:alert(1)',
+    'data:text/html,hi',
+    'about:blank',
+    'file:///etc/passwd',
+    'chrome-extension://abc/x',
+    'not a url',
+    '::::',
+    'http://',
+    'https://%zz/',
+  ])('unusable referrer %j is treated as none', (referrer) => {
+    expect(classify(LANDING, referrer)).toEqual({ channel: 'direct' });
+  });
 });
 
 describe('limits', () => {
   it('cuts long fields to MAX_FIELD and drops click ids longer than MAX_CLICK_ID', () => {
     const long = 'x'.repeat(1000);
-    const t = classify(withParams({ utm_source: long, utm_medium: long, utm_campaign: long, utm_term: long, utm_content: long }), `https://${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.com/`);
-    for (const k of ['source', 'medium', 'campaign', 'term', 'content', 'referrerHost'] as const) expect(t[k]?.length).toBe(MAX_FIELD);
+    const t = classify(
+      withParams({ utm_source: long, utm_medium: long, utm_campaign: long, utm_term: long, utm_content: long }),
+      `https://${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}.com/`,
+    );
+    for (const k of ['source', 'medium', 'campaign', 'term', 'content', 'referrerHost'] as const)
+      expect(t[k]?.length).toBe(MAX_FIELD);
     expect(classify(withParams({ gclid: 'g'.repeat(MAX_CLICK_ID) })).clickId).toHaveLength(MAX_CLICK_ID);
     // lower-casing may lengthen a string (`İ` → `i̇`): the cut comes after it
     const dotted = classify(withParams({ utm_source: 'İ'.repeat(300), utm_medium: 'İ'.repeat(300) }));
@@ -515,7 +621,10 @@ describe('hostile input', () => {
     ['lone surrogates', { url: '/?utm_source=\uD800&utm_campaign=\uDFFF', referrer: 'https://\uD800.com/' }],
     ['emoji and RTL', { url: '/?utm_source=🔥&utm_campaign=\u202Eevil', referrer: 'https://😀.example/' }],
     ['javascript url', { url: 'javascript:alert(1)//?utm_source=x', referrer: 'javascript:alert(document.cookie)' }],
-    ['non-strings', { url: 42, referrer: { toString: (): string => 'https://google.com' }, siteHosts: [null, 1, {}, 'x'] }],
+    [
+      'non-strings',
+      { url: 42, referrer: { toString: (): string => 'https://google.com' }, siteHosts: [null, 1, {}, 'x'] },
+    ],
     ['siteHosts not an array', { url: LANDING, referrer: 'https://google.com/', siteHosts: 'shop.example' }],
   ] as const)('%s', (_name, input) => {
     const started = performance.now();
@@ -533,36 +642,56 @@ describe('hostile input', () => {
   const str = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 300 }),
     fc.webUrl({ withQueryParameters: true, withFragments: true }),
-    fc.tuple(
-      fc.constantFrom('', 'https://shop.example/', '/', 'android-app://', 'javascript:', 'www.'),
-      fc.array(
-        fc.tuple(
-          fc.constantFrom('utm_source', 'utm_medium', 'utm_campaign', 'gclid', 'fbclid', 'ysclid', 'yclid', 'UTM_TERM', 'x'),
-          fc.oneof(
-            fc.string({ unit: 'binary', maxLength: 50 }),
-            fc.constantFrom('google', 'cpc', 'email', 'vk', 'YSS.1', 'paid', 'newsletter'),
+    fc
+      .tuple(
+        fc.constantFrom('', 'https://shop.example/', '/', 'android-app://', 'javascript:', 'www.'),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom(
+              'utm_source',
+              'utm_medium',
+              'utm_campaign',
+              'gclid',
+              'fbclid',
+              'ysclid',
+              'yclid',
+              'UTM_TERM',
+              'x',
+            ),
+            fc.oneof(
+              fc.string({ unit: 'binary', maxLength: 50 }),
+              fc.constantFrom('google', 'cpc', 'email', 'vk', 'YSS.1', 'paid', 'newsletter'),
+            ),
           ),
+          { maxLength: 6 },
         ),
-        { maxLength: 6 },
-      ),
-    ).map(([base, ps]) => `${base}?${ps.map(([k, v]) => `${k}=${v}`).join('&')}`),
+      )
+      .map(([base, ps]) => `${base}?${ps.map(([k, v]) => `${k}=${v}`).join('&')}`),
   );
 
   it('property: any strings → a valid Touch, never throws', () => {
     fc.assert(
-      fc.property(fc.option(str, { nil: undefined }), fc.option(str, { nil: undefined }), fc.option(fc.array(str, { maxLength: 4 }), { nil: undefined }), (url, referrer, siteHosts) => {
-        assertValidTouch(classifyChannel({ url, referrer, siteHosts }));
-      }),
+      fc.property(
+        fc.option(str, { nil: undefined }),
+        fc.option(str, { nil: undefined }),
+        fc.option(fc.array(str, { maxLength: 4 }), { nil: undefined }),
+        (url, referrer, siteHosts) => {
+          assertValidTouch(classifyChannel({ url, referrer, siteHosts }));
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('property: channelFromName never throws and returns a Channel or undefined', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom(...CHANNELS, ...MEDIUMS.map((m) => m.medium))), (name) => {
-        const c = channelFromName(name);
-        expect(c === undefined || CHANNELS.includes(c)).toBe(true);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom(...CHANNELS, ...MEDIUMS.map((m) => m.medium))),
+        (name) => {
+          const c = channelFromName(name);
+          expect(c === undefined || CHANNELS.includes(c)).toBe(true);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

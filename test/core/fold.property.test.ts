@@ -44,10 +44,19 @@ const toWire = (g: Gen, i: number): WireEvent & { visitor: string } => {
   switch (g.kind) {
     case 'page': {
       const referrer = REFERRERS[g.pick % REFERRERS.length];
-      return { ...base, type: 'page', url: `https://shop.test${PATHS[g.pick % PATHS.length]}`, ...(referrer ? { referrer } : {}) };
+      return {
+        ...base,
+        type: 'page',
+        url: `https://shop.test${PATHS[g.pick % PATHS.length]}`,
+        ...(referrer ? { referrer } : {}),
+      };
     }
     case 'event':
-      return { ...base, type: 'event', name: ['add_to_cart', 'purchase', 'video_play', 'signup'][g.pick % 4] as string };
+      return {
+        ...base,
+        type: 'event',
+        name: ['add_to_cart', 'purchase', 'video_play', 'signup'][g.pick % 4] as string,
+      };
     case 'stage':
       return { ...base, type: 'stage', stage: opts.model.names[g.pick % opts.model.names.length] as string };
     case 'feedback':
@@ -73,10 +82,20 @@ const dump = (db: ReturnType<typeof openSqlite>) => ({
   items: db.prepare('SELECT * FROM journey_stage_items ORDER BY key, stage, kind, item').all(),
   vitals: db.prepare('SELECT * FROM journey_stage_vitals ORDER BY key, stage, name').all(),
   links: db.prepare('SELECT * FROM visitors ORDER BY visitor').all(),
-  rollups: ['cohort_journeys', 'cohort_stages', 'cohort_transitions', 'cohort_items', 'cohort_vitals', 'cohort_values'].map((t) =>
-    db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3, 4, 5`).all().filter((r) =>
-      Object.entries(r as Record<string, unknown>).some(([k, v]) => ['n', 'journeys'].includes(k) && v !== 0),
-    ),
+  rollups: [
+    'cohort_journeys',
+    'cohort_stages',
+    'cohort_transitions',
+    'cohort_items',
+    'cohort_vitals',
+    'cohort_values',
+  ].map((t) =>
+    db
+      .prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3, 4, 5`)
+      .all()
+      .filter((r) =>
+        Object.entries(r as Record<string, unknown>).some(([k, v]) => ['n', 'journeys'].includes(k) && v !== 0),
+      ),
   ),
   events: db.prepare('SELECT id, visitor, type, ts FROM events ORDER BY id').all(),
 });
@@ -87,7 +106,13 @@ const run = async (batches: Array<Array<WireEvent & { visitor: string }>>) => {
   for (const b of batches) {
     const visitor = b[0]?.visitor;
     if (visitor === undefined) continue;
-    await ingest(store, site, visitor, b.map(({ visitor: _v, ...e }) => e), NOW);
+    await ingest(
+      store,
+      site,
+      visitor,
+      b.map(({ visitor: _v, ...e }) => e),
+      NOW,
+    );
   }
   return { db, store };
 };
@@ -97,7 +122,8 @@ const expectedKeys = (events: Array<WireEvent & { visitor: string }>) => {
   const out = new Map<string, string>();
   for (const e of [...events].sort(compareEvents)) {
     if (!out.has(e.visitor)) out.set(e.visitor, e.visitor);
-    if (e.type === 'identify' && e.userId && !out.get(e.visitor)!.startsWith('u:')) out.set(e.visitor, userJourneyKey(e.userId));
+    if (e.type === 'identify' && e.userId && !out.get(e.visitor)!.startsWith('u:'))
+      out.set(e.visitor, userJourneyKey(e.userId));
   }
   return out;
 };
@@ -114,7 +140,8 @@ describe('incremental ingest equals one sorted fold', () => {
           const events = gens.map(toWire);
           // Reference: each visitor's events in one sorted batch, visitors in order.
           const byVisitor = new Map<string, Array<WireEvent & { visitor: string }>>();
-          for (const e of [...events].sort(compareEvents)) byVisitor.set(e.visitor, [...(byVisitor.get(e.visitor) ?? []), e]);
+          for (const e of [...events].sort(compareEvents))
+            byVisitor.set(e.visitor, [...(byVisitor.get(e.visitor) ?? []), e]);
           const ref = await run([...byVisitor.keys()].sort().map((v) => byVisitor.get(v)!));
 
           // Random order (seeded shuffle), random batch sizes, each batch split per visitor, random repeats.
@@ -144,7 +171,10 @@ describe('incremental ingest equals one sorted fold', () => {
 
           // And each stored journey is the pure fold of its members' events, under the expected links.
           const keys = expectedKeys(events);
-          const links = got.db.prepare('SELECT visitor, journey FROM visitors').all() as Array<{ visitor: string; journey: string }>;
+          const links = got.db.prepare('SELECT visitor, journey FROM visitors').all() as Array<{
+            visitor: string;
+            journey: string;
+          }>;
           expect(new Map(links.map((l) => [l.visitor, l.journey]))).toEqual(keys);
           for (const key of new Set(keys.values())) {
             const members = [...keys].filter(([, k]) => k === key).map(([v]) => v);
@@ -155,9 +185,13 @@ describe('incremental ingest equals one sorted fold', () => {
           // The day rollups (open range) agree with the per-journey rows (a range inside one day reads those).
           const oneDay = { from: T - 3600_000, to: T + 23 * 3600_000 };
           expect(await got.store.stageAggregates('demo', {})).toEqual(await got.store.stageAggregates('demo', oneDay));
-          expect(await got.store.stageDetails('demo', {}, 100)).toEqual(await got.store.stageDetails('demo', oneDay, 100));
+          expect(await got.store.stageDetails('demo', {}, 100)).toEqual(
+            await got.store.stageDetails('demo', oneDay, 100),
+          );
           const conv = async (r: { from?: number; to?: number }) =>
-            (await got.store.conversionCounts('demo', r)).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+            (await got.store.conversionCounts('demo', r)).sort((x, y) =>
+              JSON.stringify(x).localeCompare(JSON.stringify(y)),
+            );
           expect(await conv({})).toEqual(await conv(oneDay));
           got.db.close();
           ref.db.close();

@@ -17,7 +17,13 @@ const MIN = 60_000;
 type E = Partial<StoredEvent> & { m: number };
 let seq = 0;
 const mk = (visitor: string, list: E[]): StoredEvent[] =>
-  list.map(({ m, ...f }) => ({ id: `t${String(++seq).padStart(4, '0')}`, visitor, type: 'page', ts: T + m * MIN, ...f }));
+  list.map(({ m, ...f }) => ({
+    id: `t${String(++seq).padStart(4, '0')}`,
+    visitor,
+    type: 'page',
+    ts: T + m * MIN,
+    ...f,
+  }));
 const p = (m: number, path: string, f: Partial<StoredEvent> = {}): E => ({ m, url: `https://shop.test${path}`, ...f });
 
 interface Case {
@@ -40,7 +46,13 @@ const cases: Case[] = [
     name: 'back-steps and re-entries are entries; furthest never goes back',
     events: mk('v', [p(0, '/'), p(1, '/checkout'), p(2, '/cart'), p(3, '/checkout'), p(4, '/cart')]),
     expect: (j) => {
-      expect(j.entries.map((e) => `${e.from}>${e.stage}`)).toEqual(['null>landing', 'landing>checkout', 'checkout>cart', 'cart>checkout', 'checkout>cart']);
+      expect(j.entries.map((e) => `${e.from}>${e.stage}`)).toEqual([
+        'null>landing',
+        'landing>checkout',
+        'checkout>cart',
+        'cart>checkout',
+        'checkout>cart',
+      ]);
       expect(j.current).toBe('cart');
       expect(j.furthest).toBe('checkout');
       expect(j.stages.cart?.entries).toBe(2);
@@ -77,7 +89,11 @@ const cases: Case[] = [
   },
   {
     name: 'explicit stage events win; unknown stages are ignored',
-    events: mk('v', [p(0, '/cart', { stage: 'checkout' }), { m: 1, type: 'stage', stage: 'nope' }, { m: 2, type: 'stage', stage: 'signup' }]),
+    events: mk('v', [
+      p(0, '/cart', { stage: 'checkout' }),
+      { m: 1, type: 'stage', stage: 'nope' },
+      { m: 2, type: 'stage', stage: 'signup' },
+    ]),
     expect: (j) => {
       expect(j.entries.map((e) => e.stage)).toEqual(['checkout', 'signup']);
       expect(j.touches).toBe(1); // stage markers are not touches
@@ -102,7 +118,13 @@ const cases: Case[] = [
   },
   {
     name: 'pages and events are counted per stage by path and name',
-    events: mk('v', [p(0, '/'), p(1, '/?x=1'), p(2, '/cart'), { m: 3, type: 'event', name: 'coupon' }, { m: 4, type: 'event', name: 'coupon' }]),
+    events: mk('v', [
+      p(0, '/'),
+      p(1, '/?x=1'),
+      p(2, '/cart'),
+      { m: 3, type: 'event', name: 'coupon' },
+      { m: 4, type: 'event', name: 'coupon' },
+    ]),
     expect: (j) => {
       expect(j.stages.landing?.pages).toEqual({ '/': 2 });
       expect(j.stages.cart?.pages).toEqual({ '/cart': 1 });
@@ -124,7 +146,6 @@ const cases: Case[] = [
     expect: (j) => expect(j.converted).toEqual({ at: T + MIN, touches: 1, sessions: 1 }),
   },
 ];
-
 
 describe.each(cases)('fold: $name', ({ events, expect: check }) => {
   const whole = foldEvents(events, opts);
@@ -152,7 +173,14 @@ describe('identify merges (cross-device)', () => {
 
   const run = async (batches: StoredEvent[][]) => {
     const store = createSqliteStore(openSqlite(':memory:'));
-    for (const b of batches) await ingest(store, site, b[0]!.visitor, b.map(({ visitor: _v, ...w }) => w as never), T + 1000 * MIN);
+    for (const b of batches)
+      await ingest(
+        store,
+        site,
+        b[0]!.visitor,
+        b.map(({ visitor: _v, ...w }) => w as never),
+        T + 1000 * MIN,
+      );
     return store;
   };
 
@@ -176,8 +204,17 @@ describe('identify merges (cross-device)', () => {
     const tab = mk('tab', [p(0, '/'), { m: 1, type: 'identify', userId: 'zed' }]);
     const zedPhone = mk('zphone', [p(3, '/cart'), { m: 4, type: 'identify', userId: 'zed' }]);
     const store = await run([tab, zedPhone]);
-    expect((await store.getJourneys('demo', ['u:zed'])).get('u:zed')!.journey.visitors.sort()).toEqual(['tab', 'zphone']);
-    await ingest(store, site, 'tab', early.map(({ visitor: _v, ...w }) => w as never), T);
+    expect((await store.getJourneys('demo', ['u:zed'])).get('u:zed')!.journey.visitors.sort()).toEqual([
+      'tab',
+      'zphone',
+    ]);
+    await ingest(
+      store,
+      site,
+      'tab',
+      early.map(({ visitor: _v, ...w }) => w as never),
+      T,
+    );
     const after = await store.getJourneys('demo', ['u:zed', 'u:eve']);
     expect(after.get('u:zed')!.journey).toEqual(foldEvents(zedPhone, opts));
     expect(after.get('u:eve')!.journey).toEqual(foldEvents([...early, ...tab], opts));

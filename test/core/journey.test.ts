@@ -30,7 +30,6 @@ const walk: StoredEvent[] = [
   e('h', 92, { url: 'https://shop.test/thank-you' }),
 ];
 
-
 describe('journey fold', () => {
   const j = foldEvents(walk, opts);
 
@@ -113,7 +112,10 @@ describe('ingest keeps journeys identical under any arrival order and duplicates
 
   it('merges the journeys of visitors identified as one user', async () => {
     const store = createSqliteStore(openSqlite(':memory:'));
-    const phone = [e('p1', 0, { visitor: 'phone', url: 'https://shop.test/' }), e('p2', 1, { visitor: 'phone', type: 'identify', userId: 'ada' })];
+    const phone = [
+      e('p1', 0, { visitor: 'phone', url: 'https://shop.test/' }),
+      e('p2', 1, { visitor: 'phone', type: 'identify', userId: 'ada' }),
+    ];
     const laptop = [
       e('l1', 10, { visitor: 'laptop', url: 'https://shop.test/cart' }),
       e('l2', 11, { visitor: 'laptop', type: 'identify', userId: 'ada' }),

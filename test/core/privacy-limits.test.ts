@@ -5,8 +5,14 @@ import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 
 describe('deviceClass', () => {
   it.each([
-    ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36', 'desktop'],
-    ['Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15', 'desktop'],
+    [
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+      'desktop',
+    ],
+    [
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15',
+      'desktop',
+    ],
     ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'desktop'],
     ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148', 'mobile'],
     ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36', 'mobile'],
@@ -57,7 +63,14 @@ describe('rate limiter', () => {
 });
 
 describe('cardinality bounds', () => {
-  const ev = (i: number, name: string, props?: Record<string, number>) => ({ id: `e${i}`, visitor: 'v', type: 'event', ts: i, name, ...(props ? { props } : {}) });
+  const ev = (i: number, name: string, props?: Record<string, number>) => ({
+    id: `e${i}`,
+    visitor: 'v',
+    type: 'event',
+    ts: i,
+    name,
+    ...(props ? { props } : {}),
+  });
   it('admits new names until the limit, then (other); exempt names pass; events are copied', () => {
     const input = [ev(1, 'a', { x: 1 }), ev(2, 'b', { y: 1, x: 2 }), ev(3, 'c', { z: 1 }), ev(4, 'buy'), ev(5, 'a')];
     const r = boundCardinality(

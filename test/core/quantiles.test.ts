@@ -19,9 +19,47 @@ const DAY = 86400_000;
 const D = Date.UTC(2026, 10, 1);
 
 const EDGES = [
-  0, -0, 1e-300, -1e-300, 0.0005, 0.001, 0.0011, 0.00999, 0.01, 0.0099999, 0.05, 0.1, 0.25, 1, 9.999, 10, 99.5, 100,
-  149.9999, 150, 2500, 2500.4, 1e6, 123456789, 2 ** 31, 2 ** 53, 1e12, 1e12 + 1, 1e15, 1e300, Number.MAX_VALUE,
-  -0.0009, -0.001, -1, -1e12, -1e300, -Number.MAX_VALUE, Number.MIN_VALUE, 0.1 + 0.2, 1 / 3, 2 / 3 * 1000,
+  0,
+  -0,
+  1e-300,
+  -1e-300,
+  0.0005,
+  0.001,
+  0.0011,
+  0.00999,
+  0.01,
+  0.0099999,
+  0.05,
+  0.1,
+  0.25,
+  1,
+  9.999,
+  10,
+  99.5,
+  100,
+  149.9999,
+  150,
+  2500,
+  2500.4,
+  1e6,
+  123456789,
+  2 ** 31,
+  2 ** 53,
+  1e12,
+  1e12 + 1,
+  1e15,
+  1e300,
+  Number.MAX_VALUE,
+  -0.0009,
+  -0.001,
+  -1,
+  -1e12,
+  -1e300,
+  -Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  0.1 + 0.2,
+  1 / 3,
+  (2 / 3) * 1000,
 ];
 
 /** The largest double below x (x finite, not the smallest double). */
@@ -58,15 +96,25 @@ describe('valueBucket', () => {
   });
 
   it('is the same in SQLite, and inside its bounds, for any double', () => {
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => check(v)), { numRuns: 20_000 });
-    fc.assert(fc.property(fc.double({ min: 0, max: 1e7, noNaN: true }), (v) => check(v)), { numRuns: 20_000 });
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (v) => check(v)),
+      { numRuns: 20_000 },
+    );
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1e7, noNaN: true }), (v) => check(v)),
+      { numRuns: 20_000 },
+    );
   });
 
   it('is monotonic and coarse: at most 18 buckets per decade', () => {
     fc.assert(
-      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ noNaN: true, noDefaultInfinity: true }), (a, b) => {
-        if (a <= b) expect(valueBucket(a)).toBeLessThanOrEqual(valueBucket(b));
-      }),
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        (a, b) => {
+          if (a <= b) expect(valueBucket(a)).toBeLessThanOrEqual(valueBucket(b));
+        },
+      ),
       { numRuns: 20_000 },
     );
     const seen = new Set<number>();
@@ -104,7 +152,8 @@ const seed = async (visitors: number, rnd: () => number) => {
   return { db, store };
 };
 
-const nearestRank = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.ceil(p * values.length) - 1];
+const nearestRank = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.ceil(p * values.length) - 1];
 
 describe('quantiles from the histograms', () => {
   it('equal a brute-force nearest rank for any range, with and without the histograms', async () => {
@@ -113,11 +162,15 @@ describe('quantiles from the histograms', () => {
     const expected = (r: { from?: number; to?: number }) => {
       const inRange = `cohort_at >= ${r.from ?? -1e15} AND cohort_at <= ${r.to ?? 1e15}`;
       const toNext = new Map<string, number[]>();
-      for (const row of db.prepare(`SELECT stage, to_next_ms AS v FROM journey_stages WHERE to_next_ms IS NOT NULL AND ${inRange}`).all() as Array<{ stage: string; v: number }>) {
+      for (const row of db
+        .prepare(`SELECT stage, to_next_ms AS v FROM journey_stages WHERE to_next_ms IS NOT NULL AND ${inRange}`)
+        .all() as Array<{ stage: string; v: number }>) {
         toNext.set(row.stage, [...(toNext.get(row.stage) ?? []), row.v]);
       }
       const vitals = new Map<string, number[]>();
-      for (const row of db.prepare(`SELECT stage, name, value AS v FROM journey_stage_vitals WHERE ${inRange}`).all() as Array<{ stage: string; name: string; v: number }>) {
+      for (const row of db
+        .prepare(`SELECT stage, name, value AS v FROM journey_stage_vitals WHERE ${inRange}`)
+        .all() as Array<{ stage: string; name: string; v: number }>) {
         const k = `${row.stage}/${row.name}`;
         vitals.set(k, [...(vitals.get(k) ?? []), row.v]);
       }
@@ -130,7 +183,9 @@ describe('quantiles from the histograms', () => {
       const agg = await store.stageAggregates('demo', r);
       const det = await store.stageDetails('demo', r, 5);
       return {
-        toNext: Object.fromEntries(agg.stages.filter((s) => s.medianToNextMs !== null).map((s) => [s.stage, s.medianToNextMs])),
+        toNext: Object.fromEntries(
+          agg.stages.filter((s) => s.medianToNextMs !== null).map((s) => [s.stage, s.medianToNextMs]),
+        ),
         vitals: Object.fromEntries(det.vitals.map((v) => [`${v.stage}/${v.name}`, v.p75])),
       };
     };
@@ -148,7 +203,8 @@ describe('quantiles from the histograms', () => {
 
   it('the migration backfills exactly the histograms ingest keeps', async () => {
     const { db } = await seed(150, mulberry32(11));
-    const dump = () => db.prepare('SELECT * FROM cohort_values WHERE n <> 0 ORDER BY site, name, stage, bucket, day').all();
+    const dump = () =>
+      db.prepare('SELECT * FROM cohort_values WHERE n <> 0 ORDER BY site, name, stage, bucket, day').all();
     const kept = dump();
     expect(kept.length).toBeGreaterThan(100);
     db.exec('DELETE FROM cohort_values');

@@ -43,12 +43,20 @@ describe.skipIf(VISITORS <= 0)(`dashboard pages over ${VISITORS} visitors`, () =
       for (const v of visitorsOf({ visitors: VISITORS, seed: 1, now: NOW, days: 28, site: 'demo' })) {
         const all = v.batches.flat();
         events += all.length;
-        for (let i = 0; i < all.length; i += 100) await ingest(store, site, v.id, all.slice(i, i + 100), NOW, { device: 'desktop' });
+        for (let i = 0; i < all.length; i += 100)
+          await ingest(store, site, v.id, all.slice(i, i + 100), NOW, { device: 'desktop' });
       }
-      console.log(`[perf] loaded ${VISITORS} visitors (${events} events) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(
+        `[perf] loaded ${VISITORS} visitors (${events} events) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
     sample = (await store.listVisitors('demo', { limit: 1, converted: true })).visitors[0]!.visitor;
-    app = createApp({ getStore: () => store, getAdminToken: async () => TOKEN, asset: async () => null, now: () => NOW });
+    app = createApp({
+      getStore: () => store,
+      getAdminToken: async () => TOKEN,
+      asset: async () => null,
+      now: () => NOW,
+    });
     const res = await app.request('/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://localhost' },
@@ -65,7 +73,12 @@ describe.skipIf(VISITORS <= 0)(`dashboard pages over ${VISITORS} visitors`, () =
     console.log(`[perf] load gauge: sorting 100k numbers took ${(performance.now() - t0).toFixed(1)} ms`);
     console.log(
       `[perf] ${VISITORS} visitors, server time per page (median of 5 after a warm-up; budget ${BUDGET_MS} ms):\n` +
-        results.map(([path, median, max]) => `  ${path.padEnd(52)} median ${median.toFixed(1).padStart(6)} ms   max ${max.toFixed(1).padStart(6)} ms`).join('\n'),
+        results
+          .map(
+            ([path, median, max]) =>
+              `  ${path.padEnd(52)} median ${median.toFixed(1).padStart(6)} ms   max ${max.toFixed(1).padStart(6)} ms`,
+          )
+          .join('\n'),
     );
     db?.close();
   });

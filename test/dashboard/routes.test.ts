@@ -58,7 +58,13 @@ beforeEach(async () => {
 
 describe('sign-in', () => {
   it('redirects every page to /login, keeping where you were going', async () => {
-    for (const path of ['/', '/sites/demo/map', '/sites/demo/funnel', '/sites/demo/visitors?stage=cart', '/sites/demo/settings']) {
+    for (const path of [
+      '/',
+      '/sites/demo/map',
+      '/sites/demo/funnel',
+      '/sites/demo/visitors?stage=cart',
+      '/sites/demo/settings',
+    ]) {
       const res = await get(path);
       expect(res.status, path).toBe(303);
       expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(path)}`);
@@ -115,7 +121,8 @@ describe('sign-in', () => {
   });
 
   it('never redirects off-site after sign-in', async () => {
-    for (const bad of ['//evil.test/x', 'https://evil.test/', '/\\evil.test', 'javascript:alert(1)', '']) expect(safeNext(bad)).toBe('/');
+    for (const bad of ['//evil.test/x', 'https://evil.test/', '/\\evil.test', 'javascript:alert(1)', ''])
+      expect(safeNext(bad)).toBe('/');
     expect(safeNext('/sites/demo/map?range=7d')).toBe('/sites/demo/map?range=7d');
     const res = await post('/login', { token: TOKEN, next: '//evil.test/' });
     expect(res.headers.get('location')).toBe('/');
@@ -279,7 +286,9 @@ describe('settings', () => {
   });
 
   it('shows the tag snippet with this collector’s URL', async () => {
-    const body = await (await t.app.request('https://cjm.example/sites/demo/settings', { headers: { Cookie: cookie } })).text();
+    const body = await (
+      await t.app.request('https://cjm.example/sites/demo/settings', { headers: { Cookie: cookie } })
+    ).text();
     expect(body).toContain('src=&quot;https://cjm.example/cjm.js&quot; data-site=&quot;demo&quot;');
   });
 
@@ -304,15 +313,27 @@ describe('settings', () => {
     );
     expect(ok.status).toBe(303);
     const site = (await t.store.getSite('demo'))!;
-    expect(site.stages).toEqual([{ name: 'visit' }, { name: 'trial', urls: ['**/trial*', '/start'] }, { name: 'paid', events: ['subscribed'] }]);
+    expect(site.stages).toEqual([
+      { name: 'visit' },
+      { name: 'trial', urls: ['**/trial*', '/start'] },
+      { name: 'paid', events: ['subscribed'] },
+    ]);
     expect(site.conversion).toBe('paid');
     expect(site.revision ?? 1).toBeGreaterThan(before.revision ?? 1);
   });
 
   it('saves origins and refuses one that is not an origin', async () => {
-    const bad = await post('/sites/demo/settings/site', { name: 'Shop', origins: 'https://shop.example/path', sessionTimeoutMinutes: '30' }, { Cookie: cookie });
+    const bad = await post(
+      '/sites/demo/settings/site',
+      { name: 'Shop', origins: 'https://shop.example/path', sessionTimeoutMinutes: '30' },
+      { Cookie: cookie },
+    );
     expect(bad.status).toBe(400);
-    const ok = await post('/sites/demo/settings/site', { name: 'Shop <3', origins: 'https://shop.example\nhttp://localhost:3000', sessionTimeoutMinutes: '45' }, { Cookie: cookie });
+    const ok = await post(
+      '/sites/demo/settings/site',
+      { name: 'Shop <3', origins: 'https://shop.example\nhttp://localhost:3000', sessionTimeoutMinutes: '45' },
+      { Cookie: cookie },
+    );
     expect(ok.status).toBe(303);
     const site = (await t.store.getSite('demo'))!;
     expect(site.origins).toEqual(['https://shop.example', 'http://localhost:3000']);
@@ -324,14 +345,29 @@ describe('settings', () => {
   it('creates, turns off and deletes an automation rule, refusing a bad one', async () => {
     const bad = await post(
       '/sites/demo/settings/rules',
-      { name: 'Cart reminder', type: 'stalled', stages: ['cart'], after: 'soon', emit: 'cart_abandoned', url: 'https://hooks.example/cjm' },
+      {
+        name: 'Cart reminder',
+        type: 'stalled',
+        stages: ['cart'],
+        after: 'soon',
+        emit: 'cart_abandoned',
+        url: 'https://hooks.example/cjm',
+      },
       { Cookie: cookie },
     );
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('trigger.after must be a duration');
     const ok = await post(
       '/sites/demo/settings/rules',
-      { name: 'Cart reminder', type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned', url: 'https://hooks.example/cjm' },
+      {
+        name: 'Cart reminder',
+        type: 'stalled',
+        stages: ['cart', 'checkout'],
+        notReached: ['post-purchase'],
+        after: '30m',
+        emit: 'cart_abandoned',
+        url: 'https://hooks.example/cjm',
+      },
       { Cookie: cookie },
     );
     expect(ok.status).toBe(303);
@@ -339,7 +375,13 @@ describe('settings', () => {
     expect(rule).toMatchObject({
       name: 'Cart reminder',
       enabled: true,
-      trigger: { type: 'stalled', stages: ['cart', 'checkout'], notReached: ['post-purchase'], after: '30m', emit: 'cart_abandoned' },
+      trigger: {
+        type: 'stalled',
+        stages: ['cart', 'checkout'],
+        notReached: ['post-purchase'],
+        after: '30m',
+        emit: 'cart_abandoned',
+      },
       action: { type: 'webhook', url: 'https://hooks.example/cjm' },
     });
     const page = await (await get('/sites/demo/settings', cookie)).text();

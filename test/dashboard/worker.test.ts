@@ -60,17 +60,20 @@ describe('the dashboard on workerd + D1', () => {
     cookie = set.split(';')[0]!;
   });
 
-  it.each(['/sites/demo/map?range=all', '/sites/demo/funnel?range=all', '/sites/demo/visitors?range=all', '/sites/demo/visitors/wv1', '/sites/demo/settings'])(
-    'serves %s with a strict CSP and the data',
-    async (path) => {
-      const res = await get(path);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
-      const body = await res.text();
-      expect(body).toContain('cart');
-      expect(body).not.toContain('<img src=x');
-    },
-  );
+  it.each([
+    '/sites/demo/map?range=all',
+    '/sites/demo/funnel?range=all',
+    '/sites/demo/visitors?range=all',
+    '/sites/demo/visitors/wv1',
+    '/sites/demo/settings',
+  ])('serves %s with a strict CSP and the data', async (path) => {
+    const res = await get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const body = await res.text();
+    expect(body).toContain('cart');
+    expect(body).not.toContain('<img src=x');
+  });
 
   it('serves the stylesheet and script', async () => {
     expect((await get('/assets/dashboard.css')).headers.get('content-type')).toContain('text/css');

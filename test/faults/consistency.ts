@@ -3,7 +3,7 @@
  * events of its visitors, every visitor with events belongs to a stored journey, and no event is counted twice.
  * The fault tests run it after crashes and after fuzzing.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { foldOptions } from '../../collector/core/ingest';
 import { foldEvents, type Journey, type StoredEvent } from '../../collector/core/journey';
 import type { Store } from '../../collector/core/store';
@@ -33,7 +33,11 @@ const firstDifference = (a: unknown, b: unknown, path = ''): string | null => {
   return `${path}: key order differs`;
 };
 
-export const checkConsistency = async (store: Store, db: Database.Database, siteId: string): Promise<ConsistencyReport> => {
+export const checkConsistency = async (
+  store: Store,
+  db: Database.Database,
+  siteId: string,
+): Promise<ConsistencyReport> => {
   const site = await store.getSite(siteId);
   if (!site) throw new Error(`[cjm faults] no site "${siteId}"`);
   const opts = foldOptions(site);
@@ -45,7 +49,10 @@ export const checkConsistency = async (store: Store, db: Database.Database, site
   const mismatches: string[] = [];
   let folded = 0;
   // Everything in a few queries (the store chunks its IN lists), then grouped in memory: journey → visitors → events.
-  const links = db.prepare('SELECT visitor, journey FROM visitors WHERE site = ?').all(siteId) as { visitor: string; journey: string }[];
+  const links = db.prepare('SELECT visitor, journey FROM visitors WHERE site = ?').all(siteId) as {
+    visitor: string;
+    journey: string;
+  }[];
   const members = new Map<string, string[]>();
   for (const l of links) members.set(l.journey, [...(members.get(l.journey) ?? []), l.visitor]);
   const seenVisitors = new Set(links.map((l) => l.visitor));
@@ -64,10 +71,14 @@ export const checkConsistency = async (store: Store, db: Database.Database, site
     if (d) mismatches.push(`journey ${key}: ${d}`);
   }
   const total = (db.prepare('SELECT count(*) AS n FROM events WHERE site = ?').get(siteId) as { n: number }).n;
-  const distinct = (db.prepare('SELECT count(DISTINCT id) AS n FROM events WHERE site = ?').get(siteId) as { n: number }).n;
+  const distinct = (
+    db.prepare('SELECT count(DISTINCT id) AS n FROM events WHERE site = ?').get(siteId) as { n: number }
+  ).n;
   if (total !== distinct) mismatches.push(`events: ${total} rows but ${distinct} distinct ids`);
   if (folded !== total) mismatches.push(`events: ${total} stored but ${folded} folded into journeys`);
-  const withEvents = db.prepare('SELECT DISTINCT visitor FROM events WHERE site = ?').all(siteId) as { visitor: string }[];
+  const withEvents = db.prepare('SELECT DISTINCT visitor FROM events WHERE site = ?').all(siteId) as {
+    visitor: string;
+  }[];
   for (const { visitor } of withEvents) {
     if (!seenVisitors.has(visitor)) mismatches.push(`visitor ${visitor} has events but belongs to no journey`);
   }

@@ -48,7 +48,8 @@ const makeBatch = (now: number): Batch => {
     const ts = now - Math.floor(rng() < 0.2 ? rng() * 6 * 3600_000 : rng() * 60_000);
     const r = rng();
     if (r < 0.6) events.push({ id, type: 'page', ts, url: `https://shop.test${pick(PATHS)}` });
-    else if (r < 0.8) events.push({ id, type: 'event', ts, name: pick(['add_to_cart', 'search', 'purchase', 'signup_completed']) });
+    else if (r < 0.8)
+      events.push({ id, type: 'event', ts, name: pick(['add_to_cart', 'search', 'purchase', 'signup_completed']) });
     else if (r < 0.83) events.push({ id, type: 'identify', ts, userId: pick(USERS) });
     else if (r < 0.95) events.push({ id, type: 'feedback', ts, value: 1 + Math.floor(rng() * 5) });
     else events.push({ id, type: 'stage', ts, stage: pick(['cart', 'checkout', 'landing']) });
@@ -146,7 +147,9 @@ describe('crash: kill -9 under load, restart, compare', () => {
       await sleep(50);
       const waiting = new Set(pending.flatMap((b) => b.events.map((e) => e.id)));
       const between = new Database(file);
-      const storedNow = new Set((between.prepare("SELECT id FROM events WHERE site = 'demo'").all() as { id: string }[]).map((r) => r.id));
+      const storedNow = new Set(
+        (between.prepare("SELECT id FROM events WHERE site = 'demo'").all() as { id: string }[]).map((r) => r.id),
+      );
       between.close();
       beforeRecovery.acked = acked.size;
       beforeRecovery.waiting = waiting.size;
@@ -171,7 +174,9 @@ describe('crash: kill -9 under load, restart, compare', () => {
     }
 
     const db = new Database(file, { readonly: true });
-    const stored = new Set((db.prepare("SELECT id FROM events WHERE site = 'demo'").all() as { id: string }[]).map((r) => r.id));
+    const stored = new Set(
+      (db.prepare("SELECT id FROM events WHERE site = 'demo'").all() as { id: string }[]).map((r) => r.id),
+    );
     db.close();
     const lostAcked = [...acked].filter((id) => !stored.has(id));
     const unknown = [...stored].filter((id) => !sent.has(id));

@@ -40,13 +40,18 @@ export const startFaultProxy = async (target: string, slowMs = 3000): Promise<Fa
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }
-    const res = await fetch(`${target}${req.url}`, { method: req.method, headers, body: req.method === 'POST' ? new Uint8Array(body) : undefined });
+    const res = await fetch(`${target}${req.url}`, {
+      method: req.method,
+      headers,
+      body: req.method === 'POST' ? new Uint8Array(body) : undefined,
+    });
     return { status: res.status, headers: res.headers, text: await res.text() };
   };
   const reply = (res: ServerResponse, r: { status: number; headers: Headers; text: string }) => {
     const h: Record<string, string> = {};
     r.headers.forEach((v, k) => {
-      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) h[k] = v;
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection', 'keep-alive'].includes(k))
+        h[k] = v;
     });
     res.writeHead(r.status, h).end(r.text);
   };
@@ -68,7 +73,10 @@ export const startFaultProxy = async (target: string, slowMs = 3000): Promise<Fa
     seen.push(entry);
     if (m === 'drop-before') return void req.socket.destroy();
     if (m === 'error500') {
-      res.writeHead(500, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': req.headers.origin ?? '*' });
+      res.writeHead(500, {
+        'Content-Type': 'application/json',
+        'Access-Control-Allow-Origin': req.headers.origin ?? '*',
+      });
       return void res.end('{"error":"[fault proxy] injected 500"}');
     }
     if (m === 'slow') await new Promise((ok) => setTimeout(ok, slowMs));

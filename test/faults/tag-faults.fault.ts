@@ -34,7 +34,8 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
     // The shop's pages, on their own origin; the tag's endpoint (data-api) is the proxy.
     pages = createServer((req, res) => {
       if (req.url === '/cjm.js') return void res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(tag);
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(`<!doctype html><html><head><meta charset="utf-8">
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><html><head><meta charset="utf-8">
 <title>fault test</title><script async src="/cjm.js" data-site="demo" data-api="${proxy.url}/collect"></script></head>
 <body><h1>${req.url}</h1><a id="next" href="/next">next</a></body></html>`);
     });
@@ -59,11 +60,19 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
     await page.waitForFunction(() => typeof (window as { cjm?: { track?: unknown } }).cjm?.track === 'function');
   };
   const track = (page: Page, n: number) =>
-    page.evaluate((n) => (window as unknown as { cjm: { track: (name: string, p: object) => void } }).cjm.track('fault_test', { n }), n);
+    page.evaluate(
+      (n) =>
+        (window as unknown as { cjm: { track: (name: string, p: object) => void } }).cjm.track('fault_test', { n }),
+      n,
+    );
 
   /** Stored events of the run `tag`: tracked `n` values and page-view paths, with how often each is stored. */
   const stored = (tag: string) => {
-    const rows = collector.db.prepare("SELECT type, url, props FROM events WHERE site = 'demo'").all() as { type: string; url: string | null; props: string | null }[];
+    const rows = collector.db.prepare("SELECT type, url, props FROM events WHERE site = 'demo'").all() as {
+      type: string;
+      url: string | null;
+      props: string | null;
+    }[];
     const tracked = new Map<number, number>();
     const views = new Map<string, number>();
     for (const r of rows) {
@@ -99,7 +108,12 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
         `missing ${missing.length + missingViews.length}, stored twice ${twice.length + viewsTwice.length}; requests seen by the proxy: ` +
         `${[...byMode].map(([m, c]) => `${m} ${c}`).join(', ')}; duplicates the collector ignored: ${duplicates}`,
     );
-    expect({ missing, missingViews, twice, viewsTwice }).toEqual({ missing: [], missingViews: [], twice: [], viewsTwice: [] });
+    expect({ missing, missingViews, twice, viewsTwice }).toEqual({
+      missing: [],
+      missingViews: [],
+      twice: [],
+      viewsTwice: [],
+    });
   };
 
   it('delivers every event exactly once through drops, 500s, slow answers and an outage (one page)', async () => {

@@ -10,10 +10,15 @@ import { beforeEach, describe, expect, test } from 'vitest';
 import { fakeNet, site, storedOutbox } from './helpers';
 
 const read = (f: string) => readFileSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../dist', f), 'utf8');
-type Cjm = ((...a: unknown[]) => unknown) & { track(n: string, p?: object): void; flush(): Promise<void>; q?: unknown[] };
+type Cjm = ((...a: unknown[]) => unknown) & {
+  track(n: string, p?: object): void;
+  flush(): Promise<void>;
+  q?: unknown[];
+};
 const w = window as unknown as { cjm?: Cjm };
 
-const settings = (window as unknown as { happyDOM?: { settings: { handleDisabledFileLoadingAsSuccess: boolean } } }).happyDOM?.settings;
+const settings = (window as unknown as { happyDOM?: { settings: { handleDisabledFileLoadingAsSuccess: boolean } } })
+  .happyDOM?.settings;
 if (settings) settings.handleDisabledFileLoadingAsSuccess = true;
 
 /** Runs dist/cjm.js as if from <script src=… data-…>. */

@@ -9,7 +9,9 @@ export interface Call {
   init?: RequestInit;
 }
 
-type Answer = (call: Call) => number | [status: number, retryAfter?: string] | Promise<number | [number, string?]> | Error;
+type Answer = (
+  call: Call,
+) => number | [status: number, retryAfter?: string] | Promise<number | [number, string?]> | Error;
 
 /**
  * Replaces `fetch` and `navigator.sendBeacon` with recorders. `answer` decides each fetch status (default 202);
@@ -48,7 +50,10 @@ export const fakeNet = () => {
 /** Makes `document.hidden` answer `hidden` and fires the events a tab switch or a navigation away fires. */
 export const setHidden = (hidden: boolean) => {
   Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(document, 'visibilityState', {
+    configurable: true,
+    get: () => (hidden ? 'hidden' : 'visible'),
+  });
   document.dispatchEvent(new Event('visibilitychange'));
 };
 

@@ -79,11 +79,12 @@ describe('tracker page views', () => {
     history.pushState(null, '', '/product/1');
     t.page(); // manual
     await t.flush();
-    expect(net.events(s).filter((e) => e.type == 'page').map((e) => new URL(e.url!).pathname)).toEqual([
-      '/landing',
-      '/product/1',
-      '/product/1',
-    ]);
+    expect(
+      net
+        .events(s)
+        .filter((e) => e.type == 'page')
+        .map((e) => new URL(e.url!).pathname),
+    ).toEqual(['/landing', '/product/1', '/product/1']);
   });
 
   test('auto: false sends no page view by itself', async () => {

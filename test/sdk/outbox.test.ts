@@ -6,7 +6,13 @@ import { BATCH, BYTES, LEASE, MAX, outbox, type Send } from '../../sdk/outbox';
 import { storedOutbox } from './helpers';
 
 const KEY = 'cjm.o.test';
-const ev = (i: number, extra: Partial<WireEvent> = {}): WireEvent => ({ id: `e${i}-${uid()}`, type: 'event', ts: Date.now(), name: `n${i}`, ...extra });
+const ev = (i: number, extra: Partial<WireEvent> = {}): WireEvent => ({
+  id: `e${i}-${uid()}`,
+  type: 'event',
+  ts: Date.now(),
+  name: `n${i}`,
+  ...extra,
+});
 
 interface Sent {
   events: WireEvent[];
@@ -118,7 +124,7 @@ describe('outbox', () => {
     expect(Math.max(...gaps)).toBeLessThanOrEqual(90_000 + 100);
   });
 
-  test("honours Retry-After (seconds) on 429", async () => {
+  test('honours Retry-After (seconds) on 429', async () => {
     let status = 429;
     const r = recorder(() => status, 30);
     const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
@@ -175,51 +181,62 @@ describe('outbox', () => {
     expect(stored().d).toBe(0);
   });
 
-  test.each([400, 401, 403, 404, 410, 413, 422])('%i: a batch of one is dropped and counted, not retried', async (status) => {
-    let s = status;
-    const r = recorder(() => s);
-    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
-    put(ev(1));
-    await flush();
-    expect(stored()).toEqual({ q: [], d: 1 });
-    await vi.advanceTimersByTimeAsync(120_000);
-    expect(r.sent).toHaveLength(1);
-    s = 202;
-    put(ev(3));
-    await flush();
-    expect(r.sent[1]!.dropped).toBe(1);
-    expect(stored().d).toBe(0);
-  });
+  test.each([400, 401, 403, 404, 410, 413, 422])(
+    '%i: a batch of one is dropped and counted, not retried',
+    async (status) => {
+      let s = status;
+      const r = recorder(() => s);
+      const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+      put(ev(1));
+      await flush();
+      expect(stored()).toEqual({ q: [], d: 1 });
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(r.sent).toHaveLength(1);
+      s = 202;
+      put(ev(3));
+      await flush();
+      expect(r.sent[1]!.dropped).toBe(1);
+      expect(stored().d).toBe(0);
+    },
+  );
 
-  test.each([401, 403, 404, 410])('%i: a whole batch is dropped at once (the site, not an event, is refused)', async (status) => {
-    const r = recorder(() => status);
-    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
-    for (let i = 0; i < 10; i++) put(ev(i));
-    await flush();
-    expect(r.sent).toHaveLength(1);
-    expect(stored()).toEqual({ q: [], d: 10 });
-  });
+  test.each([401, 403, 404, 410])(
+    '%i: a whole batch is dropped at once (the site, not an event, is refused)',
+    async (status) => {
+      const r = recorder(() => status);
+      const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+      for (let i = 0; i < 10; i++) put(ev(i));
+      await flush();
+      expect(r.sent).toHaveLength(1);
+      expect(stored()).toEqual({ q: [], d: 10 });
+    },
+  );
 
-  test.each([400, 413, 422])('%i: the batch is halved until the bad event is alone; the others are delivered', async (status) => {
-    const bad = ev(7, { name: '' });
-    const good = Array.from({ length: 20 }, (_, i) => ev(i));
-    const r = recorder();
-    r.send.mockImplementation(async (events, dropped, beacon) => {
-      r.sent.push({ events, dropped, beacon });
-      return [events.some((e) => e.id == bad.id) ? status : 202, NaN];
-    });
-    const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
-    good.slice(0, 7).forEach((e) => put(e));
-    put(bad);
-    good.slice(7).forEach((e) => put(e));
-    await flush();
-    const delivered = r.sent.filter((b) => !b.events.some((e) => e.id == bad.id)).flatMap((b) => b.events.map((e) => e.id));
-    expect(delivered.sort()).toEqual(good.map((e) => e.id).sort());
-    expect(r.sent.length).toBeLessThanOrEqual(12);
-    expect(stored().q).toEqual([]);
-    // The drop is reported with the next batch (here within the same flush), and only once.
-    expect(r.sent.map((b) => b.dropped).filter(Boolean)).toEqual([1]);
-  });
+  test.each([400, 413, 422])(
+    '%i: the batch is halved until the bad event is alone; the others are delivered',
+    async (status) => {
+      const bad = ev(7, { name: '' });
+      const good = Array.from({ length: 20 }, (_, i) => ev(i));
+      const r = recorder();
+      r.send.mockImplementation(async (events, dropped, beacon) => {
+        r.sent.push({ events, dropped, beacon });
+        return [events.some((e) => e.id == bad.id) ? status : 202, NaN];
+      });
+      const [put, , flush] = outbox(store(true), KEY, r.send, () => true);
+      good.slice(0, 7).forEach((e) => put(e));
+      put(bad);
+      good.slice(7).forEach((e) => put(e));
+      await flush();
+      const delivered = r.sent
+        .filter((b) => !b.events.some((e) => e.id == bad.id))
+        .flatMap((b) => b.events.map((e) => e.id));
+      expect(delivered.sort()).toEqual(good.map((e) => e.id).sort());
+      expect(r.sent.length).toBeLessThanOrEqual(12);
+      expect(stored().q).toEqual([]);
+      // The drop is reported with the next batch (here within the same flush), and only once.
+      expect(r.sent.map((b) => b.dropped).filter(Boolean)).toEqual([1]);
+    },
+  );
 
   test.each([0, 408, 429, 500, 502, 503, 504])('%i: the batch is retried', async (status) => {
     let s = status;
@@ -375,7 +392,13 @@ describe('outbox', () => {
     await flush2();
     expect(r2.sent.length).toBeGreaterThan(2);
     for (const b of r2.sent) {
-      const body = JSON.stringify({ site: 'x'.repeat(64), visitor: uid(), sent: Date.now(), dropped: 500, events: b.events });
+      const body = JSON.stringify({
+        site: 'x'.repeat(64),
+        visitor: uid(),
+        sent: Date.now(),
+        dropped: 500,
+        events: b.events,
+      });
       expect(new Blob([body]).size).toBeLessThanOrEqual(BYTES);
     }
     expect(r2.sent.flatMap((b) => b.events)).toHaveLength(20);

@@ -24,7 +24,8 @@ const load = async () => {
 };
 
 // Scripts the tests put in the page are not fetched; say so quietly instead of logging an error.
-const settings = (window as unknown as { happyDOM?: { settings: { handleDisabledFileLoadingAsSuccess: boolean } } }).happyDOM?.settings;
+const settings = (window as unknown as { happyDOM?: { settings: { handleDisabledFileLoadingAsSuccess: boolean } } })
+  .happyDOM?.settings;
 if (settings) settings.handleDisabledFileLoadingAsSuccess = true;
 
 beforeEach(() => {
@@ -54,7 +55,14 @@ describe('script tag', () => {
     w.cjm!('track', 'a');
     (w.cjm!.track as (n: string) => void)('b');
     await (w.cjm!.flush as () => Promise<void>)();
-    expect(net.events(s).map((e) => e.name ?? e.stage ?? e.userId ?? e.type)).toEqual(['page', 'checkout', 'cart_abandoned', 'u1', 'a', 'b']);
+    expect(net.events(s).map((e) => e.name ?? e.stage ?? e.userId ?? e.type)).toEqual([
+      'page',
+      'checkout',
+      'cart_abandoned',
+      'u1',
+      'a',
+      'b',
+    ]);
     expect(net.events(s)[2]!.props).toEqual({ sku: 'x' });
     expect(typeof w.cjm).toBe('function');
   });

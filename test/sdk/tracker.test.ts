@@ -48,7 +48,13 @@ describe('public API', () => {
     expect(b.sent).toBe(1_700_000_001_500);
     const strip = ({ id, ...e }: WireEvent) => (expect(id.length).toBeGreaterThanOrEqual(16), e);
     expect(b.events.map(strip)).toEqual([
-      { type: 'event', ts: 1_700_000_000_000, name: 'signup', props: { plan: 'pro', seats: 3, trial: true, coupon: null }, value: 49 },
+      {
+        type: 'event',
+        ts: 1_700_000_000_000,
+        name: 'signup',
+        props: { plan: 'pro', seats: 3, trial: true, coupon: null },
+        value: 49,
+      },
       { type: 'identify', ts: 1_700_000_000_500, userId: 'user-1', props: { email_domain: 'example.com' } },
       { type: 'stage', ts: 1_700_000_000_500, stage: 'checkout' },
       { type: 'feedback', ts: 1_700_000_000_500, value: 4, props: { comment: 'fast' }, stage: 'checkout' },
@@ -68,7 +74,12 @@ describe('public API', () => {
     history.pushState(null, '', '/cart');
     await t.flush();
     const [p1, p2] = net.events(s);
-    expect(p1).toMatchObject({ type: 'page', url: location.origin + '/l?utm_source=ads&fbclid=f1', title: 'Landing', referrer: 'https://www.google.com/' });
+    expect(p1).toMatchObject({
+      type: 'page',
+      url: location.origin + '/l?utm_source=ads&fbclid=f1',
+      title: 'Landing',
+      referrer: 'https://www.google.com/',
+    });
     expect(p2).toMatchObject({ type: 'page', url: location.origin + '/cart', title: 'Cart' });
     expect(p2).not.toHaveProperty('referrer');
   });
@@ -100,7 +111,8 @@ describe('public API', () => {
   test('an event the collector refuses (feedback 6) costs only itself: dropped and counted', async () => {
     const net = fakeNet();
     // The collector's rule: feedback.value must be an integer 1–5 (400 naming the field otherwise).
-    net.answer = (c) => (c.body.events.some((e) => e.type == 'feedback' && !(e.value! >= 1 && e.value! <= 5)) ? 400 : 202);
+    net.answer = (c) =>
+      c.body.events.some((e) => e.type == 'feedback' && !(e.value! >= 1 && e.value! <= 5)) ? 400 : 202;
     const s = site();
     const t = createTracker({ site: s, endpoint: '/c', auto: false });
     t.track('a');
@@ -110,7 +122,12 @@ describe('public API', () => {
     await t.flush();
     const ok = net.batches(s).filter((c) => !c.body.events.some((e) => e.value == 6));
     expect(ok.flatMap((c) => c.body.events).map((e) => e.name ?? e.value)).toEqual(['a', 5, 'b']);
-    expect(net.batches(s).map((c) => c.body.dropped).filter(Boolean)).toEqual([1]);
+    expect(
+      net
+        .batches(s)
+        .map((c) => c.body.dropped)
+        .filter(Boolean),
+    ).toEqual([1]);
     expect(net.events(s).find((e) => e.value == 5)!.props).toEqual({}); // no comment
   });
 

@@ -76,7 +76,9 @@ describe('post', () => {
 describe('verdict: the retry table', () => {
   test.each([200, 201, 202, 204, 299])('%i → sent', (s) => expect(verdict(s)).toBe(SENT));
   test.each([0, 1, 408, 429, 500, 502, 503, 504, 599])('%i → retry', (s) => expect(verdict(s)).toBe(RETRY));
-  test.each([400, 413, 422])('%i → split (halve the batch; a batch of one is dropped and counted)', (s) => expect(verdict(s)).toBe(SPLIT));
+  test.each([400, 413, 422])('%i → split (halve the batch; a batch of one is dropped and counted)', (s) =>
+    expect(verdict(s)).toBe(SPLIT),
+  );
   test.each([401, 403, 404, 410])('%i → drop (counted in dropped)', (s) => expect(verdict(s)).toBe(DROP));
   test.each([301, 405, 409, 415])('%i (not listed) → drop', (s) => expect(verdict(s)).toBe(DROP));
 });

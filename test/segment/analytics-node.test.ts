@@ -9,7 +9,8 @@ import type { TimelineEvent, WriteKey } from '../../collector/core/store';
 import { start, type Running } from '../../collector/node';
 
 /** The browser part must look like a browser (/collect drops bots by User-Agent). */
-const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const BROWSER_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 let c: Running;
 let base: string;
@@ -22,7 +23,10 @@ afterAll(async () => {
 });
 
 const admin = (path: string, init: RequestInit = {}) =>
-  fetch(`${base}${path}`, { ...init, headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+  fetch(`${base}${path}`, {
+    ...init,
+    headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
+  });
 
 const newKey = async (name: string) => {
   const res = await admin('/api/sites/demo/keys', { method: 'POST', body: JSON.stringify({ name }) });
@@ -54,7 +58,12 @@ describe('@segment/analytics-node against the collector', () => {
         visitor,
         sent: now,
         events: [
-          { id: `${visitor}-1`, type: 'page', ts: now - 10 * min, url: 'https://shop.test/?utm_source=google&utm_medium=cpc' },
+          {
+            id: `${visitor}-1`,
+            type: 'page',
+            ts: now - 10 * min,
+            url: 'https://shop.test/?utm_source=google&utm_medium=cpc',
+          },
           { id: `${visitor}-2`, type: 'page', ts: now - 9 * min, url: 'https://shop.test/checkout' },
           { id: `${visitor}-3`, type: 'identify', ts: now - 8 * min, userId: 'u-42' },
         ],
@@ -67,7 +76,10 @@ describe('@segment/analytics-node against the collector', () => {
     const { analytics, statuses, errors } = client(key);
     const acked: Array<string | undefined> = [];
     const cb = (err?: unknown) => acked.push(err === undefined ? undefined : String(err));
-    analytics.identify({ userId: 'u-42', traits: { plan: 'pro', address: { city: 'Tallinn' } }, timestamp: new Date(now - 7 * min) }, cb);
+    analytics.identify(
+      { userId: 'u-42', traits: { plan: 'pro', address: { city: 'Tallinn' } }, timestamp: new Date(now - 7 * min) },
+      cb,
+    );
     analytics.track(
       {
         userId: 'u-42',
@@ -77,8 +89,24 @@ describe('@segment/analytics-node against the collector', () => {
       },
       cb,
     );
-    analytics.page({ anonymousId: visitor, name: 'Receipt', properties: { url: 'https://shop.test/thank-you' }, timestamp: new Date(now - 4 * min) }, cb);
-    analytics.track({ userId: 'u-42', event: 'Review Request Opened', context: { channel: 'email' }, timestamp: new Date(now - 2 * min) }, cb);
+    analytics.page(
+      {
+        anonymousId: visitor,
+        name: 'Receipt',
+        properties: { url: 'https://shop.test/thank-you' },
+        timestamp: new Date(now - 4 * min),
+      },
+      cb,
+    );
+    analytics.track(
+      {
+        userId: 'u-42',
+        event: 'Review Request Opened',
+        context: { channel: 'email' },
+        timestamp: new Date(now - 2 * min),
+      },
+      cb,
+    );
     await analytics.closeAndFlush({ timeout: 20_000 });
     expect(errors).toEqual([]);
     expect(statuses).toEqual([200]);
@@ -97,7 +125,8 @@ describe('@segment/analytics-node against the collector', () => {
     const real = view.timeline.filter((e) => !e.synthetic);
     // Browser events keep the tag's ids; server events have `seg:` ids. The page the back end sent with
     // anonymousId = the tag's visitor id is stored under that visitor.
-    const origin = (e: TimelineEvent) => (e.id.startsWith('seg') ? 'server' : 'browser') + (e.visitor === visitor ? '@tag-visitor' : '');
+    const origin = (e: TimelineEvent) =>
+      (e.id.startsWith('seg') ? 'server' : 'browser') + (e.visitor === visitor ? '@tag-visitor' : '');
     expect(real.map((e) => [origin(e), e.type, e.name ?? e.url ?? e.userId])).toEqual([
       ['browser@tag-visitor', 'page', 'https://shop.test/?utm_source=google&utm_medium=cpc'],
       ['browser@tag-visitor', 'page', 'https://shop.test/checkout'],
@@ -113,7 +142,10 @@ describe('@segment/analytics-node against the collector', () => {
     const order = real.find((e) => e.name === 'order_completed')!;
     expect(order.id).toMatch(/^seg:node-next-\d+-[0-9a-f-]{36}$/);
     expect(order).toMatchObject({ value: 99.5, props: { revenue: 99.5, currency: 'EUR' } });
-    expect(real.find((e) => e.type === 'identify' && e.visitor !== visitor)!.props).toEqual({ plan: 'pro', 'address.city': 'Tallinn' });
+    expect(real.find((e) => e.type === 'identify' && e.visitor !== visitor)!.props).toEqual({
+      plan: 'pro',
+      'address.city': 'Tallinn',
+    });
     expect(real.find((e) => e.name === 'Review Request Opened')!.channel).toBe('email');
     expect(view.journey.firstChannel).toBe('paid_search');
     expect(view.journey.currentStage).toBe('post-purchase');
@@ -123,7 +155,13 @@ describe('@segment/analytics-node against the collector', () => {
     const before = view.timeline.length;
     const { analytics: again } = client(key);
     const messageId = order.id.slice('seg:'.length);
-    again.track({ userId: 'u-42', event: 'order_completed', properties: { revenue: 99.5 }, messageId, timestamp: new Date(now - 5 * min) });
+    again.track({
+      userId: 'u-42',
+      event: 'order_completed',
+      properties: { revenue: 99.5 },
+      messageId,
+      timestamp: new Date(now - 5 * min),
+    });
     await again.closeAndFlush({ timeout: 20_000 });
     const after = (await (await admin(`/api/sites/demo/visitors/${visitor}`)).json()) as { timeline: TimelineEvent[] };
     expect(after.timeline).toHaveLength(before);
@@ -131,7 +169,9 @@ describe('@segment/analytics-node against the collector', () => {
 
   it('refuses a bad key and a revoked key with 401, and stores nothing', async () => {
     const count = async () => {
-      const { visitors } = (await (await admin('/api/sites/demo/visitors?limit=500')).json()) as { visitors: unknown[] };
+      const { visitors } = (await (await admin('/api/sites/demo/visitors?limit=500')).json()) as {
+        visitors: unknown[];
+      };
       return visitors.length;
     };
     const initial = await count();

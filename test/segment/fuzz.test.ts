@@ -27,9 +27,14 @@ const post = (path: string, body: string) =>
 const count = async () => (db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
 
 const scalar = fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
-const value = fc.oneof(scalar, fc.dictionary(fc.string({ maxLength: 8 }), scalar, { maxKeys: 4 }), fc.array(scalar, { maxLength: 3 }));
+const value = fc.oneof(
+  scalar,
+  fc.dictionary(fc.string({ maxLength: 8 }), scalar, { maxKeys: 4 }),
+  fc.array(scalar, { maxLength: 3 }),
+);
 /** Mostly a valid field, sometimes garbage. */
-const mostly = <T>(valid: fc.Arbitrary<T>) => fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: value, weight: 1 });
+const mostly = <T>(valid: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: value, weight: 1 });
 const props = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), value, { maxKeys: 12 });
 const message = fc.record(
   {
@@ -40,7 +45,9 @@ const message = fc.record(
     event: mostly(fc.constantFrom('add_to_cart', 'order_completed', 'Email Opened')),
     name: mostly(fc.string({ maxLength: 20 })),
     messageId: mostly(fc.string({ minLength: 1, maxLength: 80 })),
-    timestamp: mostly(fc.integer({ min: -40, max: 2 }).map((d) => new Date(Date.UTC(2026, 10, 21, 10) + d * 86_400_000).toISOString())),
+    timestamp: mostly(
+      fc.integer({ min: -40, max: 2 }).map((d) => new Date(Date.UTC(2026, 10, 21, 10) + d * 86_400_000).toISOString()),
+    ),
     channel: mostly(fc.constantFrom('email', 'sms', 'server', 'E-Mail')),
     stage: mostly(fc.constantFrom('cart', 'checkout', 'nope')),
     properties: mostly(props),
@@ -50,8 +57,27 @@ const message = fc.record(
         {
           channel: mostly(fc.constantFrom('push', 'offline')),
           stage: mostly(fc.constantFrom('signup')),
-          page: mostly(fc.record({ url: mostly(fc.webUrl()), referrer: mostly(fc.webUrl()), title: mostly(fc.string()), path: mostly(fc.string()) }, { requiredKeys: [] })),
-          campaign: mostly(fc.record({ source: mostly(fc.string()), medium: mostly(fc.constantFrom('email', 'cpc')), name: mostly(fc.string()) }, { requiredKeys: [] })),
+          page: mostly(
+            fc.record(
+              {
+                url: mostly(fc.webUrl()),
+                referrer: mostly(fc.webUrl()),
+                title: mostly(fc.string()),
+                path: mostly(fc.string()),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+          campaign: mostly(
+            fc.record(
+              {
+                source: mostly(fc.string()),
+                medium: mostly(fc.constantFrom('email', 'cpc')),
+                name: mostly(fc.string()),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
           traits: mostly(props),
         },
         { requiredKeys: [] },
@@ -64,10 +90,14 @@ const message = fc.record(
 describe('/v1 never answers 500', () => {
   it('for any JSON value on every endpoint', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'), fc.jsonValue(), async (endpoint, body) => {
-        const res = await post(`/v1/${endpoint}`, JSON.stringify(body));
-        expect([200, 400, 413]).toContain(res.status);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('track', 'identify', 'page', 'screen', 'group', 'alias', 'batch'),
+        fc.jsonValue(),
+        async (endpoint, body) => {
+          const res = await post(`/v1/${endpoint}`, JSON.stringify(body));
+          expect([200, 400, 413]).toContain(res.status);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -78,7 +108,10 @@ describe('/v1 never answers 500', () => {
         const before = await count();
         const res = asBatch
           ? await post('/v1/batch', JSON.stringify({ batch: messages, sentAt: new Date().toISOString() }))
-          : await post(`/v1/${typeof messages[0]!.type === 'string' ? messages[0]!.type : 'track'}`, JSON.stringify(messages[0]));
+          : await post(
+              `/v1/${typeof messages[0]!.type === 'string' ? messages[0]!.type : 'track'}`,
+              JSON.stringify(messages[0]),
+            );
         const json = (await res.json()) as { success: boolean; path?: string };
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         if (res.status === 200) expect(json.success).toBe(true);

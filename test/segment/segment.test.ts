@@ -48,7 +48,8 @@ const events = (visitor: string, site = 'demo') => t.store.eventsOfVisitors(site
 const allEvents = async (site = 'demo') => {
   const { visitors } = await t.store.listVisitors(site, { limit: 100 });
   const out: TimelineEvent[] = [];
-  for (const v of visitors) out.push(...(await t.store.eventsOfVisitors(site, await t.store.visitorsOfJourney(site, v.journey))));
+  for (const v of visitors)
+    out.push(...(await t.store.eventsOfVisitors(site, await t.store.visitorsOfJourney(site, v.journey))));
   return out;
 };
 const visitorView = async (visitor: string) => {
@@ -56,7 +57,11 @@ const visitorView = async (visitor: string) => {
   expect(res.status).toBe(200);
   return (await res.json()) as {
     visitor: { id: string; journey: string; userId: string | null; visitors: string[] };
-    journey: { currentStage: string | null; converted: unknown; sessions: Array<{ channel: string; source: string | null; campaign: string | null }> };
+    journey: {
+      currentStage: string | null;
+      converted: unknown;
+      sessions: Array<{ channel: string; source: string | null; campaign: string | null }>;
+    };
     timeline: TimelineEvent[];
   };
 };
@@ -85,7 +90,12 @@ describe('POST /v1/track', () => {
   it('applies the stage rules to the event name, and an explicit stage from properties.stage or `stage`', async () => {
     await ok('/v1/track', { anonymousId: 'a', event: 'add_to_cart', timestamp: at(1) });
     expect((await visitorView('a')).journey.currentStage).toBe('cart');
-    await ok('/v1/track', { anonymousId: 'b', event: 'Payment Confirmed', properties: { stage: 'checkout', method: 'card' }, timestamp: at(1) });
+    await ok('/v1/track', {
+      anonymousId: 'b',
+      event: 'Payment Confirmed',
+      properties: { stage: 'checkout', method: 'card' },
+      timestamp: at(1),
+    });
     const b = await events('b');
     expect(b[0]).toMatchObject({ stage: 'checkout', props: { method: 'card' } });
     expect(b[0]!.props).not.toHaveProperty('stage');
@@ -94,14 +104,20 @@ describe('POST /v1/track', () => {
     expect((await visitorView('c')).journey.converted).not.toBeNull();
     await ok('/v1/track', { anonymousId: 'd', event: 'Anything', context: { stage: 'signup' }, timestamp: at(1) });
     expect((await visitorView('d')).journey.currentStage).toBe('signup');
-    await ok('/v1/page', { anonymousId: 'e', properties: { url: 'https://shop.test/', stage: 'cart' }, timestamp: at(1) });
+    await ok('/v1/page', {
+      anonymousId: 'e',
+      properties: { url: 'https://shop.test/', stage: 'cart' },
+      timestamp: at(1),
+    });
     expect((await events('e'))[0]).toMatchObject({ stage: 'cart' });
     expect((await events('e'))[0]!.props).toBeUndefined();
     expect((await visitorView('e')).journey.currentStage).toBe('cart');
   });
 
   it('refuses a stage that is not a string, naming it', async () => {
-    expect((await refused('/v1/track', { anonymousId: 'v', event: 'x', context: { stage: 3 } })).path).toBe('context.stage');
+    expect((await refused('/v1/track', { anonymousId: 'v', event: 'x', context: { stage: 3 } })).path).toBe(
+      'context.stage',
+    );
     expect((await refused('/v1/track', { anonymousId: 'v', event: 'x', stage: 'x'.repeat(65) })).path).toBe('stage');
   });
 
@@ -128,7 +144,11 @@ describe('POST /v1/track', () => {
         tags: ['x'],
       },
     });
-    expect((await events('v'))[0]!.props).toEqual({ order_id: 'o1', 'shipping.method': 'dhl', 'shipping.address.city': 'Berlin' });
+    expect((await events('v'))[0]!.props).toEqual({
+      order_id: 'o1',
+      'shipping.method': 'dhl',
+      'shipping.address.city': 'Berlin',
+    });
   });
 
   it('uses context.page for the URL and referrer the event happened on', async () => {
@@ -138,7 +158,10 @@ describe('POST /v1/track', () => {
       timestamp: at(1),
       context: { page: { url: 'https://shop.test/help', referrer: 'https://www.google.com/', title: 'Help' } },
     });
-    expect((await events('v'))[0]).toMatchObject({ url: 'https://shop.test/help', referrer: 'https://www.google.com/' });
+    expect((await events('v'))[0]).toMatchObject({
+      url: 'https://shop.test/help',
+      referrer: 'https://www.google.com/',
+    });
     expect((await visitorView('v')).journey.sessions[0]!.channel).toBe('organic_search');
   });
 });
@@ -149,7 +172,12 @@ describe('POST /v1/page and /v1/screen', () => {
       anonymousId: 'v',
       name: 'Checkout',
       timestamp: at(1),
-      properties: { url: 'https://shop.test/checkout?step=2', path: '/checkout', referrer: 'https://shop.test/cart', plan: 'pro' },
+      properties: {
+        url: 'https://shop.test/checkout?step=2',
+        path: '/checkout',
+        referrer: 'https://shop.test/cart',
+        plan: 'pro',
+      },
     });
     await ok('/v1/page', {
       anonymousId: 'w',
@@ -166,7 +194,11 @@ describe('POST /v1/page and /v1/screen', () => {
       }),
     ]);
     expect((await visitorView('v')).journey.currentStage).toBe('checkout');
-    expect((await events('w'))[0]).toMatchObject({ url: 'https://shop.test/cart', title: 'Your cart', referrer: 'https://t.co/x' });
+    expect((await events('w'))[0]).toMatchObject({
+      url: 'https://shop.test/cart',
+      title: 'Your cart',
+      referrer: 'https://t.co/x',
+    });
     expect((await visitorView('w')).journey.currentStage).toBe('cart');
   });
 
@@ -226,7 +258,10 @@ describe('POST /v1/identify and /v1/alias', () => {
 
 describe('POST /v1/group', () => {
   it('is accepted and ignored', async () => {
-    expect(await ok('/v1/group', { userId: 'u', groupId: 'acme', traits: { seats: 5 } })).toEqual({ success: true, ignored: 1 });
+    expect(await ok('/v1/group', { userId: 'u', groupId: 'acme', traits: { seats: 5 } })).toEqual({
+      success: true,
+      ignored: 1,
+    });
     expect(await allEvents()).toEqual([]);
   });
 });
@@ -236,7 +271,13 @@ describe('POST /v1/batch', () => {
     const json = await ok('/v1/batch', {
       batch: [
         { type: 'identify', anonymousId: 'v', userId: 'u1', timestamp: at(1), messageId: 'b1' },
-        { type: 'page', anonymousId: 'v', properties: { url: 'https://shop.test/cart' }, timestamp: at(2), messageId: 'b2' },
+        {
+          type: 'page',
+          anonymousId: 'v',
+          properties: { url: 'https://shop.test/cart' },
+          timestamp: at(2),
+          messageId: 'b2',
+        },
         { type: 'track', anonymousId: 'v', event: 'checkout_started', timestamp: at(3), messageId: 'b3' },
         { type: 'screen', anonymousId: 'v', name: 'App Home', timestamp: at(4), messageId: 'b4' },
         { type: 'group', anonymousId: 'v', groupId: 'g', messageId: 'b5' },
@@ -265,7 +306,12 @@ describe('ids and deduplication', () => {
     const msg = { anonymousId: 'v', event: 'x', messageId: 'node-next-1-abc', timestamp: at(1) };
     await ok('/v1/track', msg);
     await ok('/v1/track', msg);
-    await ok('/v1/batch', { batch: [{ ...msg, type: 'track' }, { ...msg, type: 'track' }] });
+    await ok('/v1/batch', {
+      batch: [
+        { ...msg, type: 'track' },
+        { ...msg, type: 'track' },
+      ],
+    });
     expect((await events('v')).map((e) => e.id)).toEqual(['seg:node-next-1-abc']);
   });
 
@@ -300,7 +346,11 @@ describe('ids and deduplication', () => {
 describe('visitors and linking to the browser journey', () => {
   it('an anonymousId equal to the tag visitor id lands in the same visitor', async () => {
     await t.collect(batch('9b2c6f0e-6f3a-4a53-9a59-0f6f3c1d2e4b', [page('/', { ts: T0 })]));
-    await ok('/v1/track', { anonymousId: '9b2c6f0e-6f3a-4a53-9a59-0f6f3c1d2e4b', event: 'add_to_cart', timestamp: at(60) });
+    await ok('/v1/track', {
+      anonymousId: '9b2c6f0e-6f3a-4a53-9a59-0f6f3c1d2e4b',
+      event: 'add_to_cart',
+      timestamp: at(60),
+    });
     const view = await visitorView('9b2c6f0e-6f3a-4a53-9a59-0f6f3c1d2e4b');
     expect(view.timeline.map((e) => e.type)).toEqual(['page', 'event']);
     expect(view.journey.currentStage).toBe('cart');
@@ -323,8 +373,20 @@ describe('visitors and linking to the browser journey', () => {
       ]),
     );
     // Server: the back end confirms the payment later, and an e-mail touch comes in between (out of order).
-    await ok('/v1/track', { userId: 'u-42', event: 'order_completed', properties: { revenue: 99 }, timestamp: at(300), messageId: 'pay-1' });
-    await ok('/v1/track', { userId: 'u-42', event: 'Email Clicked', timestamp: at(100), messageId: 'mail-1', context: { channel: 'email' } });
+    await ok('/v1/track', {
+      userId: 'u-42',
+      event: 'order_completed',
+      properties: { revenue: 99 },
+      timestamp: at(300),
+      messageId: 'pay-1',
+    });
+    await ok('/v1/track', {
+      userId: 'u-42',
+      event: 'Email Clicked',
+      timestamp: at(100),
+      messageId: 'mail-1',
+      context: { channel: 'email' },
+    });
 
     const view = await visitorView('tagv');
     expect(view.visitor.journey).toBe('u:u-42');
@@ -361,7 +423,11 @@ describe('visitors and linking to the browser journey', () => {
   it('the key decides the site', async () => {
     await t.store.putSite(defaultSiteConfig('shop'));
     const shopKey = (await t.store.createWriteKey('shop', 'shop')).key;
-    const res = await send('/v1/track', { anonymousId: 'v', event: 'x', timestamp: at(1) }, { Authorization: basic(shopKey) });
+    const res = await send(
+      '/v1/track',
+      { anonymousId: 'v', event: 'x', timestamp: at(1) },
+      { Authorization: basic(shopKey) },
+    );
     expect(res.status).toBe(200);
     expect(await events('v', 'shop')).toHaveLength(1);
     expect(await events('v', 'demo')).toHaveLength(0);
@@ -378,7 +444,8 @@ describe('channels', () => {
       ['e', { channel: 'offline' }, 'offline'],
       ['f', { channel: 'server' }, undefined],
     ];
-    for (const [v, extra] of cases) await ok('/v1/track', { anonymousId: v, event: 'touch', timestamp: at(1), ...extra });
+    for (const [v, extra] of cases)
+      await ok('/v1/track', { anonymousId: v, event: 'touch', timestamp: at(1), ...extra });
     for (const [v, , channel] of cases) {
       const [e] = await events(v);
       expect(e!.channel, v).toBe(channel);
@@ -399,7 +466,12 @@ describe('channels', () => {
 
   it('an e-mail touch days after the browser visit starts a session with channel email', async () => {
     await t.collect(batch('v', [page('/', { ts: T0 })]));
-    await ok('/v1/track', { anonymousId: 'v', event: 'Email Opened', channel: 'email', timestamp: iso(T0 + 2 * 3_600_000) });
+    await ok('/v1/track', {
+      anonymousId: 'v',
+      event: 'Email Opened',
+      channel: 'email',
+      timestamp: iso(T0 + 2 * 3_600_000),
+    });
     const { sessions } = (await visitorView('v')).journey;
     expect(sessions.map((s) => s.channel)).toEqual(['direct', 'email']);
   });
@@ -415,7 +487,13 @@ describe('channels', () => {
     });
     const [e] = await events('v');
     const url = new URL(e!.url!);
-    expect(Object.fromEntries(url.searchParams)).toEqual({ x: '1', utm_source: 'newsletter', utm_medium: 'email', utm_campaign: 'bf', utm_content: 'hero' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      x: '1',
+      utm_source: 'newsletter',
+      utm_medium: 'email',
+      utm_campaign: 'bf',
+      utm_content: 'hero',
+    });
     expect((await visitorView('v')).journey.sessions[0]).toMatchObject({ channel: 'email', campaign: 'bf' });
   });
 
@@ -423,21 +501,35 @@ describe('channels', () => {
     await ok('/v1/page', {
       anonymousId: 'v',
       timestamp: at(1),
-      context: { page: { url: 'https://shop.test/?utm_source=google&utm_medium=cpc' }, campaign: { source: 'other', medium: 'email' } },
+      context: {
+        page: { url: 'https://shop.test/?utm_source=google&utm_medium=cpc' },
+        campaign: { source: 'other', medium: 'email' },
+      },
     });
     expect((await events('v'))[0]!.url).toBe('https://shop.test/?utm_source=google&utm_medium=cpc');
     expect((await visitorView('v')).journey.sessions[0]!.channel).toBe('paid_search');
   });
 
   it('without a URL the campaign is classified into a stored channel', async () => {
-    await ok('/v1/track', { userId: 'u', event: 'x', timestamp: at(1), context: { campaign: { source: 'google', medium: 'cpc' } } });
+    await ok('/v1/track', {
+      userId: 'u',
+      event: 'x',
+      timestamp: at(1),
+      context: { campaign: { source: 'google', medium: 'cpc' } },
+    });
     const e = (await allEvents()).find((x) => x.type === 'event');
     expect(e!.channel).toBe('paid_search');
     expect(e!.url).toBeUndefined();
   });
 
   it('an explicit channel wins over the campaign', async () => {
-    await ok('/v1/track', { anonymousId: 'v', event: 'x', channel: 'sms', timestamp: at(1), context: { campaign: { source: 'google', medium: 'cpc' } } });
+    await ok('/v1/track', {
+      anonymousId: 'v',
+      event: 'x',
+      channel: 'sms',
+      timestamp: at(1),
+      context: { campaign: { source: 'google', medium: 'cpc' } },
+    });
     expect((await events('v'))[0]!.channel).toBe('sms');
   });
 });
@@ -490,21 +582,94 @@ describe('refusals', () => {
     ['a userId that is an object', '/v1/identify', { userId: { id: 1 } }, 'userId'],
     ['a userId too long', '/v1/identify', { userId: 'u'.repeat(201) }, 'userId'],
     ['an event name too long', '/v1/track', { anonymousId: 'v', event: 'e'.repeat(121) }, 'event'],
-    ['too many properties', '/v1/track', { anonymousId: 'v', event: 'x', properties: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`p${i}`, i])) }, 'properties'],
-    ['too many properties once flattened', '/v1/track', { anonymousId: 'v', event: 'x', properties: { a: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`p${i}`, i])) } }, 'properties'],
-    ['a property value too long', '/v1/track', { anonymousId: 'v', event: 'x', properties: { note: 'x'.repeat(1001) } }, 'properties.note'],
-    ['a flattened property too long', '/v1/identify', { userId: 'u', traits: { address: { street: 'x'.repeat(1001) } } }, 'traits.address.street'],
-    ['a page URL too long', '/v1/page', { anonymousId: 'v', properties: { url: `https://x.test/${'a'.repeat(2000)}` } }, 'properties.url'],
-    ['a context.page.url not a string', '/v1/track', { anonymousId: 'v', event: 'x', context: { page: { url: 5 } } }, 'context.page.url'],
-    ['a campaign field not a string', '/v1/track', { anonymousId: 'v', event: 'x', context: { campaign: { source: 5 } } }, 'context.campaign.source'],
+    [
+      'too many properties',
+      '/v1/track',
+      {
+        anonymousId: 'v',
+        event: 'x',
+        properties: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`p${i}`, i])),
+      },
+      'properties',
+    ],
+    [
+      'too many properties once flattened',
+      '/v1/track',
+      {
+        anonymousId: 'v',
+        event: 'x',
+        properties: { a: Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`p${i}`, i])) },
+      },
+      'properties',
+    ],
+    [
+      'a property value too long',
+      '/v1/track',
+      { anonymousId: 'v', event: 'x', properties: { note: 'x'.repeat(1001) } },
+      'properties.note',
+    ],
+    [
+      'a flattened property too long',
+      '/v1/identify',
+      { userId: 'u', traits: { address: { street: 'x'.repeat(1001) } } },
+      'traits.address.street',
+    ],
+    [
+      'a page URL too long',
+      '/v1/page',
+      { anonymousId: 'v', properties: { url: `https://x.test/${'a'.repeat(2000)}` } },
+      'properties.url',
+    ],
+    [
+      'a context.page.url not a string',
+      '/v1/track',
+      { anonymousId: 'v', event: 'x', context: { page: { url: 5 } } },
+      'context.page.url',
+    ],
+    [
+      'a campaign field not a string',
+      '/v1/track',
+      { anonymousId: 'v', event: 'x', context: { campaign: { source: 5 } } },
+      'context.campaign.source',
+    ],
     ['a batch that is not an array', '/v1/batch', { batch: {} }, 'batch'],
     ['an empty batch', '/v1/batch', { batch: [] }, 'batch'],
     ['a batch message without type', '/v1/batch', { batch: [{ anonymousId: 'v', event: 'x' }] }, 'batch[0].type'],
-    ['a batch message of an unknown type', '/v1/batch', { batch: [{ type: 'purchase', anonymousId: 'v' }] }, 'batch[0].type'],
-    ['a bad second batch message', '/v1/batch', { batch: [{ type: 'track', anonymousId: 'v', event: 'ok' }, { type: 'track', anonymousId: 'v' }] }, 'batch[1].event'],
-    ['a bad property in a batch', '/v1/batch', { batch: [{ type: 'track', anonymousId: 'v', event: 'x', properties: { k: 'x'.repeat(1001) } }] }, 'batch[0].properties.k'],
-    ['a bad batch sentAt', '/v1/batch', { batch: [{ type: 'track', anonymousId: 'v', event: 'x' }], sentAt: 'soon' }, 'sentAt'],
-    ['more than 100 messages', '/v1/batch', { batch: Array.from({ length: 101 }, () => ({ type: 'track', anonymousId: 'v', event: 'x' })) }, 'batch'],
+    [
+      'a batch message of an unknown type',
+      '/v1/batch',
+      { batch: [{ type: 'purchase', anonymousId: 'v' }] },
+      'batch[0].type',
+    ],
+    [
+      'a bad second batch message',
+      '/v1/batch',
+      {
+        batch: [
+          { type: 'track', anonymousId: 'v', event: 'ok' },
+          { type: 'track', anonymousId: 'v' },
+        ],
+      },
+      'batch[1].event',
+    ],
+    [
+      'a bad property in a batch',
+      '/v1/batch',
+      { batch: [{ type: 'track', anonymousId: 'v', event: 'x', properties: { k: 'x'.repeat(1001) } }] },
+      'batch[0].properties.k',
+    ],
+    [
+      'a bad batch sentAt',
+      '/v1/batch',
+      { batch: [{ type: 'track', anonymousId: 'v', event: 'x' }], sentAt: 'soon' },
+      'sentAt',
+    ],
+    [
+      'more than 100 messages',
+      '/v1/batch',
+      { batch: Array.from({ length: 101 }, () => ({ type: 'track', anonymousId: 'v', event: 'x' })) },
+      'batch',
+    ],
   ])('refuses %s with 400 naming the field', async (_, path, body, field) => {
     const json = await refused(path, body);
     expect(json.path).toBe(field);
@@ -546,7 +711,9 @@ describe('write key authentication', () => {
 
   it('accepts the key as writeKey in the body, on single calls and batches', async () => {
     expect((await send('/v1/track', { ...msg, writeKey: key }, {})).status).toBe(200);
-    expect((await send('/v1/batch', { batch: [{ type: 'track', ...msg, messageId: 'z' }], writeKey: key }, {})).status).toBe(200);
+    expect(
+      (await send('/v1/batch', { batch: [{ type: 'track', ...msg, messageId: 'z' }], writeKey: key }, {})).status,
+    ).toBe(200);
     expect(await events('v')).toHaveLength(2);
   });
 
@@ -588,7 +755,11 @@ describe('write key authentication', () => {
   });
 
   it('checks the key before the body: 401 even for an oversized or invalid body', async () => {
-    const res = await send('/v1/track', { anonymousId: 'v', event: 'x', properties: { pad: 'x'.repeat(40_000) } }, { Authorization: basic('nope') });
+    const res = await send(
+      '/v1/track',
+      { anonymousId: 'v', event: 'x', properties: { pad: 'x'.repeat(40_000) } },
+      { Authorization: basic('nope') },
+    );
     expect(res.status).toBe(401);
     expect((await send('/v1/track', '{nope', { Authorization: basic('nope') })).status).toBe(401);
   });

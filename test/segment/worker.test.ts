@@ -19,7 +19,10 @@ describe('the Segment-format API on workerd + D1', () => {
   });
 
   const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${w.url}${path}`, { ...init, headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' } });
+    fetch(`${w.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    });
 
   it('creates a key, accepts analytics-node batches with it, and refuses it once revoked', async () => {
     const created = await admin('/api/sites/demo/keys', { method: 'POST', body: JSON.stringify({ name: 'worker' }) });
@@ -30,9 +33,24 @@ describe('the Segment-format API on workerd + D1', () => {
     const statuses: number[] = [];
     const analytics = new Analytics({ writeKey: key, host: w.url, maxRetries: 0, flushInterval: 60_000 });
     analytics.on('http_response', (r) => statuses.push(r.status));
-    analytics.identify({ anonymousId: 'wk-visitor', userId: 'wu-1', traits: { plan: 'pro' }, timestamp: new Date(now - 3000) });
-    analytics.track({ userId: 'wu-1', event: 'add_to_cart', properties: { sku: 'a' }, timestamp: new Date(now - 2000) });
-    analytics.track({ userId: 'wu-1', event: 'Email Opened', context: { channel: 'email' }, timestamp: new Date(now - 1000) });
+    analytics.identify({
+      anonymousId: 'wk-visitor',
+      userId: 'wu-1',
+      traits: { plan: 'pro' },
+      timestamp: new Date(now - 3000),
+    });
+    analytics.track({
+      userId: 'wu-1',
+      event: 'add_to_cart',
+      properties: { sku: 'a' },
+      timestamp: new Date(now - 2000),
+    });
+    analytics.track({
+      userId: 'wu-1',
+      event: 'Email Opened',
+      context: { channel: 'email' },
+      timestamp: new Date(now - 1000),
+    });
     await analytics.closeAndFlush({ timeout: 20_000 });
     expect(statuses).toEqual([200]);
 
@@ -43,7 +61,9 @@ describe('the Segment-format API on workerd + D1', () => {
     };
     expect(view.visitor.journey).toBe('u:wu-1');
     expect(view.visitor.visitors).toHaveLength(2);
-    expect(view.timeline.filter((e) => !e.synthetic).map((e) => [e.type, e.name ?? e.userId, e.channel ?? null])).toEqual([
+    expect(
+      view.timeline.filter((e) => !e.synthetic).map((e) => [e.type, e.name ?? e.userId, e.channel ?? null]),
+    ).toEqual([
       ['identify', 'wu-1', null],
       ['event', 'add_to_cart', null],
       ['event', 'Email Opened', 'email'],

@@ -12,7 +12,14 @@ import { foldOptions, ingest, toStoredEvent } from '../../collector/core/ingest'
 import { foldEvents, type StoredEvent } from '../../collector/core/journey';
 import type { WireEvent } from '../../collector/core/protocol';
 import { defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
-import { BadCursorError, ConflictError, type Commit, type ExportPage, type JourneyRecord, type Store } from '../../collector/core/store';
+import {
+  BadCursorError,
+  ConflictError,
+  type Commit,
+  type ExportPage,
+  type JourneyRecord,
+  type Store,
+} from '../../collector/core/store';
 
 export interface StoreHandle {
   store: Store;
@@ -73,7 +80,10 @@ export const transcript = async (store: Store): Promise<string[]> => {
   const log = (label: string, value: unknown) => out.push(`${label} ${JSON.stringify(value, plain)}`);
   let clock = T0 + 3600_000;
   const put = async (site: SiteConfig, visitor: string, wire: WireEvent[]) =>
-    log(`ingest ${visitor} [${wire.map((e) => e.id).join(',')}]`, await ingest(store, site, visitor, wire, (clock += 1000)));
+    log(
+      `ingest ${visitor} [${wire.map((e) => e.id).join(',')}]`,
+      await ingest(store, site, visitor, wire, (clock += 1000)),
+    );
 
   log('meta missing', await store.getMeta('admin_token'));
   log('meta ifAbsent', await store.setMeta('admin_token', 'first', true));
@@ -91,7 +101,11 @@ export const transcript = async (store: Store): Promise<string[]> => {
 
   // v1: an ordinary walk, then a retry (duplicates), then a late event that forces a refold.
   const a = events('a');
-  const a1 = a('page', 0, { url: url('/?utm_source=news&utm_medium=email'), referrer: 'https://mail.test/', title: 'Home' });
+  const a1 = a('page', 0, {
+    url: url('/?utm_source=news&utm_medium=email'),
+    referrer: 'https://mail.test/',
+    title: 'Home',
+  });
   const a2 = a('page', 2, { url: url('/signup') });
   const a3 = a('event', 3, { name: 'signup_completed', props: { plan: 'pro', seats: 3, trial: true } });
   const a4 = a('page', 5, { url: url('/cart') });
@@ -128,7 +142,10 @@ export const transcript = async (store: Store): Promise<string[]> => {
     const e = toStoredEvent(ev('page', 40 + (i % 17), { url: url(`${path}?utm_source=s${i % 3}`) }), v);
     // Vitals with many equal and near values per stage: the exact p75 reads (bucket histograms, then a range with
     // an OFFSET inside one bucket) must agree on both stores.
-    const vital = toStoredEvent(ev('vital', 40 + (i % 17), { name: 'CLS', value: ((i * 37) % 50) / 1000 + (i % 2) * 1e-9 }), v);
+    const vital = toStoredEvent(
+      ev('vital', 40 + (i % 17), { name: 'CLS', value: ((i * 37) % 50) / 1000 + (i % 2) * 1e-9 }),
+      v,
+    );
     manyWrite.events.push(e, vital);
     manyWrite.links.push({ visitor: v, journey: v, userId: null, identifiedAt: null, identifyEvent: null });
     manyWrite.journeys.push({ key: v, version: 1, journey: foldEvents([e, vital], foldOptions(SITE)) });
@@ -146,7 +163,8 @@ export const transcript = async (store: Store): Promise<string[]> => {
   log('existingEventIds', await store.existingEventIds('shop', ids));
   log('existingEventIds blog', await store.existingEventIds('blog', ids));
   log('getLinks', await store.getLinks('shop', everyone));
-  for (const key of ['u1', 'u:u1', 'u:u2', 'v1', 'v2', 'v3']) log(`visitorsOfJourney ${key}`, await store.visitorsOfJourney('shop', key));
+  for (const key of ['u1', 'u:u1', 'u:u2', 'v1', 'v2', 'v3'])
+    log(`visitorsOfJourney ${key}`, await store.visitorsOfJourney('shop', key));
   log('getJourneys', await store.getJourneys('shop', ['v1', 'v2', 'v3', 'u:u1', 'u:u2', ...many, 'nope']));
   log('eventsOfVisitors', await store.eventsOfVisitors('shop', everyone));
   log('eventsOfVisitors v1 blog', await store.eventsOfVisitors('blog', ['v1']));
@@ -169,7 +187,8 @@ export const transcript = async (store: Store): Promise<string[]> => {
     { q: '_1' },
     { q: 'nobody' },
   ];
-  for (const query of queries) log(`listVisitors ${JSON.stringify(query)}`, await store.listVisitors('shop', { limit: 50, ...query }));
+  for (const query of queries)
+    log(`listVisitors ${JSON.stringify(query)}`, await store.listVisitors('shop', { limit: 50, ...query }));
 
   // Pagination: every journey exactly once, in (last_seen desc, key desc) order, then no cursor.
   const pages: unknown[] = [];
@@ -182,7 +201,12 @@ export const transcript = async (store: Store): Promise<string[]> => {
   }
   log('pages', pages);
   // Reports over cohorts (funnel, journey map, touches to conversion).
-  for (const range of [{}, { from: T0 + 20 * 60_000 }, { to: T0 + 35 * 60_000 }, { from: T0 + 30 * 60_000, to: T0 + 50 * 60_000 }]) {
+  for (const range of [
+    {},
+    { from: T0 + 20 * 60_000 },
+    { to: T0 + 35 * 60_000 },
+    { from: T0 + 30 * 60_000, to: T0 + 50 * 60_000 },
+  ]) {
     const r = JSON.stringify(range);
     log(`stageAggregates ${r}`, await store.stageAggregates('shop', range));
     log(`stageDetails ${r}`, await store.stageDetails('shop', range, 3));
@@ -286,9 +310,15 @@ export const storeContract = (driver: string, open: StoreFactory) => {
         deleteJourneys: [],
       };
       await store.commit('shop', write, T0 + 1);
-      const before = JSON.stringify([await store.eventsOfVisitors('shop', ['v1']), [...(await store.getJourneys('shop', ['v1']))]]);
+      const before = JSON.stringify([
+        await store.eventsOfVisitors('shop', ['v1']),
+        [...(await store.getJourneys('shop', ['v1']))],
+      ]);
       await store.commit('shop', write, T0 + 2);
-      const after = JSON.stringify([await store.eventsOfVisitors('shop', ['v1']), [...(await store.getJourneys('shop', ['v1']))]]);
+      const after = JSON.stringify([
+        await store.eventsOfVisitors('shop', ['v1']),
+        [...(await store.getJourneys('shop', ['v1']))],
+      ]);
       expect(after).toBe(before);
       expect((await store.eventsOfVisitors('shop', ['v1']))[0]?.receivedAt).toBe(T0 + 1);
     });
@@ -313,15 +343,27 @@ export const storeContract = (driver: string, open: StoreFactory) => {
       const e1: StoredEvent = { id: 'e1', visitor: 'v1', type: 'page', ts: T0, url: url('/') };
       const e2: StoredEvent = { id: 'e2', visitor: 'v1', type: 'page', ts: T0 + 1, url: url('/cart') };
       const opts = foldOptions(SITE);
-      await store.commit('shop', { ...emptyCommit(), events: [e1], journeys: [{ key: 'v1', version: 1, journey: foldEvents([e1], opts) }] }, T0);
+      await store.commit(
+        'shop',
+        { ...emptyCommit(), events: [e1], journeys: [{ key: 'v1', version: 1, journey: foldEvents([e1], opts) }] },
+        T0,
+      );
       // A writer that read the journey before the first commit (no journey yet: it writes version 1 again).
-      const stale: Commit = { ...emptyCommit(), events: [e2], journeys: [{ key: 'v1', version: 1, journey: foldEvents([e2], opts) }] };
+      const stale: Commit = {
+        ...emptyCommit(),
+        events: [e2],
+        journeys: [{ key: 'v1', version: 1, journey: foldEvents([e2], opts) }],
+      };
       const err = await store.commit('shop', stale, T0).catch((x: unknown) => x);
       expect(err).toBeInstanceOf(ConflictError);
       expect((err as Error).message).toMatch(/journey v1 of site "shop" changed since it was read/);
       expect(await store.existingEventIds('shop', ['e2'])).toEqual(new Set());
       // A writer that read version 1 succeeds.
-      await store.commit('shop', { ...stale, journeys: [{ key: 'v1', version: 2, journey: foldEvents([e1, e2], opts) }] }, T0);
+      await store.commit(
+        'shop',
+        { ...stale, journeys: [{ key: 'v1', version: 2, journey: foldEvents([e1, e2], opts) }] },
+        T0,
+      );
       expect((await store.getJourneys('shop', ['v1'])).get('v1')?.version).toBe(2);
     });
 
@@ -335,9 +377,35 @@ export const storeContract = (driver: string, open: StoreFactory) => {
         identifiedAt: userId ? T0 : null,
         identifyEvent: userId ? 'e9' : null,
       });
-      await store.commit('shop', { events: [], links: [link('v1', 'v1'), link('v2', 'v2')], journeys: [{ key: 'v1', version: 1, journey: j }, { key: 'v2', version: 1, journey: j }], deleteJourneys: [] }, T0);
-      await store.commit('shop', { events: [], links: [link('v1', 'u:ada', 'ada'), link('v2', 'u:ada', 'ada')], journeys: [{ key: 'u:ada', version: 1, journey: j }], deleteJourneys: ['v1', 'v2'] }, T0);
-      expect(await store.getLinks('shop', ['v1', 'v2', 'v3'])).toEqual(new Map([['v1', link('v1', 'u:ada', 'ada')], ['v2', link('v2', 'u:ada', 'ada')]]));
+      await store.commit(
+        'shop',
+        {
+          events: [],
+          links: [link('v1', 'v1'), link('v2', 'v2')],
+          journeys: [
+            { key: 'v1', version: 1, journey: j },
+            { key: 'v2', version: 1, journey: j },
+          ],
+          deleteJourneys: [],
+        },
+        T0,
+      );
+      await store.commit(
+        'shop',
+        {
+          events: [],
+          links: [link('v1', 'u:ada', 'ada'), link('v2', 'u:ada', 'ada')],
+          journeys: [{ key: 'u:ada', version: 1, journey: j }],
+          deleteJourneys: ['v1', 'v2'],
+        },
+        T0,
+      );
+      expect(await store.getLinks('shop', ['v1', 'v2', 'v3'])).toEqual(
+        new Map([
+          ['v1', link('v1', 'u:ada', 'ada')],
+          ['v2', link('v2', 'u:ada', 'ada')],
+        ]),
+      );
       expect(await store.visitorsOfJourney('shop', 'u:ada')).toEqual(['v1', 'v2']);
       expect(await store.visitorsOfJourney('shop', 'v1')).toEqual([]);
       const journeys = await store.getJourneys('shop', ['v1', 'v2', 'u:ada']);
@@ -351,7 +419,12 @@ export const storeContract = (driver: string, open: StoreFactory) => {
       const { store } = await open();
       const visitors = Array.from({ length: 150 }, (_, i) => `v${String(i).padStart(3, '0')}`);
       // Timestamps run against the visitor order, and ties are broken by id.
-      const evs: StoredEvent[] = visitors.map((v, i) => ({ id: `e-${v}`, visitor: v, type: 'page', ts: T0 - (i % 50) * 1000 }));
+      const evs: StoredEvent[] = visitors.map((v, i) => ({
+        id: `e-${v}`,
+        visitor: v,
+        type: 'page',
+        ts: T0 - (i % 50) * 1000,
+      }));
       await store.commit('shop', { ...emptyCommit(), events: evs }, T0);
       const found = await store.existingEventIds('shop', [...evs.map((e) => e.id), 'e-missing']);
       expect(found.size).toBe(150);

@@ -19,7 +19,9 @@ afterAll(async () => {
 /** Empties every table of the local D1 (the migrations record stays), so each test starts from a fresh database. */
 const reset = async () => {
   const { results } = await d1.db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
+    )
     .all<{ name: string }>();
   if (results.length) await d1.db.batch(results.map((r) => d1.db.prepare(`DELETE FROM "${r.name}"`)));
 };

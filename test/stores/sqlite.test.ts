@@ -1,7 +1,7 @@
 /**
  * The store contract on better-sqlite3 (Node), one fresh in-memory database per test.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { storeContract } from './contract';
 

@@ -14,7 +14,12 @@ const TOKEN = 'worker-test-token';
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const now = Date.now();
 let seq = 0;
-const page = (path: string, ts = now - 60_000 + ++seq) => ({ id: `w${seq}-${ts}`, type: 'page', ts, url: `https://shop.test${path}` });
+const page = (path: string, ts = now - 60_000 + ++seq) => ({
+  id: `w${seq}-${ts}`,
+  type: 'page',
+  ts,
+  url: `https://shop.test${path}`,
+});
 
 describe('the Worker on workerd + D1', () => {
   let w: LocalWorker;
@@ -31,10 +36,15 @@ describe('the Worker on workerd + D1', () => {
       headers: { 'Content-Type': 'text/plain', 'User-Agent': UA, ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-  const api = (path: string, token = TOKEN) => fetch(`${w.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  const api = (path: string, token = TOKEN) =>
+    fetch(`${w.url}${path}`, { headers: { Authorization: `Bearer ${token}` } });
 
   it('accepts a batch with 202 after it is stored, and counts a retry as duplicates', async () => {
-    const events = [page('/'), page('/cart'), { id: `x${now}`, type: 'event', ts: now - 1000, name: 'add_to_cart', value: 12.5 }];
+    const events = [
+      page('/'),
+      page('/cart'),
+      { id: `x${now}`, type: 'event', ts: now - 1000, name: 'add_to_cart', value: 12.5 },
+    ];
     const first = await collect({ site: 'demo', visitor: 'wv1', events });
     expect(first.status).toBe(202);
     expect(await first.json()).toEqual({ accepted: 3, duplicates: 0 });
@@ -74,7 +84,11 @@ describe('the Worker on workerd + D1', () => {
   it('answers the CORS preflight of /collect from any origin', async () => {
     const res = await fetch(`${w.url}/collect`, {
       method: 'OPTIONS',
-      headers: { Origin: 'https://shop.test', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+      headers: {
+        Origin: 'https://shop.test',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.test');
@@ -99,7 +113,12 @@ describe('the Worker on workerd + D1', () => {
     expect(login.headers.get('content-type')).toMatch(/text\/html/);
     // A same-origin form post, as the browser sends it (the dashboard refuses cross-site posts).
     const form = (token: string, next: string) =>
-      fetch(`${w.url}/login`, { method: 'POST', headers: { Origin: w.url }, body: new URLSearchParams({ token, next }), redirect: 'manual' });
+      fetch(`${w.url}/login`, {
+        method: 'POST',
+        headers: { Origin: w.url },
+        body: new URLSearchParams({ token, next }),
+        redirect: 'manual',
+      });
     const wrong = await form('wrong', '/');
     expect(wrong.status).toBe(401);
     const ok = await form(TOKEN, '/sites/demo/map');
@@ -146,7 +165,9 @@ describe('the Worker without CJM_ADMIN_TOKEN, restarted', () => {
       const second = await startWorker({ persistTo, assets: false });
       try {
         expect(second.token).toBe(token);
-        const res = await fetch(`${second.url}/api/sites/demo/visitors`, { headers: { Authorization: `Bearer ${token}` } });
+        const res = await fetch(`${second.url}/api/sites/demo/visitors`, {
+          headers: { Authorization: `Bearer ${token}` },
+        });
         expect(res.status).toBe(200);
         expect(await res.json()).toEqual({ visitors: [], cursor: null });
         // The demo site exists, as with npm start.

@@ -123,21 +123,25 @@ export const attemptDelivery = async (
     try {
       const { url, addresses } = await checkWebhookTarget(rule.action.url, settings.allowPrivateWebhooks, o.resolve);
       const timestamp = Math.floor(at / 1000);
-      const res = await o.fetch(url.toString(), {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': 'cjm-webhooks/1',
-          'X-Cjm-Signature': await signPayload(secret, timestamp, d.body),
-          'X-Cjm-Timestamp': String(timestamp),
-          'X-Cjm-Rule': rule.id,
-          'X-Cjm-Attempt': String(n),
-          'Idempotency-Key': d.id,
+      const res = await o.fetch(
+        url.toString(),
+        {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'User-Agent': 'cjm-webhooks/1',
+            'X-Cjm-Signature': await signPayload(secret, timestamp, d.body),
+            'X-Cjm-Timestamp': String(timestamp),
+            'X-Cjm-Rule': rule.id,
+            'X-Cjm-Attempt': String(n),
+            'Idempotency-Key': d.id,
+          },
+          body: d.body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
         },
-        body: d.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      }, addresses.length ? { addresses } : undefined);
+        addresses.length ? { addresses } : undefined,
+      );
       status = res.status;
       const text = await readCapped(res, o.maxResponseBytes ?? DELIVERY_DEFAULTS.maxResponseBytes);
       if (status >= 300 && status < 400) {
@@ -153,9 +157,15 @@ export const attemptDelivery = async (
   const durationMs = Math.max(0, o.now() - at);
   const attempt = { n, at, status, error, durationMs };
   if (error === null) return { status: 'delivered', nextAt: at, attempt };
-  const delay = backoffMs(n, o.backoffBaseMs ?? DELIVERY_DEFAULTS.backoffBaseMs, o.backoffCapMs ?? DELIVERY_DEFAULTS.backoffCapMs, o.random ?? Math.random);
+  const delay = backoffMs(
+    n,
+    o.backoffBaseMs ?? DELIVERY_DEFAULTS.backoffBaseMs,
+    o.backoffCapMs ?? DELIVERY_DEFAULTS.backoffCapMs,
+    o.random ?? Math.random,
+  );
   const nextAt = at + durationMs + delay;
-  if (final || nextAt > d.createdAt + (o.maxAgeMs ?? DELIVERY_DEFAULTS.maxAgeMs)) return { status: 'failed', nextAt, attempt };
+  if (final || nextAt > d.createdAt + (o.maxAgeMs ?? DELIVERY_DEFAULTS.maxAgeMs))
+    return { status: 'failed', nextAt, attempt };
   return { status: 'pending', nextAt, attempt };
 };
 
@@ -167,9 +177,16 @@ export const attemptDelivery = async (
  */
 export const deliverDue = async (o: DeliveryOptions): Promise<DeliveryResult> => {
   const result: DeliveryResult = { delivered: 0, retrying: 0, failed: 0 };
-  const claimed = await o.store.claimDeliveries(o.now(), o.leaseMs ?? DELIVERY_DEFAULTS.leaseMs, o.limit ?? DELIVERY_DEFAULTS.limit);
+  const claimed = await o.store.claimDeliveries(
+    o.now(),
+    o.leaseMs ?? DELIVERY_DEFAULTS.leaseMs,
+    o.limit ?? DELIVERY_DEFAULTS.limit,
+  );
   if (claimed.length === 0) return result;
-  const perSite = new Map<string, Promise<{ rules: Map<string, Rule>; settings: AutomationSettings; secret: string }>>();
+  const perSite = new Map<
+    string,
+    Promise<{ rules: Map<string, Rule>; settings: AutomationSettings; secret: string }>
+  >();
   const ctxOf = (site: string) => {
     let p = perSite.get(site);
     if (!p) {
@@ -194,6 +211,8 @@ export const deliverDue = async (o: DeliveryOptions): Promise<DeliveryResult> =>
       else result.retrying++;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? DELIVERY_DEFAULTS.concurrency, claimed.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(o.concurrency ?? DELIVERY_DEFAULTS.concurrency, claimed.length) }, worker),
+  );
   return result;
 };

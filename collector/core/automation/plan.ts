@@ -30,13 +30,16 @@ export interface WebhookPayload {
   events: StoredEvent[];
 }
 
-export const deliveryId = async (site: string, rule: string, event: string) => `dlv_${await hashId('delivery', site, rule, event)}`;
-export const stallId = async (site: string, rule: string, entryEvent: string) => `stl_${await hashId('stall', site, rule, entryEvent)}`;
+export const deliveryId = async (site: string, rule: string, event: string) =>
+  `dlv_${await hashId('delivery', site, rule, event)}`;
+export const stallId = async (site: string, rule: string, entryEvent: string) =>
+  `stl_${await hashId('stall', site, rule, entryEvent)}`;
 /** The synthetic event of a stall: one per stall, so firing twice is a duplicate. */
 export const syntheticEventId = async (site: string, stall: string) => `syn_${await hashId('synthetic', site, stall)}`;
 
 /** True when `e` is an entry into the set X from outside it (the start of a stay in X). */
-export const entersSet = (e: Pick<StageEntry, 'stage' | 'from'>, x: ReadonlySet<string>): boolean => x.has(e.stage) && (e.from === null || !x.has(e.from));
+export const entersSet = (e: Pick<StageEntry, 'stage' | 'from'>, x: ReadonlySet<string>): boolean =>
+  x.has(e.stage) && (e.from === null || !x.has(e.from));
 
 const entryKey = (e: StageEntry) => `${e.event}\u0000${e.stage}\u0000${e.at}`;
 
@@ -74,9 +77,17 @@ export const planAutomation = async (
       journey: journeyView(record.key, record.journey, model),
       events: [event],
     };
-    out.deliveries.push({ id, rule: rule.id, event: event.id, visitor: event.visitor, body: JSON.stringify(payload), createdAt: now } satisfies NewDelivery);
+    out.deliveries.push({
+      id,
+      rule: rule.id,
+      event: event.id,
+      visitor: event.visitor,
+      body: JSON.stringify(payload),
+      createdAt: now,
+    } satisfies NewDelivery);
   };
-  const journeyOf = (visitor: string): JourneyRecord | undefined => after.find((r) => r.journey.visitors.includes(visitor));
+  const journeyOf = (visitor: string): JourneyRecord | undefined =>
+    after.find((r) => r.journey.visitors.includes(visitor));
 
   for (const record of after) {
     const known = new Set((before.get(record.key) ?? []).map(entryKey));
@@ -105,7 +116,8 @@ export const planAutomation = async (
     const record = journeyOf(e.visitor);
     if (!record) continue;
     if (e.type === 'event' && e.name) {
-      for (const rule of rules) if (rule.trigger.type === 'event' && rule.trigger.event === e.name) await queue(rule, record, e);
+      for (const rule of rules)
+        if (rule.trigger.type === 'event' && rule.trigger.event === e.name) await queue(rule, record, e);
     }
     const stall = e.synthetic ? e.props?.stall : undefined;
     if (typeof stall === 'string') {

@@ -120,15 +120,23 @@ const trigger = (v: unknown, site: SiteConfig): Trigger => {
       if (v.notReached !== undefined) {
         t.notReached = stageList(v.notReached, 'trigger.notReached', site);
         const both = t.notReached.find((s) => stages.includes(s));
-        if (both) throw new RuleError(`[cjm] trigger.notReached must not contain "${both}", which is in trigger.stages`, 'trigger.notReached');
+        if (both)
+          throw new RuleError(
+            `[cjm] trigger.notReached must not contain "${both}", which is in trigger.stages`,
+            'trigger.notReached',
+          );
       }
       const ms = typeof v.after === 'string' ? durationMs(v.after) : undefined;
       if (ms === undefined || ms < 1000 || ms > MAX_AFTER_MS) {
-        throw new RuleError('[cjm] trigger.after must be a duration from 1s to 400d, like "90s", "30m", "12h" or "60d"', 'trigger.after');
+        throw new RuleError(
+          '[cjm] trigger.after must be a duration from 1s to 400d, like "90s", "30m", "12h" or "60d"',
+          'trigger.after',
+        );
       }
       t.after = v.after as string;
       if (v.idle !== undefined) {
-        if (typeof v.idle !== 'boolean') throw new RuleError('[cjm] trigger.idle must be true or false', 'trigger.idle');
+        if (typeof v.idle !== 'boolean')
+          throw new RuleError('[cjm] trigger.idle must be true or false', 'trigger.idle');
         if (v.idle) t.idle = true;
       }
       t.emit = eventName(v.emit, 'trigger.emit');
@@ -152,11 +160,14 @@ export const parseRule = (v: unknown, site: SiteConfig): RuleInput => {
   if (typeof v.name !== 'string' || !NAME.test(v.name)) {
     throw new RuleError('[cjm] name must be 1–64 letters, digits, spaces or _ . : -', 'name');
   }
-  if (v.enabled !== undefined && typeof v.enabled !== 'boolean') throw new RuleError('[cjm] enabled must be true or false', 'enabled');
+  if (v.enabled !== undefined && typeof v.enabled !== 'boolean')
+    throw new RuleError('[cjm] enabled must be true or false', 'enabled');
   const t = trigger(v.trigger, site);
   const a = v.action;
-  if (!isObject(a) || a.type !== 'webhook') throw new RuleError('[cjm] action must be { "type": "webhook", "url": "https://…" }', 'action.type');
-  if (typeof a.url !== 'string' || a.url.length > 2000) throw new RuleError('[cjm] action.url must be an http(s) URL', 'action.url');
+  if (!isObject(a) || a.type !== 'webhook')
+    throw new RuleError('[cjm] action must be { "type": "webhook", "url": "https://…" }', 'action.type');
+  if (typeof a.url !== 'string' || a.url.length > 2000)
+    throw new RuleError('[cjm] action.url must be an http(s) URL', 'action.url');
   const out: RuleInput = { name: v.name, trigger: t, action: { type: 'webhook', url: a.url } };
   if (v.enabled !== undefined) out.enabled = v.enabled;
   return out;

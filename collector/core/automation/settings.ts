@@ -19,7 +19,11 @@ export const getAutomationSettings = async (store: Store, site: string): Promise
   return { allowPrivateWebhooks: v.allowPrivateWebhooks === true };
 };
 
-export const putAutomationSettings = async (store: Store, site: string, settings: AutomationSettings): Promise<void> => {
+export const putAutomationSettings = async (
+  store: Store,
+  site: string,
+  settings: AutomationSettings,
+): Promise<void> => {
   await store.setMeta(settingsKey(site), JSON.stringify(settings));
 };
 
@@ -28,4 +32,5 @@ export const getWebhookSecret = async (store: Store, site: string): Promise<stri
   (await store.getMeta(secretKey(site))) ?? store.setMeta(secretKey(site), newSecret(), true);
 
 /** Replaces the site's secret; deliveries sent from now on (retries included) are signed with the new one. */
-export const rotateWebhookSecret = (store: Store, site: string): Promise<string> => store.setMeta(secretKey(site), newSecret());
+export const rotateWebhookSecret = (store: Store, site: string): Promise<string> =>
+  store.setMeta(secretKey(site), newSecret());

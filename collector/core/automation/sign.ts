@@ -4,7 +4,8 @@
  * Receivers verify with the snippets in docs/automation.md.
  */
 
-const hex = (buf: ArrayBuffer): string => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+const hex = (buf: ArrayBuffer): string =>
+  Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 
 const keyOf = (secret: string, usage: 'sign' | 'verify') =>
   crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
@@ -16,7 +17,11 @@ const keyOf = (secret: string, usage: 'sign' | 'verify') =>
  * await signPayload('whsec_…', 1763892000, '{"rule":…}') // 'v1=5f3c…'
  */
 export const signPayload = async (secret: string, timestamp: number, body: string): Promise<string> => {
-  const mac = await crypto.subtle.sign('HMAC', await keyOf(secret, 'sign'), new TextEncoder().encode(`${timestamp}.${body}`));
+  const mac = await crypto.subtle.sign(
+    'HMAC',
+    await keyOf(secret, 'sign'),
+    new TextEncoder().encode(`${timestamp}.${body}`),
+  );
   return `v1=${hex(mac)}`;
 };
 
@@ -37,7 +42,12 @@ export const verifySignature = async (
   const m = /^v1=([0-9a-f]{64})$/.exec(header);
   if (!m) return false;
   const mac = Uint8Array.from((m[1] as string).match(/../g) as string[], (h) => parseInt(h, 16));
-  return crypto.subtle.verify('HMAC', await keyOf(secret, 'verify'), mac, new TextEncoder().encode(`${timestamp}.${body}`));
+  return crypto.subtle.verify(
+    'HMAC',
+    await keyOf(secret, 'verify'),
+    mac,
+    new TextEncoder().encode(`${timestamp}.${body}`),
+  );
 };
 
 /** A new site secret: `whsec_` and 32 random bytes, hex. */

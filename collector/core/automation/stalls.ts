@@ -26,7 +26,10 @@ export interface StallResult {
 export const judgeStall = (
   stall: Pick<Stall, 'entryEvent'>,
   t: StalledTrigger,
-  journey: { entries: ReadonlyArray<{ stage: string; from: string | null; at: number; event: string }>; lastSeen: number },
+  journey: {
+    entries: ReadonlyArray<{ stage: string; from: string | null; at: number; event: string }>;
+    lastSeen: number;
+  },
   now: number,
 ): { status: Exclude<StallStatus, 'armed'>; at: number } | { status: 'armed'; dueAt: number } => {
   const x = new Set(t.stages);
@@ -89,7 +92,16 @@ export const evaluateStalls = async (o: { store: Store; now: () => number; limit
         store,
         ctx.site,
         stall.visitor,
-        [{ id, type: 'event', name: rule.trigger.emit, ts: verdict.at, props: { rule: rule.id, stall: stall.id }, synthetic: true }],
+        [
+          {
+            id,
+            type: 'event',
+            name: rule.trigger.emit,
+            ts: verdict.at,
+            props: { rule: rule.id, stall: stall.id },
+            synthetic: true,
+          },
+        ],
         now,
       );
       // A duplicate means the event (and with it the stall's state) was committed before: make sure it is retired.

@@ -155,7 +155,9 @@ export const checkWebhookUrl = (raw: string, allowPrivate: boolean): URL => {
     throw new UnsafeUrlError(`[cjm] webhook URLs must be http or https, not ${url.protocol.slice(0, -1)}`);
   }
   if (url.username || url.password) {
-    throw new UnsafeUrlError('[cjm] webhook URLs must not contain credentials; verify the X-Cjm-Signature header instead');
+    throw new UnsafeUrlError(
+      '[cjm] webhook URLs must not contain credentials; verify the X-Cjm-Signature header instead',
+    );
   }
   if (allowPrivate) return url;
   const host = url.hostname;
@@ -173,14 +175,18 @@ const privateMessage = (host: string, kind: string) =>
  * addresses (empty for a literal address or without a resolver). Throws an UnsafeUrlError for a refused target
  * (final), a plain Error when the name does not resolve (worth a retry).
  */
-export const checkWebhookTarget = async (raw: string, allowPrivate: boolean, resolve?: Resolve): Promise<{ url: URL; addresses: string[] }> => {
+export const checkWebhookTarget = async (
+  raw: string,
+  allowPrivate: boolean,
+  resolve?: Resolve,
+): Promise<{ url: URL; addresses: string[] }> => {
   const url = checkWebhookUrl(raw, allowPrivate);
   if (allowPrivate || !resolve || isIpLiteral(url.hostname)) return { url, addresses: [] };
   let addresses: string[];
   try {
     addresses = await resolve(url.hostname);
   } catch (e) {
-    throw new Error(`[cjm] cannot resolve ${url.hostname}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`[cjm] cannot resolve ${url.hostname}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (addresses.length === 0) throw new Error(`[cjm] ${url.hostname} resolves to no address`);
   for (const a of addresses) {

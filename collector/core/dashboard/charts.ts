@@ -26,7 +26,8 @@ export const emotionCurve = (points: Array<{ stage: string; average: number | nu
   for (let i = 0; i + 1 < n; i++) {
     const a = points[i]!.average;
     const b = points[i + 1]!.average;
-    if (a !== null && b !== null) lines.push(h`<line class="line" x1="${x(i)}" y1="${y(a).toFixed(1)}" x2="${x(i + 1)}" y2="${y(b).toFixed(1)}"/>`);
+    if (a !== null && b !== null)
+      lines.push(h`<line class="line" x1="${x(i)}" y1="${y(a).toFixed(1)}" x2="${x(i + 1)}" y2="${y(b).toFixed(1)}"/>`);
   }
   const dots = points.map((p, i) =>
     p.average === null
@@ -91,7 +92,8 @@ export const flowDiagram = (nodes: FlowNode[], edges: FlowEdge[]): Html => {
   const boxW = Math.min(150, slot - 40);
   const boxH = 56;
   // Arc height by how many stages an edge spans; the space above/below the boxes fits the highest arc and its label.
-  const level = (e: FlowEdge) => (e.back ? idx(nodes, e.from) - idx(nodes, e.to) : idx(nodes, e.to) - idx(nodes, e.from) - 1);
+  const level = (e: FlowEdge) =>
+    e.back ? idx(nodes, e.from) - idx(nodes, e.to) : idx(nodes, e.to) - idx(nodes, e.from) - 1;
   const lift = (e: FlowEdge) => 28 + 30 * Math.min(level(e) - 1, 4);
   const arcs = edges.filter((e) => idx(nodes, e.from) >= 0 && idx(nodes, e.to) >= 0 && level(e) >= 1);
   const upSpace = Math.max(30, ...arcs.filter((e) => !e.back).map((e) => lift(e) + 36));
@@ -111,8 +113,12 @@ export const flowDiagram = (nodes: FlowNode[], edges: FlowEdge[]): Html => {
     if (!e.back && b === a + 1) {
       const x1 = cx(a) + boxW / 2;
       const x2 = cx(b) - boxW / 2;
-      paths.push(h`<path class="fwd" d="M${x1.toFixed(1)} ${cy} L${x2.toFixed(1)} ${cy}" stroke-width="${width(e.journeys)}">${title}</path>`);
-      labels.push(h`<text class="elabel" x="${((x1 + x2) / 2).toFixed(1)}" y="${cy - 12}" text-anchor="middle">${num(e.journeys)}</text>`);
+      paths.push(
+        h`<path class="fwd" d="M${x1.toFixed(1)} ${cy} L${x2.toFixed(1)} ${cy}" stroke-width="${width(e.journeys)}">${title}</path>`,
+      );
+      labels.push(
+        h`<text class="elabel" x="${((x1 + x2) / 2).toFixed(1)}" y="${cy - 12}" text-anchor="middle">${num(e.journeys)}</text>`,
+      );
     } else {
       const dir = e.back ? 1 : -1;
       const y0 = cy + dir * (boxH / 2);
@@ -125,11 +131,16 @@ export const flowDiagram = (nodes: FlowNode[], edges: FlowEdge[]): Html => {
       );
       const half = Number(width(e.journeys)) / 2;
       const ly = e.back ? y0 + peak + half + 13 : y0 - peak - half - 5;
-      labels.push(h`<text class="elabel ${e.back ? 'back' : ''}" x="${((x1 + x2) / 2).toFixed(1)}" y="${ly.toFixed(1)}" text-anchor="middle">${e.back ? '↩ ' : ''}${num(e.journeys)}</text>`);
+      labels.push(
+        h`<text class="elabel ${e.back ? 'back' : ''}" x="${((x1 + x2) / 2).toFixed(1)}" y="${ly.toFixed(1)}" text-anchor="middle">${e.back ? '↩ ' : ''}${num(e.journeys)}</text>`,
+      );
     }
   }
   const boxes = nodes.map(
-    (node, i) => h`<rect class="node" x="${(cx(i) - boxW / 2).toFixed(1)}" y="${cy - boxH / 2}" width="${boxW.toFixed(1)}" height="${boxH}" rx="10"/>
+    (
+      node,
+      i,
+    ) => h`<rect class="node" x="${(cx(i) - boxW / 2).toFixed(1)}" y="${cy - boxH / 2}" width="${boxW.toFixed(1)}" height="${boxH}" rx="10"/>
 <text class="node-label" x="${cx(i).toFixed(1)}" y="${cy - 4}" text-anchor="middle">${node.stage}</text>
 <text class="node-count" x="${cx(i).toFixed(1)}" y="${cy + 15}" text-anchor="middle">${num(node.reached)} reached</text>`,
   );

@@ -14,7 +14,8 @@ export const h = (strings: TemplateStringsArray, ...values: unknown[]): Html => 
 export const nothing: Html = h``;
 
 const nf = new Intl.NumberFormat('en-US');
-export const num = (n: number | null | undefined): string => (n === null || n === undefined ? '–' : nf.format(Math.round(n)));
+export const num = (n: number | null | undefined): string =>
+  n === null || n === undefined ? '–' : nf.format(Math.round(n));
 
 export const pct = (part: number, whole: number, digits = 1): string =>
   whole > 0 ? `${((100 * part) / whole).toFixed(digits).replace(/\.0+$/, '')}%` : '–';
@@ -53,7 +54,7 @@ export const ago = (ms: number, now: number): string => {
 export const urlText = (url: string | null | undefined, max = 90): Html => {
   if (!url) return nothing;
   const shown = url.length > max ? `${url.slice(0, max - 1)}…` : url;
-  let safe = false;
+  let safe: boolean;
   try {
     const u = new URL(url);
     safe = u.protocol === 'http:' || u.protocol === 'https:';

@@ -52,7 +52,8 @@ export const shell = (o: ShellOptions): Html => {
       h`<a href="${sitePath(o.site.id, tab)}${tab === 'settings' ? '' : qs(keep)}"${o.tab === tab ? h` aria-current="page"` : nothing}>${label}</a>`,
   );
   const options = o.sites.map(
-    (s) => h`<option value="${s.id}"${s.id === o.site.id ? h` selected` : nothing}>${s.name === s.id ? s.id : `${s.name} (${s.id})`}</option>`,
+    (s) =>
+      h`<option value="${s.id}"${s.id === o.site.id ? h` selected` : nothing}>${s.name === s.id ? s.id : `${s.name} (${s.id})`}</option>`,
   );
   return doc(
     o.title,
@@ -77,7 +78,9 @@ export const rangePicker = (path: string, range: Range, keep: Record<string, str
     (p) =>
       h`<a href="${path}${qs({ ...keep, range: p })}"${range.preset === p ? h` aria-current="true"` : nothing}>${p === 'all' ? 'All' : p}</a>`,
   );
-  const hidden = Object.entries(keep).map(([k, v]) => (v ? h`<input type="hidden" name="${k}" value="${v}">` : nothing));
+  const hidden = Object.entries(keep).map(([k, v]) =>
+    v ? h`<input type="hidden" name="${k}" value="${v}">` : nothing,
+  );
   return h`<div class="range">
   <span class="chips">${chips}</span>
   <form method="get" action="${path}">${hidden}

@@ -30,7 +30,13 @@ const PRESETS: Record<Preset, { ms: number } | { days: number } | null> = {
   '90d': { days: 90 },
   all: null,
 };
-const LABELS: Record<Preset, string> = { '24h': 'last 24 hours', '7d': 'last 7 days', '30d': 'last 30 days', '90d': 'last 90 days', all: 'all time' };
+const LABELS: Record<Preset, string> = {
+  '24h': 'last 24 hours',
+  '7d': 'last 7 days',
+  '30d': 'last 30 days',
+  '90d': 'last 90 days',
+  all: 'all time',
+};
 
 const dayStart = (s: string | null): number | undefined => {
   if (!s || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return undefined;
@@ -60,7 +66,8 @@ export const parseRange = (params: URLSearchParams, now: number): Range => {
   const span = PRESETS[preset];
   return {
     preset,
-    from: span === null ? undefined : 'ms' in span ? now - span.ms : Math.floor(now / DAY) * DAY - (span.days - 1) * DAY,
+    from:
+      span === null ? undefined : 'ms' in span ? now - span.ms : Math.floor(now / DAY) * DAY - (span.days - 1) * DAY,
     to: undefined,
     fromDay: undefined,
     toDay: undefined,

@@ -5,7 +5,15 @@ import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { jsonError, type AppEnv, type AppOptions } from '../app';
 import { counters, funnel, journeyMap, touches, visitorDetail, type VisitorsPage } from '../reports';
-import { createSite, eraseVisitor, pendingRefolds, saveSite, checkSitePatch, SiteExistsError, SiteInputError } from '../sites';
+import {
+  createSite,
+  eraseVisitor,
+  pendingRefolds,
+  saveSite,
+  checkSitePatch,
+  SiteExistsError,
+  SiteInputError,
+} from '../sites';
 import type { SiteConfig } from '../stages';
 import { BadCursorError, type DateRange, type Store, type TimelineEvent, type VisitorQuery } from '../store';
 import { BadQueryError, parseIntParam, parseRange, parseVisitorQuery } from './query';
@@ -47,8 +55,22 @@ const jsonBody = async (c: Context<AppEnv>): Promise<unknown> => {
 
 /** Export columns, in order (docs/api.md). */
 export const EXPORT_COLUMNS = [
-  'id', 'visitor', 'type', 'ts', 'time', 'received_at', 'name', 'stage', 'url', 'referrer', 'title', 'user_id', 'value',
-  'props', 'channel', 'device',
+  'id',
+  'visitor',
+  'type',
+  'ts',
+  'time',
+  'received_at',
+  'name',
+  'stage',
+  'url',
+  'referrer',
+  'title',
+  'user_id',
+  'value',
+  'props',
+  'channel',
+  'device',
 ] as const;
 
 /**
@@ -86,7 +108,12 @@ export const csvRow = (e: TimelineEvent): string =>
 export const EXPORT_PAGE = 1000;
 
 /** Streams a site's raw events page by page (memory stays flat), as CSV or NDJSON. */
-export const exportStream = (store: Store, site: string, format: 'csv' | 'ndjson', range: DateRange): ReadableStream<Uint8Array> => {
+export const exportStream = (
+  store: Store,
+  site: string,
+  format: 'csv' | 'ndjson',
+  range: DateRange,
+): ReadableStream<Uint8Array> => {
   const enc = new TextEncoder();
   let after: number | null = 0;
   let header = format === 'csv';
@@ -117,7 +144,9 @@ export const apiRoutes = (options: Pick<AppOptions, 'getAdminToken'>) => {
     bearerAuth({
       verifyToken: async (token, c) => safeEqual(token, await options.getAdminToken(c)),
       noAuthenticationHeader: { message: { error: '[cjm] the API needs Authorization: Bearer <admin token>' } },
-      invalidAuthenticationHeader: { message: { error: '[cjm] the Authorization header must be Bearer <admin token>' } },
+      invalidAuthenticationHeader: {
+        message: { error: '[cjm] the Authorization header must be Bearer <admin token>' },
+      },
       invalidToken: { message: { error: '[cjm] the admin token is wrong' } },
     }),
   );

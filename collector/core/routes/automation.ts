@@ -5,7 +5,12 @@
 import { Hono, type Context } from 'hono';
 import { jsonError, type AppEnv } from '../app';
 import { newRuleId, parseRule, RuleError, type Rule } from '../automation/rules';
-import { getAutomationSettings, getWebhookSecret, putAutomationSettings, rotateWebhookSecret } from '../automation/settings';
+import {
+  getAutomationSettings,
+  getWebhookSecret,
+  putAutomationSettings,
+  rotateWebhookSecret,
+} from '../automation/settings';
 import type { DeliveryQuery, DeliveryStatus } from '../automation/types';
 import { checkWebhookUrl, UnsafeUrlError } from '../automation/urls';
 import type { SiteConfig } from '../stages';
@@ -41,7 +46,8 @@ const checkRule = async (c: Context<AppEnv>, site: SiteConfig) => {
 const deliveryQuery = (c: Context<AppEnv>, rule?: string): DeliveryQuery | Response => {
   const limitRaw = c.req.query('limit');
   const limit = limitRaw === undefined ? 50 : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) return jsonError(c, 400, '[cjm] limit must be an integer from 1 to 500', 'limit');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    return jsonError(c, 400, '[cjm] limit must be an integer from 1 to 500', 'limit');
   const status = c.req.query('status');
   if (status !== undefined && !['pending', 'delivered', 'failed'].includes(status)) {
     return jsonError(c, 400, '[cjm] status must be pending, delivered or failed', 'status');
@@ -72,7 +78,16 @@ export const automationRoutes = () => {
       return jsonError(c, 409, `[cjm] site "${site.id}" has ${MAX_RULES} rules, the most allowed; delete one first`);
     }
     const now = c.get('now')();
-    const rule: Rule = { id: newRuleId(), site: site.id, enabled: input.enabled ?? true, name: input.name, trigger: input.trigger, action: input.action, createdAt: now, updatedAt: now };
+    const rule: Rule = {
+      id: newRuleId(),
+      site: site.id,
+      enabled: input.enabled ?? true,
+      name: input.name,
+      trigger: input.trigger,
+      action: input.action,
+      createdAt: now,
+      updatedAt: now,
+    };
     await store.putRule(rule);
     return c.json({ rule }, 201);
   });
@@ -98,7 +113,14 @@ export const automationRoutes = () => {
     if (old instanceof Response) return old;
     const input = await checkRule(c, site);
     if (input instanceof Response) return input;
-    const rule: Rule = { ...old, name: input.name, trigger: input.trigger, action: input.action, enabled: input.enabled ?? old.enabled, updatedAt: c.get('now')() };
+    const rule: Rule = {
+      ...old,
+      name: input.name,
+      trigger: input.trigger,
+      action: input.action,
+      enabled: input.enabled ?? old.enabled,
+      updatedAt: c.get('now')(),
+    };
     await c.get('store').putRule(rule);
     return c.json({ rule });
   });
@@ -107,7 +129,8 @@ export const automationRoutes = () => {
     const site = await loadSite(c);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
-    if (!(await c.get('store').deleteRule(site.id, id, c.get('now')()))) return jsonError(c, 404, `[cjm] site "${site.id}" has no rule "${id}"`, 'id');
+    if (!(await c.get('store').deleteRule(site.id, id, c.get('now')())))
+      return jsonError(c, 404, `[cjm] site "${site.id}" has no rule "${id}"`, 'id');
     return c.json({ deleted: id });
   });
 

@@ -25,7 +25,16 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
   const clientIp = (c: Parameters<NonNullable<AppOptions['clientIp']>>[0]) => options.clientIp?.(c) || null;
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   // Any origin may call; the site's own allow-list is checked below, per site.
-  r.use('/collect', cors({ origin: (origin) => origin || '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type'], exposeHeaders: ['Retry-After', 'X-Cjm-Dropped'], maxAge: 86400 }));
+  r.use(
+    '/collect',
+    cors({
+      origin: (origin) => origin || '*',
+      allowMethods: ['POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type'],
+      exposeHeaders: ['Retry-After', 'X-Cjm-Dropped'],
+      maxAge: 86400,
+    }),
+  );
   r.post(
     '/collect',
     async (c, next) => {
@@ -40,7 +49,8 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
     },
     bodyLimit({
       maxSize: LIMITS.bodyBytes,
-      onError: (c) => jsonError(c, 413, `[cjm] the body is larger than ${LIMITS.bodyBytes} bytes; send smaller batches`),
+      onError: (c) =>
+        jsonError(c, 413, `[cjm] the body is larger than ${LIMITS.bodyBytes} bytes; send smaller batches`),
     }),
     async (c) => {
       let body: unknown;
@@ -74,7 +84,12 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
       if (!visitor) {
         const ip = clientIp(c);
         if (!ip) {
-          return jsonError(c, 400, '[cjm] visitor is required: this runtime gives no client address to derive one from', 'visitor');
+          return jsonError(
+            c,
+            400,
+            '[cjm] visitor is required: this runtime gives no client address to derive one from',
+            'visitor',
+          );
         }
         visitor = await derivedVisitorId(store, site.id, ip, ua, now);
       }

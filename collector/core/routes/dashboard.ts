@@ -16,7 +16,16 @@ import { getAutomationSettings } from '../automation/settings';
 import { checkWebhookUrl, UnsafeUrlError } from '../automation/urls';
 import { CHANNELS } from '../channels';
 import { createRateLimiter } from '../limits';
-import { CSS_HREF, CSS_PATH, CSS_VERSION, DASHBOARD_CSS, DASHBOARD_JS, FAVICON_SVG, JS_PATH, JS_VERSION } from '../dashboard/assets';
+import {
+  CSS_HREF,
+  CSS_PATH,
+  CSS_VERSION,
+  DASHBOARD_CSS,
+  DASHBOARD_JS,
+  FAVICON_SVG,
+  JS_PATH,
+  JS_VERSION,
+} from '../dashboard/assets';
 import { endSession, hasSession, startSession } from '../dashboard/auth';
 import { h, nothing, type Html } from '../dashboard/format';
 import { emptyState, loginPage, rangePicker, shell, sitePath, type Tab } from '../dashboard/layout';
@@ -29,7 +38,7 @@ import { parseRange, type Range } from '../dashboard/range';
 import { funnel, journeyMap, touches, visitorDetail } from '../reports';
 import { checkSitePatch, eraseVisitor, saveSite, SiteInputError } from '../sites';
 import type { SiteConfig, StageDef } from '../stages';
-import { BadCursorError, type Store, type VisitorQuery } from '../store';
+import { BadCursorError, type Store, type VisitorQuery, type VisitorSummary } from '../store';
 import { safeEqual } from './api';
 
 /** The Content-Security-Policy of every dashboard response: nothing inline, nothing from elsewhere. */
@@ -65,9 +74,15 @@ const TABS: readonly Tab[] = ['map', 'funnel', 'visitors', 'settings'];
 export const safeNext = (next: unknown): string =>
   typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && next.length <= 2000 ? next : '/';
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '');
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
-const lines = (s: string) => s.split(/\r?\n/).map((x) => x.trim()).filter(Boolean);
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+const list = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : [];
+const lines = (s: string) =>
+  s
+    .split(/\r?\n/)
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 const flashOf = (c: Context): Html => {
   const q = c.req.query();
@@ -92,7 +107,11 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
   // Guessing the admin token: at most 10 tries at once per address, then one every 5 s.
   const signIns = createRateLimiter({ burst: 10, perSecond: 0.2, maxKeys: 10_000 });
 
-  const headers = secureHeaders({ contentSecurityPolicy: DASHBOARD_CSP, referrerPolicy: 'same-origin', xFrameOptions: 'DENY' });
+  const headers = secureHeaders({
+    contentSecurityPolicy: DASHBOARD_CSP,
+    referrerPolicy: 'same-origin',
+    xFrameOptions: 'DENY',
+  });
   const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
@@ -154,7 +173,8 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
   r.get('/', async (c) => {
     const sites = await c.get('store').listSites();
     const first = sites[0];
-    if (!first) return c.html(h`<!doctype html><p>No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).</p>`);
+    if (!first)
+      return c.html(h`<!doctype html><p>No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).</p>`);
     return c.redirect(sitePath(first.id, 'map'), 303);
   });
   r.get('/go', (c) => {
@@ -185,7 +205,14 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     }
     return { site, sites, store, range: parseRange(new URL(c.req.url).searchParams, now), now };
   };
-  const render = (c: Context<AppEnv>, p: Page, tab: Tab | null, title: string, body: Html, opts: { range?: boolean; sub?: Html } = {}) => {
+  const render = (
+    c: Context<AppEnv>,
+    p: Page,
+    tab: Tab | null,
+    title: string,
+    body: Html,
+    opts: { range?: boolean; sub?: Html } = {},
+  ) => {
     const path = new URL(c.req.url).pathname;
     const withRange = opts.range ?? true;
     return c.html(
@@ -199,7 +226,10 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
       }),
     );
   };
-  const dateRange = (range: Range) => ({ ...(range.from === undefined ? {} : { from: range.from }), ...(range.to === undefined ? {} : { to: range.to }) });
+  const dateRange = (range: Range) => ({
+    ...(range.from === undefined ? {} : { from: range.from }),
+    ...(range.to === undefined ? {} : { to: range.to }),
+  });
 
   r.get('/sites/:site', (c) => c.redirect(sitePath(c.req.param('site'), 'map'), 303));
 
@@ -211,7 +241,10 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     const store = onceAggregates(p.store);
     const fun = await funnel(store, p.site, range);
     const map = await journeyMap(store, p.site, range, 8);
-    const body = map.journeys === 0 ? emptyState('No journeys started in this range yet.', p.site.id) : mapPage(p.site.id, fun, map, p.range.query);
+    const body =
+      map.journeys === 0
+        ? emptyState('No journeys started in this range yet.', p.site.id)
+        : mapPage(p.site.id, fun, map, p.range.query);
     return render(c, p, 'map', 'Journey map', body, {
       sub: h`<p class="muted small">Journeys that started in the ${p.range.label}, and everything they did since · times in UTC</p>`,
     });
@@ -222,7 +255,8 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     if (p instanceof Response) return p;
     const range = dateRange(p.range);
     const [fun, tch] = await Promise.all([funnel(p.store, p.site, range), touches(p.store, p.site, range)]);
-    const body = fun.journeys === 0 ? emptyState('No journeys started in this range yet.', p.site.id) : funnelPage(fun, tch);
+    const body =
+      fun.journeys === 0 ? emptyState('No journeys started in this range yet.', p.site.id) : funnelPage(fun, tch);
     return render(c, p, 'funnel', 'Funnel', body, {
       sub: h`<p class="muted small">Journeys that started in the ${p.range.label} · times in UTC</p>`,
     });
@@ -239,7 +273,7 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     if (q.q && q.q.trim()) filters.q = q.q.trim().slice(0, 200);
     const query: VisitorQuery = { limit: 50, ...filters, ...dateRange(p.range) };
     if (q.cursor) query.cursor = q.cursor.slice(0, 1000);
-    let page: { visitors: import('../store').VisitorSummary[]; cursor: string | null };
+    let page: { visitors: VisitorSummary[]; cursor: string | null };
     let flash = flashOf(c);
     try {
       page = await p.store.listVisitors(p.site.id, query);
@@ -249,7 +283,16 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
       page = await p.store.listVisitors(p.site.id, query);
       flash = h`<div class="error">That page link has expired; showing the first page.</div>`;
     }
-    const body = visitorsPage({ site: p.site, filters, rangeQuery: p.range.query, visitors: page.visitors, cursor: page.cursor, paged: !!query.cursor, now: p.now, flash });
+    const body = visitorsPage({
+      site: p.site,
+      filters,
+      rangeQuery: p.range.query,
+      visitors: page.visitors,
+      cursor: page.cursor,
+      paged: !!query.cursor,
+      now: p.now,
+      flash,
+    });
     return render(c, p, 'visitors', 'Visitors', body, {
       sub: h`<p class="muted small">Active in the ${p.range.label}, newest activity first · times in UTC</p>`,
     });
@@ -262,7 +305,14 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     const detail = await visitorDetail(p.store, p.site, id);
     if (!detail) {
       c.status(404);
-      return render(c, p, 'visitors', 'Visitor not found', h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen).</p><p><a href="${sitePath(p.site.id, 'visitors')}">All visitors</a></p></div>`, { range: false });
+      return render(
+        c,
+        p,
+        'visitors',
+        'Visitor not found',
+        h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen).</p><p><a href="${sitePath(p.site.id, 'visitors')}">All visitors</a></p></div>`,
+        { range: false },
+      );
     }
     return render(c, p, 'visitors', 'Visitor timeline', timelinePage(p.site.id, detail), {
       range: false,
@@ -279,18 +329,34 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
   });
 
   // ----- settings -----
-  const settingsData = async (c: Context<AppEnv>, p: Page, extra: Partial<SettingsData> = {}): Promise<SettingsData> => {
+  const settingsData = async (
+    c: Context<AppEnv>,
+    p: Page,
+    extra: Partial<SettingsData> = {},
+  ): Promise<SettingsData> => {
     const store = p.store;
     const [rules, deliveries, keys] = await Promise.all([
       typeof store.listRules === 'function' ? store.listRules(p.site.id) : null,
       typeof store.listDeliveries === 'function' ? store.listDeliveries(p.site.id, { limit: 20 }) : null,
       typeof store.listWriteKeys === 'function' ? store.listWriteKeys(p.site.id) : null,
     ]);
-    return { site: p.site, collectorUrl: new URL(c.req.url).origin, rules, deliveries, keys, now: p.now, flash: flashOf(c), ...extra };
+    return {
+      site: p.site,
+      collectorUrl: new URL(c.req.url).origin,
+      rules,
+      deliveries,
+      keys,
+      now: p.now,
+      flash: flashOf(c),
+      ...extra,
+    };
   };
   const settings = (c: Context<AppEnv>, p: Page, data: SettingsData, status: 200 | 400 = 200) => {
     c.status(status);
-    return render(c, p, 'settings', 'Settings', settingsPage(data), { range: false, sub: h`<p class="muted small">Site <code>${p.site.id}</code></p>` });
+    return render(c, p, 'settings', 'Settings', settingsPage(data), {
+      range: false,
+      sub: h`<p class="muted small">Site <code>${p.site.id}</code></p>`,
+    });
   };
   const back = (p: Page, done: string) => `${sitePath(p.site.id, 'settings')}?done=${done}`;
 
@@ -314,7 +380,12 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
       await saveSite(p.store, p.site, patch, p.now);
     } catch (e) {
       if (!(e instanceof SiteInputError)) throw e;
-      return settings(c, p, await settingsData(c, p, { flash: h`<div class="error" role="alert">${e.message}</div>` }), 400);
+      return settings(
+        c,
+        p,
+        await settingsData(c, p, { flash: h`<div class="error" role="alert">${e.message}</div>` }),
+        400,
+      );
     }
     return c.redirect(back(p, 'saved'), 303);
   });
@@ -326,7 +397,9 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     const names = list(body.stage_name);
     const urls = list(body.stage_urls);
     const events = list(body.stage_events);
-    const rows = names.map((n, i) => ({ name: n.trim(), urls: urls[i] ?? '', events: events[i] ?? '' })).filter((s) => s.name !== '');
+    const rows = names
+      .map((n, i) => ({ name: n.trim(), urls: urls[i] ?? '', events: events[i] ?? '' }))
+      .filter((s) => s.name !== '');
     const stages: StageDef[] = rows.map((s) => {
       const d: StageDef = { name: s.name };
       const u = lines(s.urls);
@@ -343,7 +416,10 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
       return settings(
         c,
         p,
-        await settingsData(c, p, { flash: h`<div class="error" role="alert">${e.message}</div>`, draft: { stages: rows, conversion } }),
+        await settingsData(c, p, {
+          flash: h`<div class="error" role="alert">${e.message}</div>`,
+          draft: { stages: rows, conversion },
+        }),
         400,
       );
     }
@@ -383,10 +459,22 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
               emit: str(body.emit).trim(),
             };
     try {
-      const input = parseRule({ name: str(body.name).trim(), trigger, action: { type: 'webhook', url: str(body.url).trim() } }, p.site);
+      const input = parseRule(
+        { name: str(body.name).trim(), trigger, action: { type: 'webhook', url: str(body.url).trim() } },
+        p.site,
+      );
       const { allowPrivateWebhooks } = await getAutomationSettings(p.store, p.site.id);
       checkWebhookUrl(input.action.url, allowPrivateWebhooks);
-      const rule: Rule = { id: newRuleId(), site: p.site.id, enabled: true, name: input.name, trigger: input.trigger, action: input.action, createdAt: p.now, updatedAt: p.now };
+      const rule: Rule = {
+        id: newRuleId(),
+        site: p.site.id,
+        enabled: true,
+        name: input.name,
+        trigger: input.trigger,
+        action: input.action,
+        createdAt: p.now,
+        updatedAt: p.now,
+      };
       await p.store.putRule(rule);
     } catch (e) {
       if (!(e instanceof RuleError) && !(e instanceof UnsafeUrlError)) throw e;

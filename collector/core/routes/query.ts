@@ -20,7 +20,11 @@ export const parseTime = (params: URLSearchParams, name: string): number | undef
   const v = params.get(name);
   if (v === null || v === '') return undefined;
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
-  const n = /^\d{1,15}$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? Date.parse(v) : NaN;
+  const n = /^\d{1,15}$/.test(v)
+    ? Number(v)
+    : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)
+      ? Date.parse(v)
+      : NaN;
   if (!Number.isFinite(n)) throw new BadQueryError(`${name} must be milliseconds since the epoch or an ISO date`, name);
   return dateOnly && name === 'to' ? n + 86_400_000 - 1 : n;
 };
@@ -37,11 +41,18 @@ export const parseRange = (params: URLSearchParams): DateRange => {
 };
 
 /** An integer parameter within bounds, or the fallback. */
-export const parseIntParam = (params: URLSearchParams, name: string, fallback: number, min: number, max: number): number => {
+export const parseIntParam = (
+  params: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number => {
   const v = params.get(name);
   if (v === null || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new BadQueryError(`${name} must be an integer from ${min} to ${max}`, name);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new BadQueryError(`${name} must be an integer from ${min} to ${max}`, name);
   return n;
 };
 
@@ -49,7 +60,8 @@ export const parseLimit = (params: URLSearchParams, fallback = 50, max = 500): n
   const v = params.get('limit');
   if (v === null || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new BadQueryError(`limit must be an integer from 1 to ${max}`, 'limit');
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new BadQueryError(`limit must be an integer from 1 to ${max}`, 'limit');
   return n;
 };
 

@@ -27,14 +27,18 @@ export interface SegmentErrorResponse {
 }
 
 const refuse = (c: Context, status: 400 | 401 | 413, error: string, path?: string) =>
-  c.json<SegmentErrorResponse>({ success: false, error, message: error, ...(path === undefined ? {} : { path }) }, status);
+  c.json<SegmentErrorResponse>(
+    { success: false, error, message: error, ...(path === undefined ? {} : { path }) },
+    status,
+  );
 
 const MISSING_KEY =
   '[cjm] no write key: send it as the HTTP Basic user name with an empty password (Authorization: Basic base64("<key>:")), or as writeKey in the body; create one with POST /api/sites/<site>/keys';
 
 /** Why a key is refused, or undefined when it may be used. */
 const keyProblem = (key: WriteKey | null): string | undefined => {
-  if (!key) return '[cjm] unknown write key; create one with POST /api/sites/<site>/keys (admin token) and use it exactly as shown';
+  if (!key)
+    return '[cjm] unknown write key; create one with POST /api/sites/<site>/keys (admin token) and use it exactly as shown';
   if (key.revokedAt !== null) {
     return `[cjm] write key ${key.prefix}… of site "${key.site}" was revoked on ${new Date(key.revokedAt).toISOString()}; create a new one`;
   }
@@ -67,7 +71,9 @@ export const segmentRoutes = () => {
     },
     realm: 'cjm write key',
     invalidUserMessage: (c) => {
-      const error = (c.get('keyError') as string | undefined) ?? `[cjm] the Authorization header must be Basic base64("<write key>:")`;
+      const error =
+        (c.get('keyError') as string | undefined) ??
+        `[cjm] the Authorization header must be Basic base64("<write key>:")`;
       return { success: false, error, message: error };
     },
   });
@@ -84,7 +90,8 @@ export const segmentRoutes = () => {
     const now = c.get('now')();
     let key = c.get('writeKey');
     if (!key) {
-      const fromBody = typeof body === 'object' && body !== null ? (body as { writeKey?: unknown }).writeKey : undefined;
+      const fromBody =
+        typeof body === 'object' && body !== null ? (body as { writeKey?: unknown }).writeKey : undefined;
       if (typeof fromBody !== 'string' || fromBody === '') return refuse(c, 401, MISSING_KEY);
       const result = await checkKey(store, fromBody, now);
       if ('error' in result) return refuse(c, 401, result.error, 'writeKey');

@@ -6,7 +6,8 @@ import type { Distribution, FunnelReport, TouchesReport } from '../../reports';
 import { flowDiagram, histogram } from '../charts';
 import { channelLabel, h, nothing, num, pct, type Html } from '../format';
 
-const heatLevel = (count: number, max: number) => (count === 0 ? 0 : Math.min(5, 1 + Math.floor((4.999 * count) / Math.max(1, max))));
+const heatLevel = (count: number, max: number) =>
+  count === 0 ? 0 : Math.min(5, 1 + Math.floor((4.999 * count) / Math.max(1, max)));
 
 const dist = (d: Distribution) => (d.median === null ? '–' : `${d.median}`);
 
@@ -24,15 +25,17 @@ export const funnelPage = (fun: FunnelReport, tch: TouchesReport): Html => {
   });
 
   const transitions = fun.transitions.map(
-    (t) => h`<tr><td>${t.from}</td><td>${t.to}</td><td>${t.back ? h`<span class="badge poor">back-step</span>` : fun.stages.findIndex((s) => s.stage === t.to) - fun.stages.findIndex((s) => s.stage === t.from) > 1 ? h`<span class="badge accent">skip</span>` : h`<span class="badge good">forward</span>`}</td><td class="num">${num(t.journeys)}</td><td class="num">${num(t.count)}</td></tr>`,
+    (t) =>
+      h`<tr><td>${t.from}</td><td>${t.to}</td><td>${t.back ? h`<span class="badge poor">back-step</span>` : fun.stages.findIndex((s) => s.stage === t.to) - fun.stages.findIndex((s) => s.stage === t.from) > 1 ? h`<span class="badge accent">skip</span>` : h`<span class="badge good">forward</span>`}</td><td class="num">${num(t.journeys)}</td><td class="num">${num(t.count)}</td></tr>`,
   );
 
   const labels = tch.touches.buckets.map((b) => b.label);
   const maxCell = Math.max(1, ...tch.byFirstChannel.flatMap((c) => c.touches.buckets.map((b) => b.count)));
   const heatRows = tch.byFirstChannel.map(
-    (c) => h`<tr data-channel="${c.channel}"><th scope="row">${channelLabel(c.channel)}</th><td class="num">${num(c.converted)}</td><td class="num">${dist(c.touches)}</td>${c.touches.buckets.map(
-      (b) => h`<td class="h h${heatLevel(b.count, maxCell)}">${b.count || '·'}</td>`,
-    )}<td class="num">${dist(c.sessions)}</td></tr>`,
+    (c) =>
+      h`<tr data-channel="${c.channel}"><th scope="row">${channelLabel(c.channel)}</th><td class="num">${num(c.converted)}</td><td class="num">${dist(c.touches)}</td>${c.touches.buckets.map(
+        (b) => h`<td class="h h${heatLevel(b.count, maxCell)}">${b.count || '·'}</td>`,
+      )}<td class="num">${dist(c.sessions)}</td></tr>`,
   );
 
   return h`<div class="kpis">
@@ -43,14 +46,21 @@ export const funnelPage = (fun: FunnelReport, tch: TouchesReport): Html => {
 </div>
 <div class="card" data-testid="funnel"><h2>Reached each stage</h2>${bars}</div>
 <div class="card"><h2>Flow between stages</h2>
-${flowDiagram(fun.stages.map((s) => ({ stage: s.stage, reached: s.reached })), fun.transitions)}
+${flowDiagram(
+  fun.stages.map((s) => ({ stage: s.stage, reached: s.reached })),
+  fun.transitions,
+)}
 <div class="legend"><span><i class="fwd"></i>forward to the next stage</span><span><i class="skip"></i>skipping stages</span><span><i class="back"></i>back-steps</span><span>band width: journeys</span></div>
 <details><summary class="muted small">All transitions</summary><div class="table-wrap"><table data-testid="transitions"><thead><tr><th>from</th><th>to</th><th>kind</th><th class="num">journeys</th><th class="num">moves</th></tr></thead><tbody>${transitions}</tbody></table></div></details>
 </div>
 <div class="card"><h2>Touches to conversion</h2>
-${tch.converted === 0 ? h`<p class="muted">No conversions in this range yet.</p>` : h`<p class="muted small">Page views and events up to and including the converting one, for the ${num(tch.converted)} converted journeys. Median ${dist(tch.touches)}, p75 ${tch.touches.p75 ?? '–'}, max ${tch.touches.max ?? '–'}.</p>
+${
+  tch.converted === 0
+    ? h`<p class="muted">No conversions in this range yet.</p>`
+    : h`<p class="muted small">Page views and events up to and including the converting one, for the ${num(tch.converted)} converted journeys. Median ${dist(tch.touches)}, p75 ${tch.touches.p75 ?? '–'}, max ${tch.touches.max ?? '–'}.</p>
 ${histogram(tch.touches.buckets)}
 <h3>By first channel</h3>
-<div class="table-wrap"><table class="heat" data-testid="touches-by-channel"><thead><tr><th>first channel</th><th class="num">converted</th><th class="num">median touches</th>${labels.map((l) => h`<th class="num">${l}</th>`)}<th class="num">median sessions</th></tr></thead><tbody>${heatRows}</tbody></table></div>`}
+<div class="table-wrap"><table class="heat" data-testid="touches-by-channel"><thead><tr><th>first channel</th><th class="num">converted</th><th class="num">median touches</th>${labels.map((l) => h`<th class="num">${l}</th>`)}<th class="num">median sessions</th></tr></thead><tbody>${heatRows}</tbody></table></div>`
+}
 </div>`;
 };

@@ -12,14 +12,20 @@ const TOP = 5;
 /** Event names that mean an abandoned cart (the demo shop and most shops send `cart_abandoned`). */
 const isAbandon = (name: string) => /abandon/i.test(name);
 
-export const mapPage = (siteId: string, fun: FunnelReport, map: JourneyMapReport, rangeQuery: Record<string, string | undefined>): Html => {
+export const mapPage = (
+  siteId: string,
+  fun: FunnelReport,
+  map: JourneyMapReport,
+  rangeQuery: Record<string, string | undefined>,
+): Html => {
   const n = map.stages.length;
   const first = fun.stages[0]?.reached ?? 0;
   const backSteps = fun.transitions.filter((t) => t.back);
   const backJourneys = backSteps.reduce((s, t) => s + t.journeys, 0);
   const cells = (render: (i: number) => Html) =>
     map.stages.map((_, i) => h`<div class="cell${i === n - 1 ? ' last' : ''}">${render(i)}</div>`);
-  const row = (label: string, render: (i: number) => Html) => h`<div class="rowlabel"><span>${label}</span></div>${cells(render)}`;
+  const row = (label: string, render: (i: number) => Html) =>
+    h`<div class="rowlabel"><span>${label}</span></div>${cells(render)}`;
   const visitorsLink = (stage: string) => `${sitePath(siteId, 'visitors')}${qs({ ...rangeQuery, stage })}`;
 
   const head = cells((i) => {
@@ -71,7 +77,12 @@ ${events.map((e) => h`<li title="${e.name}: ${num(e.count)} times by ${num(e.jou
 
   const vitals = row('Web vitals (p75)', (i) => {
     const v = map.stages[i]!.vitals;
-    const names = [...VITAL_ORDER.filter((x) => v[x]), ...Object.keys(v).filter((x) => !VITAL_ORDER.includes(x)).sort()];
+    const names = [
+      ...VITAL_ORDER.filter((x) => v[x]),
+      ...Object.keys(v)
+        .filter((x) => !VITAL_ORDER.includes(x))
+        .sort(),
+    ];
     if (!names.length) return h`<span class="muted small">no measurements</span>`;
     return h`<div class="vitals">${names.map((name) => vitalBadge(name, v[name]!.p75, ` · p75 of ${v[name]!.samples} journeys`))}</div>`;
   });
@@ -80,7 +91,9 @@ ${events.map((e) => h`<li title="${e.name}: ${num(e.count)} times by ${num(e.jou
     const s = map.stages[i]!;
     const items: Html[] = [];
     if (s.dropOffs !== null && s.dropOffs > 0) {
-      items.push(h`<div><span class="n">${num(s.dropOffs)}</span> dropped off here <span class="muted">(${pct(s.dropOffs, s.visitors, 0)})</span></div>`);
+      items.push(
+        h`<div><span class="n">${num(s.dropOffs)}</span> dropped off here <span class="muted">(${pct(s.dropOffs, s.visitors, 0)})</span></div>`,
+      );
     }
     for (const e of s.topEvents.filter((x) => isAbandon(x.name))) {
       items.push(h`<div><span class="n">${num(e.journeys)}</span> ${e.name.replace(/_/g, ' ')}</div>`);
@@ -88,7 +101,9 @@ ${events.map((e) => h`<li title="${e.name}: ${num(e.count)} times by ${num(e.jou
     for (const t of backSteps.filter((x) => x.from === s.stage)) {
       items.push(h`<div><span class="n">${num(t.journeys)}</span> stepped back to ${t.to}</div>`);
     }
-    const poor = Object.entries(s.vitals).filter(([name, v]) => vitalRating(name, v.p75) === 'poor').map(([name]) => name);
+    const poor = Object.entries(s.vitals)
+      .filter(([name, v]) => vitalRating(name, v.p75) === 'poor')
+      .map(([name]) => name);
     if (poor.length) items.push(h`<div>slow: <span class="n">${poor.join(', ')}</span></div>`);
     if (s.feedback.average !== null && s.feedback.average < 3) {
       items.push(h`<div>unhappy: <span class="n">${s.feedback.average.toFixed(1)}</span> / 5</div>`);

@@ -51,7 +51,9 @@ export const settingsPage = (d: SettingsData): Html => {
   const base = sitePath(site.id, 'settings');
   const snippet = `<script>window.cjm=window.cjm||function(){(cjm.q=cjm.q||[]).push(arguments)}</script>
 <script async src="${d.collectorUrl}/cjm.js" data-site="${site.id}"></script>`;
-  const stages = d.draft?.stages ?? site.stages.map((s) => ({ name: s.name, urls: (s.urls ?? []).join('\n'), events: (s.events ?? []).join('\n') }));
+  const stages =
+    d.draft?.stages ??
+    site.stages.map((s) => ({ name: s.name, urls: (s.urls ?? []).join('\n'), events: (s.events ?? []).join('\n') }));
   const conversion = d.draft?.conversion ?? site.conversion;
 
   const rules =
@@ -60,13 +62,17 @@ export const settingsPage = (d: SettingsData): Html => {
       : d.rules.length === 0
         ? h`<p class="muted">No rules yet: “a visitor stays in cart or checkout without a purchase for 30 minutes → POST a webhook”. Create one below or with <code>POST /api/sites/${site.id}/rules</code> (docs/automation.md).</p>`
         : h`<div class="table-wrap"><table data-testid="rules"><thead><tr><th>rule</th><th>when</th><th>webhook</th><th>status</th><th></th></tr></thead><tbody>${d.rules.map(
-            (r) => h`<tr><td><strong>${r.name}</strong></td><td>${triggerText(r)}</td><td class="mono small">${r.action.url}</td><td>${r.enabled ? h`<span class="badge good">on</span>` : h`<span class="badge">off</span>`}</td>
+            (
+              r,
+            ) => h`<tr><td><strong>${r.name}</strong></td><td>${triggerText(r)}</td><td class="mono small">${r.action.url}</td><td>${r.enabled ? h`<span class="badge good">on</span>` : h`<span class="badge">off</span>`}</td>
 <td class="nowrap"><form method="post" action="${base}/rules/${encodeURIComponent(r.id)}/toggle"><button class="btn" type="submit">${r.enabled ? 'Turn off' : 'Turn on'}</button></form>
 <form method="post" action="${base}/rules/${encodeURIComponent(r.id)}/delete" data-confirm="Delete the rule “${r.name}”?"><button class="btn danger" type="submit">Delete</button></form></td></tr>`,
           )}</tbody></table></div>`;
   const stageOpts = site.stages.map((st) => h`<option value="${st.name}">${st.name}</option>`);
   const checks = (name: string) =>
-    site.stages.map((st) => h`<label class="check"><input type="checkbox" name="${name}" value="${st.name}"> ${st.name}</label>`);
+    site.stages.map(
+      (st) => h`<label class="check"><input type="checkbox" name="${name}" value="${st.name}"> ${st.name}</label>`,
+    );
   const ruleForm =
     d.rules === null
       ? nothing
@@ -88,7 +94,8 @@ export const settingsPage = (d: SettingsData): Html => {
   const deliveries =
     d.deliveries && d.deliveries.length
       ? h`<h3>Recent webhook deliveries</h3><div class="table-wrap"><table data-testid="deliveries"><thead><tr><th>when</th><th>rule</th><th>status</th><th class="num">attempts</th><th>last answer</th></tr></thead><tbody>${d.deliveries.map(
-          (x) => h`<tr><td class="nowrap" title="${dateTime(x.createdAt)} UTC">${ago(x.createdAt, d.now)}</td><td>${d.rules?.find((r) => r.id === x.rule)?.name ?? x.rule}</td><td><span class="badge ${statusClass(x.status)}">${x.status}</span></td><td class="num">${x.attempts}</td><td class="small">${x.lastStatus ?? ''} ${x.lastError ?? ''}</td></tr>`,
+          (x) =>
+            h`<tr><td class="nowrap" title="${dateTime(x.createdAt)} UTC">${ago(x.createdAt, d.now)}</td><td>${d.rules?.find((r) => r.id === x.rule)?.name ?? x.rule}</td><td><span class="badge ${statusClass(x.status)}">${x.status}</span></td><td class="num">${x.attempts}</td><td class="small">${x.lastStatus ?? ''} ${x.lastError ?? ''}</td></tr>`,
         )}</tbody></table></div>`
       : d.deliveries
         ? h`<p class="muted small">No webhook deliveries yet.</p>`
@@ -98,10 +105,16 @@ export const settingsPage = (d: SettingsData): Html => {
     d.keys === null
       ? h`<p class="muted">Write keys are not available in this build.</p>`
       : h`${d.newKey ? h`<div class="flash" role="status"><strong>New key “${d.newKey.name}”.</strong> Copy it now, it is shown only once:<pre class="snippet" data-testid="new-key">${d.newKey.key}</pre></div>` : nothing}
-${d.keys.length ? h`<div class="table-wrap"><table data-testid="write-keys"><thead><tr><th>name</th><th>key</th><th>created</th><th>last used</th><th></th></tr></thead><tbody>${d.keys.map(
-          (k) => h`<tr><td>${k.name}</td><td class="mono">${k.prefix}…</td><td class="nowrap">${dateTime(k.createdAt)}</td><td class="nowrap">${k.lastUsedAt ? ago(k.lastUsedAt, d.now) : 'never'}</td>
+${
+  d.keys.length
+    ? h`<div class="table-wrap"><table data-testid="write-keys"><thead><tr><th>name</th><th>key</th><th>created</th><th>last used</th><th></th></tr></thead><tbody>${d.keys.map(
+        (
+          k,
+        ) => h`<tr><td>${k.name}</td><td class="mono">${k.prefix}…</td><td class="nowrap">${dateTime(k.createdAt)}</td><td class="nowrap">${k.lastUsedAt ? ago(k.lastUsedAt, d.now) : 'never'}</td>
 <td>${k.revokedAt ? h`<span class="badge poor">revoked ${dateTime(k.revokedAt)}</span>` : h`<form method="post" action="${base}/keys/${encodeURIComponent(k.id)}/revoke" data-confirm="Revoke the key “${k.name}”? Servers using it will be refused."><button class="btn danger" type="submit">Revoke</button></form>`}</td></tr>`,
-        )}</tbody></table></div>` : h`<p class="muted">No write keys. Server-side senders (your backend, Segment) authenticate with one.</p>`}
+      )}</tbody></table></div>`
+    : h`<p class="muted">No write keys. Server-side senders (your backend, Segment) authenticate with one.</p>`
+}
 <form class="filters" method="post" action="${base}/keys"><label class="grow">Name<input type="text" name="name" required maxlength="100" placeholder="e.g. backend, segment"></label><button class="btn primary" type="submit">Create write key</button></form>`;
 
   return h`${d.flash ?? nothing}<div class="grid2">

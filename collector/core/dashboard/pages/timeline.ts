@@ -61,12 +61,14 @@ export const timelinePage = (siteId: string, d: VisitorDetail): Html => {
         const first = row[0]!;
         const stage = first.stage;
         return h`<li class="ev vital"><span class="t" title="${dateTime(first.ts)} UTC">${time(first.ts)}</span><span class="dot"></span><div class="body vgroup"><span class="kind">vitals</span>${row.map(
-          (v) => h`<span data-type="vital" data-event="${v.id}">${typeof v.value === 'number' && v.name ? vitalBadge(v.name, v.value) : h`<span class="badge">${v.name ?? ''}</span>`}</span>`,
+          (v) =>
+            h`<span data-type="vital" data-event="${v.id}">${typeof v.value === 'number' && v.name ? vitalBadge(v.name, v.value) : h`<span class="badge">${v.name ?? ''}</span>`}</span>`,
         )}${stage && row.every((v) => v.stage === stage) ? h`<span class="muted small">in ${stage}</span>` : nothing}</div></li>`;
       }
       const e = row;
       const entry = entryByEvent.get(e.id);
-      const back = entry && entry.from !== null && (stageIndex.get(entry.stage) ?? 0) < (stageIndex.get(entry.from) ?? 0);
+      const back =
+        entry && entry.from !== null && (stageIndex.get(entry.stage) ?? 0) < (stageIndex.get(entry.from) ?? 0);
       const band = entry
         ? h`<li class="band${back ? ' back' : ''}" data-stage="${entry.stage}">${back ? '↩ back to' : '→ entered'} ${entry.stage}${entry.from ? h` <span class="muted">from ${entry.from}</span>` : nothing}</li>`
         : nothing;
@@ -78,11 +80,16 @@ export const timelinePage = (siteId: string, d: VisitorDetail): Html => {
 </section>`;
   });
   const strip = j.stages.map(
-    (st) => h`<span class="s${st.reached ? ' reached' : ''}${st.name === j.currentStage ? ' current' : ''}" title="${st.reached ? 'reached' : 'not reached'}">${st.name}</span>`,
+    (st) =>
+      h`<span class="s${st.reached ? ' reached' : ''}${st.name === j.currentStage ? ' current' : ''}" title="${st.reached ? 'reached' : 'not reached'}">${st.name}</span>`,
   );
   const vitals = j.stages.flatMap((st) => {
     const v = 'vitals' in st && st.vitals ? Object.entries(st.vitals) : [];
-    return v.length ? [h`<div class="vgroup"><span class="muted small">${st.name}</span>${v.map(([name, value]) => vitalBadge(name, value, ` in ${st.name}`))}</div>`] : [];
+    return v.length
+      ? [
+          h`<div class="vgroup"><span class="muted small">${st.name}</span>${v.map(([name, value]) => vitalBadge(name, value, ` in ${st.name}`))}</div>`,
+        ]
+      : [];
   });
   const feedback = j.stages
     .filter((st): st is typeof st & { feedback: number } => 'feedback' in st && typeof st.feedback === 'number')

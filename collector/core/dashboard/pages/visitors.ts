@@ -30,8 +30,16 @@ export const visitorsPage = (o: {
 }): Html => {
   const { site, filters } = o;
   const base = sitePath(site.id, 'visitors');
-  const keep = { ...o.rangeQuery, stage: filters.stage, channel: filters.channel, converted: filters.converted === undefined ? undefined : String(filters.converted), q: filters.q };
-  const hidden = Object.entries(o.rangeQuery).map(([k, v]) => (v ? h`<input type="hidden" name="${k}" value="${v}">` : nothing));
+  const keep = {
+    ...o.rangeQuery,
+    stage: filters.stage,
+    channel: filters.channel,
+    converted: filters.converted === undefined ? undefined : String(filters.converted),
+    q: filters.q,
+  };
+  const hidden = Object.entries(o.rangeQuery).map(([k, v]) =>
+    v ? h`<input type="hidden" name="${k}" value="${v}">` : nothing,
+  );
   const converted = filters.converted === undefined ? '' : String(filters.converted);
   const rows = o.visitors.map((v) => {
     const href = `${sitePath(site.id, 'visitors')}/${encodeURIComponent(v.visitor)}`;
@@ -56,9 +64,11 @@ ${v.converted ? h`<td><span class="badge good">converted</span></td>` : h`<td da
   ${filters.stage || filters.channel || filters.converted !== undefined || filters.q ? h`<a class="btn" href="${base}${qs(o.rangeQuery)}">Clear</a>` : nothing}
 </form></div>
 <div class="card">
-${o.visitors.length === 0
-  ? h`<p class="empty">No visitors match these filters in this range.</p>`
-  : h`<div class="table-wrap"><table class="cards" data-testid="visitors"><thead><tr><th>visitor</th><th>stage</th><th>converted</th><th>channel</th><th class="num">touches</th><th class="num hide-sm">sessions</th><th class="hide-sm">device</th><th>last seen</th></tr></thead><tbody>${rows}</tbody></table></div>`}
+${
+  o.visitors.length === 0
+    ? h`<p class="empty">No visitors match these filters in this range.</p>`
+    : h`<div class="table-wrap"><table class="cards" data-testid="visitors"><thead><tr><th>visitor</th><th>stage</th><th>converted</th><th>channel</th><th class="num">touches</th><th class="num hide-sm">sessions</th><th class="hide-sm">device</th><th>last seen</th></tr></thead><tbody>${rows}</tbody></table></div>`
+}
 <div class="pager">
   <span>${o.paged ? h`<a class="btn" href="${base}${qs(keep)}">← First page</a>` : nothing}</span>
   <span class="muted small">${num(o.visitors.length)} shown</span>
