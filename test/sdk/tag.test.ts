@@ -36,6 +36,7 @@ beforeEach(() => {
   history.replaceState(null, '', '/');
 });
 afterEach(() => {
+  vi.useRealTimers();
   vi.unstubAllGlobals();
   setPrivacy();
 });
@@ -104,11 +105,12 @@ describe('script tag', () => {
   });
 
   test('without data-site it does nothing', async () => {
+    vi.useFakeTimers();
     const net = fakeNet();
     script({ src: 'https://cdn.test/cjm.js' });
     await load();
     expect(w.cjm).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.advanceTimersByTimeAsync(5000); // well past the batching delay
     expect(net.calls).toEqual([]);
   });
 

@@ -246,7 +246,7 @@ describe('delivery', () => {
     const s = site();
     createTracker({ site: s, endpoint: '/c' });
     window.dispatchEvent(new PageTransitionEvent('pagehide'));
-    await new Promise((r) => setTimeout(r, 0));
+    await vi.waitFor(() => expect(net.batches(s)).toHaveLength(1));
     expect(net.batches(s).map((c) => [c.beacon, c.init?.keepalive])).toEqual([[false, true]]);
   });
 
