@@ -52,13 +52,8 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => boolean, in
   let tries = 0;
   let order = 1e6;
 
-  /** An entry's key: ts (13 digits), order (7 digits), id. */
-  const keyOf = ([event, , order]: Entry) => prefix + event.ts + order + event.id;
-  /** Writes `entry`, held by a send until `lease` (0: free). */
-  const save = (entry: Entry, lease: number) => {
-    entry[1] = lease;
-    st._set(keyOf(entry), JSON.stringify(entry));
-  };
+  /** Writes an entry under `k` (its key: ts, 13 digits; order, 7 digits; id). */
+  const save = (k: string, entry: Entry) => st._set(k, JSON.stringify(entry));
   const dropped = () => Number(st._get(key)) || 0;
   /** Adds `count` to the dropped count. */
   const drop = (count: number) => {
@@ -83,44 +78,46 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => boolean, in
       const now = clock._now();
       // Take a batch, oldest first: free entries, at most `cap` events and LIMITS.bodyBytes (at least one event),
       // each leased at once.
-      const batch: Entry[] = [];
+      /** The entries taken, by key. */
+      const batch = new Map<string, Entry>();
       let bytes = ENVELOPE;
       for (const k of st._keys(prefix)) {
         const json = st._get(k);
         if (!json) continue; // gone since listed (localStorage turned off, memory only)
-        const entry: Entry = JSON.parse(json);
-        if (entry[1] < now) {
+        const [event, lease, order]: Entry = JSON.parse(json);
+        if (lease < now) {
           // The stored entry's size: a few bytes more than the event's.
           bytes += new Blob([json]).size;
-          if (batch.length && (batch.length == cap || bytes > LIMITS.bodyBytes)) break;
-          save(entry, now + LEASE);
-          batch.push(entry);
+          if (batch.size && (batch.size == cap || bytes > LIMITS.bodyBytes)) break;
+          const held: Entry = [event, now + LEASE, order];
+          save(k, held);
+          batch.set(k, held);
         }
       }
-      if (!batch.length) return;
+      if (!batch.size) return;
       const count = dropped();
       st._set(key, '');
       const answer = await send(
-        batch.map(([event]) => event),
+        [...batch.values()].map(([event]) => event),
         count,
         beacon,
       );
       const outcome = verdict(answer.status);
       // Refused for its content: halve the batch until the bad event is alone, then drop it and go on with full
       // batches. Halved, the events go back to the outbox for the next round of this loop, with no backoff.
-      const halve = outcome == SPLIT && batch.length > 1;
-      if (outcome == SPLIT) cap = halve ? batch.length >> 1 : LIMITS.eventsPerBatch;
+      const halve = outcome == SPLIT && batch.size > 1;
+      if (outcome == SPLIT) cap = halve ? batch.size >> 1 : LIMITS.eventsPerBatch;
       // Settle by key: retried and halved events are freed, the others (sent, dropped) leave the outbox; a tab that
       // sent them meanwhile (its lease expired) removed them, and writing them back only sends them once more. Events
       // handed to a beacon (status 1) stay held for BEACON_HOLD, so the second hide event of one page exit
       // (visibilitychange, then pagehide) does not beacon them again; the next flush sends them, confirmed.
       const free = outcome == RETRY || halve;
-      for (const entry of batch) {
-        if (free) save(entry, answer.status == 1 ? now + BEACON_HOLD : 0);
-        else st._set(keyOf(entry), '');
-      }
+      batch.forEach(([event, , order], k) => {
+        if (free) save(k, [event, answer.status == 1 ? now + BEACON_HOLD : 0, order]);
+        else st._set(k, '');
+      });
       // Unless sent: the count goes back, with the events dropped now.
-      if (outcome != SENT) drop(count + (free ? 0 : batch.length));
+      if (outcome != SENT) drop(count + (free ? 0 : batch.size));
       if (outcome == RETRY) {
         // Exponential backoff (1 s doubling to 60 s, times 0.5–1.5 jitter), or the server's Retry-After in seconds
         // (absent: 0; an HTTP date, or no answer: NaN; both mean the backoff).
@@ -133,7 +130,7 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => boolean, in
 
   return {
     _put: (event) => {
-      save([event, 0, order++], 0);
+      save(prefix + event.ts + order + event.id, [event, 0, order++]);
       const over = st._keys(prefix).slice(0, -MAX);
       for (const k of over) st._set(k, '');
       drop(over.length);

@@ -25,6 +25,7 @@ declare global {
 }
 
 safe(() => {
+  // The <script> running now (null when run otherwise, e.g. from a module or a callback: throws inside safe).
   const script = document.currentScript as HTMLScriptElement;
   const data = script.dataset;
   const stub = window.cjm;

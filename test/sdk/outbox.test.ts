@@ -461,6 +461,17 @@ describe('outbox', () => {
     expect(r.ids()).toEqual([a.id]);
   });
 
+  test('in memory, sent events leave no trace that counts against the bound (nothing is reported dropped)', async () => {
+    const r = recorder();
+    const { _put: put, _flush: flush } = outbox(store(false), KEY, r.send, () => true);
+    for (let i = 0; i < MAX + 100; i++) {
+      put(ev(i));
+      await flush();
+    }
+    expect(r.sent).toHaveLength(MAX + 100);
+    expect(r.sent.every((b) => b.dropped == 0)).toBe(true);
+  });
+
   test('works in memory (storage none, or localStorage throwing) and never rejects on garbage', async () => {
     const r = recorder();
     const { _put: put, _flush: flush } = outbox(store(false), KEY, r.send, () => true);
