@@ -4,8 +4,8 @@
  *
  * Pages are rendered on the server from the same report functions and Store methods the API uses (core/reports.ts),
  * a few queries per page. Security: a signed, HttpOnly, SameSite=Strict session cookie (core/dashboard/auth.ts);
- * hono/csrf on every form post; a strict Content-Security-Policy (no inline script or style: CSS and JS come from
- * `/assets/*`); every browser-originated string escaped by hono/html.
+ * hono/csrf on every form post; a strict Content-Security-Policy (no inline script or style: the built stylesheet and
+ * script come from `/assets/*`, core/dashboard/assets.ts); every browser-originated string escaped by hono/jsx.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
@@ -16,19 +16,20 @@ import { getAutomationSettings } from '../automation/settings';
 import { checkWebhookUrl, UnsafeUrlError } from '../automation/urls';
 import { CHANNELS } from '../channels';
 import { createRateLimiter } from '../limits';
-import {
-  CSS_HREF,
-  CSS_PATH,
-  CSS_VERSION,
-  DASHBOARD_CSS,
-  DASHBOARD_JS,
-  FAVICON_SVG,
-  JS_PATH,
-  JS_VERSION,
-} from '../dashboard/assets';
+import { dashboardAsset, dashboardAssets, FAVICON_SVG } from '../dashboard/assets';
 import { endSession, hasSession, startSession } from '../dashboard/auth';
 import { h, nothing, type Html } from '../dashboard/format';
-import { emptyState, loginPage, rangePicker, shell, sitePath, type Tab } from '../dashboard/layout';
+import {
+  emptyState,
+  loginPage,
+  noSitesPage,
+  pageHead,
+  rangePicker,
+  shell,
+  sitePath,
+  unknownSitePage,
+  type Tab,
+} from '../dashboard/layout';
 import { funnelPage } from '../dashboard/pages/funnel';
 import { mapPage } from '../dashboard/pages/map';
 import { settingsPage, type SettingsData } from '../dashboard/pages/settings';
@@ -102,7 +103,7 @@ const flashOf = (c: Context): Html => {
   return m ? h`<div class="flash" role="status">${m}</div>` : nothing;
 };
 
-export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>) => {
+export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp' | 'asset'>) => {
   const r = new Hono<AppEnv>();
   // Guessing the admin token: at most 10 tries at once per address, then one every 5 s.
   const signIns = createRateLimiter({ burst: 10, perSecond: 0.2, maxKeys: 10_000 });
@@ -126,28 +127,25 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
   for (const path of ['/', '/go', '/sites/*']) r.use(path, auth);
 
   // ----- assets -----
-  r.get(CSS_PATH, (c) => {
-    c.header('Content-Type', 'text/css; charset=utf-8');
-    c.header('Cache-Control', c.req.query('v') === CSS_VERSION ? 'public, max-age=31536000, immutable' : 'no-cache');
-    return c.body(DASHBOARD_CSS);
-  });
-  r.get(JS_PATH, (c) => {
-    c.header('Content-Type', 'text/javascript; charset=utf-8');
-    c.header('Cache-Control', c.req.query('v') === JS_VERSION ? 'public, max-age=31536000, immutable' : 'no-cache');
-    return c.body(DASHBOARD_JS);
-  });
+  /** The built stylesheet's and script's URL paths, for the pages' <head> (read from the runtime's static files). */
+  const assetsOf = (c: Context<AppEnv>) => dashboardAssets((path) => options.asset(path, c));
 
   r.get('/assets/favicon.svg', (c) => {
     c.header('Content-Type', 'image/svg+xml');
     c.header('Cache-Control', 'public, max-age=86400');
     return c.body(FAVICON_SVG);
   });
+  // The built stylesheet and script: `dashboard.<hash>.css|js` cached for a year, `dashboard.css|js` revalidated.
+  r.get('/assets/:file', async (c, next) => {
+    const res = await dashboardAsset(c.req.param('file'), (path) => options.asset(path, c));
+    return res ?? next();
+  });
 
   // ----- sign-in -----
   r.get('/login', async (c) => {
     const next = safeNext(c.req.query('next'));
     if (await hasSession(c, await options.getAdminToken(c), c.get('now')())) return c.redirect(next, 303);
-    return c.html(loginPage(null, next));
+    return c.html(loginPage(null, next, await assetsOf(c)));
   });
   r.post('/login', async (c) => {
     const body = await c.req.parseBody();
@@ -155,11 +153,12 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     const wait = signIns(options.clientIp?.(c) || 'unknown', c.get('now')());
     if (wait > 0) {
       c.header('Retry-After', String(wait));
-      return c.html(loginPage(`Too many sign-in attempts from this address; try again in ${wait} s.`, next), 429);
+      const message = `Too many sign-in attempts from this address; try again in ${wait} s.`;
+      return c.html(loginPage(message, next, await assetsOf(c)), 429);
     }
     const token = await options.getAdminToken(c);
     if (!safeEqual(str(body.token).trim(), token)) {
-      return c.html(loginPage('That is not the admin token of this collector.', next), 401);
+      return c.html(loginPage('That is not the admin token of this collector.', next, await assetsOf(c)), 401);
     }
     await startSession(c, token, c.get('now')());
     return c.redirect(next, 303);
@@ -173,8 +172,7 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
   r.get('/', async (c) => {
     const sites = await c.get('store').listSites();
     const first = sites[0];
-    if (!first)
-      return c.html(h`<!doctype html><p>No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).</p>`);
+    if (!first) return c.html(noSitesPage());
     return c.redirect(sitePath(first.id, 'map'), 303);
   });
   r.get('/go', (c) => {
@@ -197,15 +195,10 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     const sites = await store.listSites();
     const site = sites.find((s) => s.id === id);
     const now = c.get('now')();
-    if (!site) {
-      return c.html(
-        h`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown site · cjm</title><link rel="stylesheet" href="${CSS_HREF}"></head><body><main><div class="card empty"><h1>No site “${id}”</h1><p><a href="/">Back to the dashboard</a></p></div></main></body></html>`,
-        404,
-      );
-    }
+    if (!site) return c.html(unknownSitePage(id, await assetsOf(c)), 404);
     return { site, sites, store, range: parseRange(new URL(c.req.url).searchParams, now), now };
   };
-  const render = (
+  const render = async (
     c: Context<AppEnv>,
     p: Page,
     tab: Tab | null,
@@ -222,7 +215,12 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
         site: p.site,
         tab,
         keep: p.range.query,
-        body: h`<div class="page-head"><div><h1>${title}</h1>${opts.sub ?? (withRange ? h`<p class="muted small">${p.range.label} · times in UTC</p>` : nothing)}</div>${withRange ? rangePicker(path, p.range) : nothing}</div>${body}`,
+        assets: await assetsOf(c),
+        body: h`${pageHead(
+          title,
+          opts.sub ?? (withRange ? h`<p class="muted small">${p.range.label} · times in UTC</p>` : nothing),
+          withRange ? rangePicker(path, p.range) : null,
+        )}${body}`,
       }),
     );
   };
