@@ -451,7 +451,7 @@ describe('export', () => {
   });
 
   it('pages through more events than one page, in arrival order, filtered by ts', async () => {
-    const { EXPORT_PAGE } = await import('../../collector/core/routes/api');
+    const { EXPORT_PAGE } = await import('../../collector/core/services/export');
     const total = EXPORT_PAGE + 150;
     for (let i = 0; i < total; i += 100) {
       const events = Array.from({ length: Math.min(100, total - i) }, (_, k) =>

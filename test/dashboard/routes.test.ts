@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SESSION_DAYS } from '../../collector/core/dashboard/auth';
-import { safeNext } from '../../collector/core/routes/dashboard';
+import { safeNext } from '../../collector/core/routes/dashboard/sign-in';
 import { batch, ev, makeApp, page, TOKEN, type TestApp } from '../helpers';
 
 let t: TestApp;
