@@ -186,7 +186,9 @@ export const checkWebhookTarget = async (
   try {
     addresses = await resolve(url.hostname);
   } catch (e) {
-    throw new Error(`[cjm] cannot resolve ${url.hostname}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`[cjm] cannot resolve ${url.hostname}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   if (addresses.length === 0) throw new Error(`[cjm] ${url.hostname} resolves to no address`);
   for (const a of addresses) {
