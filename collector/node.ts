@@ -10,7 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
 import { createApp, type App } from './core/app';
-import { startAutomationLoop, type AutomationOptions } from './core/automation/run';
+import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { maintenance } from './core/sites';
@@ -81,8 +81,11 @@ export interface StartOptions {
   log?: boolean;
   /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
   trustProxy?: boolean;
-  /** Journey automation (stalls, webhooks): a pass every `intervalMs` (default 15 s) and its limits; false: off. */
-  automation?: false | (Partial<Omit<AutomationOptions, 'store'>> & { intervalMs?: number });
+  /**
+   * Journey automation (stalls, webhooks): a pass every `intervalMs` (default 15 s), its limits, its clock and timers
+   * (`scheduler`, for tests); false: off.
+   */
+  automation?: false | Partial<Omit<AutomationLoopOptions, 'store'>>;
 }
 
 export interface Running {

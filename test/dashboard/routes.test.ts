@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SESSION_DAYS } from '../../collector/core/dashboard/auth';
-import { safeNext } from '../../collector/core/routes/dashboard';
+import { safeNext } from '../../collector/core/routes/dashboard/sign-in';
 import { fileAssets } from '../../collector/node';
 import { batch, ev, makeApp, page, TOKEN, type TestApp } from '../helpers';
 
@@ -407,6 +407,39 @@ describe('settings', () => {
     expect((await t.store.listRules('demo'))[0]!.enabled).toBe(false);
     expect((await post(`/sites/demo/settings/rules/${rule!.id}/delete`, {}, { Cookie: cookie })).status).toBe(303);
     expect(await t.store.listRules('demo')).toEqual([]);
+  });
+
+  it('refuses the 101st rule from the rule form, as the API does', async () => {
+    const rule = (i: number) => ({
+      name: `Welcome ${i}`,
+      type: 'stage_entered',
+      stage: 'signup',
+      url: `https://hooks.example/w${i}`,
+    });
+    for (let i = 0; i < 100; i++)
+      expect((await post('/sites/demo/settings/rules', rule(i), { Cookie: cookie })).status).toBe(303);
+    expect(await t.store.listRules('demo')).toHaveLength(100);
+    const refused = await post('/sites/demo/settings/rules', rule(100), { Cookie: cookie });
+    expect(refused.status).toBe(409);
+    const body = await refused.text();
+    expect(body).toContain('site &quot;demo&quot; has 100 rules, the most allowed; delete one first');
+    expect(body).toContain('role="alert"');
+    expect(await t.store.listRules('demo')).toHaveLength(100);
+    const [first] = await t.store.listRules('demo');
+    expect((await post(`/sites/demo/settings/rules/${first!.id}/delete`, {}, { Cookie: cookie })).status).toBe(303);
+    expect((await post('/sites/demo/settings/rules', rule(100), { Cookie: cookie })).status).toBe(303);
+    expect((await t.store.listRules('demo')).map((r) => r.name)).toContain('Welcome 100');
+    expect(await t.store.listRules('demo')).toHaveLength(100);
+  });
+
+  it('treats toggling or deleting a rule that is already gone as done', async () => {
+    for (const action of ['toggle', 'delete']) {
+      const res = await post(`/sites/demo/settings/rules/r_gone/${action}`, {}, { Cookie: cookie });
+      expect(res.status, action).toBe(303);
+      expect(res.headers.get('location')).toMatch(/^\/sites\/demo\/settings\?done=rule-/);
+    }
+    const revoke = await post('/sites/demo/settings/keys/wk_gone/revoke', {}, { Cookie: cookie });
+    expect(revoke.status).toBe(303);
   });
 
   it('creates a write key (shown once) and revokes it', async () => {
