@@ -174,7 +174,8 @@ export const FlowDiagram = ({ nodes, edges }: { nodes: FlowNode[]; edges: FlowEd
       const x1 = cx(a) + (e.back ? -18 : 18);
       const x2 = cx(b) + (e.back ? 18 : -18);
       const peak = lift(e);
-      const yc = (y0 + (dir * peak) / 0.75).toFixed(1); // a cubic with both control points at yc peaks at 3/4 of the way
+      // A cubic with both control points at yc peaks at 3/4 of the way.
+      const yc = (y0 + (dir * peak) / 0.75).toFixed(1);
       const [from, to] = [x1.toFixed(1), x2.toFixed(1)];
       paths.push(
         <path
