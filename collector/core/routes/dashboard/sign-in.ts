@@ -5,8 +5,9 @@
 import { Hono } from 'hono';
 import { endSession, hasSession, startSession } from '../../dashboard/auth';
 import { loginPage } from '../../dashboard/layout';
-import { safeEqual, type AppEnv, type AppOptions } from '../../http';
+import { safeEqual, type AppOptions } from '../../http';
 import { createRateLimiter } from '../../limits';
+import type { DashboardEnv } from './assets';
 import { str } from './page';
 
 /** A local path to return to after sign-in; anything else (other hosts, `//evil`, `/\evil`) becomes `/`. */
@@ -14,14 +15,14 @@ export const safeNext = (next: unknown): string =>
   typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && next.length <= 2000 ? next : '/';
 
 export const signInRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>) => {
-  const r = new Hono<AppEnv>();
+  const r = new Hono<DashboardEnv>();
   // Guessing the admin token: at most 10 tries at once per address, then one every 5 s.
   const signIns = createRateLimiter({ burst: 10, perSecond: 0.2, maxKeys: 10_000 });
 
   r.get('/login', async (c) => {
     const next = safeNext(c.req.query('next'));
     if (await hasSession(c, await options.getAdminToken(c), c.var.now())) return c.redirect(next, 303);
-    return c.html(loginPage(null, next));
+    return c.html(loginPage(null, next, c.var.assets));
   });
 
   r.post('/login', async (c) => {
@@ -30,11 +31,12 @@ export const signInRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'client
     const wait = signIns(options.clientIp?.(c) || 'unknown', c.var.now());
     if (wait > 0) {
       c.header('Retry-After', String(wait));
-      return c.html(loginPage(`Too many sign-in attempts from this address; try again in ${wait} s.`, next), 429);
+      const message = `Too many sign-in attempts from this address; try again in ${wait} s.`;
+      return c.html(loginPage(message, next, c.var.assets), 429);
     }
     const token = await options.getAdminToken(c);
     if (!safeEqual(str(body.token).trim(), token)) {
-      return c.html(loginPage('That is not the admin token of this collector.', next), 401);
+      return c.html(loginPage('That is not the admin token of this collector.', next, c.var.assets), 401);
     }
     await startSession(c, token, c.var.now());
     return c.redirect(next, 303);
