@@ -3,6 +3,7 @@
  * Importing this module has no side effects and never touches `window`; `createTracker` on the server
  * returns a tracker that does nothing.
  */
+import { markup } from './markup';
 import { tracker } from './tracker';
 
 /** Event properties: flat scalars (the collector refuses nested objects). */
@@ -23,6 +24,11 @@ export interface Options {
   respectDnt?: boolean;
   /** Report web vitals (LCP, INP, CLS, FCP, TTFB) from a lazily loaded chunk. Default false. */
   vitals?: boolean;
+  /**
+   * Read the page's markup (markup.ts, bundled): clicks on `data-cjm-event` elements become events with their
+   * `data-cjm-prop-*` as props, and `data-cjm-stage` enters a stage when the stage it names changes. Default false.
+   */
+  markup?: boolean;
   /** Milliseconds between an event and its send (batching). Default 1000. */
   flushInterval?: number;
 }
@@ -81,6 +87,7 @@ export const createTracker = (o: Options): Tracker => {
     respectDnt: o.respectDnt === false ? 'false' : undefined,
     flushInterval: o.flushInterval?.toString(),
   });
+  if (o.markup) markup(t);
   if (o.vitals) import('./vitals').then((v) => v.vitals(t.vital), noop);
   return t;
 };

@@ -64,10 +64,10 @@ export const outbox = (st: Store, key: string, send: Send, ok: () => boolean, in
   const schedule = (ms: number, replace?: boolean) => {
     if (replace || !timer) {
       clock._cancel(timer);
-      timer = clock._after(ms, () => {
+      timer = clock._after(() => {
         timer = undefined;
         void flush();
-      });
+      }, ms);
     }
   };
 

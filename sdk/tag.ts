@@ -37,8 +37,10 @@ safe(() => {
     (t[command as keyof Tracker] as (...a: unknown[]) => unknown)(...args);
   const cjm: Cjm = Object.assign(safe(run), t);
   window.cjm = cjm;
-  if (data.vitals != null)
-    document.head.appendChild(document.createElement('script')).src = new URL('cjm.vitals.js', script.src).href;
+  // Opt-in chunks, from the folder of this script: `data-vitals` loads cjm.vitals.js, `data-markup` cjm.markup.js.
+  for (const chunk of ['vitals', 'markup'] as const)
+    if (data[chunk] != null)
+      document.head.appendChild(document.createElement('script')).src = new URL(`cjm.${chunk}.js`, script.src).href;
   // Calls made before the tag loaded, in order.
   stub?.q?.forEach((args) => cjm(...args));
 })();

@@ -1,7 +1,7 @@
 import type { EventType, WireBatch, WireEvent } from '../collector/core/protocol';
 import { LIMITS } from './build';
 import { CONSENT, VISITOR, consent, store, uid, visitor } from './context';
-import type { Props, Tracker } from './index';
+import type { Tracker } from './index';
 import { navigation } from './navigation';
 import { outbox } from './outbox';
 import { on, safe } from './safe';
@@ -27,13 +27,10 @@ export interface Attributes {
 /** What a method sets on an event; id, type and ts are set when it is made. */
 type Fields = Omit<WireEvent, 'id' | 'type' | 'ts'>;
 
-/** The attribute prefix of declarative event properties: `data-cjm-prop-sku="x"` → `{ sku: 'x' }`. */
-const PROP = 'data-cjm-prop-';
-
 /**
  * A tracker on this page that sends to `endpoint` for `site`: the core shared by the script tag and `createTracker`. It
- * sends the first page view (unless `auto` is "false"), listens for single-page-app navigations, declarative events and the page going away, and sends what earlier
- * pages left unsent.
+ * sends the first page view (unless `auto` is "false"), listens for single-page-app navigations and the page going
+ * away, and sends what earlier pages left unsent. What the page's markup says is markup.ts's, opt-in.
  */
 export const tracker = (site: string, endpoint: string | URL, attributes: Attributes): Tracker => {
   const d = document;
@@ -60,9 +57,9 @@ export const tracker = (site: string, endpoint: string | URL, attributes: Attrib
   );
   /** The stage the visitor is in (the last one entered), sent with vitals and feedback. */
   let current: string | undefined;
-  // The external referrer goes with the first page view only (SPA views keep document.referrer). Its host is the
-  // third part of `scheme://host/path`.
-  let referrer = (d.referrer.split('/')[2] != location.host && d.referrer) || undefined;
+  // The referrer goes with the first page view only (SPA views keep document.referrer), as it is: the collector tells
+  // an internal one (the page's own host) from an external one. Cut to the collector's limit, like the URL.
+  let referrer = d.referrer.slice(0, LIMITS.urlLength) || undefined;
 
   /**
    * Makes an event (id and ts fixed here for good) and queues it; sent at once if the page is hidden.
@@ -75,12 +72,6 @@ export const tracker = (site: string, endpoint: string | URL, attributes: Attrib
       else box._soon();
     }
   });
-
-  /** `data-cjm-stage="…"` on an element of the page: a stage event, unless it is the current stage already. */
-  const mark = () => {
-    const stage = d.querySelector<HTMLElement>('[data-cjm-stage]')?.dataset.cjmStage;
-    if (stage && stage != current) t.stage(stage);
-  };
 
   const t: Tracker = {
     track: (name, props, value) => push('event', { name, props, value }),
@@ -97,8 +88,6 @@ export const tracker = (site: string, endpoint: string | URL, attributes: Attrib
         referrer,
       });
       referrer = undefined;
-      // On the next task: a single-page app renders the new route's markup after changing the URL.
-      setTimeout(mark);
     },
     identify: (userId, props) => push('identify', { userId, props }),
     // A score the collector refuses (not an integer 1–5) is dropped alone and counted (see outbox). Without a
@@ -124,28 +113,9 @@ export const tracker = (site: string, endpoint: string | URL, attributes: Attrib
   on(window, 'pagehide', () => box._flush(true));
   on(window, 'online', () => box._flush());
 
-  // Declarative events: one delegated listener, in the capture phase (an app's stopPropagation does not hide a
-  // click); never preventDefault, never delays navigation.
-  on(
-    d,
-    'click',
-    (e) => {
-      // The target may be the document itself (a synthetic click), which has no closest().
-      const el = (e.target as Partial<Element>).closest?.<HTMLElement>('[data-cjm-event]');
-      if (el) {
-        const props: Props = {};
-        for (const a of el.attributes) if (a.name.startsWith(PROP)) props[a.name.slice(PROP.length)] = a.value;
-        t.track(el.dataset.cjmEvent!, props);
-      }
-    },
-    true,
-  );
-
   if (attributes.auto != 'false') {
     t.page();
     navigation(attributes.hash != null, t.page);
-    // A first page view made while the document is still loading finds its marker once it is parsed.
-    on(d, 'DOMContentLoaded', mark);
   }
   // What earlier pages left unsent goes out soon.
   box._soon();

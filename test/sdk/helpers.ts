@@ -90,7 +90,7 @@ export const useTestClock = (start = 1_700_000_000_000) => {
   const timers = new Map<Timer, { at: number; f: () => void }>();
   let now = start;
   clock._now = () => now;
-  clock._after = (ms, f) => {
+  clock._after = (f, ms) => {
     // Any unique value will do as a timer here.
     const timer = {} as Timer;
     timers.set(timer, { at: now + Math.max(0, ms), f });

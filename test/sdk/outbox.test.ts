@@ -33,7 +33,7 @@ const tabs = (lag: number): Store[] => {
     _set: (k, v) => {
       const write = (m: Map<string, string>) => (v ? m.set(k, v) : m.delete(k));
       write(mine);
-      clock._after(lag, () => write(copies[1 - i]!));
+      clock._after(() => write(copies[1 - i]!), lag);
       return v;
     },
     _keys: (p) => [...mine.keys()].filter((k) => k.startsWith(p)).sort(),

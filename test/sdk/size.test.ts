@@ -27,6 +27,11 @@ describe('size budgets (gzip -9; brotli reported beside it)', () => {
     expect(gzip).toBeLessThanOrEqual(1900);
     expect(brotli).toBeLessThan(gzip);
   });
+  test('dist/cjm.markup.js ≤ 600 bytes (loaded only with data-markup)', () => {
+    const { gzip, brotli } = sizes('cjm.markup.js');
+    expect(gzip).toBeLessThanOrEqual(600);
+    expect(brotli).toBeLessThan(gzip);
+  });
   test('dist/cjm.vitals.js ≤ 4,000 bytes', () => {
     const { gzip, brotli } = sizes('cjm.vitals.js');
     expect(gzip).toBeLessThanOrEqual(4000);
