@@ -9,6 +9,7 @@
  *   atomically, and the caller answers 202 only after it returns.
  */
 import { entriesOf, planAutomation } from './automation/plan';
+import { fieldsFrom, keptValue } from './event-fields';
 import {
   comesAfter,
   compareEvents,
@@ -31,19 +32,16 @@ export const userJourneyKey = (userId: string) => `u:${userId}`;
 /** A wire event plus what only the collector sets: a touchpoint's channel (server-side API), the synthetic flag. */
 export type IngestEvent = WireEvent & Pick<StoredEvent, 'channel' | 'synthetic'>;
 
-/** The wire event as stored: only the fields that are set. */
+/** The fields an ingested event carries besides the envelope (id, type, ts), in table order (core/event-fields.ts). */
+const CARRIED = fieldsFrom('wire', 'sender').filter((f) => f.required !== true);
+
+/** The wire event as stored: the visitor, and only the fields that are set (core/event-fields.ts, `keptValue`). */
 export const toStoredEvent = (e: IngestEvent, visitor: string): StoredEvent => {
   const s: StoredEvent = { id: e.id, visitor, type: e.type, ts: e.ts };
-  if (e.url !== undefined) s.url = e.url;
-  if (e.referrer !== undefined) s.referrer = e.referrer;
-  if (e.title !== undefined) s.title = e.title;
-  if (e.name !== undefined) s.name = e.name;
-  if (e.stage !== undefined) s.stage = e.stage;
-  if (e.props !== undefined) s.props = e.props;
-  if (e.userId !== undefined) s.userId = e.userId;
-  if (e.value !== undefined) s.value = e.value;
-  if (e.channel) s.channel = e.channel;
-  if (e.synthetic) s.synthetic = true;
+  for (const f of CARRIED) {
+    const v = keptValue(f, e[f.key as keyof IngestEvent]);
+    if (v !== undefined) (s as unknown as Record<string, unknown>)[f.key] = v;
+  }
   return s;
 };
 

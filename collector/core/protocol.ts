@@ -3,6 +3,7 @@
  * Documented for humans in docs/protocol.md. The SDK imports this file with `import type` only,
  * so every value exported here (limits) stays on the collector side.
  */
+import { FIELD_LIMITS } from './event-fields';
 
 /** What an event records. */
 export type EventType = 'page' | 'event' | 'stage' | 'identify' | 'vital' | 'feedback';
@@ -63,20 +64,16 @@ export interface ErrorResponse {
   path?: string;
 }
 
-/** Limits enforced by the collector (see docs/protocol.md). */
+/**
+ * Limits enforced by the collector (see docs/protocol.md). The per-field ones come from the field table
+ * (event-fields.ts): `idLength`, `nameLength`, `stageLength`, `urlLength`, `titleLength`, `userIdLength`, `props`,
+ * `propKeyLength`, `propValueLength`.
+ */
 export const LIMITS = {
   bodyBytes: 64 * 1024,
   eventsPerBatch: 100,
-  idLength: 64,
   siteLength: 64,
-  nameLength: 120,
-  stageLength: 64,
-  urlLength: 2000,
-  titleLength: 500,
-  userIdLength: 200,
-  props: 30,
-  propKeyLength: 100,
-  propValueLength: 1000,
+  ...FIELD_LIMITS,
   /** Events older than this are rejected: an outbox never holds them this long. */
   pastMs: 31 * 24 * 60 * 60 * 1000,
 } as const;
