@@ -1,5 +1,5 @@
 /**
- * The SQLite store on Node (better-sqlite3): a connector for stores/sql.ts, plus migrations applied at start.
+ * The SQLite store on Node (better-sqlite3): a connector for stores/sql/, plus migrations applied at start.
  *
  * Durability: WAL journal; `synchronous=NORMAL` by default (an acknowledged event survives a process crash),
  * `synchronous=FULL` with `sync: 'full'` (CJM_SYNC=full: it also survives power loss).
