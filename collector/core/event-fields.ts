@@ -48,6 +48,8 @@ export interface EventField {
   readonly source: FieldSource;
   /** On every event (`true`), or on events of these types: set, and not an empty string. */
   readonly required?: true | readonly EventType[];
+  /** On events of these types, an integer score from `min` to `max` (feedback: 1–5). */
+  readonly score?: { readonly [type in EventType]?: readonly [min: number, max: number] };
   /** An empty string counts as absent (it is dropped, never stored). */
   readonly emptyIsAbsent?: true;
   /** Limits, each published in `LIMITS` under its name: a string's length; the keys of `props` and their length. */
@@ -154,7 +156,8 @@ export const EVENT_FIELDS = [
     key: 'value',
     kind: 'number',
     source: 'wire',
-    required: ['vital'],
+    required: ['vital', 'feedback'],
+    score: { feedback: [1, 5] },
     column: 'value',
     csv: [{ column: 'value', at: 12 }],
   },

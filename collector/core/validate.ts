@@ -108,13 +108,15 @@ const event = (v: unknown, i: number): WireEvent => {
   }
   const type = e.type as EventType;
   for (const f of WIRE_FIELDS) {
-    if (Array.isArray(f.required) && f.required.includes(type) && missing(e[f.key]))
-      fail(`${path}.${f.key}`, `${path}.${f.key} is required for type "${type}"`);
-  }
-  if (type === 'feedback') {
-    const score = e.value;
-    if (typeof score !== 'number' || !Number.isInteger(score) || score < 1 || score > 5)
-      fail(`${path}.value`, `${path}.value must be an integer score from 1 to 5`);
+    if (!Array.isArray(f.required) || !f.required.includes(type)) continue;
+    const p = `${path}.${f.key}`;
+    const value = e[f.key];
+    const score = f.score?.[type];
+    if (score) {
+      const [min, max] = score;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+        fail(p, `${p} must be an integer score from ${min} to ${max}`);
+    } else if (missing(value)) fail(p, `${p} is required for type "${type}"`);
   }
   return e as unknown as WireEvent;
 };
