@@ -12,7 +12,7 @@
  * The row order is the order of the keys of every event object (wire, stored, timeline, NDJSON export).
  * This file imports only types, so protocol.ts (and through it the SDK's build) may read it.
  */
-import type { EventType } from './protocol';
+import type { EventType, Props } from './protocol';
 
 /** How a field's value is checked and stored. */
 export type FieldKind =
@@ -181,8 +181,43 @@ export const EVENT_FIELDS = [
   { key: 'device', kind: 'text', source: 'collector', column: 'device', csv: [{ column: 'device', at: 15 }] },
 ] as const satisfies readonly EventField[];
 
-/** The key of an event field (test/core/event-fields.test.ts checks they are exactly the keys of TimelineEvent). */
+/** The key of an event field. */
 export type EventFieldKey = (typeof EVENT_FIELDS)[number]['key'];
+
+type Row = (typeof EVENT_FIELDS)[number];
+/** A field's value by kind, as the client sends it (validated). */
+interface WireValue {
+  id: string;
+  type: EventType;
+  time: number;
+  text: string;
+  number: number;
+  props: Props;
+  flag: boolean;
+}
+/** A field's value by kind, as stored (optional fields may be null). */
+interface StoredValue {
+  id: string;
+  type: string;
+  time: number;
+  text: string | null;
+  number: number | null;
+  props: Props | null;
+  flag: boolean;
+}
+/** The fields from `S` as an object type: those `required: true` always there, the others optional. */
+type FieldsOf<S extends FieldSource, V extends Record<FieldKind, unknown>> = {
+  [R in Row as R['source'] extends S ? (R extends { required: true } ? R['key'] : never) : never]: V[R['kind']];
+} & {
+  [R in Row as R['source'] extends S ? (R extends { required: true } ? never : R['key']) : never]?: V[R['kind']];
+};
+
+/** An event as the client sends it (`WireEvent` in protocol.ts). */
+export type WireFields = FieldsOf<'wire', WireValue>;
+/** What trusted senders inside the collector add to an ingested event (`IngestEvent` in ingest.ts). */
+export type SenderFields = FieldsOf<'sender', StoredValue>;
+/** An event with every field, as read back (`TimelineEvent` in store.ts); `StoredEvent` is it without `receivedAt`. */
+export type EventFields = FieldsOf<FieldSource, StoredValue>;
 
 type LimitNames<F> = F extends { readonly limits: infer L }
   ? { [R in keyof L]: L[R] extends readonly [infer N extends string, number] ? N : never }[keyof L]

@@ -9,7 +9,7 @@
  *   atomically, and the caller answers 202 only after it returns.
  */
 import { entriesOf, planAutomation } from './automation/plan';
-import { fieldsFrom, keptValue } from './event-fields';
+import { fieldsFrom, keptValue, type SenderFields } from './event-fields';
 import {
   comesAfter,
   compareEvents,
@@ -30,7 +30,7 @@ import { ConflictError, type Commit, type JourneyRecord, type Store, type Visito
 export const userJourneyKey = (userId: string) => `u:${userId}`;
 
 /** A wire event plus what only the collector sets: a touchpoint's channel (server-side API), the synthetic flag. */
-export type IngestEvent = WireEvent & Pick<StoredEvent, 'channel' | 'synthetic'>;
+export type IngestEvent = WireEvent & SenderFields;
 
 /** The fields an ingested event carries besides the envelope (id, type, ts), in table order (core/event-fields.ts). */
 const CARRIED = fieldsFrom('wire', 'sender').filter((f) => f.required !== true);
