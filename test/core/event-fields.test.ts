@@ -127,8 +127,8 @@ describe('event fields', () => {
     expect(EVENT_FIELDS.slice(0, 5).map((f) => f.key)).toEqual(['id', 'visitor', 'type', 'ts', 'receivedAt']);
   });
 
-  it('gives LIMITS the names and values it always had (the SDK reads them at build time)', () => {
-    expect({ ...LIMITS }).toEqual({
+  it('keeps the names and values LIMITS always had (the SDK reads them at build time)', () => {
+    expect(LIMITS).toMatchObject({
       bodyBytes: 64 * 1024,
       eventsPerBatch: 100,
       idLength: 64,
