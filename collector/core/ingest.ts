@@ -9,7 +9,7 @@
  *   atomically, and the caller answers 202 only after it returns.
  */
 import { entriesOf, planAutomation } from './automation/plan';
-import { fieldsFrom, keptValue, type SenderFields } from './event-fields';
+import { fieldsFrom, keptValue, type EventField, type SenderFields } from './event-fields';
 import {
   comesAfter,
   compareEvents,
@@ -34,13 +34,17 @@ export type IngestEvent = WireEvent & SenderFields;
 
 /** The fields an ingested event carries besides the envelope (id, type, ts), in table order (core/event-fields.ts). */
 const CARRIED = fieldsFrom('wire', 'sender').filter((f) => f.required !== true);
+const CARRIED_KEYS = CARRIED.map((f) => f.key as keyof IngestEvent);
 
 /** The wire event as stored: the visitor, and only the fields that are set (core/event-fields.ts, `keptValue`). */
 export const toStoredEvent = (e: IngestEvent, visitor: string): StoredEvent => {
   const s: StoredEvent = { id: e.id, visitor, type: e.type, ts: e.ts };
-  for (const f of CARRIED) {
-    const v = keptValue(f, e[f.key as keyof IngestEvent]);
-    if (v !== undefined) (s as unknown as Record<string, unknown>)[f.key] = v;
+  for (let i = 0; i < CARRIED_KEYS.length; i++) {
+    const key = CARRIED_KEYS[i] as keyof IngestEvent;
+    const raw = e[key];
+    if (raw === undefined) continue;
+    const v = keptValue(CARRIED[i] as EventField, raw);
+    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
   }
   return s;
 };

@@ -89,26 +89,38 @@ const CHECKS: Record<FieldKind, (v: unknown, path: string, f: EventField) => unk
 };
 
 const WIRE_FIELDS = fieldsFrom('wire');
+const KEYS = WIRE_FIELDS.map((f) => f.key);
 /** Checked first, in this order, as always: the type (it decides what else is required), the time, the id. */
 const ENVELOPE = ['type', 'ts', 'id'].map((key) => WIRE_FIELDS.find((f) => f.key === key) as EventField);
-const CHECK_ORDER = [...ENVELOPE, ...WIRE_FIELDS.filter((f) => !ENVELOPE.includes(f))];
+/** Each wire field in check order, with its check and its place in table order. */
+const PLAN = [...ENVELOPE, ...WIRE_FIELDS.filter((f) => !ENVELOPE.includes(f))].map((f) => ({
+  f,
+  key: f.key,
+  check: CHECKS[f.kind],
+  slot: WIRE_FIELDS.indexOf(f),
+  always: f.required === true,
+}));
+/** The fields each type requires (`required: [types]`), in table order. */
+const REQUIRED_BY = new Map(
+  EVENT_TYPES.map((t) => [t, WIRE_FIELDS.filter((f) => Array.isArray(f.required) && f.required.includes(t))]),
+);
 
 const missing = (v: unknown) => v === undefined || v === '';
 
 const event = (v: unknown, i: number): WireEvent => {
   const path = `events[${i}]`;
   if (!isObject(v)) return fail(path, `${path} must be an object`);
-  const checked = new Map<EventField, unknown>();
-  for (const f of CHECK_ORDER) checked.set(f, keptValue(f, CHECKS[f.kind](v[f.key], `${path}.${f.key}`, f)));
+  const values: unknown[] = new Array(KEYS.length);
+  for (const p of PLAN) {
+    const raw = v[p.key];
+    if ((raw === undefined || raw === null) && !p.always) continue; // an optional field not sent
+    values[p.slot] = keptValue(p.f, p.check(raw, `${path}.${p.key}`, p.f));
+  }
   // Keys in table order (the order of every event object).
   const e: Record<string, unknown> = {};
-  for (const f of WIRE_FIELDS) {
-    const value = checked.get(f);
-    if (value !== undefined) e[f.key] = value;
-  }
+  for (let k = 0; k < KEYS.length; k++) if (values[k] !== undefined) e[KEYS[k] as string] = values[k];
   const type = e.type as EventType;
-  for (const f of WIRE_FIELDS) {
-    if (!Array.isArray(f.required) || !f.required.includes(type)) continue;
+  for (const f of REQUIRED_BY.get(type) ?? []) {
     const p = `${path}.${f.key}`;
     const value = e[f.key];
     const score = f.score?.[type];

@@ -22,22 +22,13 @@ import { automationStatements } from './automation';
 import { deleteJourney, journeyGuard, storedStates, writeJourney } from './journeys';
 import { addCounter, insertName } from './privacy';
 import { rollupStatements } from './rollups';
-import {
-  CHUNK,
-  chunks,
-  join,
-  list,
-  query,
-  raw,
-  sql,
-  within,
-  type Sql,
-  type SqlConnector,
-  type SqlValue,
-} from './shared';
+import { CHUNK, chunks, join, list, query, raw, Sql, sql, within, type SqlConnector, type SqlValue } from './shared';
 
 /** The columns of `events` after `site`, in field-table order. */
 const EVENT_COLUMNS = raw(FIELDS.map((f) => f.column).join(', '));
+/** The insert of one event (the same text every time). */
+const INSERT_EVENT =
+  sql`INSERT OR IGNORE INTO events (site, ${EVENT_COLUMNS}) VALUES ${list([null, ...FIELDS.map(() => null)])}`.sql;
 
 /** A field's value as bound: flags as 1/0, props as JSON, absent as null. */
 const columnValue = (kind: string, v: unknown): SqlValue => {
@@ -46,10 +37,18 @@ const columnValue = (kind: string, v: unknown): SqlValue => {
   return kind === 'props' ? JSON.stringify(v) : (v as SqlValue);
 };
 
+const KEYS = FIELDS.map((f) => f.key);
+const KINDS = FIELDS.map((f) => f.kind);
+
+/** The insert of an event: its fields, and `receivedAt` (kept beside a stored event, not in it). */
 export const insertEvent = (site: string, e: StoredEvent, receivedAt: number): Sql => {
-  const row: Record<string, unknown> = { ...e, receivedAt };
-  const values = list([site, ...FIELDS.map((f) => columnValue(f.kind, row[f.key]))]);
-  return sql`INSERT OR IGNORE INTO events (site, ${EVENT_COLUMNS}) VALUES ${values}`;
+  const params: SqlValue[] = [site];
+  const row = e as Record<string, unknown>;
+  for (let i = 0; i < KEYS.length; i++) {
+    const key = KEYS[i] as string;
+    params.push(columnValue(KINDS[i] as string, key === 'receivedAt' ? receivedAt : row[key]));
+  }
+  return new Sql(INSERT_EVENT, params);
 };
 
 /** A row of `events` as an event: only the fields that are set (not null), in field-table order. */

@@ -45,25 +45,33 @@ export type SqlPart = SqlValue | undefined | Sql;
 
 const bind = (v: SqlValue | undefined): SqlValue => (v === undefined ? null : v);
 
+/** The text of templates that interpolate only values, per call site: the same string every call (its hash too). */
+const texts = new WeakMap<TemplateStringsArray, string>();
+
 /**
  * A statement from a template: each `${value}` becomes a `?` bound to the value (undefined binds null), each
  * `${piece}` (from `sql`, `raw`, `list`) its text and parameters. Throws past D1's 100 parameters.
  */
 export const sql = (strings: TemplateStringsArray, ...parts: readonly SqlPart[]): Sql => {
-  let text = strings[0] ?? '';
   const params: SqlValue[] = [];
-  parts.forEach((p, i) => {
+  let pieces = false;
+  for (const p of parts) {
     if (p instanceof Sql) {
-      text += p.sql;
+      pieces = true;
       for (const v of p.params) params.push(v);
-    } else {
-      text += '?';
-      params.push(bind(p));
-    }
-    text += strings[i + 1] ?? '';
-  });
+    } else params.push(bind(p));
+  }
   if (params.length > MAX_PARAMS)
     throw new Error(`[cjm] a statement binds ${params.length} parameters; D1 allows ${MAX_PARAMS}: chunk the list`);
+  if (!pieces) {
+    let text = texts.get(strings);
+    if (text === undefined) texts.set(strings, (text = strings.join('?')));
+    return new Sql(text, params);
+  }
+  let text = strings[0] ?? '';
+  parts.forEach((p, i) => {
+    text += (p instanceof Sql ? p.sql : '?') + (strings[i + 1] ?? '');
+  });
   return new Sql(text, params);
 };
 
