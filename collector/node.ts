@@ -10,7 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
 import { createApp, type App } from './core/app';
-import { startAutomationLoop, type AutomationOptions } from './core/automation/run';
+import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { maintenance } from './core/sites';
@@ -30,11 +30,16 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** Maps URL paths onto files: the built tag in dist/, the demo shop in demo-site/. Never leaves those folders. */
+/**
+ * Maps URL paths onto files: the built tag in dist/, the dashboard's built stylesheet, script and their manifest in
+ * dist/assets/, the demo shop in demo-site/. Never leaves those folders. Read on every request, so a rebuild shows
+ * at the next page load.
+ */
 export const fileAssets = (root = ROOT) => {
   const mounts: Array<[string, string]> = [
     ['/cjm.js', join(root, 'dist', 'cjm.js')],
     ['/cjm.vitals.js', join(root, 'dist', 'cjm.vitals.js')],
+    ['/assets/', join(root, 'dist', 'assets') + sep],
     ['/demo/', join(root, 'demo-site') + sep],
   ];
   return async (path: string): Promise<Response | null> => {
@@ -76,8 +81,11 @@ export interface StartOptions {
   log?: boolean;
   /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
   trustProxy?: boolean;
-  /** Journey automation (stalls, webhooks): a pass every `intervalMs` (default 15 s) and its limits; false: off. */
-  automation?: false | (Partial<Omit<AutomationOptions, 'store'>> & { intervalMs?: number });
+  /**
+   * Journey automation (stalls, webhooks): a pass every `intervalMs` (default 15 s), its limits, its clock and timers
+   * (`scheduler`, for tests); false: off.
+   */
+  automation?: false | Partial<Omit<AutomationLoopOptions, 'store'>>;
 }
 
 export interface Running {

@@ -89,3 +89,25 @@ export const rangesCuttingDays = (d: number): Array<{ from?: number; to?: number
     { from: d + 50 * H, to: d + 51 * H },
   ];
 };
+
+/**
+ * Waits for a condition instead of a fixed time: polls `predicate` every `intervalMs` until it holds, and fails after
+ * `timeoutMs` naming `what` it waited for (the deadline only bounds a broken run; a passing one never reaches it).
+ *
+ * @example
+ * await waitFor(() => got.length === 1, { timeoutMs: 10_000, what: 'the webhook' })
+ */
+export const waitFor = async (
+  predicate: () => boolean | Promise<boolean>,
+  {
+    timeoutMs = 10_000,
+    intervalMs = 10,
+    what = 'the condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() >= deadline) throw new Error(`[test] ${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((poll) => setTimeout(poll, intervalMs));
+  }
+};

@@ -10,7 +10,13 @@ export default mergeConfig(
   defineConfig({
     root: fileURLToPath(new URL('..', import.meta.url)),
     test: {
-      exclude: ['test/browser/**', 'test/worker/**', 'test/**/*d1.test.ts', 'test/**/*worker.test.ts', 'node_modules/**'],
+      exclude: [
+        'test/browser/**',
+        'test/worker/**',
+        'test/**/*d1.test.ts',
+        'test/**/*worker.test.ts',
+        'node_modules/**',
+      ],
     },
   }),
 );

@@ -49,3 +49,37 @@ export const send = async (store: Store, visitor: string, events: IngestEvent[])
 };
 
 export const timelineOf = async (store: Store, visitor: string) => store.eventsOfVisitors('demo', [visitor]);
+
+/**
+ * A scheduler for the automation loop (core/automation/run.ts) that runs only when told: `advance(ms)` moves its clock
+ * forward and runs, in time order, each timer that falls due on the way. A pass is asynchronous, so the timer it sets
+ * when it ends is not run by the same `advance`: wait for the pass (`onPass`) and advance again. Give the loop
+ * `now: scheduler.now` as well, and due times follow the same clock.
+ */
+export const manualScheduler = (start = BASE) => {
+  let t = start;
+  let id = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => t,
+    after: (ms: number, fn: () => void) => {
+      const key = ++id;
+      timers.set(key, { at: t + ms, fn });
+      return () => void timers.delete(key);
+    },
+    /** Timers set and not yet run or cancelled. */
+    pending: () => timers.size,
+    advance: (ms: number) => {
+      const end = t + ms;
+      for (;;) {
+        let next: [number, { at: number; fn: () => void }] | undefined;
+        for (const e of timers) if (e[1].at <= end && (!next || e[1].at < next[1].at)) next = e;
+        if (!next) break;
+        timers.delete(next[0]);
+        t = next[1].at;
+        next[1].fn();
+      }
+      t = end;
+    },
+  };
+};

@@ -9,12 +9,14 @@ import { pinnedFetch } from '../../collector/webhook-fetch';
 
 let port: number;
 const seen: Array<{ host?: string; body: string; sig?: string }> = [];
+/** Answers of /slow, held until the end of the file: the client can only stop waiting by its own timeout. */
+const held: Array<() => void> = [];
 const server = createServer((req, res) => {
   let body = '';
   req.on('data', (c: Buffer) => (body += c.toString()));
   req.on('end', () => {
     seen.push({ host: req.headers.host, body, sig: req.headers['x-cjm-signature'] as string | undefined });
-    if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
+    if (req.url === '/slow') return void held.push(() => res.end('late'));
     if (req.url === '/empty') return void res.writeHead(204).end();
     res.writeHead(201, { 'X-Answer': 'yes' }).end('created');
   });
@@ -23,7 +25,10 @@ beforeAll(async () => {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   port = (server.address() as AddressInfo).port;
 });
-afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+afterAll(async () => {
+  for (const answer of held) answer();
+  await new Promise<void>((ok) => server.close(() => ok()));
+});
 
 describe('pinnedFetch', () => {
   it('connects to the pinned address whatever the name resolves to, with the name as Host', async () => {

@@ -1,7 +1,7 @@
 /**
  * The periodic pass as a whole: a delivery queued before a restart of the collector is sent by the new process
- * (the queue is in the SQLite file); the timer starts with start() and stops with close(); the retention prunes
- * the log and retired stalls.
+ * (the queue is in the SQLite file); the timer starts with start() and stops with close() (on an injected scheduler,
+ * so no test waits for it); the retention prunes the log and retired stalls; a backlog drains within the time budget.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAutomation } from '../../collector/core/automation/run';
 import { start } from '../../collector/node';
-import { BASE, DAY, MIN, newStore, pageAt, rule, send } from './helpers';
+import { waitFor } from '../helpers';
+import { BASE, DAY, MIN, manualScheduler, newStore, pageAt, rule, send } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'cjm-automation-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -65,14 +66,28 @@ describe('restart', () => {
       }),
     });
     expect(res.status).toBe(202);
-    await new Promise((ok) => setTimeout(ok, 300));
+    // Queued, and not sent: no pass runs in this process.
+    const queued = (await (await api(first.url, '/api/sites/demo/deliveries')).json()) as {
+      deliveries: Array<{ status: string; attempts: number }>;
+    };
+    expect(queued.deliveries).toMatchObject([{ status: 'pending', attempts: 0 }]);
     expect(got).toHaveLength(0);
     await first.close();
 
-    // Second process on the same file: its timer picks the delivery up.
-    const second = await start({ port: 0, db, adminToken: 't', automation: { intervalMs: 100 } });
+    // Second process on the same file, its loop on a manual scheduler: the first pass picks the delivery up.
+    const scheduler = manualScheduler(Date.now());
+    let passes = 0;
+    const second = await start({
+      port: 0,
+      db,
+      adminToken: 't',
+      automation: { intervalMs: 100, scheduler, onPass: () => passes++ },
+    });
     try {
-      await expect.poll(() => got.length, { timeout: 10_000, interval: 50 }).toBe(1);
+      expect(scheduler.pending()).toBe(1); // start() set the loop's timer
+      scheduler.advance(100);
+      await waitFor(() => passes === 1, { what: 'the first pass' });
+      expect(got).toHaveLength(1);
       expect(JSON.parse(got[0]!)).toMatchObject({
         site: 'demo',
         visitor: { id: 'r1' },
@@ -87,7 +102,9 @@ describe('restart', () => {
       await new Promise<void>((ok) => hooks.close(() => ok()));
     }
     // close() stopped the timer: nothing runs against the closed database (no error, no late request).
-    await new Promise((ok) => setTimeout(ok, 300));
+    expect(scheduler.pending()).toBe(0);
+    scheduler.advance(DAY);
+    expect(passes).toBe(1);
     expect(got).toHaveLength(1);
   });
 });
@@ -142,5 +159,24 @@ describe('backlog', () => {
     expect((await runAutomation({ ...o, limit: 10, budgetMs: 0 })).deliveries.delivered).toBe(10); // one round
     expect((await runAutomation({ ...o, limit: 10 })).deliveries.delivered).toBe(35); // rounds until a partial batch
     expect(sent).toBe(45);
+  });
+
+  it('measures its time budget on the injected wall clock, not on the clock of due times', async () => {
+    const store = await newStore();
+    await store.putRule(rule({ type: 'stage_entered', stage: 'cart' }));
+    for (let v = 0; v < 45; v++) await send(store, `bw${v}`, [pageAt('/cart.html', BASE + v)]);
+    // Each reading of the wall clock is 3 s later: round 1 ends at 3 s (< 5 s, go on), round 2 at 6 s (stop).
+    let wall = 0;
+    const scheduler = { now: () => (wall += 3000) - 3000, after: () => () => {} };
+    const r = await runAutomation({
+      store,
+      now: () => BASE + MIN,
+      fetch: async () => new Response('ok'),
+      resolve: async () => ['93.184.215.14'],
+      limit: 10,
+      budgetMs: 5000,
+      scheduler,
+    });
+    expect(r.deliveries.delivered).toBe(20);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { verifySignature } from '../../collector/core/automation/sign';
 import { start } from '../../collector/node';
+import { waitFor } from '../helpers';
 import { hasChromium, launch } from './chromium';
 
 interface Received {
@@ -43,15 +44,15 @@ const receiver = async (answers: Record<string, number[]> = {}) => {
 const BROWSER_UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
 const setup = async () => {
   const hooks = await receiver({ '/flaky': [500, 500] });
+  /** Automation passes completed so far (the loop's onPass). */
+  const passes = { done: 0 };
   const server = await start({
     port: 0,
     db: ':memory:',
     adminToken: 'hook-token',
-    automation: { intervalMs: 200, backoffBaseMs: 300 },
+    automation: { intervalMs: 200, backoffBaseMs: 300, onPass: () => passes.done++ },
   });
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${server.url}${path}`, {
@@ -97,19 +98,29 @@ const setup = async () => {
     }),
   });
   expect(flaky.status).toBe(201);
-  return { hooks, server, api, secret, stallId: stall.body.rule.id as string, flakyId: flaky.body.rule.id as string };
+  return {
+    hooks,
+    server,
+    api,
+    secret,
+    passes,
+    stallId: stall.body.rule.id as string,
+    flakyId: flaky.body.rule.id as string,
+  };
 };
 
 /** Waits for the cart webhook, then checks it is the only one, signed, and about this visitor's abandoned cart. */
 const expectOneSignedCartWebhook = async (ctx: Awaited<ReturnType<typeof setup>>, visitor?: string) => {
-  const { hooks, api, secret, stallId, flakyId } = ctx;
+  const { hooks, api, secret, passes, stallId, flakyId } = ctx;
   await expect
     .poll(() => hooks.got.filter((r) => r.path === '/cart').length, { timeout: 20_000, interval: 100 })
     .toBe(1);
   await expect
     .poll(() => hooks.got.filter((r) => r.path === '/flaky').length, { timeout: 20_000, interval: 100 })
     .toBe(3);
-  await sleep(2000); // several more passes: nothing else arrives
+  // Ten more passes (about 2 s at 200 ms, however slow the machine): nothing else arrives.
+  const seen = passes.done;
+  await waitFor(() => passes.done >= seen + 10, { timeoutMs: 30_000, what: 'ten more automation passes' });
   const cart = hooks.got.filter((r) => r.path === '/cart');
   expect(cart).toHaveLength(1);
   const [hook] = cart as [Received];

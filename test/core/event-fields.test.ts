@@ -14,7 +14,7 @@ import {
 } from '../../collector/core/event-fields';
 import { EVENT_TYPES, LIMITS } from '../../collector/core/protocol';
 import type { TimelineEvent } from '../../collector/core/store';
-import { EXPORT_COLUMNS } from '../../collector/core/routes/api';
+import { EXPORT_COLUMNS } from '../../collector/core/services/export';
 import { openSqlite } from '../../collector/stores/sqlite';
 
 const PROTOCOL = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');

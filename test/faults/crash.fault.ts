@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startCollectorProcess, type CollectorProcess } from '../../bench/lib/collector-process';
 import { mulberry32 } from '../../bench/lib/traffic';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
+import { waitFor } from '../helpers';
 import { checkConsistency } from './consistency';
 
 const KILLS = Number(process.env.CJM_FAULT_KILLS ?? 24);
@@ -57,8 +58,6 @@ const makeBatch = (now: number): Batch => {
   return { visitor, events };
 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe('crash: kill -9 under load, restart, compare', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cjm-crash-'));
   const file = join(dir, 'cjm.db');
@@ -72,6 +71,16 @@ describe('crash: kill -9 under load, restart, compare', () => {
     let url: string | null = null;
     let producing = true;
     let running = true;
+    /** Clients holding a batch: sent and not answered yet, or refused and not back in `pending` yet. */
+    let busy = 0;
+    // Idle clients wait for a change of this shared state (the collector up, a batch back in `pending`, the end).
+    let wake = () => {};
+    let changed = new Promise<void>((ok) => (wake = ok));
+    const notify = () => {
+      const woken = wake;
+      changed = new Promise<void>((ok) => (wake = ok));
+      woken();
+    };
 
     const send = async (b: Batch): Promise<boolean> => {
       const target = url;
@@ -95,7 +104,9 @@ describe('crash: kill -9 under load, restart, compare', () => {
         }
         // Only the retryable answers of a crash-free collector are expected here.
         expect([429, 500, 502, 503]).toContain(res.status);
-        if (res.status === 429) await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+        // Rate limited: the client honours Retry-After, as the tag does (a deliberate delay of the simulated client).
+        if (res.status === 429)
+          await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
         stats.failed++;
         return false;
       } catch {
@@ -107,7 +118,7 @@ describe('crash: kill -9 under load, restart, compare', () => {
     const client = async () => {
       while (running) {
         if (!url) {
-          await sleep(10);
+          await changed; // the collector is down: wait until it is up again
           continue;
         }
         let b: Batch;
@@ -118,13 +129,15 @@ describe('crash: kill -9 under load, restart, compare', () => {
           b = makeBatch(Date.now());
           for (const e of b.events) sent.add(e.id);
         } else {
-          await sleep(10);
+          await changed; // recovering, nothing to resend: wait for a batch to come back, or the end
           continue;
         }
+        busy++;
         if (!(await send(b))) {
           pending.push(b);
-          if (!url) await sleep(10);
+          notify();
         }
+        busy--;
       }
     };
 
@@ -136,15 +149,18 @@ describe('crash: kill -9 under load, restart, compare', () => {
       for (let k = 0; k < KILLS; k++) {
         proc = await startCollectorProcess({ db: file });
         url = proc.url;
+        notify();
+        // Load runs for a random time before the kill: a deliberate delay, so kills land at random moments.
         const lifetime = 150 + Math.floor(rng() * 900);
-        await sleep(lifetime);
+        await new Promise((r) => setTimeout(r, lifetime));
         url = null;
         await proc.crash();
         kills.push(lifetime);
       }
       // Between the last kill and the restart: of the events still waiting for an answer, which were committed?
       producing = false;
-      await sleep(50);
+      // Every request to the killed process has failed and its batch is back in `pending`.
+      await waitFor(() => busy === 0, { timeoutMs: 30_000, what: 'the answers of the killed collector' });
       const waiting = new Set(pending.flatMap((b) => b.events.map((e) => e.id)));
       const between = new Database(file);
       const storedNow = new Set(
@@ -158,18 +174,22 @@ describe('crash: kill -9 under load, restart, compare', () => {
       // Recovery: no new events; every batch without an answer is resent until acknowledged.
       proc = await startCollectorProcess({ db: file });
       url = proc.url;
-      const deadline = Date.now() + 60_000;
-      while (pending.length > 0 && Date.now() < deadline) await sleep(50);
-      // A batch in flight is out of `pending`; wait for it too.
-      await sleep(200);
-      while (pending.length > 0 && Date.now() < deadline) await sleep(50);
+      notify();
+      // A batch in flight is out of `pending`: wait for it too.
+      await waitFor(() => pending.length === 0 && busy === 0, {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: 'the acknowledgement of every batch',
+      });
       running = false;
+      notify();
       await Promise.all(clients);
       expect(pending).toHaveLength(0);
       await proc.stop();
       proc = null;
     } finally {
       running = false;
+      notify();
       await proc?.crash();
     }
 

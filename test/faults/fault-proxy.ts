@@ -2,6 +2,9 @@
  * A fault-injecting HTTP proxy on 127.0.0.1 in front of a collector: passes requests on, or drops the connection
  * before or after the collector has answered, answers 500, answers slowly, or is down (connection refused).
  * Records every request it sees: the mode, the event ids in the body and the collector's answer.
+ *
+ * "Slow" holds a request, not a timer: it is passed on only when the mode leaves 'slow' (or `releaseSlow()`, or
+ * `close()`), so the client waits exactly as long as the test keeps the collector slow, however fast the machine.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +22,12 @@ export interface Seen {
 export interface FaultProxy {
   url: string;
   seen: Seen[];
+  /** Leaving 'slow' passes the held requests on (then goes down, if that is the new mode). */
   setMode: (mode: FaultMode) => Promise<void>;
+  /** Requests held by 'slow' right now. */
+  held: () => number;
+  /** Passes the held requests on and stays in the current mode (later 'slow' requests are held again). */
+  releaseSlow: () => void;
   close: () => Promise<void>;
 }
 
@@ -31,9 +39,15 @@ const readBody = (req: IncomingMessage) =>
     req.on('error', fail);
   });
 
-export const startFaultProxy = async (target: string, slowMs = 3000): Promise<FaultProxy> => {
+export const startFaultProxy = async (target: string): Promise<FaultProxy> => {
   let mode: FaultMode = 'pass';
   const seen: Seen[] = [];
+  let slow: Array<() => void> = [];
+  const releaseSlow = () => {
+    const go = slow;
+    slow = [];
+    for (const pass of go) pass();
+  };
   const forward = async (req: IncomingMessage, body: Buffer) => {
     const headers: Record<string, string> = {};
     for (const h of ['content-type', 'origin', 'user-agent']) {
@@ -79,7 +93,7 @@ export const startFaultProxy = async (target: string, slowMs = 3000): Promise<Fa
       });
       return void res.end('{"error":"[fault proxy] injected 500"}');
     }
-    if (m === 'slow') await new Promise((ok) => setTimeout(ok, slowMs));
+    if (m === 'slow') await new Promise<void>((pass) => slow.push(pass));
     const r = await forward(req, body);
     entry.status = r.status;
     try {
@@ -106,10 +120,14 @@ export const startFaultProxy = async (target: string, slowMs = 3000): Promise<Fa
       if (next === mode) return;
       const was = mode;
       mode = next;
+      if (was === 'slow') releaseSlow();
       if (next === 'down') await down();
       else if (was === 'down') await up();
     },
+    held: () => slow.length,
+    releaseSlow,
     close: async () => {
+      releaseSlow();
       if (mode !== 'down') await down();
     },
   };

@@ -178,15 +178,13 @@ const body = fc.oneof(
   { weight: 1, arbitrary: batchArb.map((b) => JSON.stringify(b).slice(0, -1)) },
   {
     weight: 1,
-    arbitrary: fc
-      .integer({ min: LIMITS.bodyBytes - 100, max: LIMITS.bodyBytes + 100 })
-      .map((n) =>
-        JSON.stringify({
-          site: 'demo',
-          visitor: 'v1',
-          events: [{ id: 'big', type: 'page', ts: NOW, title: 'x'.repeat(n) }],
-        }),
-      ),
+    arbitrary: fc.integer({ min: LIMITS.bodyBytes - 100, max: LIMITS.bodyBytes + 100 }).map((n) =>
+      JSON.stringify({
+        site: 'demo',
+        visitor: 'v1',
+        events: [{ id: 'big', type: 'page', ts: NOW, title: 'x'.repeat(n) }],
+      }),
+    ),
   },
 );
 const headers = fc.record({
