@@ -1,13 +1,15 @@
 /**
  * The one table of event fields. Everything that lists the fields of an event derives from it:
+ * - the types `WireEvent` (protocol.ts), `StoredEvent` (journey.ts), `IngestEvent` (ingest.ts), `TimelineEvent`;
  * - the validation of `POST /collect` (collector/core/validate.ts), and the client limits `LIMITS` (protocol.ts);
  * - `toStoredEvent` (collector/core/ingest.ts): the event as stored;
  * - the SQL row mapping (collector/stores/sql/events.ts): the insert, and a row of `events` back to an event;
  * - the export: NDJSON keys (in table order) and the CSV columns (`csv`, in their own order);
  * - the field tables of docs/protocol.md, which test/core/event-fields.test.ts checks against this one.
  *
- * Adding a field: a row here, a migration adding its column to `events`, its row in docs/protocol.md, and — only
- * when the field changes a journey — the fold (core/journey.ts). Add new fields at the end of the CSV (`at`).
+ * Adding a field: a row here, a migration adding its column to `events`, its row in docs/protocol.md (and, when
+ * exported, its CSV column at the end of the list there: `at` = the next position), and — only when the field
+ * changes a journey — the fold (core/journey.ts).
  *
  * The row order is the order of the keys of every event object (wire, stored, timeline, NDJSON export).
  * This file imports only types, so protocol.ts (and through it the SDK's build) may read it.
