@@ -3,10 +3,10 @@
  * stage model bumps the site's revision and refolds its journeys), erasing a visitor, and the periodic maintenance
  * the runtimes run (salt rotation, refolds).
  */
-import { refoldJourneys, siteRevision } from './ingest';
+import { journeyRevision, refoldJourneys, siteRevision } from './ingest';
 import { erasedHash, rotateSalts } from './privacy';
 import type { SiteAnswer } from './reports';
-import { checkStages, DEFAULT_LIMITS, defaultSiteConfig, type SiteConfig } from './stages';
+import { checkStages, cleanStage, DEFAULT_LIMITS, defaultSiteConfig, type SiteConfig } from './stages';
 import type { Store } from './store';
 
 export class SiteInputError extends Error {
@@ -102,28 +102,22 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
 const checkWhole = (site: SiteConfig): SiteConfig => {
   const bad = checkStages(site.stages, site.conversion);
   if (bad) fail(bad.path, bad.error);
-  // Keep only the documented fields of each stage.
-  site.stages = site.stages.map((s) => {
-    const clean: SiteConfig['stages'][number] = { name: s.name };
-    if (s.urls) clean.urls = [...s.urls];
-    if (s.events) clean.events = [...s.events];
-    return clean;
-  });
+  site.stages = site.stages.map(cleanStage); // only the documented fields of each stage
   return site;
 };
 
 /** How many journeys of the site still carry an older stage model. */
 export const pendingRefolds = async (store: Store, site: SiteConfig): Promise<number> =>
-  (await store.staleJourneys(site.id, siteRevision(site), 0)).pending;
+  (await store.staleJourneys(site.id, journeyRevision(site), 0)).pending;
 
 /**
  * Refolds up to `limit` journeys of the site folded under an older revision; returns how many remain.
  */
 export const refoldStale = async (store: Store, site: SiteConfig, limit: number): Promise<number> => {
-  const { keys, pending } = await store.staleJourneys(site.id, siteRevision(site), limit);
+  const { keys, pending } = await store.staleJourneys(site.id, journeyRevision(site), limit);
   if (keys.length === 0) return pending;
   await refoldJourneys(store, site, keys);
-  return (await store.staleJourneys(site.id, siteRevision(site), 0)).pending;
+  return (await store.staleJourneys(site.id, journeyRevision(site), 0)).pending;
 };
 
 export class SiteExistsError extends Error {}
