@@ -10,7 +10,8 @@ const RUNTIME_MODULES = [
   { group: ['node:*'], message: 'collector/core is runtime-agnostic: Node modules belong in collector/node.ts.' },
   {
     group: ['better-sqlite3', '@hono/node-server', '@hono/node-server/*', 'wrangler', 'cloudflare:*'],
-    message: 'collector/core is runtime-agnostic: drivers and runtimes meet it only in collector/node.ts and collector/worker.ts.',
+    message:
+      'collector/core is runtime-agnostic: drivers and runtimes meet it only in collector/node.ts and collector/worker.ts.',
   },
 ];
 
@@ -42,7 +43,10 @@ export default tseslint.config(
       // `catch {}` with a comment saying why is the project's idiom for a failure that is fine to ignore.
       'no-empty': ['error', { allowEmptyCatch: true }],
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       'import-x/no-self-import': 'error',
       'import-x/no-duplicates': 'error',
@@ -52,7 +56,12 @@ export default tseslint.config(
           zones: [
             {
               target: './collector/core',
-              from: ['./collector/stores', './collector/node.ts', './collector/worker.ts', './collector/webhook-fetch.ts'],
+              from: [
+                './collector/stores',
+                './collector/node.ts',
+                './collector/worker.ts',
+                './collector/webhook-fetch.ts',
+              ],
               message: 'collector/core never imports stores or runtime entries; it sees the Store interface only.',
             },
             {
@@ -66,8 +75,19 @@ export default tseslint.config(
               message: 'Nothing imports routes but collector/core/app.ts.',
             },
             {
+              target: './collector/core/services',
+              from: ['./collector/core/dashboard', './collector/core/http.ts', './collector/core/app.ts'],
+              message:
+                'A service is plain functions over the Store: routes parse and render, services never see HTTP or pages.',
+            },
+            {
               target: './collector/stores',
-              from: ['./collector/core/routes', './collector/core/dashboard', './collector/node.ts', './collector/worker.ts'],
+              from: [
+                './collector/core/routes',
+                './collector/core/dashboard',
+                './collector/node.ts',
+                './collector/worker.ts',
+              ],
               message: 'A store imports the SQL layer, its driver and core types, nothing else of the app.',
             },
           ],
@@ -78,6 +98,23 @@ export default tseslint.config(
   {
     files: ['collector/core/**/*.{ts,tsx}'],
     rules: { 'no-restricted-imports': ['error', { patterns: RUNTIME_MODULES }] },
+  },
+  {
+    files: ['collector/core/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...RUNTIME_MODULES,
+            {
+              group: ['hono', 'hono/*'],
+              message: 'A service is plain functions over the Store; HTTP stays in routes/.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['sdk/**/*.ts'],
@@ -93,7 +130,8 @@ export default tseslint.config(
             {
               group: ['**/collector/core/protocol'],
               allowTypeImports: true,
-              message: 'The SDK imports collector/core/protocol.ts with `import type` only (values stay on the collector).',
+              message:
+                'The SDK imports collector/core/protocol.ts with `import type` only (values stay on the collector).',
             },
           ],
         },

@@ -19,10 +19,10 @@ import {
   type Journey,
   type StoredEvent,
 } from './journey';
+import { InputError } from './errors';
 import { boundCardinality } from './limits';
 import { dayOf, erasedHash } from './privacy';
 import type { WireEvent } from './protocol';
-import { ValidationError } from './validate';
 import { compileStages, DEFAULT_LIMITS, type SiteConfig, type StageModel } from './stages';
 import { ConflictError, type Commit, type JourneyRecord, type Store, type VisitorLink } from './store';
 
@@ -171,7 +171,7 @@ export const ingest = (
   serialized(store, () =>
     retrying(async () => {
       if (visitor.startsWith('u:'))
-        throw new ValidationError('visitor ids starting with "u:" are reserved for users', 'visitor');
+        throw new InputError(400, 'visitor ids starting with "u:" are reserved for users', 'visitor');
       const day = dayOf(receivedAt);
       const counters: NonNullable<Commit['counters']> = [];
       if (options.dropped) counters.push({ day, name: 'dropped', value: options.dropped });

@@ -193,6 +193,34 @@ export const journeyMap = async (
   return { site: site.id, range: rangeAnswer(range), journeys: agg.journeys, stages };
 };
 
+/** The store, with `stageAggregates` answered once per (site, range) for the lifetime of this wrapper. */
+const onceAggregates = (store: Store): Store => {
+  const seen = new Map<string, ReturnType<Store['stageAggregates']>>();
+  const wrapped = Object.create(store) as Store;
+  wrapped.stageAggregates = (site, range) => {
+    const key = JSON.stringify([site, range.from ?? null, range.to ?? null]);
+    let answer = seen.get(key);
+    if (!answer) seen.set(key, (answer = store.stageAggregates(site, range)));
+    return answer;
+  };
+  return wrapped;
+};
+
+/**
+ * The funnel and the journey map of one cohort, as the dashboard's map page shows them together: both start from
+ * the stage aggregates, which are read once for the two.
+ */
+export const funnelAndMap = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange,
+  top: number,
+): Promise<{ funnel: FunnelReport; map: JourneyMapReport }> => {
+  const once = onceAggregates(store);
+  const fun = await funnel(once, site, range);
+  return { funnel: fun, map: await journeyMap(once, site, range, top) };
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // Touches to conversion
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
  * Segment's HTTP tracking API mapped onto cjm events (docs/server-side.md). Pure apart from Web Crypto (hashing):
- * an untrusted body in, events grouped per visitor out, or a SegmentError naming the field.
+ * an untrusted body in, events grouped per visitor out, or a 400/413 InputError naming the field.
  *
  * Mapping, in short:
  * - track → `event` (name = `event`; value from `properties.value`, `revenue` or `total`); page and screen →
@@ -19,9 +19,10 @@
  *   `context.campaign` (UTM) is added to the event's URL, or, without a URL, classified into a stored channel.
  */
 import { channelFromName, classifyChannel } from './channels';
+import { InputError } from './errors';
 import type { IngestEvent } from './ingest';
 import { LIMITS, type Props, type WireEvent } from './protocol';
-import { correctTimestamps, validateBatch, ValidationError } from './validate';
+import { correctTimestamps, validateBatch } from './validate';
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
 export type SegmentType = (typeof SEGMENT_TYPES)[number];
@@ -40,17 +41,6 @@ export const SEGMENT_LIMITS = {
   flattenDepth: 3,
 } as const;
 
-/** A refused payload: `status` 400 (invalid) or 413 (too large), `path` names the field (`batch[3].event`). */
-export class SegmentError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-    readonly status: 400 | 413 = 400,
-  ) {
-    super(message);
-  }
-}
-
 export interface MappedBatch {
   /** Events to ingest, per visitor, in message order (ingest sorts them by time). */
   visitors: Map<string, IngestEvent[]>;
@@ -63,8 +53,9 @@ export interface MappedBatch {
 const ID_RE = /^[A-Za-z0-9_.:-]+$/;
 const enc = new TextEncoder();
 
+/** A refused payload: 400 (invalid) or 413 (too large), `path` naming the field (`batch[3].event`). */
 const fail = (path: string, message: string, status: 400 | 413 = 400): never => {
-  throw new SegmentError(message, path, status);
+  throw new InputError(status, message, path);
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -380,11 +371,12 @@ const checkLikeCollect = (m: Mapped, p: string): IngestEvent => {
     if (channel) checked.channel = channel;
     return checked;
   } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
+    if (!(err instanceof InputError)) throw err;
     const rename = (f: string) => m.origins[f as keyof WireEvent] ?? f;
-    const match = /^events\[0\]\.(\w+)(.*)$/.exec(err.path);
+    const match = /^events\[0\]\.(\w+)(.*)$/.exec(err.path ?? '');
     const path = match?.[1] ? rename(match[1]) + (match[2] ?? '') : p || err.path;
-    throw new SegmentError(
+    throw new InputError(
+      400,
       err.message.replace(/events\[0\]\.(\w+)/g, (_, f: string) => rename(f)),
       path,
     );
@@ -394,7 +386,7 @@ const checkLikeCollect = (m: Mapped, p: string): IngestEvent => {
 const bytes = (v: unknown) => enc.encode(JSON.stringify(v)).length;
 
 /**
- * Maps the body of `POST /v1/<endpoint>` onto cjm events grouped per visitor, or throws a SegmentError (nothing is
+ * Maps the body of `POST /v1/<endpoint>` onto cjm events grouped per visitor, or throws an InputError (nothing is
  * stored from a refused body: the caller ingests only after the whole body mapped).
  *
  * @example

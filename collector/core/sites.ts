@@ -1,25 +1,18 @@
 /**
- * Site administration: checking a site configuration from the admin API, creating and saving sites (a change of the
- * stage model bumps the site's revision and refolds its journeys), erasing a visitor, and the periodic maintenance
- * the runtimes run (salt rotation, refolds).
+ * The site model: checking a site configuration, saving it (a change of the stage model bumps the site's revision and
+ * refolds its journeys), and the periodic maintenance the runtimes run (salt rotation, refolds). Creating and
+ * changing a site from a request goes through services/sites.ts.
  */
+import { InputError } from './errors';
 import { journeyRevision, refoldJourneys, siteRevision } from './ingest';
-import { erasedHash, rotateSalts } from './privacy';
+import { rotateSalts } from './privacy';
 import type { SiteAnswer } from './reports';
-import { checkStages, cleanStage, DEFAULT_LIMITS, defaultSiteConfig, type SiteConfig } from './stages';
+import { checkStages, cleanStage, DEFAULT_LIMITS, type SiteConfig } from './stages';
 import type { Store } from './store';
 
-export class SiteInputError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message);
-  }
-}
-
+/** A bad field of a site configuration: a 400 naming it. */
 const fail = (path: string, message: string): never => {
-  throw new SiteInputError(message, path);
+  throw new InputError(400, `[cjm] ${message}`, path);
 };
 
 /** Fields whose change alters how events fold into journeys: changing one refolds the site's journeys. */
@@ -29,6 +22,12 @@ export const MODEL_FIELDS = ['stages', 'conversion', 'sessionTimeoutMinutes', 'o
 export const REFOLD_ON_SAVE = 200;
 
 const SITE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** A new site's id: 1–64 letters, digits or `_ . : -`. */
+export const checkSiteId = (id: unknown): string => {
+  if (typeof id !== 'string' || !SITE_ID.test(id)) fail('id', 'id must be 1–64 letters, digits or _ . : -');
+  return id as string;
+};
 
 const intIn = (v: unknown, path: string, min: number, max: number): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
@@ -99,7 +98,7 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
 };
 
 /** Checks a whole configuration (after a patch is applied): stages and conversion fit together. */
-const checkWhole = (site: SiteConfig): SiteConfig => {
+export const checkWhole = (site: SiteConfig): SiteConfig => {
   const bad = checkStages(site.stages, site.conversion);
   if (bad) fail(bad.path, bad.error);
   site.stages = site.stages.map(cleanStage); // only the documented fields of each stage
@@ -118,20 +117,6 @@ export const refoldStale = async (store: Store, site: SiteConfig, limit: number)
   if (keys.length === 0) return pending;
   await refoldJourneys(store, site, keys);
   return (await store.staleJourneys(site.id, journeyRevision(site), 0)).pending;
-};
-
-export class SiteExistsError extends Error {}
-
-/** Creates a site (`POST /api/sites`); throws SiteExistsError when the id is taken, SiteInputError on bad fields. */
-export const createSite = async (store: Store, body: unknown): Promise<SiteAnswer> => {
-  const id = (body as { id?: unknown } | null)?.id;
-  if (typeof id !== 'string' || !SITE_ID.test(id)) fail('id', 'id must be 1–64 letters, digits or _ . : -');
-  const patch = checkSitePatch(body);
-  const site = checkWhole({ ...defaultSiteConfig(id as string), ...patch, revision: 1 });
-  if (await store.getSite(site.id))
-    throw new SiteExistsError(`[cjm] site "${site.id}" exists; change it with PUT /api/sites/${site.id}`);
-  await store.putSite(site);
-  return { site, refold: { pending: 0 } };
 };
 
 /**
@@ -155,27 +140,6 @@ export const saveSite = async (
   const pending =
     changed && refoldNow > 0 ? await refoldStale(store, next, refoldNow) : await pendingRefolds(store, next);
   return { site: next, refold: { pending } };
-};
-
-/**
- * Erases the journey a visitor belongs to everywhere and tombstones its visitor ids and user id (the semantics of
- * `DELETE /api/sites/:site/visitors/:visitor`, docs/api.md).
- */
-export const eraseVisitor = async (
-  store: Store,
-  site: SiteConfig,
-  id: string,
-  now: number,
-): Promise<{ journey: string; visitors: string[]; events: number }> => {
-  const key = (await store.getLinks(site.id, [id])).get(id)?.journey ?? id;
-  const record = (await store.getJourneys(site.id, [key])).get(key);
-  const members = await store.visitorsOfJourney(site.id, key);
-  const visitors = [...new Set(members.length ? members : [id])];
-  const hashes = await Promise.all(visitors.map((v) => erasedHash('visitor', v)));
-  const userId = record?.journey.userId ?? (key.startsWith('u:') ? key.slice(2) : null);
-  if (userId) hashes.push(await erasedHash('user', userId));
-  const events = await store.erase(site.id, key, visitors, hashes, now);
-  return { journey: key, visitors, events };
 };
 
 /**

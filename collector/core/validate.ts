@@ -1,19 +1,11 @@
+import { InputError } from './errors';
 import { EVENT_TYPES, LIMITS, type EventType, type Props, type WireBatch, type WireEvent } from './protocol';
-
-/** A validation failure: `error` says what is wrong, `path` names the field (e.g. `events[3].ts`). */
-export class ValidationError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message);
-  }
-}
 
 const ID_RE = /^[A-Za-z0-9_.:-]+$/;
 
+/** A validation failure: a 400 whose message says what is wrong and whose path names the field (`events[3].ts`). */
 const fail = (path: string, message: string): never => {
-  throw new ValidationError(message, path);
+  throw new InputError(400, message, path);
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -119,7 +111,7 @@ const event = (v: unknown, i: number): WireEvent => {
 };
 
 /**
- * Checks an untrusted request body and returns it typed, or throws a ValidationError naming the field.
+ * Checks an untrusted request body and returns it typed, or throws a 400 InputError naming the field.
  *
  * @example
  * validateBatch(JSON.parse(body)) // → WireBatch, or throws { message, path: 'events[3].ts' }

@@ -96,6 +96,27 @@ describe('rules API', () => {
     expect(((await (await t.api('/api/sites/demo/rules')).json()) as { rules: unknown[] }).rules).toEqual([]);
   });
 
+  it('caps a site at 100 rules: the 101st is a 409 and is not stored', async () => {
+    const t = await makeApp();
+    for (let i = 0; i < 100; i++) {
+      const res = await t.api('/api/sites/demo/rules', json({ ...CART_RULE, name: `Cart ${i}` }));
+      expect(res.status, `rule ${i}`).toBe(201);
+    }
+    const refused = await t.api('/api/sites/demo/rules', json({ ...CART_RULE, name: 'Cart 100' }));
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({
+      error: '[cjm] site "demo" has 100 rules, the most allowed; delete one first',
+    });
+    const { rules } = (await (await t.api('/api/sites/demo/rules')).json()) as { rules: Array<{ id: string }> };
+    expect(rules).toHaveLength(100);
+    // Replacing one is not adding one.
+    expect((await t.api(`/api/sites/demo/rules/${rules[0]!.id}`, put({ ...CART_RULE, name: 'Cart 0b' }))).status).toBe(
+      200,
+    );
+    expect((await t.api(`/api/sites/demo/rules/${rules[0]!.id}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await t.api('/api/sites/demo/rules', json({ ...CART_RULE, name: 'Cart 100' }))).status).toBe(201);
+  });
+
   it('refuses a webhook to 127.0.0.1 without the development allowance, and accepts it with', async () => {
     const t = await makeApp();
     const local = { ...CART_RULE, action: { type: 'webhook', url: 'http://127.0.0.1:4000/hook' } };

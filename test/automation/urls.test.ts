@@ -4,7 +4,8 @@
  * injected resolver.
  */
 import { describe, expect, it } from 'vitest';
-import { addressKind, checkWebhookTarget, checkWebhookUrl, UnsafeUrlError } from '../../collector/core/automation/urls';
+import { addressKind, checkWebhookTarget, checkWebhookUrl } from '../../collector/core/automation/urls';
+import { InputError } from '../../collector/core/errors';
 
 describe('addressKind', () => {
   const blocked: Array<[string, string]> = [
@@ -78,10 +79,10 @@ describe('addressKind', () => {
   });
 
   it('refuses what is not an address', () => {
-    expect(() => addressKind('example.com')).toThrow(UnsafeUrlError);
-    expect(() => addressKind('1.2.3')).toThrow(UnsafeUrlError);
-    expect(() => addressKind('1::2::3')).toThrow(UnsafeUrlError);
-    expect(() => addressKind('12345::')).toThrow(UnsafeUrlError);
+    expect(() => addressKind('example.com')).toThrow(InputError);
+    expect(() => addressKind('1.2.3')).toThrow(InputError);
+    expect(() => addressKind('1::2::3')).toThrow(InputError);
+    expect(() => addressKind('12345::')).toThrow(InputError);
   });
 });
 
@@ -146,7 +147,7 @@ describe('checkWebhookTarget (after DNS resolution)', () => {
     ['v6local.test', /link-local/],
   ])('refuses %s (any private address among the resolved ones)', async (host, message) => {
     const err = await checkWebhookTarget(`https://${host}/hook`, false, resolve).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message).toMatch(message);
   });
 
@@ -154,7 +155,7 @@ describe('checkWebhookTarget (after DNS resolution)', () => {
     for (const host of ['nowhere.test', 'empty.test']) {
       const err = await checkWebhookTarget(`https://${host}/`, false, resolve).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
-      expect(err).not.toBeInstanceOf(UnsafeUrlError);
+      expect(err).not.toBeInstanceOf(InputError);
       expect((err as Error).message).toMatch(/resolve/);
     }
   });

@@ -451,7 +451,7 @@ describe('export', () => {
   });
 
   it('pages through more events than one page, in arrival order, filtered by ts', async () => {
-    const { EXPORT_PAGE } = await import('../../collector/core/routes/api');
+    const { EXPORT_PAGE } = await import('../../collector/core/services/export');
     const total = EXPORT_PAGE + 150;
     for (let i = 0; i < total; i += 100) {
       const events = Array.from({ length: Math.min(100, total - i) }, (_, k) =>
@@ -477,5 +477,24 @@ describe('auth and errors', () => {
     }
     expect((await t.app.request('/api/sites')).status).toBe(401);
     expect((await t.app.request('/api/sites/demo/visitors/x', { method: 'DELETE' })).status).toBe(401);
+  });
+
+  it('reads one JSON body of at most 1 MiB: a 413 above, a 400 for text that is not JSON, nothing stored', async () => {
+    const huge = JSON.stringify({ id: 'big', name: 'x'.repeat(1024 * 1024) });
+    const big = await t.api('/api/sites', { method: 'POST', body: huge });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: '[cjm] the body is larger than 1048576 bytes' });
+    const streamed = await t.api('/api/sites', {
+      method: 'POST',
+      body: new Blob([huge]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    const notJson = await t.api('/api/sites/demo', { method: 'PUT', body: 'name=Shop' });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toEqual({ error: '[cjm] the body must be JSON (the fields of the site to change)' });
+    const empty = await t.api('/api/sites', { method: 'POST' });
+    expect(empty.status).toBe(400);
+    expect((await json<{ sites: unknown[] }>(t.api('/api/sites'))).sites).toHaveLength(1);
   });
 });

@@ -7,12 +7,13 @@
  * resolves to when a resolver is injected), redirects are not followed, the request times out, and at most
  * `maxResponseBytes` of the answer are read.
  */
+import { InputError } from '../errors';
 import type { Store } from '../store';
 import type { Rule } from './rules';
 import { getAutomationSettings, getWebhookSecret, type AutomationSettings } from './settings';
 import { signPayload } from './sign';
 import type { ClaimedDelivery, DeliveryOutcome } from './types';
-import { checkWebhookTarget, UnsafeUrlError, type Resolve } from './urls';
+import { checkWebhookTarget, type Resolve } from './urls';
 
 /**
  * `fetch`, plus `pin`: the addresses the target's hostname resolved to, all checked. A runtime that can connect to a
@@ -151,7 +152,7 @@ export const attemptDelivery = async (
       }
     } catch (e) {
       error = message(e);
-      final = e instanceof UnsafeUrlError;
+      final = e instanceof InputError;
     }
   }
   const durationMs = Math.max(0, o.now() - at);

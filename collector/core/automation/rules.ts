@@ -1,7 +1,8 @@
 /**
  * Automation rules: "if this happens on the journey, then POST a webhook". One rule per row, per site, managed
- * through the admin API (routes/automation.ts). The shapes and their meaning are documented in docs/automation.md.
+ * through the admin API (routes/automation.ts) and the dashboard, both by services/rules.ts. The shapes and their meaning are documented in docs/automation.md.
  */
+import { InputError } from '../errors';
 import type { SiteConfig } from '../stages';
 
 /** A visitor enters `stage` (any entry, re-entries included), e.g. signup → welcome message. */
@@ -71,15 +72,6 @@ export const durationMs = (s: string): number | undefined => {
 /** Milliseconds of a (validated) stalled trigger. */
 export const afterMs = (t: StalledTrigger): number => durationMs(t.after) ?? MAX_AFTER_MS;
 
-export class RuleError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message);
-  }
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NAME = /^[\w .:-]{1,64}$/u;
 const EVENT_NAME = /^[\w.:-]{1,120}$/u;
@@ -87,14 +79,14 @@ const EVENT_NAME = /^[\w.:-]{1,120}$/u;
 const stageName = (v: unknown, path: string, site: SiteConfig): string => {
   const names = site.stages.map((s) => s.name);
   if (typeof v !== 'string' || !names.includes(v)) {
-    throw new RuleError(`[cjm] ${path} must name a stage of site "${site.id}" (${names.join(', ')})`, path);
+    throw new InputError(400, `[cjm] ${path} must name a stage of site "${site.id}" (${names.join(', ')})`, path);
   }
   return v;
 };
 
 const stageList = (v: unknown, path: string, site: SiteConfig): string[] => {
   if (!Array.isArray(v) || v.length === 0 || v.length > 20) {
-    throw new RuleError(`[cjm] ${path} must be an array of 1 to 20 stage names`, path);
+    throw new InputError(400, `[cjm] ${path} must be an array of 1 to 20 stage names`, path);
   }
   const out = v.map((s, i) => stageName(s, `${path}[${i}]`, site));
   return [...new Set(out)];
@@ -102,13 +94,13 @@ const stageList = (v: unknown, path: string, site: SiteConfig): string[] => {
 
 const eventName = (v: unknown, path: string): string => {
   if (typeof v !== 'string' || !EVENT_NAME.test(v)) {
-    throw new RuleError(`[cjm] ${path} must be an event name of 1–120 letters, digits or _ . : -`, path);
+    throw new InputError(400, `[cjm] ${path} must be an event name of 1–120 letters, digits or _ . : -`, path);
   }
   return v;
 };
 
 const trigger = (v: unknown, site: SiteConfig): Trigger => {
-  if (!isObject(v)) throw new RuleError('[cjm] trigger must be an object with a type', 'trigger');
+  if (!isObject(v)) throw new InputError(400, '[cjm] trigger must be an object with a type', 'trigger');
   switch (v.type) {
     case 'stage_entered':
       return { type: 'stage_entered', stage: stageName(v.stage, 'trigger.stage', site) };
@@ -121,14 +113,16 @@ const trigger = (v: unknown, site: SiteConfig): Trigger => {
         t.notReached = stageList(v.notReached, 'trigger.notReached', site);
         const both = t.notReached.find((s) => stages.includes(s));
         if (both)
-          throw new RuleError(
+          throw new InputError(
+            400,
             `[cjm] trigger.notReached must not contain "${both}", which is in trigger.stages`,
             'trigger.notReached',
           );
       }
       const ms = typeof v.after === 'string' ? durationMs(v.after) : undefined;
       if (ms === undefined || ms < 1000 || ms > MAX_AFTER_MS) {
-        throw new RuleError(
+        throw new InputError(
+          400,
           '[cjm] trigger.after must be a duration from 1s to 400d, like "90s", "30m", "12h" or "60d"',
           'trigger.after',
         );
@@ -136,38 +130,38 @@ const trigger = (v: unknown, site: SiteConfig): Trigger => {
       t.after = v.after as string;
       if (v.idle !== undefined) {
         if (typeof v.idle !== 'boolean')
-          throw new RuleError('[cjm] trigger.idle must be true or false', 'trigger.idle');
+          throw new InputError(400, '[cjm] trigger.idle must be true or false', 'trigger.idle');
         if (v.idle) t.idle = true;
       }
       t.emit = eventName(v.emit, 'trigger.emit');
       return t;
     }
     default:
-      throw new RuleError('[cjm] trigger.type must be one of stage_entered, event, stalled', 'trigger.type');
+      throw new InputError(400, '[cjm] trigger.type must be one of stage_entered, event, stalled', 'trigger.type');
   }
 };
 
 /**
  * Checks a rule sent to the admin API against the site's stage model; returns the normalized input or throws a
- * RuleError naming the field. The webhook URL's syntax is checked here; its target by `checkWebhookTarget`.
+ * 400 InputError naming the field. The webhook URL's syntax is checked here; its target by `checkWebhookTarget`.
  *
  * @example
  * parseRule({ name: 'Cart reminder', trigger: { type: 'stalled', stages: ['cart'], notReached: ['post-purchase'],
  *   after: '30m', emit: 'cart_abandoned' }, action: { type: 'webhook', url: 'https://hooks.example/cart' } }, site)
  */
 export const parseRule = (v: unknown, site: SiteConfig): RuleInput => {
-  if (!isObject(v)) throw new RuleError('[cjm] the body must be a JSON object', '');
+  if (!isObject(v)) throw new InputError(400, '[cjm] the body must be a JSON object', '');
   if (typeof v.name !== 'string' || !NAME.test(v.name)) {
-    throw new RuleError('[cjm] name must be 1–64 letters, digits, spaces or _ . : -', 'name');
+    throw new InputError(400, '[cjm] name must be 1–64 letters, digits, spaces or _ . : -', 'name');
   }
   if (v.enabled !== undefined && typeof v.enabled !== 'boolean')
-    throw new RuleError('[cjm] enabled must be true or false', 'enabled');
+    throw new InputError(400, '[cjm] enabled must be true or false', 'enabled');
   const t = trigger(v.trigger, site);
   const a = v.action;
   if (!isObject(a) || a.type !== 'webhook')
-    throw new RuleError('[cjm] action must be { "type": "webhook", "url": "https://…" }', 'action.type');
+    throw new InputError(400, '[cjm] action must be { "type": "webhook", "url": "https://…" }', 'action.type');
   if (typeof a.url !== 'string' || a.url.length > 2000)
-    throw new RuleError('[cjm] action.url must be an http(s) URL', 'action.url');
+    throw new InputError(400, '[cjm] action.url must be an http(s) URL', 'action.url');
   const out: RuleInput = { name: v.name, trigger: t, action: { type: 'webhook', url: a.url } };
   if (v.enabled !== undefined) out.enabled = v.enabled;
   return out;

@@ -7,11 +7,13 @@
  * resolved address must be public. Without a resolver (Workers) only literal addresses and `localhost` are checked;
  * Cloudflare's fetch cannot reach private networks.
  */
+import { InputError } from '../errors';
 
 /** Resolves a hostname to its IP addresses (all of them). */
 export type Resolve = (hostname: string) => Promise<string[]>;
 
-export class UnsafeUrlError extends Error {}
+/** A refused webhook target: a 400 naming `action.url` (final for a delivery: retrying cannot help). */
+const unsafe = (message: string) => new InputError(400, message, 'action.url');
 
 /** Parses dotted-quad IPv4 into 4 bytes, or undefined. (URL hostnames are already normalized by WHATWG URL.) */
 const ipv4 = (s: string): number[] | undefined => {
@@ -132,7 +134,7 @@ export const addressKind = (ip: string): string | undefined => {
   if (v4) return v4Kind(v4);
   const v6 = ipv6(ip);
   if (v6) return v6Kind(v6);
-  throw new UnsafeUrlError(`[cjm] "${ip}" is not an IP address`);
+  throw unsafe(`[cjm] "${ip}" is not an IP address`);
 };
 
 /** True when `host` (a URL hostname) is a literal IPv4 or IPv6 address. */
@@ -142,27 +144,25 @@ const isLocalName = (host: string) => host === 'localhost' || host.endsWith('.lo
 
 /**
  * Checks a webhook URL without the network: scheme, credentials, and a literal or `localhost` host. Returns the
- * parsed URL; throws an UnsafeUrlError whose message says what is wrong and how to allow it for development.
+ * parsed URL; throws an InputError whose message says what is wrong and how to allow it for development.
  */
 export const checkWebhookUrl = (raw: string, allowPrivate: boolean): URL => {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new UnsafeUrlError(`[cjm] "${raw}" is not a URL; use an absolute http(s) URL`);
+    throw unsafe(`[cjm] "${raw}" is not a URL; use an absolute http(s) URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new UnsafeUrlError(`[cjm] webhook URLs must be http or https, not ${url.protocol.slice(0, -1)}`);
+    throw unsafe(`[cjm] webhook URLs must be http or https, not ${url.protocol.slice(0, -1)}`);
   }
   if (url.username || url.password) {
-    throw new UnsafeUrlError(
-      '[cjm] webhook URLs must not contain credentials; verify the X-Cjm-Signature header instead',
-    );
+    throw unsafe('[cjm] webhook URLs must not contain credentials; verify the X-Cjm-Signature header instead');
   }
   if (allowPrivate) return url;
   const host = url.hostname;
   const kind = isLocalName(host.toLowerCase()) ? 'loopback' : isIpLiteral(host) ? addressKind(host) : undefined;
-  if (kind) throw new UnsafeUrlError(privateMessage(host, kind));
+  if (kind) throw unsafe(privateMessage(host, kind));
   return url;
 };
 
@@ -172,7 +172,7 @@ const privateMessage = (host: string, kind: string) =>
 
 /**
  * Checks a URL and, when `resolve` is given, every address its hostname resolves to. Returns the checked
- * addresses (empty for a literal address or without a resolver). Throws an UnsafeUrlError for a refused target
+ * addresses (empty for a literal address or without a resolver). Throws an InputError for a refused target
  * (final), a plain Error when the name does not resolve (worth a retry).
  */
 export const checkWebhookTarget = async (
@@ -193,7 +193,7 @@ export const checkWebhookTarget = async (
   if (addresses.length === 0) throw new Error(`[cjm] ${url.hostname} resolves to no address`);
   for (const a of addresses) {
     const kind = addressKind(a);
-    if (kind) throw new UnsafeUrlError(privateMessage(`${url.hostname} (${a})`, kind));
+    if (kind) throw unsafe(privateMessage(`${url.hostname} (${a})`, kind));
   }
   return { url, addresses };
 };

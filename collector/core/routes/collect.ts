@@ -4,15 +4,15 @@
  * only after the events are committed.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { isbot } from 'isbot';
-import { jsonError, type AppEnv, type AppOptions } from '../app';
+import { InputError } from '../errors';
+import { jsonBody, type AppEnv, type AppOptions } from '../http';
 import { ingest } from '../ingest';
 import { createRateLimiter, DEFAULT_RATE_LIMIT } from '../limits';
 import { dayOf, derivedVisitorId, deviceClass } from '../privacy';
 import { LIMITS, type CollectResponse } from '../protocol';
-import { correctTimestamps, validateBatch, ValidationError } from '../validate';
+import { correctTimestamps, validateBatch } from '../validate';
 
 /** Header of a 202 whose events were dropped on purpose: `bot` (User-Agent), `deleted` (erased visitor). */
 export const DROPPED_HEADER = 'X-Cjm-Dropped';
@@ -40,40 +40,24 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
     async (c, next) => {
       // Per-IP rate limit first: a flood costs no parsing and no database work.
       const ip = clientIp(c);
-      const wait = limiter && ip ? limiter(ip, c.get('now')()) : 0;
+      const wait = limiter && ip ? limiter(ip, c.var.now()) : 0;
       if (wait > 0) {
         c.header('Retry-After', String(wait));
-        return jsonError(c, 429, `[cjm] too many requests from this address; retry after ${wait} s`);
+        throw new InputError(429, `[cjm] too many requests from this address; retry after ${wait} s`);
       }
       await next();
     },
-    bodyLimit({
-      maxSize: LIMITS.bodyBytes,
-      onError: (c) =>
-        jsonError(c, 413, `[cjm] the body is larger than ${LIMITS.bodyBytes} bytes; send smaller batches`),
-    }),
+    jsonBody({ maxBytes: LIMITS.bodyBytes, tooLarge: 'send smaller batches' }),
     async (c) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch {
-        return jsonError(c, 400, '[cjm] the body is not valid JSON');
-      }
-      let batch;
-      try {
-        batch = validateBatch(body);
-      } catch (e) {
-        if (e instanceof ValidationError) return jsonError(c, 400, e.message, e.path);
-        throw e;
-      }
-      const store = c.get('store');
+      const batch = validateBatch(c.var.body);
+      const store = c.var.store;
       const site = await store.getSite(batch.site);
-      if (!site) return jsonError(c, 404, `[cjm] unknown site "${batch.site}"`, 'site');
+      if (!site) throw new InputError(404, `[cjm] unknown site "${batch.site}"`, 'site');
       const origin = c.req.header('origin');
       if (origin && site.origins.length > 0 && !site.origins.includes(origin)) {
-        return jsonError(c, 403, `[cjm] site "${site.id}" does not allow origin ${origin}`, 'site');
+        throw new InputError(403, `[cjm] site "${site.id}" does not allow origin ${origin}`, 'site');
       }
-      const now = c.get('now')();
+      const now = c.var.now();
       const ua = c.req.header('user-agent') ?? '';
       if (isbot(ua)) {
         await store.addCounters(site.id, [{ day: dayOf(now), name: 'bots', value: batch.events.length }]);
@@ -84,8 +68,7 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
       if (!visitor) {
         const ip = clientIp(c);
         if (!ip) {
-          return jsonError(
-            c,
+          throw new InputError(
             400,
             '[cjm] visitor is required: this runtime gives no client address to derive one from',
             'visitor',
@@ -95,13 +78,7 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
       }
       const { events, rejected } = correctTimestamps(batch, now);
       const options = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
-      let result: CollectAnswer;
-      try {
-        result = await ingest(store, site, visitor, events, now, options);
-      } catch (e) {
-        if (e instanceof ValidationError) return jsonError(c, 400, e.message, e.path);
-        throw e;
-      }
+      const result: CollectAnswer = await ingest(store, site, visitor, events, now, options);
       if (rejected) result.rejected = rejected;
       if (result.deleted) c.header(DROPPED_HEADER, 'deleted');
       return c.json(result, 202);

@@ -1,58 +1,33 @@
 /**
- * Admin API for a site's server-side write keys (docs/server-side.md), mounted under `/api` next to the read API
- * and behind the same `Authorization: Bearer <admin token>` (the bearerAuth of routes/api.ts covers `/api/*`;
- * test/segment/keys.test.ts checks that these routes refuse a request without it).
+ * Admin API for a site's server-side write keys (docs/server-side.md), mounted under `/api` by app.ts behind the
+ * admin token (test/segment/keys.test.ts checks that these routes refuse a request without it).
  *
  * - `POST   /api/sites/:site/keys` `{ name? }` → 201 `{ key, writeKey }`: the secret `key` is shown this once.
  * - `GET    /api/sites/:site/keys` → `{ keys }`, newest first: prefix, name, created, last used, revoked.
  * - `DELETE /api/sites/:site/keys/:id` → `{ writeKey }` with `revokedAt` set (idempotent; the row is kept).
  */
 import { Hono } from 'hono';
-import { jsonError, type AppEnv } from '../app';
-import { loadSite } from './api';
-
-export const KEY_NAME_LENGTH = 100;
+import { InputError } from '../errors';
+import { jsonBody, withSite, type AppEnv } from '../http';
+import { createWriteKey, revokeWriteKey } from '../services/keys';
 
 export const keyRoutes = () => {
   const r = new Hono<AppEnv>();
 
-  r.post('/sites/:site/keys', async (c) => {
-    const site = await loadSite(c);
-    if (site instanceof Response) return site;
-    const text = await c.req.text();
-    let body: unknown = {};
-    if (text.trim() !== '') {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return jsonError(c, 400, '[cjm] the body is not valid JSON');
-      }
-    }
+  r.post('/sites/:site/keys', withSite, jsonBody({ empty: {} }), async (c) => {
+    const body = c.var.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return jsonError(c, 400, '[cjm] the body must be a JSON object like { "name": "billing backend" }');
+      throw new InputError(400, '[cjm] the body must be a JSON object like { "name": "billing backend" }');
     }
-    const name = (body as { name?: unknown }).name ?? '';
-    if (typeof name !== 'string' || name.length > KEY_NAME_LENGTH) {
-      return jsonError(c, 400, `[cjm] name must be a string of at most ${KEY_NAME_LENGTH} characters`, 'name');
-    }
-    const created = await c.get('store').createWriteKey(site.id, name.trim(), c.get('now')());
+    const created = await createWriteKey(c.var.store, c.var.site, (body as { name?: unknown }).name ?? '', c.var.now());
     c.header('Cache-Control', 'no-store');
     return c.json(created, 201);
   });
 
-  r.get('/sites/:site/keys', async (c) => {
-    const site = await loadSite(c);
-    if (site instanceof Response) return site;
-    return c.json({ keys: await c.get('store').listWriteKeys(site.id) });
-  });
+  r.get('/sites/:site/keys', withSite, async (c) => c.json({ keys: await c.var.store.listWriteKeys(c.var.site.id) }));
 
-  r.delete('/sites/:site/keys/:id', async (c) => {
-    const site = await loadSite(c);
-    if (site instanceof Response) return site;
-    const id = c.req.param('id');
-    const writeKey = await c.get('store').revokeWriteKey(site.id, id, c.get('now')());
-    if (!writeKey) return jsonError(c, 404, `[cjm] site "${site.id}" has no write key "${id}"`, 'id');
-    return c.json({ writeKey });
-  });
+  r.delete('/sites/:site/keys/:id', withSite, async (c) =>
+    c.json({ writeKey: await revokeWriteKey(c.var.store, c.var.site, c.req.param('id'), c.var.now()) }),
+  );
   return r;
 };

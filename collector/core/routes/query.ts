@@ -1,16 +1,14 @@
 /**
- * Parsing of read-API query strings: every bad parameter is a 400 naming it.
+ * Parsing of the API's query strings: every bad parameter is a 400 InputError naming it.
  */
+import type { DeliveryQuery, DeliveryStatus } from '../automation/types';
+import { InputError } from '../errors';
 import type { DateRange, VisitorQuery } from '../store';
 
-export class BadQueryError extends Error {
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message);
-  }
-}
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
+
+/** A bad query parameter: a 400 naming it. */
+const bad = (message: string, path: string) => new InputError(400, message, path);
 
 /**
  * A time bound: milliseconds since the epoch, or an ISO date (`2026-11-23` or a full timestamp). A date-only `to`
@@ -25,7 +23,7 @@ export const parseTime = (params: URLSearchParams, name: string): number | undef
     : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)
       ? Date.parse(v)
       : NaN;
-  if (!Number.isFinite(n)) throw new BadQueryError(`${name} must be milliseconds since the epoch or an ISO date`, name);
+  if (!Number.isFinite(n)) throw bad(`${name} must be milliseconds since the epoch or an ISO date`, name);
   return dateOnly && name === 'to' ? n + 86_400_000 - 1 : n;
 };
 
@@ -33,7 +31,7 @@ export const parseTime = (params: URLSearchParams, name: string): number | undef
 export const parseRange = (params: URLSearchParams): DateRange => {
   const from = parseTime(params, 'from');
   const to = parseTime(params, 'to');
-  if (from !== undefined && to !== undefined && from > to) throw new BadQueryError('from must not be after to', 'from');
+  if (from !== undefined && to !== undefined && from > to) throw bad('from must not be after to', 'from');
   const r: DateRange = {};
   if (from !== undefined) r.from = from;
   if (to !== undefined) r.to = to;
@@ -51,8 +49,7 @@ export const parseIntParam = (
   const v = params.get(name);
   if (v === null || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new BadQueryError(`${name} must be an integer from ${min} to ${max}`, name);
+  if (!Number.isInteger(n) || n < min || n > max) throw bad(`${name} must be an integer from ${min} to ${max}`, name);
   return n;
 };
 
@@ -60,8 +57,7 @@ export const parseLimit = (params: URLSearchParams, fallback = 50, max = 500): n
   const v = params.get('limit');
   if (v === null || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new BadQueryError(`limit must be an integer from 1 to ${max}`, 'limit');
+  if (!Number.isInteger(n) || n < 1 || n > max) throw bad(`limit must be an integer from 1 to ${max}`, 'limit');
   return n;
 };
 
@@ -70,13 +66,13 @@ const parseBool = (params: URLSearchParams, name: string): boolean | undefined =
   if (v === null || v === '') return undefined;
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  throw new BadQueryError(`${name} must be true or false`, name);
+  throw bad(`${name} must be true or false`, name);
 };
 
 const text = (params: URLSearchParams, name: string, max = 200): string | undefined => {
   const v = params.get(name);
   if (v === null || v === '') return undefined;
-  if (v.length > max) throw new BadQueryError(`${name} is longer than ${max} characters`, name);
+  if (v.length > max) throw bad(`${name} is longer than ${max} characters`, name);
   return v;
 };
 
@@ -95,5 +91,29 @@ export const parseVisitorQuery = (params: URLSearchParams): VisitorQuery => {
   if (from !== undefined) q.from = from;
   if (to !== undefined) q.to = to;
   if (cursor !== undefined) q.cursor = cursor;
+  return q;
+};
+
+/** `format` (csv or ndjson, default ndjson) and the range of `GET /api/sites/:site/export`. */
+export const parseExport = (params: URLSearchParams): { format: 'csv' | 'ndjson'; range: DateRange } => {
+  const format = params.get('format') || 'ndjson';
+  if (format !== 'csv' && format !== 'ndjson') throw bad('format must be csv or ndjson', 'format');
+  return { format, range: parseRange(params) };
+};
+
+/** `limit` (1–500, default 50), `status` and `rule` of the delivery log; `rule` from the path wins over the query. */
+export const parseDeliveryQuery = (params: URLSearchParams, rule?: string): DeliveryQuery => {
+  const limitRaw = params.get('limit');
+  const limit = limitRaw === null ? 50 : Number(limitRaw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+    throw bad('[cjm] limit must be an integer from 1 to 500', 'limit');
+  const status = params.get('status');
+  if (status !== null && !DELIVERY_STATUSES.includes(status as DeliveryStatus)) {
+    throw bad('[cjm] status must be pending, delivered or failed', 'status');
+  }
+  const q: DeliveryQuery = { limit };
+  const r = rule ?? params.get('rule');
+  if (r !== null) q.rule = r;
+  if (status !== null) q.status = status as DeliveryStatus;
   return q;
 };

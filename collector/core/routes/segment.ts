@@ -10,13 +10,13 @@
  */
 import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
-import { bodyLimit } from 'hono/body-limit';
-import type { AppEnv } from '../app';
+import { InputError, type InputStatus } from '../errors';
+import { jsonBody, type AppVariables, type BodyEnv } from '../http';
 import { ingest } from '../ingest';
-import { mapSegment, SEGMENT_LIMITS, SEGMENT_TYPES, SegmentError, type SegmentType } from '../segment';
+import { mapSegment, SEGMENT_LIMITS, SEGMENT_TYPES, type SegmentType } from '../segment';
 import type { Store, WriteKey } from '../store';
 
-type SegmentEnv = { Variables: AppEnv['Variables'] & { writeKey?: WriteKey; keyError?: string } };
+type SegmentEnv = { Variables: AppVariables & { writeKey?: WriteKey; keyError?: string } };
 
 /** What every refusal of this API looks like: Segment-style `message` beside cjm's `error` and `path`. */
 export interface SegmentErrorResponse {
@@ -26,7 +26,7 @@ export interface SegmentErrorResponse {
   path?: string;
 }
 
-const refuse = (c: Context, status: 400 | 401 | 413, error: string, path?: string) =>
+const refuse = (c: Context, status: InputStatus | 401, error: string, path?: string) =>
   c.json<SegmentErrorResponse>(
     { success: false, error, message: error, ...(path === undefined ? {} : { path }) },
     status,
@@ -61,7 +61,7 @@ export const segmentRoutes = () => {
   const keyAuth = basicAuth({
     verifyUser: async (user, password, c) => {
       // The key is the user name; tolerate it as the password too (`curl -u :KEY`), as nothing else goes there.
-      const result = await checkKey(c.get('store'), user || password, c.get('now')());
+      const result = await checkKey(c.var.store, user || password, c.var.now());
       if ('error' in result) {
         c.set('keyError', result.error);
         return false;
@@ -79,16 +79,11 @@ export const segmentRoutes = () => {
   });
   r.use('/v1/*', async (c, next) => (c.req.header('Authorization') ? keyAuth(c, next) : next()));
 
-  const handle = (endpoint: SegmentType | 'batch') => async (c: Context<SegmentEnv>) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      return refuse(c, 400, '[cjm] the body is not valid JSON');
-    }
-    const store = c.get('store');
-    const now = c.get('now')();
-    let key = c.get('writeKey');
+  const handle = (endpoint: SegmentType | 'batch') => async (c: Context<SegmentEnv & BodyEnv>) => {
+    const body = c.var.body;
+    const store = c.var.store;
+    const now = c.var.now();
+    let key = c.var.writeKey;
     if (!key) {
       const fromBody =
         typeof body === 'object' && body !== null ? (body as { writeKey?: unknown }).writeKey : undefined;
@@ -100,13 +95,7 @@ export const segmentRoutes = () => {
     const site = await store.getSite(key.site);
     if (!site) return refuse(c, 401, `[cjm] the site "${key.site}" of write key ${key.prefix}… no longer exists`);
 
-    let mapped;
-    try {
-      mapped = await mapSegment(body, endpoint, now);
-    } catch (e) {
-      if (e instanceof SegmentError) return refuse(c, e.status, e.message, e.path);
-      throw e;
-    }
+    const mapped = await mapSegment(body, endpoint, now);
     // One commit per visitor (each is atomic); a failure part-way answers 500 and the client's retry is
     // deduplicated by messageId, so nothing counts twice.
     for (const [visitor, events] of mapped.visitors) await ingest(store, site, visitor, events, now);
@@ -116,15 +105,16 @@ export const segmentRoutes = () => {
     return c.json(out, 200);
   };
 
-  const limit = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: (c) => refuse(c, 413, `[cjm] the body is larger than ${maxSize} bytes; send smaller batches`),
-    });
+  const body = (maxBytes: number) => jsonBody({ maxBytes, tooLarge: 'send smaller batches' });
 
-  for (const type of SEGMENT_TYPES) r.post(`/v1/${type}`, limit(SEGMENT_LIMITS.messageBytes), handle(type));
-  r.post('/v1/batch', limit(SEGMENT_LIMITS.batchBytes), handle('batch'));
+  for (const type of SEGMENT_TYPES) r.post(`/v1/${type}`, body(SEGMENT_LIMITS.messageBytes), handle(type));
+  r.post('/v1/batch', body(SEGMENT_LIMITS.batchBytes), handle('batch'));
   // Segment's libraries also know /v1/import as an alias of /v1/batch.
-  r.post('/v1/import', limit(SEGMENT_LIMITS.batchBytes), handle('batch'));
+  r.post('/v1/import', body(SEGMENT_LIMITS.batchBytes), handle('batch'));
+  // Bad input answers in Segment's shape; anything else goes on to app.onError.
+  r.onError((err, c) => {
+    if (err instanceof InputError) return refuse(c, err.status, err.message, err.path);
+    throw err;
+  });
   return r;
 };

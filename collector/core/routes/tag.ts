@@ -3,7 +3,7 @@
  * Where they come from is the runtime's business (files on Node, the assets binding on Workers).
  */
 import { Hono } from 'hono';
-import type { AppEnv, AppOptions } from '../app';
+import type { AppEnv, AppOptions } from '../http';
 
 export const assetRoutes = (options: Pick<AppOptions, 'asset'>) => {
   const r = new Hono<AppEnv>();

@@ -1,0 +1,163 @@
+/**
+ * The settings tab and its forms: the site (name, origins, session timeout), the stage model, write keys and
+ * automation rules. Each form posts to the same service the admin API calls (services/*), so both refuse the same
+ * things; a refusal re-renders the page with the message and the service's status.
+ */
+import { Hono } from 'hono';
+import { h } from '../../dashboard/format';
+import { sitePath } from '../../dashboard/layout';
+import { settingsPage, type SettingsData } from '../../dashboard/pages/settings';
+import { InputError, type InputStatus } from '../../errors';
+import type { AppEnv } from '../../http';
+import { createWriteKey, KEY_NAME_LENGTH, revokeWriteKey } from '../../services/keys';
+import { createRule, deleteRule, toggleRule } from '../../services/rules';
+import { updateSite } from '../../services/sites';
+import type { StageDef } from '../../stages';
+import { flashOf, formMessage, lines, list, render, sitePage, str, type PageContext } from './page';
+
+/** The page's lists, the flash of a redirect, and what a form adds (its error, a draft, a new key). */
+const settingsData = async (c: PageContext, extra: Partial<SettingsData> = {}): Promise<SettingsData> => {
+  const { store, site } = c.var;
+  const [rules, deliveries, keys] = await Promise.all([
+    typeof store.listRules === 'function' ? store.listRules(site.id) : null,
+    typeof store.listDeliveries === 'function' ? store.listDeliveries(site.id, { limit: 20 }) : null,
+    typeof store.listWriteKeys === 'function' ? store.listWriteKeys(site.id) : null,
+  ]);
+  return {
+    site,
+    collectorUrl: new URL(c.req.url).origin,
+    rules,
+    deliveries,
+    keys,
+    now: c.var.now(),
+    flash: flashOf(c),
+    ...extra,
+  };
+};
+
+const settings = (c: PageContext, data: SettingsData, status: 200 | InputStatus = 200) => {
+  c.status(status);
+  return render(c, 'settings', 'Settings', settingsPage(data), {
+    range: false,
+    sub: h`<p class="muted small">Site <code>${c.var.site.id}</code></p>`,
+  });
+};
+
+const back = (c: PageContext, done: string) => `${sitePath(c.var.site.id, 'settings')}?done=${done}`;
+
+const errorFlash = (e: InputError) => h`<div class="error" role="alert">${formMessage(e)}</div>`;
+
+/** Rethrows anything but an InputError. */
+const inputError = (e: unknown): InputError => {
+  if (e instanceof InputError) return e;
+  throw e;
+};
+
+/** A key or rule already gone (another tab, a second click) leaves nothing to do: the redirect shows the list. */
+const unlessGone = (e: unknown): void => {
+  if (inputError(e).status !== 404) throw e;
+};
+
+export const settingsRoutes = () => {
+  const r = new Hono<AppEnv>();
+
+  r.get('/sites/:site/settings', sitePage, async (c) => settings(c, await settingsData(c)));
+
+  r.post('/sites/:site/settings/site', sitePage, async (c) => {
+    const site = c.var.site;
+    const body = await c.req.parseBody();
+    const timeout = str(body.sessionTimeoutMinutes).trim();
+    try {
+      await updateSite(
+        c.var.store,
+        site,
+        {
+          name: str(body.name).trim() || site.id,
+          origins: lines(str(body.origins)),
+          sessionTimeoutMinutes: timeout === '' ? site.sessionTimeoutMinutes : Number(timeout),
+        },
+        c.var.now(),
+      );
+    } catch (e) {
+      const err = inputError(e);
+      return settings(c, await settingsData(c, { flash: errorFlash(err) }), err.status);
+    }
+    return c.redirect(back(c, 'saved'), 303);
+  });
+
+  r.post('/sites/:site/settings/stages', sitePage, async (c) => {
+    const body = await c.req.parseBody({ all: true });
+    const names = list(body.stage_name);
+    const urls = list(body.stage_urls);
+    const events = list(body.stage_events);
+    const rows = names
+      .map((n, i) => ({ name: n.trim(), urls: urls[i] ?? '', events: events[i] ?? '' }))
+      .filter((s) => s.name !== '');
+    const stages: StageDef[] = rows.map((s) => {
+      const d: StageDef = { name: s.name };
+      const u = lines(s.urls);
+      const e = lines(s.events);
+      if (u.length) d.urls = u;
+      if (e.length) d.events = e;
+      return d;
+    });
+    const conversion = str(body.conversion).trim();
+    try {
+      await updateSite(c.var.store, c.var.site, { stages, conversion }, c.var.now());
+    } catch (e) {
+      const err = inputError(e);
+      const data = await settingsData(c, { flash: errorFlash(err), draft: { stages: rows, conversion } });
+      return settings(c, data, err.status);
+    }
+    return c.redirect(back(c, 'stages'), 303);
+  });
+
+  r.post('/sites/:site/settings/keys', sitePage, async (c) => {
+    const body = await c.req.parseBody();
+    const name = str(body.name).trim().slice(0, KEY_NAME_LENGTH) || 'key';
+    const created = await createWriteKey(c.var.store, c.var.site, name, c.var.now());
+    return settings(c, await settingsData(c, { newKey: { name, key: created.key } }));
+  });
+
+  r.post('/sites/:site/settings/keys/:id/revoke', sitePage, async (c) => {
+    await revokeWriteKey(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
+    return c.redirect(back(c, 'revoked'), 303);
+  });
+
+  r.post('/sites/:site/settings/rules', sitePage, async (c) => {
+    const body = await c.req.parseBody({ all: true });
+    const type = str(body.type);
+    const trigger =
+      type === 'stage_entered'
+        ? { type, stage: str(body.stage) }
+        : type === 'event'
+          ? { type, event: str(body.event).trim() }
+          : {
+              type,
+              stages: list(body.stages),
+              ...(list(body.notReached).length ? { notReached: list(body.notReached) } : {}),
+              after: str(body.after).trim(),
+              ...(str(body.idle) === 'true' ? { idle: true } : {}),
+              emit: str(body.emit).trim(),
+            };
+    const input = { name: str(body.name).trim(), trigger, action: { type: 'webhook', url: str(body.url).trim() } };
+    try {
+      await createRule(c.var.store, c.var.site, input, c.var.now());
+    } catch (e) {
+      const err = inputError(e);
+      return settings(c, await settingsData(c, { ruleError: formMessage(err) }), err.status);
+    }
+    return c.redirect(`${back(c, 'rule-created')}#automation`, 303);
+  });
+
+  r.post('/sites/:site/settings/rules/:id/toggle', sitePage, async (c) => {
+    await toggleRule(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
+    return c.redirect(back(c, 'rule-toggled'), 303);
+  });
+
+  r.post('/sites/:site/settings/rules/:id/delete', sitePage, async (c) => {
+    await deleteRule(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
+    return c.redirect(back(c, 'rule-deleted'), 303);
+  });
+  return r;
+};

@@ -1,0 +1,89 @@
+/**
+ * The raw-event export (`GET /api/sites/:site/export`, docs/api.md): the columns, CSV cells safe from spreadsheet
+ * formulas, and a stream that reads the store page by page so memory stays flat whatever the site's size.
+ */
+import type { DateRange, Store, TimelineEvent } from '../store';
+
+/** Export columns, in order (docs/api.md). */
+export const EXPORT_COLUMNS = [
+  'id',
+  'visitor',
+  'type',
+  'ts',
+  'time',
+  'received_at',
+  'name',
+  'stage',
+  'url',
+  'referrer',
+  'title',
+  'user_id',
+  'value',
+  'props',
+  'channel',
+  'device',
+] as const;
+
+/**
+ * One CSV cell (RFC 4180). Text that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
+ * return) is prefixed with `'`.
+ */
+export const csvCell = (v: string | number | null | undefined): string => {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
+
+export const csvRow = (e: TimelineEvent): string =>
+  [
+    csvCell(e.id),
+    csvCell(e.visitor),
+    csvCell(e.type),
+    csvCell(e.ts),
+    csvCell(new Date(e.ts).toISOString()),
+    csvCell(e.receivedAt),
+    csvCell(e.name),
+    csvCell(e.stage),
+    csvCell(e.url),
+    csvCell(e.referrer),
+    csvCell(e.title),
+    csvCell(e.userId),
+    csvCell(e.value),
+    csvCell(e.props ? JSON.stringify(e.props) : null),
+    csvCell(e.channel),
+    csvCell(e.device),
+  ].join(',') + '\r\n';
+
+/** Rows per page read from the database while exporting. */
+export const EXPORT_PAGE = 1000;
+
+/** Streams a site's raw events page by page (memory stays flat), as CSV or NDJSON. */
+export const exportStream = (
+  store: Store,
+  site: string,
+  format: 'csv' | 'ndjson',
+  range: DateRange,
+): ReadableStream<Uint8Array> => {
+  const enc = new TextEncoder();
+  let after: number | null = 0;
+  let header = format === 'csv';
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (header) {
+        header = false;
+        controller.enqueue(enc.encode(EXPORT_COLUMNS.join(',') + '\r\n'));
+        return;
+      }
+      if (after === null) {
+        controller.close();
+        return;
+      }
+      const page = await store.exportEvents(site, after, EXPORT_PAGE, range);
+      after = page.next;
+      const text = page.events.map((e) => (format === 'csv' ? csvRow(e) : JSON.stringify(e) + '\n')).join('');
+      if (text) controller.enqueue(enc.encode(text));
+      if (after === null) controller.close();
+    },
+  });
+};

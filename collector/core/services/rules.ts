@@ -1,0 +1,108 @@
+/**
+ * Automation rules as the admin API and the dashboard's settings form both change them: every invariant of a rule is
+ * here, once — its fields and stages (automation/rules.ts), the webhook target (automation/urls.ts, under the site's
+ * `allowPrivateWebhooks`), at most MAX_RULES per site, and the defaults of a new rule.
+ */
+import { newRuleId, parseRule, type Rule, type RuleInput } from '../automation/rules';
+import { getAutomationSettings, putAutomationSettings, type AutomationSettings } from '../automation/settings';
+import { checkWebhookUrl } from '../automation/urls';
+import { InputError } from '../errors';
+import type { SiteConfig } from '../stages';
+import type { Store } from '../store';
+
+/** Rules a site may have. */
+export const MAX_RULES = 100;
+
+/** Parses and checks a rule sent by a client: fields, stages of the site, the webhook target. */
+const checkRule = async (store: Store, site: SiteConfig, input: unknown): Promise<RuleInput> => {
+  const rule = parseRule(input, site);
+  const { allowPrivateWebhooks } = await getAutomationSettings(store, site.id);
+  checkWebhookUrl(rule.action.url, allowPrivateWebhooks);
+  return rule;
+};
+
+/**
+ * Creates a rule (enabled unless the input says otherwise); a 400 naming the field, a 409 when the site has
+ * MAX_RULES rules already.
+ *
+ * @example
+ * const rule = await createRule(store, site, { name: 'Welcome', trigger: { type: 'stage_entered', stage: 'signup' },
+ *   action: { type: 'webhook', url: 'https://hooks.example/w' } }, Date.now())
+ */
+export const createRule = async (store: Store, site: SiteConfig, input: unknown, now: number): Promise<Rule> => {
+  const checked = await checkRule(store, site, input);
+  if ((await store.listRules(site.id)).length >= MAX_RULES) {
+    throw new InputError(409, `[cjm] site "${site.id}" has ${MAX_RULES} rules, the most allowed; delete one first`);
+  }
+  const rule: Rule = {
+    id: newRuleId(),
+    site: site.id,
+    enabled: checked.enabled ?? true,
+    name: checked.name,
+    trigger: checked.trigger,
+    action: checked.action,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await store.putRule(rule);
+  return rule;
+};
+
+/** A rule of the site, or a 404 naming `id`. */
+export const getRule = async (store: Store, site: SiteConfig, id: string): Promise<Rule> => {
+  const rule = (await store.listRules(site.id)).find((x) => x.id === id);
+  if (!rule) throw new InputError(404, `[cjm] site "${site.id}" has no rule "${id}"`, 'id');
+  return rule;
+};
+
+/** Replaces a rule's name, trigger and action (and `enabled` when given); keeps its id and creation time. */
+export const replaceRule = async (
+  store: Store,
+  site: SiteConfig,
+  id: string,
+  input: unknown,
+  now: number,
+): Promise<Rule> => {
+  const old = await getRule(store, site, id);
+  const checked = await checkRule(store, site, input);
+  const rule: Rule = {
+    ...old,
+    name: checked.name,
+    trigger: checked.trigger,
+    action: checked.action,
+    enabled: checked.enabled ?? old.enabled,
+    updatedAt: now,
+  };
+  await store.putRule(rule);
+  return rule;
+};
+
+/** Turns a rule off when it is on, on when it is off (the dashboard's switch). */
+export const toggleRule = async (store: Store, site: SiteConfig, id: string, now: number): Promise<Rule> => {
+  const old = await getRule(store, site, id);
+  const rule = { ...old, enabled: !old.enabled, updatedAt: now };
+  await store.putRule(rule);
+  return rule;
+};
+
+/** Deletes a rule (its armed stalls and pending deliveries go with it); a 404 when the site has none by that id. */
+export const deleteRule = async (store: Store, site: SiteConfig, id: string, now: number): Promise<void> => {
+  if (!(await store.deleteRule(site.id, id, now))) {
+    throw new InputError(404, `[cjm] site "${site.id}" has no rule "${id}"`, 'id');
+  }
+};
+
+/** Changes the site's automation settings (`{ allowPrivateWebhooks }`); a 400 naming the field. */
+export const updateAutomationSettings = async (
+  store: Store,
+  site: SiteConfig,
+  input: unknown,
+): Promise<AutomationSettings> => {
+  const v = input as { allowPrivateWebhooks?: unknown } | null;
+  if (typeof v !== 'object' || v === null || typeof v.allowPrivateWebhooks !== 'boolean') {
+    throw new InputError(400, '[cjm] allowPrivateWebhooks must be true or false', 'allowPrivateWebhooks');
+  }
+  const settings = { allowPrivateWebhooks: v.allowPrivateWebhooks };
+  await putAutomationSettings(store, site.id, settings);
+  return settings;
+};
