@@ -13,6 +13,7 @@ import { fieldsFrom, keptValue, type EventField, type SenderFields } from './eve
 import {
   comesAfter,
   compareEvents,
+  FOLD_VERSION,
   foldEvents,
   JOURNEY_VERSION,
   type FoldOptions,
@@ -131,6 +132,18 @@ export interface IngestOptions {
 /** The site's stage-model revision (sites saved before revisions existed count as 1). */
 export const siteRevision = (site: SiteConfig): number => site.revision ?? 1;
 
+/** Site revisions one fold version spans in `journeyRevision` (a site would need a million model changes). */
+const REVISIONS_PER_FOLD_VERSION = 1_000_000;
+
+/**
+ * The revision a journey of the site is folded under and stored with: the fold version and the site's revision in
+ * one number, `FOLD_VERSION × 1,000,000 + revision`, growing with either. A journey stored under a smaller one is
+ * stale (`Store.staleJourneys`): refolded by `maintenance`, or at once when it receives an event. Journeys written
+ * before fold versions existed carry the bare site revision, so a new FOLD_VERSION makes all of them stale.
+ */
+export const journeyRevision = (site: SiteConfig): number =>
+  FOLD_VERSION * REVISIONS_PER_FOLD_VERSION + siteRevision(site);
+
 /** Event names the stage rules use: always admitted, never counted against the cardinality bound. */
 const ruleNames = new WeakMap<SiteConfig, Set<string>>();
 const exemptNames = (site: SiteConfig): Set<string> => {
@@ -139,7 +152,7 @@ const exemptNames = (site: SiteConfig): Set<string> => {
   return set;
 };
 
-/** A stored journey can be extended in place only if it has the current shape and stage model. */
+/** A stored journey can be extended in place only if it has the current shape, fold version and stage model. */
 const usable = (r: JourneyRecord | undefined, revision: number): r is JourneyRecord =>
   r !== undefined && r.journey.v === JOURNEY_VERSION && (r.revision ?? 0) === revision;
 
@@ -229,7 +242,7 @@ export const ingest = (
       const fresh = bounded.events;
       if (bounded.otherNames) counters.push({ day, name: 'otherNames', value: bounded.otherNames });
       if (bounded.otherProps) counters.push({ day, name: 'otherProps', value: bounded.otherProps });
-      const revision = siteRevision(site);
+      const revision = journeyRevision(site);
 
       const opts = foldOptions(site);
       const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
@@ -302,7 +315,7 @@ export const refoldJourneys = (store: Store, site: SiteConfig, keys: readonly st
   serialized(store, () =>
     retrying(async () => {
       const opts = foldOptions(site);
-      const revision = siteRevision(site);
+      const revision = journeyRevision(site);
       const records = await store.getJourneys(site.id, keys);
       const write: Commit = { events: [], links: [], journeys: [], deleteJourneys: [] };
       for (const key of keys) {
