@@ -67,7 +67,7 @@ export interface SessionInfo {
 /**
  * Version of the Journey shape; a stored journey of another version is refolded from its events when it receives
  * one. Bumping it needs the store to subtract the rollup contributions of stored journeys of older versions (today it
- * subtracts only those of this version, see collector/stores/sql-rollups.ts `rollupStatements`); an additive change
+ * subtracts only those of this version, see collector/stores/sql/rollups.ts `rollupStatements`); an additive change
  * that comes with a FOLD_VERSION bump does not need it (see `counts`).
  */
 export const JOURNEY_VERSION = 3;
