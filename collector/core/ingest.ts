@@ -9,9 +9,11 @@
  *   atomically, and the caller answers 202 only after it returns.
  */
 import { entriesOf, planAutomation } from './automation/plan';
+import { fieldsFrom, keptValue, type EventField, type SenderFields } from './event-fields';
 import {
   comesAfter,
   compareEvents,
+  FOLD_VERSION,
   foldEvents,
   JOURNEY_VERSION,
   type FoldOptions,
@@ -29,21 +31,22 @@ import { ConflictError, type Commit, type JourneyRecord, type Store, type Visito
 export const userJourneyKey = (userId: string) => `u:${userId}`;
 
 /** A wire event plus what only the collector sets: a touchpoint's channel (server-side API), the synthetic flag. */
-export type IngestEvent = WireEvent & Pick<StoredEvent, 'channel' | 'synthetic'>;
+export type IngestEvent = WireEvent & SenderFields;
 
-/** The wire event as stored: only the fields that are set. */
+/** The fields an ingested event carries besides the envelope (id, type, ts), in table order (core/event-fields.ts). */
+const CARRIED = fieldsFrom('wire', 'sender').filter((f) => f.required !== true);
+const CARRIED_KEYS = CARRIED.map((f) => f.key as keyof IngestEvent);
+
+/** The wire event as stored: the visitor, and only the fields that are set (core/event-fields.ts, `keptValue`). */
 export const toStoredEvent = (e: IngestEvent, visitor: string): StoredEvent => {
   const s: StoredEvent = { id: e.id, visitor, type: e.type, ts: e.ts };
-  if (e.url !== undefined) s.url = e.url;
-  if (e.referrer !== undefined) s.referrer = e.referrer;
-  if (e.title !== undefined) s.title = e.title;
-  if (e.name !== undefined) s.name = e.name;
-  if (e.stage !== undefined) s.stage = e.stage;
-  if (e.props !== undefined) s.props = e.props;
-  if (e.userId !== undefined) s.userId = e.userId;
-  if (e.value !== undefined) s.value = e.value;
-  if (e.channel) s.channel = e.channel;
-  if (e.synthetic) s.synthetic = true;
+  for (let i = 0; i < CARRIED_KEYS.length; i++) {
+    const key = CARRIED_KEYS[i] as keyof IngestEvent;
+    const raw = e[key];
+    if (raw === undefined) continue;
+    const v = keptValue(CARRIED[i] as EventField, raw);
+    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+  }
   return s;
 };
 
@@ -129,6 +132,18 @@ export interface IngestOptions {
 /** The site's stage-model revision (sites saved before revisions existed count as 1). */
 export const siteRevision = (site: SiteConfig): number => site.revision ?? 1;
 
+/** Site revisions one fold version spans in `journeyRevision` (a site would need a million model changes). */
+const REVISIONS_PER_FOLD_VERSION = 1_000_000;
+
+/**
+ * The revision a journey of the site is folded under and stored with: the fold version and the site's revision in
+ * one number, `FOLD_VERSION × 1,000,000 + revision`, growing with either. A journey stored under a smaller one is
+ * stale (`Store.staleJourneys`): refolded by `maintenance`, or at once when it receives an event. Journeys written
+ * before fold versions existed carry the bare site revision, so a new FOLD_VERSION makes all of them stale.
+ */
+export const journeyRevision = (site: SiteConfig): number =>
+  FOLD_VERSION * REVISIONS_PER_FOLD_VERSION + siteRevision(site);
+
 /** Event names the stage rules use: always admitted, never counted against the cardinality bound. */
 const ruleNames = new WeakMap<SiteConfig, Set<string>>();
 const exemptNames = (site: SiteConfig): Set<string> => {
@@ -137,7 +152,7 @@ const exemptNames = (site: SiteConfig): Set<string> => {
   return set;
 };
 
-/** A stored journey can be extended in place only if it has the current shape and stage model. */
+/** A stored journey can be extended in place only if it has the current shape, fold version and stage model. */
 const usable = (r: JourneyRecord | undefined, revision: number): r is JourneyRecord =>
   r !== undefined && r.journey.v === JOURNEY_VERSION && (r.revision ?? 0) === revision;
 
@@ -227,7 +242,7 @@ export const ingest = (
       const fresh = bounded.events;
       if (bounded.otherNames) counters.push({ day, name: 'otherNames', value: bounded.otherNames });
       if (bounded.otherProps) counters.push({ day, name: 'otherProps', value: bounded.otherProps });
-      const revision = siteRevision(site);
+      const revision = journeyRevision(site);
 
       const opts = foldOptions(site);
       const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
@@ -300,7 +315,7 @@ export const refoldJourneys = (store: Store, site: SiteConfig, keys: readonly st
   serialized(store, () =>
     retrying(async () => {
       const opts = foldOptions(site);
-      const revision = siteRevision(site);
+      const revision = journeyRevision(site);
       const records = await store.getJourneys(site.id, keys);
       const write: Commit = { events: [], links: [], journeys: [], deleteJourneys: [] };
       for (const key of keys) {
