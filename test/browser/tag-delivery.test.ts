@@ -71,7 +71,9 @@ describe.skipIf(!run)('the tag delivers every event exactly once (real Chromium)
       ).toBe(true);
     });
 
-    it('a click on a link with data-cjm-event: the event (with its data-cjm-prop-*) arrives once, the navigation is not held', async () => {
+    it('a click on a link with data-cjm-event (data-markup): the event (with its data-cjm-prop-*) arrives once, the navigation is not held', async () => {
+      // The markup chunk, injected by the tag, has run once the page has loaded (open waits for the load event).
+      t.h.spec.attrs += ' data-markup';
       t.h.spec.bodies['/pricing'] =
         `<a id="go" href="/notag/signup" data-cjm-event="cta_click" data-cjm-prop-plan="pro">Start</a>`;
       const page = await open('/pricing');
