@@ -2,7 +2,7 @@
 //   dist/cjm.js          the script tag: one minified IIFE (budget 1,900 B gzip -9)
 //   dist/cjm.markup.js   declarative events and stages from markup, injected with data-markup (budget 600 B gzip -9)
 //   dist/cjm.vitals.js   web-vitals chunk the tag injects with data-vitals (budget 4,000 B gzip -9)
-//   dist/index.mjs       the ESM module (+ vitals.mjs, loaded by import() when `vitals: true`)
+//   dist/index.mjs       the ESM module, markup.ts bundled (+ vitals.mjs, loaded by import() when `vitals: true`)
 //   dist/index.d.ts      its types, one self-contained file
 // and the dashboard's stylesheet and script, named by their content (served with a year-long immutable cache):
 //   dist/assets/dashboard.<hash>.css, dist/assets/dashboard.<hash>.js, and dist/assets/manifest.json naming them
