@@ -2,8 +2,9 @@
  * Entry of dist/cjm.js, the script tag:
  *   <script async src="https://host/cjm.js" data-site="shop"></script>
  * Reads the data-* attributes of its own <script>, starts a tracker, turns `window.cjm` into a function with
- * the tracker's methods attached (`cjm('track', 'x')` and `cjm.track('x')`), then replays the calls the
- * pre-load stub queued in `cjm.q`, in order. A second copy of the tag does nothing.
+ * the tracker's methods attached (`cjm('track', 'x')` and `cjm.track('x')`), loads the opt-in chunks its attributes
+ * ask for (`data-vitals`, `data-markup`), then replays the calls the pre-load stub queued in `cjm.q`, in order. A
+ * second copy of the tag does nothing.
  */
 import type { Tracker } from './index';
 import { safe } from './safe';
