@@ -2,6 +2,7 @@
  * A site's stage model: an ordered list of stages, rules that map URL paths and event names onto them, and the
  * stage that counts as the conversion. Stored per site (see SiteConfig) and editable through the admin API.
  */
+import { globMatcher } from './glob';
 
 export interface StageDef {
   /** Stage name as shown and as sent by `cjm.stage(name)`. */
@@ -57,20 +58,6 @@ export const defaultSiteConfig = (id: string, overrides: Partial<Omit<SiteConfig
   ...overrides,
 });
 
-const globToRegExp = (pattern: string): RegExp => {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^/]*';
-    } else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 'i');
-};
-
 /** The path of a URL (absolute or relative), without query or hash; undefined when it cannot be parsed. */
 export const pathOf = (url: string | undefined): string | undefined => {
   if (!url) return undefined;
@@ -98,7 +85,9 @@ export interface StageModel {
 export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>): StageModel => {
   const names = config.stages.map((s) => s.name);
   const byName = new Map(names.map((n, i) => [n, i]));
-  const urlRules = config.stages.flatMap((s) => (s.urls ?? []).map((u) => ({ re: globToRegExp(u), stage: s.name })));
+  const urlRules = config.stages.flatMap((s) =>
+    (s.urls ?? []).map((u) => ({ matches: globMatcher(u), stage: s.name })),
+  );
   const eventRules = new Map<string, string>();
   for (const s of config.stages) for (const e of s.events ?? []) if (!eventRules.has(e)) eventRules.set(e, s.name);
   const index = (stage: string | undefined) => (stage === undefined ? -1 : (byName.get(stage) ?? -1));
@@ -113,7 +102,7 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
       if (e.type === 'page') {
         const path = pathOf(e.url ?? undefined);
         if (path === undefined) return undefined;
-        for (const r of urlRules) if (r.re.test(path)) return r.stage;
+        for (const r of urlRules) if (r.matches(path)) return r.stage;
       }
       return undefined;
     },
