@@ -114,6 +114,8 @@ export interface IngestResult {
   duplicates: number;
   /** Events dropped because their visitor (or the user of an identify) was erased. */
   deleted?: number;
+  /** New events not stored: over the site's daily quota or the address's budget of new visitors. */
+  overQuota?: number;
 }
 
 /** What the caller knows about the request beyond its events. */
@@ -124,6 +126,16 @@ export interface IngestOptions {
   dropped?: number;
   /** Events refused as too old by `correctTimestamps` (counted per day). */
   tooOld?: number;
+  /** The quotas' say on this request (core/quota.ts): over them, new events are counted, not stored. */
+  admit?: Admission;
+}
+
+/** Admission of new events beyond validation (core/quota.ts). */
+export interface Admission {
+  /** Asked once when the visitor has no link yet: may it start? Otherwise its events count as `tooManyVisitors`. */
+  newVisitor(): boolean;
+  /** How many of `n` new events may be stored (the rest count as `overQuota`). */
+  events(n: number): Promise<number>;
 }
 
 /** The site's stage-model revision (sites saved before revisions existed count as 1). */
@@ -197,10 +209,26 @@ export const ingest = (
         byId.set(e.id, s);
       }
       const existing = await store.existingEventIds(site.id, [...byId.keys()]);
-      const unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
+      let unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
       const duplicates = incoming.length - unbounded.length;
-      const result = (accepted: number): IngestResult =>
-        deleted ? { accepted, duplicates, deleted } : { accepted, duplicates };
+      let overQuota = 0;
+      const result = (accepted: number): IngestResult => {
+        const r: IngestResult = deleted ? { accepted, duplicates, deleted } : { accepted, duplicates };
+        if (overQuota) r.overQuota = overQuota;
+        return r;
+      };
+      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
+      if (options.admit && unbounded.length > 0) {
+        // Quotas (core/quota.ts): a new visitor beyond the address's budget, events beyond the site's day.
+        const newcomer = !stored && !options.admit.newVisitor();
+        const keep = newcomer ? 0 : await options.admit.events(unbounded.length);
+        if (keep < unbounded.length) {
+          overQuota = unbounded.length - keep;
+          counters.push({ day, name: newcomer ? 'tooManyVisitors' : 'overQuota', value: overQuota });
+          unbounded = unbounded.slice(0, keep);
+          if (keep === 0) return countOnly(result(0));
+        }
+      }
       if (unbounded.length === 0) {
         // Every event is stored already: a retry of a batch whose answer was lost. Its client-reported counts
         // (dropped, tooOld) were added with it the first time, so they are not added again.
@@ -230,7 +258,6 @@ export const ingest = (
       const revision = siteRevision(site);
 
       const opts = foldOptions(site);
-      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
       const link: VisitorLink = stored ?? {
         visitor,
         journey: visitor,
@@ -286,6 +313,7 @@ export const ingest = (
           else write.deleteJourneys.push(link.journey);
         }
       }
+      counters.push({ day, name: 'stored', value: fresh.length }); // the daily quota reads it (core/quota.ts)
       write.automation = await planAutomation(store, site, fresh, entriesBefore, write.journeys, receivedAt);
       await store.commit(site.id, write, receivedAt);
       return result(fresh.length);

@@ -23,8 +23,13 @@ export interface SiteConfig {
   conversion: string;
   /** Inactivity after which a new session starts. */
   sessionTimeoutMinutes: number;
-  /** Cardinality bounds: distinct event names and property keys kept per site (default 500 each). */
-  limits?: { eventNames: number; propKeys: number };
+  /**
+   * Cardinality bounds: distinct event names and property keys kept per site (default 500 each); quotas (core/quota.ts):
+   * events stored per UTC day and new visitors per hour from one address (defaults of the deployment when absent).
+   */
+  limits?: { eventNames: number; propKeys: number; eventsPerDay?: number; newVisitorsPerHour?: number };
+  /** Refuse `/collect` requests without an `Origin` header (server-side senders use `/v1/*` with a write key). */
+  requireOrigin?: boolean;
   /** Set by the server, incremented whenever a change needs the journeys refolded (stages, conversion, timeout, origins). */
   revision?: number;
 }

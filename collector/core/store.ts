@@ -39,8 +39,20 @@ export interface JourneyRecord {
   previous?: Journey | null;
 }
 
-/** Per-site per-day counters of what /collect did not store as sent (docs/api.md, "Ingest counters"). */
-export type CounterName = 'dropped' | 'bots' | 'tooOld' | 'deleted' | 'otherNames' | 'otherProps';
+/**
+ * Per-site per-day counters of what /collect did not store as sent, and of the events stored (docs/api.md, "Ingest
+ * counters").
+ */
+export type CounterName =
+  | 'dropped'
+  | 'bots'
+  | 'tooOld'
+  | 'deleted'
+  | 'otherNames'
+  | 'otherProps'
+  | 'overQuota'
+  | 'tooManyVisitors'
+  | 'stored';
 
 /** A distinct event name or property key admitted for a site (cardinality bounds). */
 export interface NameEntry {

@@ -10,12 +10,12 @@ import { h, nothing, type Html } from '../../dashboard/format';
 import { rangePicker, shell, type Tab } from '../../dashboard/layout';
 import { parseRange, type Range } from '../../dashboard/range';
 import type { InputError } from '../../errors';
-import type { AppEnv } from '../../http';
+import type { AppEnv, FormEnv } from '../../http';
 import type { SiteConfig } from '../../stages';
 import type { DateRange } from '../../store';
 
-/** A route behind `sitePage`. */
-export type PageEnv = AppEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range } };
+/** A route behind `sitePage` (and, for a form post, `formBody`: `form`, which a page never reads). */
+export type PageEnv = AppEnv & FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range } };
 export type PageContext = Context<PageEnv>;
 
 /** Loads the `:site` of the path, the sites of the picker and the page's date range; unknown site: an HTML 404. */
@@ -86,7 +86,7 @@ export const flashOf = (c: Context): Html => {
 /** A refusal as a form shows it: the message without the `[cjm]` origin tag the API answers carry. */
 export const formMessage = (e: InputError): string => e.message.replace(/^\[cjm\] /, '');
 
-// ----- form fields (hono's parseBody: a string, a File, or an array of them with `all: true`) -----
+// ----- form fields (formBody in http.ts: every value of a name, in order) -----
 
 export const str = (v: unknown): string =>
   typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
