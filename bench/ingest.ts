@@ -78,7 +78,7 @@ export const benchIngest = async (
     if (!worker) return { rows };
     try {
       const { startLocalWorker } = await import('../scripts/worker');
-      const w = await startLocalWorker({ adminToken: 'bench', assets: false });
+      const w = await startLocalWorker({ adminToken: 'bench-token-0123456789abcdef', assets: false });
       try {
         for (const events of [1, 10]) {
           const result = await cannon({ url: w.url, events, seconds, forwardedFor: true });

@@ -43,6 +43,21 @@ const boot = (env: Env): Promise<string> => {
   return ready;
 };
 
+/**
+ * Boots, or answers 503 with why it cannot (a CJM_ADMIN_TOKEN too short to keep guessers out, …): the Worker's
+ * "refused at start", on every request until the configuration is fixed.
+ */
+const bootFailure = async (env: Env): Promise<Response | null> => {
+  try {
+    await boot(env);
+    return null;
+  } catch (e) {
+    const error = e instanceof Error && e.message.startsWith('[cjm]') ? e.message : '[cjm] the Worker failed to start';
+    console.error(error, e);
+    return Response.json({ error }, { status: 503 });
+  }
+};
+
 /** A static file from the assets binding (`/cjm.js`, `/demo/cart.html`), or null when there is none. */
 const asset = async (path: string, c: Context): Promise<Response | null> => {
   const assets = envOf(c).ASSETS;
@@ -94,7 +109,8 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
 
 export default {
   async fetch(request, env, ctx) {
-    await boot(env);
+    const refused = await bootFailure(env);
+    if (refused) return refused;
     return app.fetch(request as unknown as Request, env, ctx);
   },
   async scheduled(controller, env) {

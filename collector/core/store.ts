@@ -44,15 +44,7 @@ export interface JourneyRecord {
  * counters").
  */
 export type CounterName =
-  | 'dropped'
-  | 'bots'
-  | 'tooOld'
-  | 'deleted'
-  | 'otherNames'
-  | 'otherProps'
-  | 'overQuota'
-  | 'tooManyVisitors'
-  | 'stored';
+  'dropped' | 'bots' | 'tooOld' | 'deleted' | 'otherNames' | 'otherProps' | 'overQuota' | 'tooManyVisitors' | 'stored';
 
 /** A distinct event name or property key admitted for a site (cardinality bounds). */
 export interface NameEntry {

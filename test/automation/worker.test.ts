@@ -24,7 +24,7 @@ const hooks = createServer((req, res) => {
 
 beforeAll(async () => {
   await new Promise<void>((ok) => hooks.listen(0, '127.0.0.1', ok));
-  worker = await startWorker({ adminToken: 'wk', assets: false });
+  worker = await startWorker({ adminToken: 'automation-worker-token-0123', assets: false });
 }, 120_000);
 afterAll(async () => {
   await worker?.stop();

@@ -28,6 +28,7 @@ export const EXPORT_COLUMNS = [
  * What a spreadsheet may skip before it decides a cell is a formula: white space and invisible characters (space,
  * tab, CR, LF, NBSP, the BOM, the other Unicode spaces and zero-width characters), and ASCII control characters.
  */
+// eslint-disable-next-line no-control-regex -- control characters are what a spreadsheet skips, so the guard does
 const SKIPPED = /^[\s\u0000-\u001f\u007f\u00a0\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]*/u;
 /** Characters that start a formula, ASCII and full-width (`＝ ＋ － ＠`, which some spreadsheets fold to ASCII). */
 const FORMULA_START = /^[=+\-@\uff1d\uff0b\uff0d\uff20]/u;
@@ -40,7 +41,7 @@ const FORMULA_START = /^[=+\-@\uff1d\uff0b\uff0d\uff20]/u;
 export const csvCell = (v: string | number | null | undefined): string => {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
-  const text = v.replace(/\u0000/g, '');
+  const text = v.replace(/\u0000/g, ''); // eslint-disable-line no-control-regex -- NUL is what is removed
   const rest = text.replace(SKIPPED, '');
   const safe = FORMULA_START.test(rest) || /^[\t\r\n]/.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
