@@ -3,7 +3,8 @@
  * `npm start` runs this file; tests import `start()` to run a collector on a free port.
  */
 import { lookup } from 'node:dns/promises';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
@@ -16,6 +17,8 @@ import { createApp, type App } from './core/app';
 import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { useHashSecret } from './core/privacy';
+import { rekeyLegacyHashes } from './core/rekey';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
 import { createSqliteStore, openSqlite } from './stores/sqlite';
@@ -83,6 +86,11 @@ export interface StartOptions {
    * false (default): the socket's address, plain http. `true` means 1.
    */
   trustProxy?: boolean | number;
+  /**
+   * The hashing secret of tombstones and server-side visitor ids (CJM_SECRET, 24+ characters). Without it, a secret
+   * is kept in `<db>.secret` beside the database file (created on first start), or in memory for ':memory:'.
+   */
+  secret?: string;
   /** Timeouts and the connection cap of the HTTP server (default SERVER_LIMITS). */
   limits?: Partial<ServerLimits>;
   /**
@@ -178,6 +186,25 @@ export const trustedClient = (hops: number) => ({
   https: (c: Context): boolean => forwardedEntry(c.req.header('x-forwarded-proto'), hops)?.toLowerCase() === 'https',
 });
 
+/**
+ * The hashing secret of a database: CJM_SECRET when given, else the file `<db>.secret` (32 random bytes, created with
+ * mode 0600 on first start), so a copy of the database file alone cannot test whether a known e-mail was erased.
+ * For ':memory:' none: the store then keeps one in the database (core/privacy.ts).
+ */
+export const resolveHashSecret = (file: string, fromEnv: string | undefined): string | undefined => {
+  if (fromEnv) return fromEnv;
+  if (file === ':memory:') return undefined;
+  const path = `${resolve(file)}.secret`;
+  if (!existsSync(path)) {
+    try {
+      writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process created it first
+    }
+  }
+  return readFileSync(path, 'utf8').trim();
+};
+
 /** Every address of a hostname, for the webhook target check (core/automation/urls.ts). */
 const resolveAll = async (host: string): Promise<string[]> =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
@@ -192,6 +219,15 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     db.close(); // refused at start (a short CJM_ADMIN_TOKEN): nothing stays open
     throw e;
   });
+  try {
+    const secret = resolveHashSecret(file, options.secret);
+    if (secret) useHashSecret(store, secret);
+    // Tombstones and server-side ids of a previous version, rekeyed in place before the first request.
+    await rekeyLegacyHashes(store, Date.now());
+  } catch (e) {
+    db.close(); // a secret that does not match the database: refused at start
+    throw e;
+  }
   await ensureDemoSite(store);
   const asset = fileAssets();
   const client = trustedClient(trustedHops(options.trustProxy));
@@ -277,6 +313,7 @@ if (isMain) {
     host: env.HOST ?? '127.0.0.1',
     db: env.CJM_DB ?? './data/cjm.db',
     adminToken: env.CJM_ADMIN_TOKEN || undefined,
+    secret: env.CJM_SECRET || undefined,
     sync: env.CJM_SYNC === 'full' ? 'full' : 'normal',
     trustProxy: trustedHops(env.CJM_TRUST_PROXY),
     log: true,

@@ -128,6 +128,8 @@ export interface IngestOptions {
   tooOld?: number;
   /** The quotas' say on this request (core/quota.ts): over them, new events are counted, not stored. */
   admit?: Admission;
+  /** Earlier ids of this visitor: erased under one of them, its events are dropped too (core/segment.ts). */
+  aliases?: readonly string[];
 }
 
 /** Admission of new events beyond validation (core/quota.ts). */
@@ -182,14 +184,16 @@ export const ingest = (
 
       // Erased visitors and users (tombstones): their events are dropped, an identify with an erased user is ignored.
       const userIds = [...new Set(wire.flatMap((e) => (e.type === 'identify' && e.userId ? [e.userId] : [])))];
-      const visitorHash = await erasedHash('visitor', visitor);
+      const visitorHash = await erasedHash(store, 'visitor', visitor);
       const userHashes = new Map(
-        await Promise.all(userIds.map(async (u) => [u, await erasedHash('user', u)] as const)),
+        await Promise.all(userIds.map(async (u) => [u, await erasedHash(store, 'user', u)] as const)),
       );
-      const erased = await store.tombstoned(site.id, [visitorHash, ...userHashes.values()]);
+      // Other ids of the same visitor whose tombstones count too (a server-side id of an earlier version).
+      const aliasHashes = await Promise.all((options.aliases ?? []).map((a) => erasedHash(store, 'visitor', a)));
+      const erased = await store.tombstoned(site.id, [visitorHash, ...aliasHashes, ...userHashes.values()]);
       let deleted = 0;
       let incoming: readonly IngestEvent[] = wire;
-      if (erased.has(visitorHash)) {
+      if (erased.has(visitorHash) || aliasHashes.some((h) => erased.has(h))) {
         counters.push({ day, name: 'deleted', value: wire.length });
         return countOnly({ accepted: 0, duplicates: 0, deleted: wire.length });
       }

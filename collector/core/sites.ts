@@ -6,6 +6,7 @@
 import { InputError } from './errors';
 import { refoldJourneys, siteRevision } from './ingest';
 import { rotateSalts } from './privacy';
+import { rekeyLegacyHashes } from './rekey';
 import type { SiteAnswer } from './reports';
 import { checkStages, DEFAULT_LIMITS, type SiteConfig } from './stages';
 import type { Store } from './store';
@@ -169,6 +170,8 @@ export const maintenance = async (
   budget = 1000,
 ): Promise<{ salts: number; refolded: number }> => {
   const salts = (await rotateSalts(store, now)).length;
+  // Unkeyed hashes a previous version may still have written (core/rekey.ts; a no-op an hour after completion).
+  await rekeyLegacyHashes(store, now, 2_000);
   let left = budget;
   let refolded = 0;
   for (const site of await store.listSites()) {

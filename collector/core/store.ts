@@ -147,7 +147,25 @@ export interface TimelineEvent extends StoredEvent {
   receivedAt: number;
 }
 
-export interface Store {
+/**
+ * Rewriting what earlier versions stored with unkeyed hashes (core/rekey.ts): tombstones (SHA-256 hex) and
+ * server-side visitor ids (`srv:`/`srva:` + 32 hex). Run in place, page by page, on SQLite and D1 alike.
+ */
+export interface RekeyStore {
+  /** Up to `limit` tombstones still in the unkeyed form (64 hex digits). */
+  legacyTombstones(limit: number): Promise<Array<{ site: string; hash: string }>>;
+  /** Replaces tombstones (same site and `deleted_at`), atomically. */
+  rekeyTombstones(rows: ReadonlyArray<{ site: string; from: string; to: string }>): Promise<void>;
+  /** Up to `limit` visitors of the site with a server-side id of the unkeyed form. */
+  legacyServerVisitors(site: string, limit: number): Promise<string[]>;
+  /**
+   * Renames visitors everywhere their id is stored (events, links, journeys and their state, derived rows, stalls,
+   * deliveries), atomically. The new ids must be unused.
+   */
+  renameVisitors(site: string, renames: ReadonlyArray<{ from: string; to: string }>): Promise<void>;
+}
+
+export interface Store extends RekeyStore {
   /** A value kept in the database (admin token, salts). With `ifAbsent`, never overwrites; returns what is stored. */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string, ifAbsent?: boolean): Promise<string>;
@@ -209,6 +227,12 @@ export interface Store {
     hashes: readonly string[],
     at: number,
   ): Promise<number>;
+
+  /**
+   * After an erasure: make the erased rows unrecoverable from the database files where the driver can (SQLite: a
+   * WAL checkpoint that truncates the log; pages are zeroed by `secure_delete`). Absent on D1 (docs/api.md).
+   */
+  scrub?(): Promise<void>;
 
   // ----- refold after a stage-model change -----
   /** Keys of up to `limit` journeys folded under a revision older than `revision`, and how many there are. */

@@ -12,6 +12,7 @@ import { BadCursorError, ConflictError } from '../core/store';
 import { addCounter, insertName, sqlJourneyMethods } from './sql-journeys';
 import { rollupStatements } from './sql-rollups';
 import { sqlKeyMethods } from './sql-keys';
+import { sqlRekeyMethods } from './sql-rekey';
 import { automationStatements, sqlAutomationMethods } from './sql-automation';
 import type {
   Commit,
@@ -387,6 +388,7 @@ export const createSqlStore = (db: SqlConnector): Store => ({
   ...sqlKeyMethods(db),
   ...sqlJourneyMethods(db),
   ...sqlAutomationMethods(db),
+  ...sqlRekeyMethods(db),
   async getMeta(key) {
     const rows = await db.all<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
     return rows[0]?.value ?? null;

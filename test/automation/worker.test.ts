@@ -37,7 +37,7 @@ describe('automation on workerd + D1', () => {
     const api = async (path: string, init: RequestInit = {}) => {
       const res = await fetch(`${worker.url}${path}`, {
         ...init,
-        headers: { Authorization: 'Bearer wk', 'Content-Type': 'application/json' },
+        headers: { Authorization: 'Bearer automation-worker-token-0123', 'Content-Type': 'application/json' },
       });
       return { status: res.status, body: (await res.json()) as any };
     };

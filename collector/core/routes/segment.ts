@@ -12,9 +12,10 @@ import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { InputError, type InputStatus } from '../errors';
 import { jsonBody, type AppOptions, type AppVariables, type BodyEnv } from '../http';
-import { ingest } from '../ingest';
+import { ingest, type IngestOptions } from '../ingest';
 import { createRateLimiter, type RateLimitOptions } from '../limits';
 import type { Quota } from '../quota';
+import { keyedServerVisitor } from '../privacy';
 import { mapSegment, SEGMENT_LIMITS, SEGMENT_TYPES, type SegmentType } from '../segment';
 import type { Store, WriteKey } from '../store';
 
@@ -111,14 +112,17 @@ export const segmentRoutes = (options: Pick<AppOptions, 'writeKeyRateLimit'> & {
     const site = await store.getSite(key.site);
     if (!site) return refuse(c, 401, `[cjm] the site "${key.site}" of write key ${key.prefix}… no longer exists`);
 
-    const mapped = await mapSegment(body, endpoint, now);
+    const mapped = await mapSegment(body, endpoint, now, (legacy) => keyedServerVisitor(store, legacy));
     // One commit per visitor (each is atomic); a failure part-way answers 500 and the client's retry is
     // deduplicated by messageId, so nothing counts twice. The site's daily quota applies; the budget of new visitors
     // per address does not (a back end starts visitors for all its users).
     let overQuota = 0;
     for (const [visitor, events] of mapped.visitors) {
-      const admit = quota?.admission(store, site, null, now);
-      overQuota += (await ingest(store, site, visitor, events, now, admit ? { admit } : {})).overQuota ?? 0;
+      const options: IngestOptions = {};
+      if (quota) options.admit = quota.admission(store, site, null, now);
+      const alias = mapped.aliases.get(visitor);
+      if (alias) options.aliases = [alias]; // erased before the ids were keyed: its tombstone is under the old id
+      overQuota += (await ingest(store, site, visitor, events, now, options)).overQuota ?? 0;
     }
     const out: { success: true; ignored?: number; rejected?: number; overQuota?: number } = { success: true };
     if (mapped.ignored) out.ignored = mapped.ignored;
