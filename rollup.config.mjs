@@ -3,7 +3,11 @@
 //   dist/cjm.vitals.js   web-vitals chunk the tag injects with data-vitals (budget 4,000 B gzip -9)
 //   dist/index.mjs       the ESM module (+ vitals.mjs, loaded by import() when `vitals: true`)
 //   dist/index.d.ts      its types, one self-contained file
+// and the dashboard's stylesheet and script, named by their content (served with a year-long immutable cache):
+//   dist/assets/dashboard.<hash>.css, dist/assets/dashboard.<hash>.js, and dist/assets/manifest.json naming them
 // and prints raw and gzip -9 sizes of every artifact (also with --silent).
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import typescript from '@rollup/plugin-typescript';
 import resolve from '@rollup/plugin-node-resolve';
@@ -11,7 +15,7 @@ import terser from '@rollup/plugin-terser';
 import ts from 'typescript';
 
 const rows = [];
-const CONFIGS = 3;
+const CONFIGS = 4;
 let done = 0;
 
 /** Collects the size of every emitted file; the last build prints the table. */
@@ -105,6 +109,69 @@ const minify = () =>
     format: { comments: false },
   });
 
+// ----- the dashboard's stylesheet and script (collector/core/dashboard/) -----
+
+/**
+ * A stylesheet without comments and needless whitespace; strings are kept as written. Enough for our own CSS, which
+ * has no calc() (where the spaces around + and - matter): only the spaces around { } : ; , > go.
+ */
+const minifyCss = (css) => {
+  const string = /("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')/;
+  const comment = new RegExp(`${string.source}|\\/\\*[\\s\\S]*?\\*\\/`, 'g');
+  return css
+    .replace(comment, (match, quoted) => quoted ?? ' ')
+    .split(string)
+    .map((part, i) =>
+      i % 2
+        ? part
+        : part
+            .replace(/\s+/g, ' ')
+            .replace(/ ?([{}:;,>]) ?/g, '$1')
+            .replace(/;}/g, '}'),
+    )
+    .join('')
+    .trim();
+};
+
+/** dist/assets/<name>.<8 hex digits>.<css|js>: the names this build gives the dashboard's files. */
+const HASHED = /^dashboard\.[0-9a-f]{8}\.(?:css|js)$/;
+
+/**
+ * The dashboard's files: the script is the config's input, the stylesheet is emitted beside it, minified; rollup
+ * names both after a hash of their content. `assets/manifest.json` tells the collector those names (it maps
+ * `dashboard.css` and `dashboard.js` to their URL paths; collector/core/dashboard/assets.ts reads it), and the files of
+ * earlier builds are removed, so dist/assets/ (and the Worker's copy of it) holds exactly what the manifest names.
+ */
+const dashboardAssets = (stylesheet) => {
+  let css;
+  return {
+    name: 'cjm-dashboard-assets',
+    buildStart() {
+      this.addWatchFile(stylesheet);
+      css = this.emitFile({
+        type: 'asset',
+        name: 'dashboard.css',
+        source: minifyCss(readFileSync(stylesheet, 'utf8')),
+      });
+    },
+    generateBundle(_, bundle) {
+      const script = Object.values(bundle).find((f) => f.type === 'chunk' && f.isEntry);
+      const manifest = { 'dashboard.css': `/${this.getFileName(css)}`, 'dashboard.js': `/${script.fileName}` };
+      for (const path of Object.values(manifest))
+        if (!HASHED.test(path.replace(/^\/assets\//, ''))) this.error(`unexpected dashboard asset name ${path}`);
+      this.emitFile({
+        type: 'asset',
+        fileName: 'assets/manifest.json',
+        source: JSON.stringify(manifest, null, 2) + '\n',
+      });
+    },
+    writeBundle(options, bundle) {
+      const dir = join(options.dir, 'assets');
+      for (const file of readdirSync(dir)) if (HASHED.test(file) && !bundle[`assets/${file}`]) rmSync(join(dir, file));
+    },
+  };
+};
+
 export default [
   {
     input: 'sdk/tag.ts',
@@ -120,5 +187,26 @@ export default [
     input: 'sdk/index.ts',
     output: { dir: 'dist', format: 'es', entryFileNames: 'index.mjs', chunkFileNames: '[name].mjs' },
     plugins: [constants({ TAG: false }), resolve(), tsPlugin('es2022'), dts(), sizes()],
+  },
+  {
+    input: 'collector/core/dashboard/client.ts',
+    output: {
+      dir: 'dist',
+      format: 'iife',
+      entryFileNames: 'assets/dashboard.[hash:8].js',
+      assetFileNames: 'assets/[name].[hash:8][extname]',
+      hashCharacters: 'hex',
+    },
+    plugins: [
+      typescript({
+        tsconfig: './tsconfig.json',
+        include: ['collector/core/dashboard/client.ts'],
+        compilerOptions: { target: 'es2020', types: [] },
+        noEmitOnError: true,
+      }),
+      dashboardAssets('collector/core/dashboard/dashboard.css'),
+      terser({ ecma: 2020, format: { comments: false } }),
+      sizes(),
+    ],
   },
 ];

@@ -36,11 +36,16 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** Maps URL paths onto files: the built tag in dist/, the demo shop in demo-site/. Never leaves those folders. */
+/**
+ * Maps URL paths onto files: the built tag in dist/, the dashboard's built stylesheet, script and their manifest in
+ * dist/assets/, the demo shop in demo-site/. Never leaves those folders. Read on every request, so a rebuild shows
+ * at the next page load.
+ */
 export const fileAssets = (root = ROOT) => {
   const mounts: Array<[string, string]> = [
     ['/cjm.js', join(root, 'dist', 'cjm.js')],
     ['/cjm.vitals.js', join(root, 'dist', 'cjm.vitals.js')],
+    ['/assets/', join(root, 'dist', 'assets') + sep],
     ['/demo/', join(root, 'demo-site') + sep],
   ];
   return async (path: string): Promise<Response | null> => {

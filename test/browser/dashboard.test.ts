@@ -3,7 +3,7 @@
  * the API, hostile strings rendered as text with nothing executed, the delete button, and no CSP violation anywhere.
  * Screenshots of every page (1,280 px, and 390 px for some) go to test/screenshots/ on every run.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,28 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
     const session = cookies.find((c) => c.name === 'cjm_session');
     expect(session?.httpOnly).toBe(true);
     expect(session?.sameSite).toBe('Strict');
+  });
+
+  it('applies the built stylesheet (the rules of dashboard.css, minified) and runs the built script', async () => {
+    await page.goto(`${server.url}/sites/demo/map`);
+    const { 'dashboard.css': css, 'dashboard.js': js } = JSON.parse(
+      readFileSync(join(process.cwd(), 'dist', 'assets', 'manifest.json'), 'utf8'),
+    ) as Record<string, string>;
+    expect(await page.locator('link[rel=stylesheet]').getAttribute('href')).toBe(css);
+    expect(await page.locator('script[src]').getAttribute('src')).toBe(js);
+    const source = readFileSync(join(process.cwd(), 'collector', 'core', 'dashboard', 'dashboard.css'), 'utf8');
+    const rules = await page.evaluate((text) => {
+      // Chromium keeps custom properties and var() values as written: compare them without spaces or quote style.
+      const list = (sheet: CSSStyleSheet) =>
+        [...sheet.cssRules].map((r) => r.cssText.replace(/\s*([,()])\s*/g, '$1').replace(/'/g, '"'));
+      const fromSource = new CSSStyleSheet();
+      fromSource.replaceSync(text);
+      return { applied: list(document.styleSheets[0]!), source: list(fromSource) };
+    }, source);
+    expect(rules.applied.length).toBeGreaterThan(200);
+    expect(rules.applied).toEqual(rules.source);
+    // The script ran: with it, the site picker submits on change and hides its Go button.
+    expect(await page.locator('.site-pick button').isHidden()).toBe(true);
   });
 
   it('draws the journey map from the simulated data', async () => {

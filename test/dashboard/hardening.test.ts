@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SESSION_DAYS, sessionSecret } from '../../collector/core/dashboard/auth';
 import { createSignInLimiter } from '../../collector/core/limits';
+import { fileAssets } from '../../collector/node';
 import { makeApp, TOKEN, type TestApp } from '../helpers';
 
 let t: TestApp;
@@ -35,7 +36,7 @@ const signIn = async (headers: Record<string, string> = {}): Promise<string> => 
 };
 
 beforeEach(async () => {
-  t = await makeApp(undefined, { clientIp: (c) => c.req.header('x-test-ip') ?? null });
+  t = await makeApp(undefined, { asset: fileAssets(), clientIp: (c) => c.req.header('x-test-ip') ?? null });
 });
 
 describe('form bodies are bounded (item 1)', () => {
@@ -127,7 +128,7 @@ describe('the sign-in limiter (item 5)', () => {
   });
 
   it('has no shared bucket for unknown addresses: one client cannot lock out the others', async () => {
-    t = await makeApp(); // no clientIp: every request's address is unknown
+    t = await makeApp(undefined, { asset: fileAssets() }); // no clientIp: every request's address is unknown
     for (let i = 0; i < 30; i++) expect((await post('/login', form({ token: `g${i}` }))).status).toBe(401);
     expect((await post('/login', form({ token: TOKEN, next: '/' }))).status).toBe(303);
   });
@@ -180,7 +181,7 @@ describe('admin tokens: brute force, cookie secret, expiry (item 4)', () => {
 
   it('signs everyone out when the admin token changes', async () => {
     let token = TOKEN;
-    t = await makeApp(t.store, { getAdminToken: async () => token });
+    t = await makeApp(t.store, { asset: fileAssets(), getAdminToken: async () => token });
     const cookie = await signIn();
     expect((await t.app.request('/sites/demo/map', { headers: { Cookie: cookie } })).status).toBe(200);
     token = 'another-admin-token-of-32-characters';
@@ -292,7 +293,10 @@ describe('Secure cookie and HSTS only over https (item 10)', () => {
     expect(api.headers.get('strict-transport-security')).toBeNull();
 
     // Behind a TLS proxy the Node entry reports https from the trusted X-Forwarded-Proto (test/collector/proxy.test.ts).
-    const behind = await makeApp(t.store, { isHttps: (c) => c.req.header('x-test-proto') === 'https' });
+    const behind = await makeApp(t.store, {
+      asset: fileAssets(),
+      isHttps: (c) => c.req.header('x-test-proto') === 'https',
+    });
     const https = await behind.app.request('http://cjm.example/login', {
       method: 'POST',
       headers: {

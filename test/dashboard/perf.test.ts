@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../collector/core/app';
 import { ensureDemoSite } from '../../collector/core/bootstrap';
 import { ingest } from '../../collector/core/ingest';
+import { fileAssets } from '../../collector/node';
 import type { Store } from '../../collector/core/store';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { visitorsOf } from '../../scripts/simulate';
@@ -54,7 +55,7 @@ describe.skipIf(VISITORS <= 0)(`dashboard pages over ${VISITORS} visitors`, () =
     app = createApp({
       getStore: () => store,
       getAdminToken: async () => TOKEN,
-      asset: async () => null,
+      asset: fileAssets(), // the built stylesheet and script, as `npm start` serves them
       now: () => NOW,
     });
     const res = await app.request('/login', {

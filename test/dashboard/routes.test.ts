@@ -2,9 +2,12 @@
  * The dashboard through `app.request()`: sign-in and session cookie, redirects, CSRF, CSP, escaping of browser strings,
  * every page rendering, settings forms, erasing a visitor.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SESSION_DAYS } from '../../collector/core/dashboard/auth';
 import { safeNext } from '../../collector/core/routes/dashboard/sign-in';
+import { fileAssets } from '../../collector/node';
 import { batch, ev, makeApp, page, TOKEN, type TestApp } from '../helpers';
 
 let t: TestApp;
@@ -52,8 +55,18 @@ const assertNoInline = (body: string) => {
   expect(body).not.toMatch(/(href|src|action)="\s*javascript:/i);
 };
 
+/** The built stylesheet and script (`npm run build` writes them; `npm test` builds first). */
+const DIST = join(import.meta.dirname, '..', '..', 'dist');
+const manifest = () =>
+  JSON.parse(readFileSync(join(DIST, 'assets', 'manifest.json'), 'utf8')) as Record<
+    'dashboard.css' | 'dashboard.js',
+    string
+  >;
+const built = (path: string) => readFileSync(join(DIST, path), 'utf8');
+
 beforeEach(async () => {
-  t = await makeApp();
+  // The dashboard's files as `npm start` serves them: from dist/.
+  t = await makeApp(undefined, { asset: fileAssets() });
 });
 
 describe('sign-in', () => {
@@ -111,7 +124,7 @@ describe('sign-in', () => {
   });
 
   it('slows down guessing: 429 after ten attempts in a row from one address', async () => {
-    t = await makeApp(undefined, { clientIp: (c) => c.req.header('x-test-ip') ?? null });
+    t = await makeApp(undefined, { asset: fileAssets(), clientIp: (c) => c.req.header('x-test-ip') ?? null });
     const from = { 'x-test-ip': '203.0.113.9' };
     for (let i = 0; i < 10; i++)
       expect((await post('/login', { token: `guess${i}`, next: '/' }, from)).status).toBe(401);
@@ -198,7 +211,11 @@ describe('pages', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
     const body = await res.text();
     assertNoInline(body);
-    expect(body).toContain('/assets/dashboard.css?v=');
+    const { 'dashboard.css': css, 'dashboard.js': js } = manifest();
+    expect(css).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.css$/);
+    expect(js).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.js$/);
+    expect(body).toContain(`<link rel="stylesheet" href="${css}"/>`);
+    expect(body).toContain(`<script src="${js}" defer=""></script>`);
   });
 
   it('draws the journey map from the reports', async () => {
@@ -452,6 +469,55 @@ describe('assets', () => {
     const js = await get('/assets/dashboard.js');
     expect(js.headers.get('content-type')).toContain('text/javascript');
     expect(await js.text()).toContain('addEventListener');
+  });
+
+  it('serves the built files under their content-hashed names for a year, the stable names revalidated', async () => {
+    for (const [stable, path, type] of [
+      ['/assets/dashboard.css', manifest()['dashboard.css'], 'text/css; charset=utf-8'],
+      ['/assets/dashboard.js', manifest()['dashboard.js'], 'text/javascript; charset=utf-8'],
+    ] as const) {
+      const hashed = await get(path);
+      expect(hashed.status, path).toBe(200);
+      expect(hashed.headers.get('content-type')).toBe(type);
+      expect(hashed.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(hashed.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await hashed.text()).toBe(built(path));
+      const again = await get(stable);
+      expect(again.headers.get('cache-control')).toBe('no-cache');
+      expect(await again.text()).toBe(built(path));
+    }
+    // Minified: no comments, no indentation.
+    const css = built(manifest()['dashboard.css']);
+    expect(css).not.toContain('/*');
+    expect(css).not.toMatch(/\n\s/);
+    expect(css).toContain('.badge.poor{');
+  });
+
+  it('serves nothing else from /assets/: other names, old hashes and the manifest are 404', async () => {
+    for (const path of ['/assets/dashboard.00000000.css', '/assets/manifest.json', '/assets/cjm.js', '/assets/x.css']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type')).toContain('json');
+    }
+  });
+
+  it('without a build, renders the pages without stylesheet and script, and says once how to fix it', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      t = await makeApp(undefined, { asset: async () => null });
+      for (const path of ['/login', '/login?next=/x']) {
+        const res = await get(path);
+        expect(res.status).toBe(200);
+        const body = await res.text();
+        expect(body).toContain('<title>Sign in · cjm</title>');
+        expect(body).not.toMatch(/<link rel="stylesheet"|<script/);
+      }
+      expect((await get('/assets/dashboard.css')).status).toBe(404);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(/^\[cjm\] .*manifest\.json.*run npm run build$/);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('leaves /collect, /api and unknown paths alone', async () => {

@@ -2,7 +2,10 @@
  * The dashboard on Workers: the same pages, served by collector/worker.ts on a real local workerd with a local D1.
  * Sign-in, every page with data, CSP, the delete button's erase.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../scripts/worker';
 import { startWorker, type LocalWorker } from '../worker/start';
 
 const TOKEN = 'dash-worker-token-0123456789';
@@ -78,6 +81,28 @@ describe('the dashboard on workerd + D1', () => {
   it('serves the stylesheet and script', async () => {
     expect((await get('/assets/dashboard.css')).headers.get('content-type')).toContain('text/css');
     expect((await get('/assets/dashboard.js')).headers.get('content-type')).toContain('javascript');
+  });
+
+  it('links the built files by their hashed names and serves them from the assets binding for a year', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'dist', 'assets', 'manifest.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
+    const page = await (await get('/sites/demo/map?range=all')).text();
+    for (const [name, type] of [
+      ['dashboard.css', 'text/css; charset=utf-8'],
+      ['dashboard.js', 'text/javascript; charset=utf-8'],
+    ] as const) {
+      const path = manifest[name]!;
+      expect(path).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.(css|js)$/);
+      expect(page).toContain(`"${path}"`);
+      const res = await get(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type')).toBe(type);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect(await res.text()).toBe(readFileSync(join(ROOT, 'dist', path), 'utf8'));
+    }
+    expect((await get('/assets/manifest.json')).status).toBe(404);
   });
 
   it('erases a visitor from the delete button', async () => {

@@ -5,18 +5,17 @@
  * Pages are rendered on the server from the same reports and services the API uses, a few queries per page.
  * Security: a signed, HttpOnly, SameSite=Strict session cookie (core/dashboard/auth.ts), Secure over https; hono/csrf
  * on every form post, and form bodies only as form content types, size-limited, with their fields required
- * (formBody); a strict Content-Security-Policy (no inline script or style: CSS and JS come from `/assets/*`); every
- * browser-originated string escaped by hono/html.
+ * (formBody); a strict Content-Security-Policy (no inline script or style: the built stylesheet and script come from
+ * `/assets/*`, core/dashboard/assets.ts); every browser-originated string escaped by hono/jsx.
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import { hasSession } from '../../dashboard/auth';
-import { h } from '../../dashboard/format';
-import { sitePath, type Tab } from '../../dashboard/layout';
+import { noSitesPage, sitePath, type Tab } from '../../dashboard/layout';
 import { hsts, ownOrigin, type AppEnv, type AppOptions } from '../../http';
 import type { SignInLimiter } from '../../limits';
-import { dashboardAssetRoutes } from './assets';
+import { dashboardAssetRoutes, withAssets } from './assets';
 import { funnelRoutes } from './funnel';
 import { mapRoutes } from './map';
 import { settingsRoutes } from './settings';
@@ -40,7 +39,7 @@ export const DASHBOARD_CSP = {
 const TABS: readonly Tab[] = ['map', 'funnel', 'visitors', 'settings'];
 
 export const dashboardRoutes = (
-  options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>,
+  options: Pick<AppOptions, 'getAdminToken' | 'clientIp' | 'asset'>,
   signIns: SignInLimiter | null = null,
 ) => {
   const r = new Hono<AppEnv>();
@@ -67,15 +66,15 @@ export const dashboardRoutes = (
   const sameOrigin = csrf({ origin: (origin, c) => origin === ownOrigin(c) });
   for (const path of ['/', '/login', '/logout', '/go', '/sites/*']) r.use(path, noStore, sameOrigin);
   for (const path of ['/', '/go', '/sites/*']) r.use(path, auth);
+  for (const path of ['/', '/login', '/sites/*']) r.use(path, withAssets(options));
 
-  r.route('/', dashboardAssetRoutes());
+  r.route('/', dashboardAssetRoutes(options));
   r.route('/', signInRoutes(options, signIns));
 
   // ----- navigation -----
   r.get('/', async (c) => {
     const first = (await c.var.store.listSites())[0];
-    if (!first)
-      return c.html(h`<!doctype html><p>No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).</p>`);
+    if (!first) return c.html(noSitesPage());
     return c.redirect(sitePath(first.id, 'map'), 303);
   });
   r.get('/go', (c) => {

@@ -5,17 +5,17 @@
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { CSS_HREF } from '../../dashboard/assets';
 import { h, nothing, type Html } from '../../dashboard/format';
-import { rangePicker, shell, type Tab } from '../../dashboard/layout';
+import { pageHead, rangePicker, shell, unknownSitePage, type Tab } from '../../dashboard/layout';
 import { parseRange, type Range } from '../../dashboard/range';
 import type { InputError } from '../../errors';
-import type { AppEnv, FormEnv } from '../../http';
+import type { FormEnv } from '../../http';
 import type { SiteConfig } from '../../stages';
 import type { DateRange } from '../../store';
+import type { DashboardEnv } from './assets';
 
-/** A route behind `sitePage` (and, for a form post, `formBody`: `form`, which a page never reads). */
-export type PageEnv = AppEnv & FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range } };
+/** A route behind `sitePage` (and, like every dashboard page, `withAssets`; for a form post `formBody`: `form`). */
+export type PageEnv = DashboardEnv & FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range } };
 export type PageContext = Context<PageEnv>;
 
 /** Loads the `:site` of the path, the sites of the picker and the page's date range; unknown site: an HTML 404. */
@@ -23,12 +23,7 @@ export const sitePage = createMiddleware<PageEnv>(async (c, next) => {
   const id = c.req.param('site') ?? '';
   const sites = await c.var.store.listSites();
   const site = sites.find((s) => s.id === id);
-  if (!site) {
-    return c.html(
-      h`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unknown site · cjm</title><link rel="stylesheet" href="${CSS_HREF}"></head><body><main><div class="card empty"><h1>No site “${id}”</h1><p><a href="/">Back to the dashboard</a></p></div></main></body></html>`,
-      404,
-    );
-  }
+  if (!site) return c.html(unknownSitePage(id, c.var.assets), 404);
   c.set('site', site);
   c.set('sites', sites);
   c.set('range', parseRange(new URL(c.req.url).searchParams, c.var.now()));
@@ -43,7 +38,7 @@ export const render = (
   body: Html,
   opts: { range?: boolean; sub?: Html } = {},
 ) => {
-  const { site, sites, range } = c.var;
+  const { site, sites, range, assets } = c.var;
   const path = new URL(c.req.url).pathname;
   const withRange = opts.range ?? true;
   return c.html(
@@ -53,7 +48,12 @@ export const render = (
       site,
       tab,
       keep: range.query,
-      body: h`<div class="page-head"><div><h1>${title}</h1>${opts.sub ?? (withRange ? h`<p class="muted small">${range.label} · times in UTC</p>` : nothing)}</div>${withRange ? rangePicker(path, range) : nothing}</div>${body}`,
+      assets,
+      body: h`${pageHead(
+        title,
+        opts.sub ?? (withRange ? h`<p class="muted small">${range.label} · times in UTC</p>` : nothing),
+        withRange ? rangePicker(path, range) : null,
+      )}${body}`,
     }),
   );
 };

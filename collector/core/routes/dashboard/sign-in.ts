@@ -6,8 +6,9 @@
 import { Hono } from 'hono';
 import { endSession, hasSession, startSession } from '../../dashboard/auth';
 import { loginPage } from '../../dashboard/layout';
-import { formBody, safeEqual, SIGN_IN_BODY_BYTES, type AppEnv, type AppOptions } from '../../http';
+import { formBody, safeEqual, SIGN_IN_BODY_BYTES, type AppOptions } from '../../http';
 import type { SignInLimiter } from '../../limits';
+import type { DashboardEnv } from './assets';
 import { str } from './page';
 
 /** A local path to return to after sign-in; anything else (other hosts, `//evil`, `/\evil`) becomes `/`. */
@@ -18,12 +19,12 @@ export const signInRoutes = (
   options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>,
   signIns: SignInLimiter | null = null,
 ) => {
-  const r = new Hono<AppEnv>();
+  const r = new Hono<DashboardEnv>();
 
   r.get('/login', async (c) => {
     const next = safeNext(c.req.query('next'));
     if (await hasSession(c, await options.getAdminToken(c), c.var.now())) return c.redirect(next, 303);
-    return c.html(loginPage(null, next));
+    return c.html(loginPage(null, next, c.var.assets));
   });
 
   r.post(
@@ -34,7 +35,7 @@ export const signInRoutes = (
       if (wait > 0) {
         c.header('Retry-After', String(wait));
         const back = safeNext(c.req.query('next'));
-        return c.html(loginPage(`Too many sign-in attempts; try again in ${wait} s.`, back), 429);
+        return c.html(loginPage(`Too many sign-in attempts; try again in ${wait} s.`, back, c.var.assets), 429);
       }
       await next();
     },
@@ -46,7 +47,7 @@ export const signInRoutes = (
       const ip = options.clientIp?.(c);
       if (!safeEqual(str(form.token).trim(), token)) {
         signIns?.failed(ip, c.var.now());
-        return c.html(loginPage('That is not the admin token of this collector.', next), 401);
+        return c.html(loginPage('That is not the admin token of this collector.', next, c.var.assets), 401);
       }
       signIns?.succeeded(ip, c.var.now());
       await startSession(c, token, c.var.now());

@@ -1,16 +1,18 @@
 /**
- * Formatting and HTML helpers of the dashboard. Every value is interpolated through hono/html's `html` tagged
- * template, which escapes strings; nothing here concatenates raw values into markup.
+ * Formatting and HTML helpers of the dashboard. Markup is hono/jsx (pages, layout, charts), which escapes every string
+ * it is given, in text and in attributes; `h` (hono/html's `html` tagged template, escaping the same way) remains for
+ * the routes' short fragments. Nothing here concatenates raw values into markup.
  */
 import { html } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
+import type { JSX } from 'hono/jsx/jsx-runtime';
 
-/** A rendered fragment. */
-export type Html = HtmlEscapedString;
+/** A rendered fragment: a hono/jsx element, or a fragment of `h`. */
+export type Html = JSX.Element;
 
 /** hono/html's `html`, typed as synchronous (the dashboard never interpolates promises). */
-export const h = (strings: TemplateStringsArray, ...values: unknown[]): Html => html(strings, ...values) as Html;
+export const h = (strings: TemplateStringsArray, ...values: unknown[]) => html(strings, ...values) as Html;
 
+/** The empty fragment. */
 export const nothing: Html = h``;
 
 const nf = new Intl.NumberFormat('en-US');
@@ -51,8 +53,10 @@ export const ago = (ms: number, now: number): string => {
 };
 
 /** A URL from a browser: always shown as text; linked only when it is http(s), and then with rel=noreferrer. */
-export const urlText = (url: string | null | undefined, max = 90): Html => {
-  if (!url) return nothing;
+export const urlText = (url: string | null | undefined, max = 90): Html =>
+  url ? <UrlText url={url} max={max} /> : nothing;
+
+const UrlText = ({ url, max }: { url: string; max: number }) => {
   const shown = url.length > max ? `${url.slice(0, max - 1)}…` : url;
   let safe: boolean;
   try {
@@ -61,9 +65,15 @@ export const urlText = (url: string | null | undefined, max = 90): Html => {
   } catch {
     safe = false;
   }
-  return safe
-    ? h`<a class="url" href="${url}" rel="noreferrer noopener" target="_blank" title="${url}">${shown}</a>`
-    : h`<span class="url" title="${url}">${shown}</span>`;
+  return safe ? (
+    <a class="url" href={url} rel="noreferrer noopener" target="_blank" title={url}>
+      {shown}
+    </a>
+  ) : (
+    <span class="url" title={url}>
+      {shown}
+    </span>
+  );
 };
 
 /** The path and query of a URL, for compact lists; the raw string when it does not parse. */

@@ -1,0 +1,181 @@
+/**
+ * The funnel: reached per stage, the stage-to-stage flow with skips and back-steps, and how many touches (and
+ * sessions) converted journeys needed, per first channel.
+ */
+import type { Distribution, FunnelReport, TouchesReport } from '../../reports';
+import { FlowDiagram, Histogram } from '../charts';
+import { channelLabel, num, pct, type Html } from '../format';
+
+const heatLevel = (count: number, max: number) =>
+  count === 0 ? 0 : Math.min(5, 1 + Math.floor((4.999 * count) / Math.max(1, max)));
+
+const dist = (d: Distribution) => (d.median === null ? '–' : `${d.median}`);
+
+/** One stage's bar: reached, its share of the first stage, and what it kept of the stage before. */
+const StageBar = ({ fun, i }: { fun: FunnelReport; i: number }) => {
+  const s = fun.stages[i]!;
+  const first = fun.stages[0]?.reached ?? 0;
+  const w = first > 0 ? (100 * s.reached) / first : 0;
+  const prev = fun.stages[i - 1];
+  const lost = prev ? prev.reached - s.reached : 0;
+  return (
+    <div class="funnel-row" data-stage={s.stage}>
+      <div class="name">{s.stage}</div>
+      <svg viewBox="0 0 100 26" preserveAspectRatio="none" aria-hidden="true">
+        <rect class="track" x="0" y="0" width="100" height="26" />
+        <rect class="fill" x="0" y="0" width={Math.max(w, 0.5).toFixed(2)} height="26" />
+      </svg>
+      <div class="stat">
+        <strong>{num(s.reached)}</strong> · {pct(s.reached, first)}
+        {prev ? (
+          <>
+            <br />
+            <span class="muted">
+              {pct(s.reached, prev.reached)} of {prev.stage}
+            </span>
+            {lost > 0 ? (
+              <>
+                {' '}
+                <span class="drop">−{num(lost)}</span>
+              </>
+            ) : null}
+          </>
+        ) : null}
+      </div>
+    </div>
+  );
+};
+
+const TransitionKind = ({ fun, t }: { fun: FunnelReport; t: FunnelReport['transitions'][number] }) => {
+  const at = (stage: string) => fun.stages.findIndex((s) => s.stage === stage);
+  if (t.back) return <span class="badge poor">back-step</span>;
+  if (at(t.to) - at(t.from) > 1) return <span class="badge accent">skip</span>;
+  return <span class="badge good">forward</span>;
+};
+
+/** Converted journeys by first channel: median touches, the touches histogram as a heat row, median sessions. */
+const TouchesByChannel = ({ tch }: { tch: TouchesReport }) => {
+  const maxCell = Math.max(1, ...tch.byFirstChannel.flatMap((c) => c.touches.buckets.map((b) => b.count)));
+  return (
+    <div class="table-wrap">
+      <table class="heat" data-testid="touches-by-channel">
+        <thead>
+          <tr>
+            <th>first channel</th>
+            <th class="num">converted</th>
+            <th class="num">median touches</th>
+            {tch.touches.buckets.map((b) => (
+              <th class="num">{b.label}</th>
+            ))}
+            <th class="num">median sessions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {tch.byFirstChannel.map((c) => (
+            <tr data-channel={c.channel}>
+              <th scope="row">{channelLabel(c.channel)}</th>
+              <td class="num">{num(c.converted)}</td>
+              <td class="num">{dist(c.touches)}</td>
+              {c.touches.buckets.map((b) => (
+                <td class={`h h${heatLevel(b.count, maxCell)}`}>{b.count || '·'}</td>
+              ))}
+              <td class="num">{dist(c.sessions)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+};
+
+export const FunnelPage = ({ fun, tch }: { fun: FunnelReport; tch: TouchesReport }) => (
+  <>
+    <div class="kpis">
+      <div class="kpi">
+        <div class="v">{num(fun.journeys)}</div>
+        <div class="l">journeys started in range</div>
+      </div>
+      <div class="kpi">
+        <div class="v">{num(fun.converted)}</div>
+        <div class="l">converted · {pct(fun.converted, fun.journeys)}</div>
+      </div>
+      <div class="kpi">
+        <div class="v">{dist(tch.touches)}</div>
+        <div class="l">median touches to convert</div>
+      </div>
+      <div class="kpi">
+        <div class="v">{dist(tch.sessions)}</div>
+        <div class="l">median sessions to convert</div>
+      </div>
+    </div>
+    <div class="card" data-testid="funnel">
+      <h2>Reached each stage</h2>
+      {fun.stages.map((_, i) => (
+        <StageBar fun={fun} i={i} />
+      ))}
+    </div>
+    <div class="card">
+      <h2>Flow between stages</h2>
+      <FlowDiagram nodes={fun.stages.map((s) => ({ stage: s.stage, reached: s.reached }))} edges={fun.transitions} />
+      <div class="legend">
+        <span>
+          <i class="fwd"></i>forward to the next stage
+        </span>
+        <span>
+          <i class="skip"></i>skipping stages
+        </span>
+        <span>
+          <i class="back"></i>back-steps
+        </span>
+        <span>band width: journeys</span>
+      </div>
+      <details>
+        <summary class="muted small">All transitions</summary>
+        <div class="table-wrap">
+          <table data-testid="transitions">
+            <thead>
+              <tr>
+                <th>from</th>
+                <th>to</th>
+                <th>kind</th>
+                <th class="num">journeys</th>
+                <th class="num">moves</th>
+              </tr>
+            </thead>
+            <tbody>
+              {fun.transitions.map((t) => (
+                <tr>
+                  <td>{t.from}</td>
+                  <td>{t.to}</td>
+                  <td>
+                    <TransitionKind fun={fun} t={t} />
+                  </td>
+                  <td class="num">{num(t.journeys)}</td>
+                  <td class="num">{num(t.count)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </div>
+    <div class="card">
+      <h2>Touches to conversion</h2>
+      {tch.converted === 0 ? (
+        <p class="muted">No conversions in this range yet.</p>
+      ) : (
+        <>
+          <p class="muted small">
+            Page views and events up to and including the converting one, for the {num(tch.converted)} converted
+            journeys. Median {dist(tch.touches)}, p75 {tch.touches.p75 ?? '–'}, max {tch.touches.max ?? '–'}.
+          </p>
+          <Histogram buckets={tch.touches.buckets} />
+          <h3>By first channel</h3>
+          <TouchesByChannel tch={tch} />
+        </>
+      )}
+    </div>
+  </>
+);
+
+export const funnelPage = (fun: FunnelReport, tch: TouchesReport): Html => <FunnelPage fun={fun} tch={tch} />;
