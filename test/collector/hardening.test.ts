@@ -131,6 +131,25 @@ describe('compressed bodies (issue 15, item 4)', () => {
   });
 });
 
+describe('admin API bodies per route (item 1)', () => {
+  it('bounds each route by what it takes: a site 1 MB, a rule 64 KB, a key or the automation settings 4 KB', async () => {
+    const pad = (n: number) => 'x'.repeat(n);
+    const cases: Array<[string, string, string, number]> = [
+      ['POST', '/api/sites/demo/keys', JSON.stringify({ name: 'k', pad: pad(5 * 1024) }), 413],
+      ['POST', '/api/sites/demo/keys', JSON.stringify({ name: 'k' }), 201],
+      ['PUT', '/api/sites/demo/automation', JSON.stringify({ allowPrivateWebhooks: false, pad: pad(5 * 1024) }), 413],
+      ['POST', '/api/sites/demo/rules', JSON.stringify({ name: 'r', pad: pad(65 * 1024) }), 413],
+      ['POST', '/api/sites', JSON.stringify({ id: 'big', pad: pad(1024 * 1024) }), 413],
+      ['POST', '/api/sites', JSON.stringify({ id: 'small', name: pad(60 * 1024) }), 400], // read, then refused by the service
+    ];
+    for (const [method, path, body, status] of cases) {
+      const res = await t.api(path, { method, body, headers: { 'Content-Length': String(body.length) } });
+      expect(res.status, `${method} ${path} ${body.length}`).toBe(status);
+      if (status === 413) expect(res.headers.get('connection')).toBe('close');
+    }
+  });
+});
+
 describe('nesting depth (item 7)', () => {
   it('answers 400, not a 500, for 240,000 nested arrays on /v1/batch and for deep /collect bodies', async () => {
     const deep = `${'['.repeat(240_000)}${']'.repeat(240_000)}`;
