@@ -20,6 +20,7 @@ import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { useHashSecret } from './core/privacy';
 import { rekeyLegacyHashes } from './core/rekey';
 import { maintenance } from './core/sites';
+import type { QuotaOptions } from './core/quota';
 import type { Store } from './core/store';
 import { createSqliteStore, openSqlite } from './stores/sqlite';
 
@@ -96,6 +97,11 @@ export interface StartOptions {
    * is kept in `<db>.secret` beside the database file (created on first start), or in memory for ':memory:'.
    */
   secret?: string;
+  /**
+   * Deployment-wide quota defaults (core/quota.ts; a site's `limits` override them): CJM_QUOTA_EVENTS_PER_DAY,
+   * CJM_QUOTA_NEW_VISITORS_PER_HOUR.
+   */
+  quota?: Partial<QuotaOptions>;
   /** Timeouts and the connection cap of the HTTP server (default SERVER_LIMITS). */
   limits?: Partial<ServerLimits>;
   /**
@@ -210,6 +216,21 @@ export const resolveHashSecret = (file: string, fromEnv: string | undefined): st
   return readFileSync(path, 'utf8').trim();
 };
 
+/** Quota defaults from CJM_QUOTA_EVENTS_PER_DAY and CJM_QUOTA_NEW_VISITORS_PER_HOUR (positive integers). */
+export const quotaFromEnv = (env: NodeJS.ProcessEnv): Partial<QuotaOptions> => {
+  const out: Partial<QuotaOptions> = {};
+  for (const [name, field] of [
+    ['CJM_QUOTA_EVENTS_PER_DAY', 'eventsPerDay'],
+    ['CJM_QUOTA_NEW_VISITORS_PER_HOUR', 'newVisitorsPerHour'],
+  ] as const) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (!/^[1-9]\d{0,11}$/.test(v)) throw new Error(`[cjm] ${name} must be a positive integer, not "${v}"`);
+    out[field] = Number(v);
+  }
+  return out;
+};
+
 /** Every address of a hostname, for the webhook target check (core/automation/urls.ts). */
 const resolveAll = async (host: string): Promise<string[]> =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
@@ -243,6 +264,7 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     // The socket's address; behind N reverse proxies (CJM_TRUST_PROXY=N) the N-th X-Forwarded-For entry from the right.
     clientIp: client.ip,
     isHttps: client.https,
+    ...(options.quota ? { quota: options.quota } : {}),
   });
   // Periodic maintenance: delete salts older than two days, refold journeys after a stage-model change.
   let maintaining: Promise<unknown> = Promise.resolve();
@@ -319,6 +341,7 @@ if (isMain) {
     db: env.CJM_DB ?? './data/cjm.db',
     adminToken: env.CJM_ADMIN_TOKEN || undefined,
     secret: env.CJM_SECRET || undefined,
+    quota: quotaFromEnv(env),
     sync: env.CJM_SYNC === 'full' ? 'full' : 'normal',
     trustProxy: trustedHops(env.CJM_TRUST_PROXY),
     log: true,

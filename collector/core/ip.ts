@@ -69,3 +69,12 @@ export const addressKey = (ip: string): string => {
     .map((x) => x.toString(16))
     .join(':')}::/64`;
 };
+
+/** True for a loopback address: 127.0.0.0/8, ::1, and their IPv4-mapped forms. */
+export const isLoopback = (ip: string): boolean => {
+  const key = addressKey(ip);
+  const v4 = parseIpv4(key);
+  if (v4) return v4[0] === 127;
+  const g = parseIpv6(ip);
+  return g !== undefined && g.slice(0, 7).every((x) => x === 0) && g[7] === 1;
+};

@@ -206,6 +206,11 @@ describe('quotas (item 8)', () => {
     for (let i = 0; i < 10; i++) await t.collect(batch(`six${i}`, [page('/')]), from(`2001:db8:7::${i + 1}`));
     const sixth = await t.collect(batch('six-more', [page('/')]), from('2001:db8:7::ffff'));
     expect(sixth.headers.get('x-cjm-dropped')).toBe('quota');
+    // This machine (npm run simulate, local tools) has no budget.
+    for (let i = 0; i < 20; i++) {
+      const local = await t.collect(batch(`local${i}`, [page('/')]), from(i % 2 ? '127.0.0.1' : '::1'));
+      expect(await local.json()).toMatchObject({ accepted: 1 });
+    }
     // Refilled with time: 120 an hour is one every 30 s.
     t.clock.now += 30_000;
     expect(await (await t.collect(batch('later', [page('/')]), from('198.51.100.7'))).json()).toMatchObject({
