@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cannon, startBareServer, type CannonResult } from './lib/cannon';
 import { startCollectorProcess } from './lib/collector-process';
+import { templatePatch } from '../collector/core/stages';
+
+/** The admin token of the benchmarked collectors (24+ characters: shorter ones are refused at start). */
+const BENCH_TOKEN = 'bench-token-0123456789abcdef';
 
 export interface IngestRow {
   target: string;
@@ -35,10 +39,26 @@ export const timelineLatency = async (url: string, token: string): Promise<numbe
   return times[Math.floor(times.length / 2)] ?? Number.NaN;
 };
 
+/**
+ * With `template` (a stage template id), the Node collector is measured twice on the same traffic (bodyFactory's
+ * lifecycle traffic, which the rules of the templates act on): under the default model and under the template, set
+ * through `PUT /api/sites/demo`; the Worker is not run.
+ */
+/** Sets the demo site's stage model to a template through the admin API. */
+const useTemplate = async (url: string, token: string, id: string): Promise<void> => {
+  const res = await fetch(`${url}/api/sites/demo`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(templatePatch(id)),
+  });
+  if (!res.ok) throw new Error(`[cjm bench] cannot use the template "${id}": ${res.status} ${await res.text()}`);
+};
+
 export const benchIngest = async (
   seconds: number,
   log: (s: string) => void,
   worker = true,
+  template?: string,
 ): Promise<{ rows: IngestRow[]; workerError?: string }> => {
   const rows: IngestRow[] = [];
   const add = (target: string, events: number, result: CannonResult, timelineMs?: number) => {
@@ -66,23 +86,27 @@ export const benchIngest = async (
       const bare = await startBareServer();
       add('bare node:http (204)', events, await cannon({ url: bare.url, events, seconds }));
       await bare.stop();
-      const node = await startCollectorProcess({
-        db: join(dir, `node-${events}.db`),
-        token: 'bench',
-        env: { CJM_TRUST_PROXY: '1', CJM_QUOTA_EVENTS_PER_DAY: '1000000000' }, // a benchmark is not a flood
-      });
-      const result = await cannon({ url: node.url, events, seconds, forwardedFor: true });
-      add('Node collector (SQLite)', events, result, await timelineLatency(node.url, 'bench'));
-      await node.stop();
+      for (const model of template ? [undefined, template] : [undefined]) {
+        const node = await startCollectorProcess({
+          db: join(dir, `node-${events}-${model ?? 'default'}.db`),
+          token: BENCH_TOKEN,
+          env: { CJM_TRUST_PROXY: '1', CJM_QUOTA_EVENTS_PER_DAY: '1000000000' }, // a benchmark is not a flood
+        });
+        if (model) await useTemplate(node.url, BENCH_TOKEN, model);
+        const result = await cannon({ url: node.url, events, seconds, forwardedFor: true, lifecycle: !!template });
+        const label = template ? `, ${model ? `template ${model}` : 'default model'}, lifecycle traffic` : '';
+        add(`Node collector (SQLite)${label}`, events, result, await timelineLatency(node.url, BENCH_TOKEN));
+        await node.stop();
+      }
     }
-    if (!worker) return { rows };
+    if (!worker || template) return { rows };
     try {
       const { startLocalWorker } = await import('../scripts/worker');
-      const w = await startLocalWorker({ adminToken: 'bench-token-0123456789abcdef', assets: false });
+      const w = await startLocalWorker({ adminToken: BENCH_TOKEN, assets: false });
       try {
         for (const events of [1, 10]) {
           const result = await cannon({ url: w.url, events, seconds, forwardedFor: true });
-          add('Worker (workerd + local D1)', events, result, await timelineLatency(w.url, 'bench'));
+          add('Worker (workerd + local D1)', events, result, await timelineLatency(w.url, BENCH_TOKEN));
         }
       } finally {
         await w.stop();

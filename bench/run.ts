@@ -7,6 +7,8 @@
  *   npm run bench -- --quick           small sizes and short runs, to try the bench itself (does not write the docs)
  *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write)
  *   --rate=N                           load rate in requests/s (default: 70% of the measured Node ingest rate)
+ *   --template=ID                      ingest: the Node collector under the default model and under a stage template
+ *                                      (collector/core/stages.ts STAGE_TEMPLATES), on traffic its rules act on
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -142,7 +144,17 @@ ${t}
   if (want('ingest')) {
     log('\n# Ingest');
     const secs = quick ? 3 : 10;
-    ingest = await benchIngest(secs, log, !flag('no-worker'));
+    const template = value('template');
+    ingest = await benchIngest(secs, log, !flag('no-worker'), template);
+    if (template) {
+      for (const events of [1, 10]) {
+        const node = ingest.rows.filter((r) => r.target.startsWith('Node') && r.events === events);
+        if (node.length === 2)
+          log(
+            `  ${events}-event batches: template ${template} / default model = ${x(node[1]!.result.rps / node[0]!.result.rps, 3)}`,
+          );
+      }
+    }
     const bare = (events: number) =>
       ingest!.rows.find((r) => r.target.startsWith('bare') && r.events === events)!.result;
     const t = table(

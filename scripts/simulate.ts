@@ -13,18 +13,26 @@
  * - Batches like the tag: one request per page view with the events, vitals and feedback that followed it, each
  *   visitor's requests in order, a few visitors in parallel; `429`/`5xx` are retried with the same event ids.
  *
- * The simulated shop follows the default stage model (`landing → signup → cart → checkout → post-purchase`, see
- * collector/core/stages.ts `DEFAULT_STAGES`); on a site with other stage rules the truth does not describe the journeys.
+ * - `--template <id>` (a stage template of collector/core/stages.ts `STAGE_TEMPLATES`): customers also live after
+ *   their purchase — reviews, referrals, renewals, staff test orders, order tracking, returns after days or weeks
+ *   (within the `--days` window), reorders — and the truth is computed under that template's stages; `--token` first
+ *   sets the site's stage model to it through the admin API.
+ *
+ * Without `--template` the truth follows the default stage model (`landing → signup → cart → checkout →
+ * post-purchase`, collector/core/stages.ts `DEFAULT_STAGES`); on a site with other stage rules the truth does not
+ * describe the journeys. The truth is worked out here, by hand, from what each simulated visitor does (which page, which
+ * event, how long after the last visit): never by the collector's own rule engine.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WireBatch, WireEvent } from '../collector/core/protocol';
+import { STAGE_TEMPLATES, stageTemplate, templatePatch } from '../collector/core/stages';
 
+/** The default model's stages (the `shop` template), which also name how pages behave (vitals, feedback). */
 export const STAGES = ['landing', 'signup', 'cart', 'checkout', 'post-purchase'] as const;
 export type SimStage = (typeof STAGES)[number];
-const CONVERSION = 4;
 const SHOP = 'https://shop.example';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -38,6 +46,12 @@ export interface SimulateOptions {
   /** Spread of first visits over the past days. */
   days: number;
   site: string;
+  /**
+   * A stage template (collector/core/stages.ts STAGE_TEMPLATES) the truth is computed under. With one, visitors also
+   * live after their purchase: reviews, referrals, renewals, test orders, returns after days or weeks, reorders.
+   * Without, the shop traffic of the default model.
+   */
+  template?: string;
 }
 
 /** Touch-count buckets of docs/api.md (touches report). */
@@ -78,6 +92,9 @@ export interface Distribution {
 export interface Truth {
   seed: number;
   site: string;
+  /** The stage model the truth is computed under (`shop`: the default). */
+  template: string;
+  conversionStage: string;
   now: number;
   visitors: number;
   events: number;
@@ -87,7 +104,7 @@ export interface Truth {
   journeys: number;
   converted: number;
   stages: Array<{
-    stage: SimStage;
+    stage: string;
     /** Journeys that entered the stage at least once. */
     reached: number;
     /** Journeys whose current (last) stage it is. */
@@ -102,7 +119,7 @@ export interface Truth {
     /** Each journey's latest value of each vital measured in the stage. */
     vitals: Record<string, number[]>;
   }>;
-  transitions: Array<{ from: SimStage; to: SimStage; journeys: number; count: number; back: boolean }>;
+  transitions: Array<{ from: string; to: string; journeys: number; count: number; back: boolean }>;
   backSteps: { journeys: number; count: number };
   firstChannels: Record<string, number>;
   /** Journeys that stopped in a stage without converting, by that stage. */
@@ -208,11 +225,36 @@ const ARRIVALS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
       referrer: pick(r, [
         'https://www.facebook.com/',
         'https://t.co/x',
-        'https://www.reddit.com/r/coffee/',
+        'https://vk.com/coffee_club',
         'https://www.instagram.com/',
       ]),
     }),
-    11,
+    10,
+  ],
+  [
+    (r) => ({
+      channel: 'forum',
+      query: '',
+      referrer: pick(r, [
+        'https://www.reddit.com/r/coffee/',
+        'https://habr.com/ru/articles/123/',
+        'https://coffee.stackexchange.com/questions/42',
+        'https://forum.coffee-geeks.example/t/mugs/7',
+      ]),
+    }),
+    4,
+  ],
+  [
+    (r) => ({
+      channel: 'maps',
+      query: '',
+      referrer: pick(r, [
+        'https://www.google.com/maps/place/Brew+%26+Co/@52.52,13.40,17z',
+        'https://yandex.ru/maps/213/moscow/',
+        'https://2gis.ru/moscow/firm/70000001',
+      ]),
+    }),
+    3,
   ],
   [
     (r) => ({
@@ -263,6 +305,15 @@ const RETURNS: ReadonlyArray<readonly [(r: Rand) => Arrival, number]> = [
     }),
     10,
   ],
+  [
+    (r) =>
+      pick(r, [
+        { channel: 'retargeting', query: '?utm_source=criteo&utm_medium=display&utm_campaign=cart' },
+        { channel: 'retargeting', query: '?utm_source=facebook&utm_medium=retargeting' },
+        { channel: 'retargeting', query: `?adct=${randId(r, 24)}` },
+      ]),
+    6,
+  ],
 ];
 
 const USER_AGENTS = [
@@ -296,6 +347,14 @@ const PRODUCTS = [
   { sku: 'tee', path: '/products/cjm-tee', title: 'cjm tee', price: 22 },
 ] as const;
 const CONTENT = ['/', '/about', '/blog/brew-guide', '/blog/gift-ideas', '/shipping', '/faq'] as const;
+/** Review ratings: mostly happy customers. */
+const RATINGS: ReadonlyArray<readonly [number, number]> = [
+  [5, 45],
+  [4, 30],
+  [3, 12],
+  [2, 7],
+  [1, 6],
+];
 
 /** Feedback means per stage: the emotion curve dips at signup and checkout, peaks after the purchase. */
 const FEEDBACK: Record<SimStage, { p: number; mean: number }> = {
@@ -335,26 +394,121 @@ export interface SimVisitor {
   identified: boolean;
 }
 
-/** Which stage a page or event enters under the default rules, or null. */
-const stageOfPage = (path: string): number | null =>
-  path === '/signup' ? 1 : path === '/cart' ? 2 : path === '/checkout' ? 3 : path === '/thank-you' ? 4 : null;
-const stageOfEvent = (name: string): number | null =>
-  name === 'signup_completed'
-    ? 1
-    : name === 'add_to_cart'
-      ? 2
-      : name === 'begin_checkout'
-        ? 3
-        : name === 'purchase'
-          ? 4
-          : null;
+/**
+ * What the simulated visitor does, in the terms a stage rule can see: a page view (with, for the first page of a
+ * session after the journey's first, the gap since the last event before it) or an event.
+ */
+type Act =
+  | { kind: 'page'; path: string; returnGap: number | null }
+  | { kind: 'event'; name: string; props?: WireEvent['props']; value?: number };
+
+/**
+ * The stage each act enters under a model, written out by hand for the pages and events this simulator sends (the
+ * ground truth must not come from the collector's own rule engine). A classifier keeps its own per-visitor state
+ * (occurrence counts) and sees which stages were reached before the act; several matching rules: the furthest stage.
+ */
+type Classifier = (a: Act, reached: (stage: number) => boolean) => number | null;
+
+const PRODUCT_PATH = /^\/products\//;
+const max = (...xs: Array<number | null>): number | null =>
+  xs.reduce<number | null>((m, x) => (x === null ? m : m === null || x > m ? x : m), null);
+const isTest = (a: Act) => a.kind === 'event' && a.props?.test !== undefined && a.props.test !== null;
+
+const CLASSIFIERS: Record<string, () => Classifier> = {
+  // landing → signup → cart → checkout → post-purchase (DEFAULT_STAGES)
+  shop: () => (a) =>
+    a.kind === 'page'
+      ? (({ '/signup': 1, '/cart': 2, '/checkout': 3, '/thank-you': 4 } as Record<string, number>)[a.path] ?? null)
+      : (({ signup_completed: 1, add_to_cart: 2, begin_checkout: 3, purchase: 4 } as Record<string, number>)[a.name] ??
+        null),
+  // need → search → comparison → purchase → result → repeat-purchase (nth 2 over purchases and renewals)
+  'repeat-purchase': () => {
+    let orders = 0;
+    return (a, reached) => {
+      if (a.kind === 'page') {
+        if (a.path === '/search') return 1;
+        if (PRODUCT_PATH.test(a.path) || a.path === '/cart' || a.path === '/checkout') return 2;
+        if (a.path === '/account/orders') return reached(3) ? 4 : null;
+        return null;
+      }
+      if (a.name === 'search') return 1;
+      if (['view_item', 'add_to_cart', 'begin_checkout'].includes(a.name)) return 2;
+      if (a.name === 'purchase') return max(3, ++orders >= 2 ? 5 : null);
+      if (a.name === 'subscription_renewed') return ++orders >= 2 ? 5 : null;
+      if (a.name === 'review_submitted' || a.name === 'order_delivered') return reached(3) ? 4 : null;
+      return null;
+    };
+  },
+  // awareness → consideration → purchase → post-purchase → advocacy (both after purchase)
+  'post-purchase': () => (a, reached) => {
+    if (a.kind === 'page') {
+      if (PRODUCT_PATH.test(a.path) || ['/search', '/cart', '/checkout'].includes(a.path)) return 1;
+      if (a.path === '/account/orders') return reached(2) ? 3 : null;
+      return null;
+    }
+    if (['view_item', 'search', 'add_to_cart', 'begin_checkout'].includes(a.name)) return 1;
+    if (a.name === 'purchase') return 2;
+    if (a.name === 'order_delivered' || a.name === 'subscription_renewed') return reached(2) ? 3 : null;
+    if (a.name === 'review_submitted' || a.name === 'referral_sent') return reached(2) ? 4 : null;
+    return null;
+  },
+  // reach → acquisition → conversion → retention (a return ≥ 14 d after converting) → loyalty (2nd order), no tests
+  lifecycle: () => {
+    let orders = 0;
+    return (a, reached) => {
+      if (a.kind === 'page') {
+        const back = a.returnGap !== null && a.returnGap >= 14 * DAY && reached(2) ? 3 : null;
+        return max(a.path === '/signup' ? 1 : null, back);
+      }
+      if (a.name === 'signup_completed') return 1;
+      if ((a.name === 'purchase' || a.name === 'subscription_renewed') && !isTest(a)) {
+        const loyal = ++orders >= 2 ? 4 : null;
+        return max(a.name === 'purchase' ? 2 : null, loyal);
+      }
+      return null;
+    };
+  },
+  // awareness → capture → onboarding → engagement (a return ≥ 7 d after onboarding) → advocacy
+  engagement: () => (a, reached) => {
+    if (a.kind === 'page') {
+      const back = a.returnGap !== null && a.returnGap >= 7 * DAY && reached(2) ? 3 : null;
+      return max(a.path === '/signup' ? 1 : null, back);
+    }
+    if (a.name === 'signup_completed') return 1;
+    if (a.name === 'purchase') return 2;
+    if (a.name === 'review_submitted' || a.name === 'referral_sent') return reached(2) ? 4 : null;
+    return null;
+  },
+};
+
+/** The stage names and conversion of a template, as the simulator's truth uses them. */
+export const modelOf = (template: string | undefined): { names: string[]; conversion: number } => {
+  const t = stageTemplate(template ?? 'shop');
+  if (!t || !CLASSIFIERS[t.id]) {
+    throw new Error(
+      `[cjm simulate] --template must be one of ${STAGE_TEMPLATES.map((x) => x.id).join(', ')}, not "${template}"`,
+    );
+  }
+  const names = t.stages.map((s) => s.name);
+  return { names, conversion: names.indexOf(t.conversion) };
+};
+
+/** The default-model stage of a page kind: what the vitals and feedback of the page behave like. */
+const behaviourOf = (stage: number): SimStage => STAGES[stage] ?? 'landing';
 
 const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
+  const rich = opts.template !== undefined; // post-purchase life: reviews, referrals, returns after weeks, reorders
+  const { conversion } = modelOf(opts.template);
+  const classify = CLASSIFIERS[opts.template ?? 'shop']!();
+  const shadow = CLASSIFIERS.shop!(); // the shop stage, for how pages behave (vitals, feedback)
+  let behaviour = -1;
   const id = `sim${index.toString(36).padStart(4, '0')}${randId(r, 10)}`;
   const userAgent = weighted(r, USER_AGENTS);
   const pages: WireEvent[][] = [];
   let seq = 0;
   let t = 0; // relative time, made absolute at the end
+  let lastTs: number | null = null;
+  let sessionStarts = false;
   let touches = 0;
   let session = 0;
   let channel = '';
@@ -372,26 +526,35 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
     vitals: new Map(),
     identified: false,
   };
+  const names = modelOf(opts.template).names;
   const eventId = () => `${id}.${(seq++).toString(36)}`;
-  const stageName = (): SimStage | undefined => (v.current >= 0 ? STAGES[v.current] : undefined);
-  const enter = (stage: number | null) => {
-    if (touches === 1 && v.current === -1 && stage === null) stage = 0; // first touch: landing
+  const stageName = (): string | undefined => (v.current >= 0 ? names[v.current] : undefined);
+  const reached = (stage: number) => v.entries.some((e) => e.stage === stage);
+  const act = (a: Act) => {
+    const s = shadow(a, () => false);
+    if (s !== null) behaviour = s;
+    else if (behaviour === -1) behaviour = 0;
+    let stage = classify(a, reached);
+    if (touches === 1 && v.current === -1 && stage === null) stage = 0; // first touch: the first stage
     if (stage === null || stage === v.current) return;
     v.entries.push({ stage, from: v.current === -1 ? null : v.current, session, channel });
     v.current = stage;
     if (stage > v.furthest) v.furthest = stage;
-    if (!v.converted && stage >= CONVERSION) v.converted = { touches, sessions: session };
+    if (!v.converted && stage >= conversion) v.converted = { touches, sessions: session };
   };
   const after = (lo: number, hi: number) => (t += between(r, lo, hi));
   const push = (e: WireEvent) => {
     const batch = pages[pages.length - 1];
     if (batch && batch.length < 40) batch.push(e);
     else pages.push([e]);
+    lastTs = e.ts;
   };
 
-  const afterPage = (stage: SimStage) => {
+  const afterPage = () => {
     // Vitals of the page just viewed (the tag reports them on the way out), in the stage the visitor is in.
-    const medians = VITAL_MEDIANS[stage];
+    const kind = behaviourOf(behaviour);
+    const stage = stageName();
+    const medians = VITAL_MEDIANS[kind];
     const measured: Record<string, number> = v.vitals.get(v.current) ?? {};
     for (const name of ['TTFB', 'FCP', 'LCP', 'INP', 'CLS'] as const) {
       if (r() > (name === 'INP' || name === 'CLS' ? 0.45 : 0.7)) continue;
@@ -401,7 +564,7 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
       measured[name] = value;
     }
     if (Object.keys(measured).length) v.vitals.set(v.current, measured);
-    const fb = FEEDBACK[stage];
+    const fb = FEEDBACK[kind];
     if (r() < fb.p) {
       const value = Math.min(5, Math.max(1, Math.round(fb.mean + (r() + r() + r() - 1.5) * 1.6)));
       push({ id: eventId(), type: 'feedback', ts: after(1000, 20_000), value, stage });
@@ -420,9 +583,11 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
       title,
     };
     if (arrival?.referrer) e.referrer = arrival.referrer;
+    const returnGap = sessionStarts && session > 1 && lastTs !== null ? e.ts - lastTs : null;
+    sessionStarts = false;
     push(e);
-    enter(stageOfPage(path));
-    afterPage(stageName()!);
+    act({ kind: 'page', path: new URL(e.url!).pathname, returnGap });
+    afterPage();
   };
   const event = (name: string, props?: WireEvent['props'], value?: number) => {
     touches++;
@@ -430,18 +595,26 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
     if (props) e.props = props;
     if (value !== undefined) e.value = value;
     push(e);
-    enter(stageOfEvent(name));
+    act({ kind: 'event', name, ...(props ? { props } : {}), ...(value === undefined ? {} : { value }) });
+  };
+  /** A new session after a gap (none for the first): the next page view starts it. */
+  const newSession = (gap: number, arrivalChannel: string) => {
+    if (session > 0) t += gap;
+    session++;
+    channel = arrivalChannel;
+    sessionStarts = true;
   };
   const startSession = (arrival: Arrival, path: string, title: string) => {
-    if (session > 0) t += between(r, 2 * HOUR, 4 * DAY);
-    session++;
-    channel = arrival.channel;
+    newSession(session > 0 ? between(r, 2 * HOUR, 4 * DAY) : 0, arrival.channel);
     if (session === 1) v.firstChannel = channel;
     page(path, title, arrival);
   };
   const browse = (n: number) => {
     for (let i = 0; i < n; i++) {
-      if (r() < 0.7) {
+      if (rich && r() < 0.12) {
+        page('/search', 'Search');
+        event('search', { search_term: pick(r, ['mug', 'beans', 'grinder', 'gift']) });
+      } else if (r() < 0.7) {
         const p = pick(r, PRODUCTS);
         page(p.path, p.title);
         if (r() < 0.5) event('view_item', { sku: p.sku, price: p.price });
@@ -450,12 +623,52 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
   };
   /** Leaves; comes back later (a returning visitor) or never. Returns true when the visitor comes back. */
   const leave = (returnP: number, resume: () => void): boolean => {
-    if (v.current === 2 || v.current === 3) if (r() < 0.6) event('cart_abandoned', { items: between(r, 1, 3) });
+    if (behaviour === 2 || behaviour === 3) if (r() < 0.6) event('cart_abandoned', { items: between(r, 1, 3) });
     if (session >= 5 || r() >= returnP) return false;
     const arrival = weighted(r, RETURNS)(r);
     startSession(arrival, r() < 0.5 ? '/' : pick(r, PRODUCTS).path, 'Brew & Co.');
     resume();
     return true;
+  };
+  /** An order: the product, the cart, the checkout, the purchase and the thank-you page. */
+  const buy = (again: boolean) => {
+    const p = pick(r, PRODUCTS);
+    if (again) {
+      page(p.path, p.title);
+      event('view_item', { sku: p.sku, price: p.price });
+      event('add_to_cart', { sku: p.sku, price: p.price, qty: 1 });
+      page('/cart', 'Your cart');
+      page('/checkout', 'Checkout');
+      event('begin_checkout', { step: 'shipping' });
+    }
+    const value = between(r, 14, 160);
+    const props: WireEvent['props'] = { order: randId(r, 6), currency: 'EUR' };
+    if (rich && r() < 0.05) props.test = true; // a staff test order
+    event('purchase', props, value);
+    page('/thank-you', 'Thank you!');
+    if (rich && r() < 0.12) event('referral_sent', { via: pick(r, ['link', 'email', 'whatsapp']) });
+  };
+  const review = () => event('review_submitted', { rating: weighted(r, RATINGS), sku: pick(r, PRODUCTS).sku });
+  /** Weeks after an order the customer may come back: to reorder, review, renew, or just look. */
+  const afterPurchase = () => {
+    const cap = (opts.days - 1) * DAY;
+    for (let k = 0; k < 3; k++) {
+      if (r() >= 0.55) return;
+      const gap = between(r, 2 * DAY, 20 * DAY);
+      if (t + gap > cap) return;
+      const arrival = weighted(r, RETURNS)(r);
+      newSession(gap, arrival.channel);
+      page(r() < 0.5 ? '/' : pick(r, PRODUCTS).path, 'Brew & Co.', arrival);
+      const x = r();
+      if (x < 0.35) buy(true);
+      else if (x < 0.55) {
+        page('/account/orders', 'Your orders');
+        review();
+      } else if (x < 0.7) {
+        page('/account/subscription', 'Your subscription');
+        event('subscription_renewed', { plan: 'beans-monthly' }, 32);
+      } else browse(between(r, 1, 3));
+    }
   };
 
   // Session 1: arrive and look around.
@@ -516,18 +729,17 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
       }
       if (!leave(0.3, () => page('/cart', 'Your cart'))) return; // resumed in the cart: a back-step as well
     }
-    const value = between(r, 14, 160);
-    event('purchase', { order: randId(r, 6), currency: 'EUR' }, value);
-    page('/thank-you', 'Thank you!');
+    buy(false);
     if (r() < 0.3) {
-      t += between(r, 1 * DAY, 5 * DAY);
-      session++;
-      channel = 'email';
+      newSession(between(r, 1 * DAY, 5 * DAY), 'email');
       page('/account/orders', 'Your orders', {
         channel: 'email',
         query: '?utm_source=newsletter&utm_medium=email&utm_campaign=order-shipped',
       });
+      if (rich && r() < 0.5) event('order_delivered', { carrier: 'dhl' });
+      if (rich && r() < 0.35) review();
     }
+    if (rich) afterPurchase();
   };
   steps();
   v.sessions = session;
@@ -565,7 +777,9 @@ export const distribution = (values: number[], buckets: typeof TOUCH_BUCKETS): D
 };
 
 export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth => {
-  const stages = STAGES.map((stage) => ({
+  const model = modelOf(opts.template);
+  const names = model.names;
+  const stages = names.map((stage) => ({
     stage,
     reached: 0,
     current: 0,
@@ -616,7 +830,7 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
       if (!tr)
         transitions.set(
           key,
-          (tr = { from: STAGES[e.from]!, to: STAGES[e.stage]!, journeys: 0, count: 0, back: e.stage < e.from }),
+          (tr = { from: names[e.from]!, to: names[e.stage]!, journeys: 0, count: 0, back: e.stage < e.from }),
         );
       tr.count++;
       if (!seenT.has(key)) {
@@ -631,7 +845,7 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
     }
     stages[v.current]!.current++;
     stages[v.furthest]!.furthest++;
-    if (!v.converted) stalls[STAGES[v.current]!] = (stalls[STAGES[v.current]!] ?? 0) + 1;
+    if (!v.converted) stalls[names[v.current]!] = (stalls[names[v.current]!] ?? 0) + 1;
     else {
       touches.push(v.converted.touches);
       sessions.push(v.converted.sessions);
@@ -650,6 +864,8 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
   return {
     seed: opts.seed,
     site: opts.site,
+    template: opts.template ?? 'shop',
+    conversionStage: names[model.conversion]!,
     now: opts.now,
     visitors: visitors.length,
     events,
@@ -660,7 +876,7 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
     converted: touches.length,
     stages,
     transitions: [...transitions.values()].sort(
-      (a, b) => STAGES.indexOf(a.from) - STAGES.indexOf(b.from) || STAGES.indexOf(a.to) - STAGES.indexOf(b.to),
+      (a, b) => names.indexOf(a.from) - names.indexOf(b.from) || names.indexOf(a.to) - names.indexOf(b.to),
     ),
     backSteps,
     firstChannels,
@@ -851,9 +1067,30 @@ export const send = async (visitors: SimVisitor[], o: SendOptions): Promise<void
   }
 };
 
-/** Generates, sends, and returns the truth. */
-export const simulate = async (opts: SimulateOptions & Omit<SendOptions, 'site'>): Promise<Truth> => {
+/**
+ * Gives the site the template's stage model through the admin API (`PUT /api/sites/:site` with its stages and
+ * conversion), so the journeys fold under the model the truth is computed under.
+ */
+export const applyTemplateTo = async (url: string, site: string, template: string, token: string): Promise<void> => {
+  const res = await fetch(`${url}/api/sites/${encodeURIComponent(site)}`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(templatePatch(template)),
+  });
+  if (!res.ok) {
+    throw new Error(
+      `[cjm simulate] could not set the stage model of site "${site}" to the template "${template}": ${res.status} ${await res.text()}`,
+    );
+  }
+};
+
+/** Generates, sends, and returns the truth; with `template` and `adminToken`, first sets the site's model. */
+export const simulate = async (
+  opts: SimulateOptions & Omit<SendOptions, 'site'> & { adminToken?: string },
+): Promise<Truth> => {
   const { visitors, truth } = generate(opts);
+  if (opts.template !== undefined && opts.adminToken)
+    await applyTemplateTo(opts.url, opts.site, opts.template, opts.adminToken);
   await send(visitors, { ...opts, site: opts.site });
   return truth;
 };
@@ -863,7 +1100,11 @@ export const simulate = async (opts: SimulateOptions & Omit<SendOptions, 'site'>
 // ------------------------------------------------------------------------------------------------------------
 
 const USAGE = `usage: npm run simulate -- [--visitors 5000] [--seed 42] [--url http://localhost:8787] [--site demo]
-                            [--truth ./data/simulate-truth.json] [--days 28] [--now <ms>] [--concurrency 6]`;
+                            [--truth ./data/simulate-truth.json] [--days 28] [--now <ms>] [--concurrency 6]
+                            [--template <${STAGE_TEMPLATES.map((t) => t.id).join('|')}> [--token <admin token>]]
+
+  --template  traffic with a life after the purchase, and the truth under that stage template; with --token (or
+              CJM_ADMIN_TOKEN) the site's stage model is set to the template first (PUT /api/sites/:site)`;
 
 export const parseArgs = (argv: string[]) => {
   const o = {
@@ -875,6 +1116,8 @@ export const parseArgs = (argv: string[]) => {
     days: 28,
     now: Math.floor(Date.now() / HOUR) * HOUR,
     concurrency: 6,
+    template: undefined as string | undefined,
+    adminToken: process.env.CJM_ADMIN_TOKEN || undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -918,6 +1161,13 @@ export const parseArgs = (argv: string[]) => {
       case '--concurrency':
         o.concurrency = int(1, 64);
         break;
+      case '--template':
+        o.template = value();
+        modelOf(o.template); // an unknown id fails here, naming the known ones
+        break;
+      case '--token':
+        o.adminToken = value();
+        break;
       case '-h':
       case '--help':
         console.log(USAGE);
@@ -935,7 +1185,13 @@ if (isMain) {
   try {
     const o = parseArgs(process.argv.slice(2));
     const started = Date.now();
-    console.log(`[cjm simulate] ${o.visitors} visitors (seed ${o.seed}) → ${o.url}/collect, site "${o.site}"`);
+    console.log(
+      `[cjm simulate] ${o.visitors} visitors (seed ${o.seed}) → ${o.url}/collect, site "${o.site}"${o.template ? `, template "${o.template}"` : ''}`,
+    );
+    if (o.template && !o.adminToken)
+      console.log(
+        `  no --token: the truth holds only if site "${o.site}" already uses the stage template "${o.template}"`,
+      );
     let shown = 0;
     const truth = await simulate({
       ...o,

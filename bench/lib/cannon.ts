@@ -18,21 +18,40 @@ export interface CannonResult {
 }
 
 let run = 0;
-/** A request body of `n` new events for a visitor; each visitor gets five batches, like a short visit. */
-export const bodyFactory = (n: number) => {
+const DAY = 86_400_000;
+const RULE_EVENTS = ['add_to_cart', 'purchase', 'review_submitted', 'subscription_renewed', 'signup_completed'];
+
+/**
+ * A request body of `n` new events for a visitor; each visitor gets five batches, like a short visit. With
+ * `lifecycle`, traffic for stage rules beyond names: each visitor's first batch is 20 days old (so the next one is a
+ * return), and a third of the events are orders (with a value, some flagged `test`), reviews, renewals, sign-ups.
+ */
+export const bodyFactory = (n: number, lifecycle = false) => {
   const tag = `${process.pid}r${++run}`;
   let seq = 0;
   return () => {
     const k = seq++;
     const visitor = `lv${tag}-${Math.floor(k / 5)}`;
-    const ts = Date.now();
+    const now = Date.now();
+    const ts = lifecycle && k % 5 === 0 ? now - 20 * DAY : now;
     const events = Array.from({ length: n }, (_, i) => {
       const id = `${tag}-${k}-${i}`;
-      return i % 3 === 2
-        ? { id, type: 'event', ts: ts + i, name: 'add_to_cart', props: { sku: `p${k % 50}` } }
+      if (!lifecycle)
+        return i % 3 === 2
+          ? { id, type: 'event', ts: ts + i, name: 'add_to_cart', props: { sku: `p${k % 50}` } }
+          : { id, type: 'page', ts: ts + i, url: `https://shop.test/products/p${(k + i) % 50}`, title: 'Product' };
+      return (k * n + i) % 3 === 2
+        ? {
+            id,
+            type: 'event',
+            ts: ts + i,
+            name: RULE_EVENTS[(k + i) % RULE_EVENTS.length],
+            value: (k * 7 + i) % 200,
+            props: { sku: `p${k % 50}`, ...(k % 17 === 0 ? { test: true } : {}) },
+          }
         : { id, type: 'page', ts: ts + i, url: `https://shop.test/products/p${(k + i) % 50}`, title: 'Product' };
     });
-    return JSON.stringify({ site: 'demo', visitor, sent: ts, events });
+    return JSON.stringify({ site: 'demo', visitor, sent: now, events });
   };
 };
 
@@ -48,11 +67,13 @@ export interface CannonOptions {
   forwardedFor?: boolean;
   /** Called with the latency (ms) of every response. */
   onResponse?: (ms: number) => void;
+  /** The traffic of `bodyFactory(n, true)`: for comparing stage models with rules beyond names. */
+  lifecycle?: boolean;
 }
 
 /** Runs autocannon and returns requests/s (2xx only) and latency percentiles in ms. */
 export const cannon = async (o: CannonOptions): Promise<CannonResult & { raw: autocannon.Result }> => {
-  const body = bodyFactory(o.events);
+  const body = bodyFactory(o.events, o.lifecycle);
   let n = 0;
   const instance = autocannon({
     url: `${o.url}/collect`,

@@ -11,13 +11,16 @@ export type Channel =
   | 'direct'
   | 'organic_search'
   | 'paid_search'
+  | 'maps'
   | 'social'
   | 'paid_social'
+  | 'forum'
   | 'email'
   | 'sms'
   | 'push'
   | 'referral'
   | 'display'
+  | 'retargeting'
   | 'affiliate'
   | 'offline'
   | 'other';
@@ -27,13 +30,16 @@ export const CHANNELS: readonly Channel[] = [
   'direct',
   'organic_search',
   'paid_search',
+  'maps',
   'social',
   'paid_social',
+  'forum',
   'email',
   'sms',
   'push',
   'referral',
   'display',
+  'retargeting',
   'affiliate',
   'offline',
   'other',
@@ -86,6 +92,7 @@ export const CLICK_IDS: readonly ClickIdRule[] = [
   { param: 'ttclid', channel: 'paid_social', source: 'tiktok', strength: 'strong', isId: true },
   { param: 'li_fat_id', channel: 'paid_social', source: 'linkedin', strength: 'strong', isId: true },
   { param: 'twclid', channel: 'paid_social', source: 'x', strength: 'strong', isId: true },
+  { param: 'adct', channel: 'retargeting', source: 'adroll', strength: 'strong', isId: true },
   { param: 'gad_source', channel: 'paid_search', source: 'google', strength: 'strong', isId: false },
   { param: 'fbclid', channel: 'social', source: 'facebook', strength: 'hint', isId: true },
   { param: 'ysclid', channel: 'organic_search', source: 'yandex', strength: 'hint', isId: true },
@@ -94,21 +101,24 @@ export const CLICK_IDS: readonly ClickIdRule[] = [
 
 /**
  * utm_medium values (compared after lower-casing, trimming, and turning `_` and spaces into `-`), exact match.
- * `social`: the channel when utm_source is a known social network; `search`: when it is a known search engine.
+ * `social`: the channel when utm_source is a known social network or forum; `search`: when it is a known search
+ * engine or map service; `retargeting`: when it is a known retargeting network.
  */
 export interface MediumRule {
   readonly medium: string;
   readonly channel: Channel;
   readonly social?: Channel;
   readonly search?: Channel;
+  readonly retargeting?: Channel;
 }
 
-const paidBySource = { social: 'paid_social', search: 'paid_search' } as const;
+const paidBySource = { social: 'paid_social', search: 'paid_search', retargeting: 'retargeting' } as const;
+const retargeter = { retargeting: 'retargeting' } as const;
 
 export const MEDIUMS: readonly MediumRule[] = [
   // paid search (paid social when the source is a social network)
-  { medium: 'cpc', channel: 'paid_search', social: 'paid_social' },
-  { medium: 'ppc', channel: 'paid_search', social: 'paid_social' },
+  { medium: 'cpc', channel: 'paid_search', social: 'paid_social', ...retargeter },
+  { medium: 'ppc', channel: 'paid_search', social: 'paid_social', ...retargeter },
   { medium: 'paidsearch', channel: 'paid_search' },
   { medium: 'paid-search', channel: 'paid_search' },
   { medium: 'sem', channel: 'paid_search' },
@@ -118,18 +128,21 @@ export const MEDIUMS: readonly MediumRule[] = [
   { medium: 'social-paid', channel: 'paid_social' },
   { medium: 'social-ads', channel: 'paid_social' },
   // display (paid social when the source is a social network)
-  { medium: 'display', channel: 'display', social: 'paid_social' },
-  { medium: 'banner', channel: 'display', social: 'paid_social' },
-  { medium: 'cpm', channel: 'display', social: 'paid_social' },
-  { medium: 'programmatic', channel: 'display' },
+  { medium: 'display', channel: 'display', social: 'paid_social', ...retargeter },
+  { medium: 'banner', channel: 'display', social: 'paid_social', ...retargeter },
+  { medium: 'cpm', channel: 'display', social: 'paid_social', ...retargeter },
+  { medium: 'programmatic', channel: 'display', ...retargeter },
   { medium: 'expandable', channel: 'display' },
   { medium: 'interstitial', channel: 'display' },
   // paid, network unknown: resolved by the source, else other
   { medium: 'paid', channel: 'other', ...paidBySource },
   { medium: 'ads', channel: 'other', ...paidBySource },
   { medium: 'cpv', channel: 'other', ...paidBySource },
-  { medium: 'retargeting', channel: 'other', ...paidBySource },
-  { medium: 'remarketing', channel: 'other', ...paidBySource },
+  // retargeting, whatever the network
+  { medium: 'retargeting', channel: 'retargeting' },
+  { medium: 'remarketing', channel: 'retargeting' },
+  { medium: 're-targeting', channel: 'retargeting' },
+  { medium: 're-marketing', channel: 'retargeting' },
   // organic
   { medium: 'organic', channel: 'organic_search' },
   { medium: 'seo', channel: 'organic_search' },
@@ -139,6 +152,10 @@ export const MEDIUMS: readonly MediumRule[] = [
   { medium: 'social-media', channel: 'social' },
   { medium: 'sm', channel: 'social' },
   { medium: 'organic-social', channel: 'social' },
+  { medium: 'maps', channel: 'maps' },
+  { medium: 'map', channel: 'maps' },
+  { medium: 'forum', channel: 'forum' },
+  { medium: 'forums', channel: 'forum' },
   // owned messaging
   { medium: 'email', channel: 'email' },
   { medium: 'e-mail', channel: 'email' },
@@ -183,6 +200,8 @@ export const MEDIUM_PREFIXES: readonly (readonly [prefix: string, medium: string
   ['cpc', 'cpc'],
   ['ppc', 'ppc'],
   ['paid', 'paid'],
+  ['retarget', 'retargeting'],
+  ['remarket', 'remarketing'],
 ];
 
 /**
@@ -230,7 +249,7 @@ export const SEARCH_ENGINES: readonly SourceRule[] = [
   { source: 'petal', hosts: ['petalsearch.com'] },
 ];
 
-/** Social networks, messengers and communities → social (paid_social with a paid medium). */
+/** Social networks, messengers, blogs and video platforms → social (paid_social with a paid medium). */
 export const SOCIAL_NETWORKS: readonly SourceRule[] = [
   {
     source: 'facebook',
@@ -256,7 +275,6 @@ export const SOCIAL_NETWORKS: readonly SourceRule[] = [
   },
   { source: 'whatsapp', hosts: ['whatsapp.com', 'wa.me'], apps: ['com.whatsapp'] },
   { source: 'viber', hosts: ['viber.com'] },
-  { source: 'reddit', hosts: ['reddit.com', 'redd.it'], apps: ['com.reddit.frontpage'] },
   { source: 'pinterest', hosts: ['pinterest.*', 'pin.it'], apps: ['com.pinterest'] },
   { source: 'tiktok', hosts: ['tiktok.com'], apps: ['com.zhiliaoapp.musically'] },
   { source: 'youtube', hosts: ['youtube.com', 'youtu.be'], aliases: ['yt'], apps: ['com.google.android.youtube'] },
@@ -266,16 +284,86 @@ export const SOCIAL_NETWORKS: readonly SourceRule[] = [
   { source: 'discord', hosts: ['discord.com', 'discordapp.com', 'discord.gg'] },
   { source: 'slack', hosts: ['slack.com'] },
   { source: 'snapchat', hosts: ['snapchat.com'] },
-  { source: 'quora', hosts: ['quora.com'] },
   { source: 'tumblr', hosts: ['tumblr.com'] },
   { source: 'twitch', hosts: ['twitch.tv'] },
   { source: 'xing', hosts: ['xing.com'] },
   { source: 'dzen', hosts: ['dzen.ru', 'zen.yandex.*'], aliases: ['zen', 'yandex-zen'] },
   { source: 'rutube', hosts: ['rutube.ru'] },
-  { source: 'habr', hosts: ['habr.com'] },
-  { source: 'pikabu', hosts: ['pikabu.ru'] },
   { source: 'livejournal', hosts: ['livejournal.com'], aliases: ['lj'] },
+];
+
+/**
+ * Map services and business listings → maps (paid_search with a paid medium). A `host/path` entry matches that host
+ * (and its subdomains, as any entry) only for paths at or below `/path`: `google.*` with the path `/maps` is Google
+ * Maps, the rest of `google.*` is search.
+ */
+export const MAP_SERVICES: readonly SourceRule[] = [
+  {
+    source: 'google-maps',
+    hosts: ['maps.google.*', 'google.*/maps'],
+    aliases: ['googlemaps', 'gmb', 'gbp', 'google-business-profile', 'google-my-business'],
+    apps: ['com.google.android.apps.maps'],
+  },
+  { source: 'apple-maps', hosts: ['maps.apple.com'], aliases: ['applemaps'] },
+  {
+    source: 'yandex-maps',
+    hosts: ['maps.yandex.*', 'yandex.*/maps'],
+    aliases: ['yandexmaps', 'yandex-karty'],
+    apps: ['ru.yandex.yandexmaps'],
+  },
+  { source: '2gis', hosts: ['2gis.*'], aliases: ['dublgis'], apps: ['ru.dublgis.dgismobile'] },
+  { source: 'bing-maps', hosts: ['bing.com/maps'], aliases: ['bingmaps'] },
+  { source: 'waze', hosts: ['waze.com'], apps: ['com.waze'] },
+  { source: 'here-wego', hosts: ['wego.here.com'] },
+  { source: 'mapy', hosts: ['mapy.cz', 'mapy.com'], apps: ['cz.seznam.mapy'] },
+  { source: 'openstreetmap', hosts: ['openstreetmap.org'], aliases: ['osm'] },
+  { source: 'baidu-maps', hosts: ['map.baidu.com'] },
+];
+
+/** Forums and Q&A communities → forum (paid_social with a paid medium). See also FORUM_HOST_LABELS. */
+export const FORUMS: readonly SourceRule[] = [
+  { source: 'reddit', hosts: ['reddit.com', 'redd.it'], apps: ['com.reddit.frontpage'] },
+  { source: 'quora', hosts: ['quora.com'] },
+  {
+    source: 'stackexchange',
+    hosts: [
+      'stackoverflow.com',
+      'stackexchange.com',
+      'superuser.com',
+      'serverfault.com',
+      'askubuntu.com',
+      'mathoverflow.net',
+      'stackapps.com',
+    ],
+    aliases: ['stackoverflow', 'stack-overflow'],
+  },
+  { source: 'habr', hosts: ['habr.com', 'habrahabr.ru'] },
+  { source: 'pikabu', hosts: ['pikabu.ru'] },
   { source: 'hackernews', hosts: ['news.ycombinator.com'], aliases: ['hn', 'hacker-news'] },
+  { source: '4pda', hosts: ['4pda.to', '4pda.ru'] },
+  { source: 'otvet-mailru', hosts: ['otvet.mail.ru'] },
+  { source: 'zhihu', hosts: ['zhihu.com'] },
+  { source: 'lobsters', hosts: ['lobste.rs'] },
+  { source: 'slashdot', hosts: ['slashdot.org'] },
+];
+
+/**
+ * First host labels of forum software installations (Discourse, phpBB, vBulletin, Flarum … run as
+ * `forum.example.com`, `community.example.com`, `discuss.example.org`): an external referrer whose host starts with one
+ * of them, has at least three labels and matches no table is `forum`, with its host as the source.
+ */
+export const FORUM_HOST_LABELS: readonly string[] = ['forum', 'forums', 'community', 'discuss', 'discourse'];
+
+/**
+ * Retargeting networks (as utm_source; their ad clicks come from publisher pages, so no referrer host names them)
+ * → retargeting, also with a paid medium.
+ */
+export const RETARGETING_NETWORKS: readonly SourceRule[] = [
+  { source: 'criteo', hosts: [] },
+  { source: 'adroll', hosts: [] },
+  { source: 'rtbhouse', hosts: [], aliases: ['rtb-house'] },
+  { source: 'rollworks', hosts: [] },
+  { source: 'mntn', hosts: [], aliases: ['steelhouse'] },
 ];
 
 /** Webmail hosts, mail apps and email service providers (as utm_source) → email. */
@@ -334,6 +422,9 @@ export const REFERRAL_HOSTS: readonly string[] = [
 export const SOURCE_GROUPS: readonly (readonly [channel: Channel, rules: readonly SourceRule[]])[] = [
   ['organic_search', SEARCH_ENGINES],
   ['social', SOCIAL_NETWORKS],
+  ['maps', MAP_SERVICES],
+  ['forum', FORUMS],
+  ['retargeting', RETARGETING_NETWORKS],
   ['email', EMAIL_PROVIDERS],
   ['referral', AI_ASSISTANTS],
 ];
@@ -359,6 +450,8 @@ interface Known {
 }
 
 const byHost = new Map<string, Known>();
+/** `host/path` entries by host: the path prefixes under that host, longest first. */
+const byHostPath = new Map<string, Array<readonly [path: string, known: Known]>>();
 const byName = new Map<string, Known>();
 const byApp = new Map<string, Known>();
 const byMedium = new Map<string, MediumRule>();
@@ -366,13 +459,23 @@ const byMedium = new Map<string, MediumRule>();
 for (const [channel, rules] of SOURCE_GROUPS) {
   for (const r of rules) {
     const k: Known = { channel, source: r.source };
-    for (const h of r.hosts) byHost.set(h, k);
+    for (const h of r.hosts) {
+      const slash = h.indexOf('/');
+      if (slash < 0) byHost.set(h, k);
+      else {
+        const list = byHostPath.get(h.slice(0, slash)) ?? [];
+        list.push([h.slice(slash), k]);
+        list.sort((a, b) => b[0].length - a[0].length);
+        byHostPath.set(h.slice(0, slash), list);
+      }
+    }
     for (const n of [r.source, ...(r.aliases ?? [])]) byName.set(n, k);
     for (const a of r.apps ?? []) byApp.set(a, k);
   }
 }
 for (const h of REFERRAL_HOSTS) byHost.set(h, { channel: 'referral', source: undefined });
 for (const m of MEDIUMS) byMedium.set(m.medium, m);
+const FORUM_LABELS: ReadonlySet<string> = new Set(FORUM_HOST_LABELS);
 
 const SECOND_LEVEL = new Set(['co', 'com', 'net', 'org', 'ac', 'gov', 'edu', 'ne', 'or', 'gob', 'go']);
 
@@ -382,19 +485,31 @@ const isTldish = (labels: readonly string[]): boolean =>
     ? /^[a-z]{2,3}$/.test(labels[0] as string)
     : labels.length === 2 && SECOND_LEVEL.has(labels[0] as string) && /^[a-z]{2}$/.test(labels[1] as string);
 
-/** Longest table entry matching the host or one of its parent domains (`name.*` entries included). */
-const lookupHost = (host: string): Known | undefined => {
+/** The entry of a table host key for a path: a `host/path` entry whose path is a prefix of it, else the host's. */
+const entryFor = (key: string, path: string): Known | undefined => {
+  const paths = byHostPath.get(key);
+  if (paths) for (const [p, k] of paths) if (path === p || path.startsWith(`${p}/`)) return k;
+  return byHost.get(key);
+};
+
+/**
+ * Longest table entry matching the host or one of its parent domains (`name.*` entries included; at each, a
+ * `host/path` entry before the host's), else a forum by its first label (FORUM_HOST_LABELS).
+ */
+const lookupHost = (host: string, path = '/'): Known | undefined => {
   const labels = host.split('.');
   if (labels.length > 32) return undefined;
+  const p = path.toLowerCase();
   for (let i = 0; i < labels.length - 1; i++) {
-    const hit = byHost.get(labels.slice(i).join('.'));
+    const hit = entryFor(labels.slice(i).join('.'), p);
     if (hit) return hit;
     for (let t = 1; t <= 2 && labels.length - i > t; t++) {
       if (!isTldish(labels.slice(labels.length - t))) continue;
-      const wild = byHost.get(`${labels.slice(i, labels.length - t).join('.')}.*`);
+      const wild = entryFor(`${labels.slice(i, labels.length - t).join('.')}.*`, p);
       if (wild) return wild;
     }
   }
+  if (labels.length >= 3 && FORUM_LABELS.has(labels[0] as string)) return { channel: 'forum', source: undefined };
   return undefined;
 };
 
@@ -451,7 +566,7 @@ const readParams = (url: string): { params: Map<string, string>; host: string | 
   return { params, host: webHost(abs) };
 };
 
-type Ref = { kind: 'web'; host: string } | { kind: 'app'; app: string } | undefined;
+type Ref = { kind: 'web'; host: string; path: string } | { kind: 'app'; app: string } | undefined;
 
 const BARE_HOST = /^[a-z0-9-]+(\.[a-z0-9-]+)+\.?(:\d+)?([/?#]|$)/i;
 
@@ -459,8 +574,9 @@ const readReferrer = (referrer: string): Ref => {
   const s = referrer.trim();
   if (!s) return undefined;
   const u = parseUrl(s);
-  const host = webHost(u) ?? (BARE_HOST.test(s) ? webHost(parseUrl(`https://${s}`)) : undefined);
-  if (host) return { kind: 'web', host };
+  const web = webHost(u) ? u : BARE_HOST.test(s) ? parseUrl(`https://${s}`) : undefined;
+  const host = webHost(web);
+  if (host) return { kind: 'web', host, path: web?.pathname ?? '/' };
   if (u?.protocol === 'android-app:' && u.hostname) return { kind: 'app', app: u.hostname.toLowerCase() };
   return undefined;
 };
@@ -487,7 +603,11 @@ const isInternal = (host: string, landingHost: string | undefined, siteHosts: re
 
 const lookupSource = (utmSource: string): Known | undefined => {
   const n = norm(utmSource);
-  return byName.get(n) ?? (n.includes('.') ? lookupHost(stripHost(n)) : undefined);
+  const known = byName.get(n);
+  if (known || !n.includes('.')) return known;
+  // A host as the source (`chatgpt.com`, `l.facebook.com`, `google.com/maps`): looked up as a referrer would be.
+  const ref = readReferrer(n);
+  return ref?.kind === 'web' ? lookupHost(ref.host, ref.path) : undefined;
 };
 
 const lookupMedium = (medium: string): MediumRule | undefined => {
@@ -507,6 +627,18 @@ const IMPLIED_MEDIUM: Partial<Record<Channel, string>> = {
   email: 'email',
   referral: 'referral',
   display: 'display',
+  maps: 'maps',
+  forum: 'forum',
+  retargeting: 'retargeting',
+};
+
+/** Which source column of MEDIUMS applies to a known source of a channel. */
+const SOURCE_KIND: Partial<Record<Channel, 'social' | 'search' | 'retargeting'>> = {
+  social: 'social',
+  forum: 'social',
+  organic_search: 'search',
+  maps: 'search',
+  retargeting: 'retargeting',
 };
 
 /** Channel from UTM source and medium; undefined when neither is given. */
@@ -516,7 +648,7 @@ const classifyUtm = (
 ): { channel: Channel; known?: Known } | undefined => {
   if (!source && !medium) return undefined;
   const known = source ? lookupSource(source) : undefined;
-  const kind = known?.channel === 'social' ? 'social' : known?.channel === 'organic_search' ? 'search' : undefined;
+  const kind = known ? SOURCE_KIND[known.channel] : undefined;
   const rule = medium ? lookupMedium(medium) : undefined;
   if (rule) return { channel: (kind && rule[kind]) || rule.channel, known };
   if (known) return { channel: known.channel, known };
@@ -525,7 +657,8 @@ const classifyUtm = (
   return { channel: asMedium?.channel ?? 'other' };
 };
 
-const PAID: ReadonlySet<Channel> = new Set<Channel>(['paid_search', 'paid_social', 'display']);
+/** The paid channels: a UTM that classifies as one refines a strong click id (a retargeting id is never refined). */
+const PAID: ReadonlySet<Channel> = new Set<Channel>(['paid_search', 'paid_social', 'display', 'retargeting']);
 
 // ---------------------------------------------------------------------------------------------------------------
 // API
@@ -582,7 +715,7 @@ const classify = (input: { url?: string; referrer?: string; siteHosts?: readonly
   let refHost: string | undefined;
   if (ref?.kind === 'web' && !isInternal(ref.host, landingHost, siteHosts)) {
     refHost = cut(ref.host);
-    refKnown = lookupHost(ref.host) ?? { channel: 'referral', source: undefined };
+    refKnown = lookupHost(ref.host, ref.path) ?? { channel: 'referral', source: undefined };
   } else if (ref?.kind === 'app') {
     refHost = cut(ref.app);
     refKnown = byApp.get(ref.app) ?? { channel: 'referral', source: undefined };
@@ -591,7 +724,7 @@ const classify = (input: { url?: string; referrer?: string; siteHosts?: readonly
   const utmResult = classifyUtm(utmSource, utmMedium);
   const utmSourceName = utmResult?.known?.source ?? (utmSource ? cut(utmSource.toLowerCase()) : undefined);
 
-  if (strong && !(utmResult && PAID.has(utmResult.channel))) {
+  if (strong && (strong.channel === 'retargeting' || !(utmResult && PAID.has(utmResult.channel)))) {
     touch.channel = strong.channel;
     touch.source = strong.source;
     touch.medium = IMPLIED_MEDIUM[strong.channel];

@@ -12,6 +12,7 @@ import { entriesOf, planAutomation } from './automation/plan';
 import {
   comesAfter,
   compareEvents,
+  FOLD_VERSION,
   foldEvents,
   JOURNEY_VERSION,
   type FoldOptions,
@@ -143,6 +144,18 @@ export interface Admission {
 /** The site's stage-model revision (sites saved before revisions existed count as 1). */
 export const siteRevision = (site: SiteConfig): number => site.revision ?? 1;
 
+/** Site revisions one fold version spans in `journeyRevision` (a site would need a million model changes). */
+const REVISIONS_PER_FOLD_VERSION = 1_000_000;
+
+/**
+ * The revision a journey of the site is folded under and stored with: the fold version and the site's revision in
+ * one number, `FOLD_VERSION × 1,000,000 + revision`, growing with either. A journey stored under a smaller one is
+ * stale (`Store.staleJourneys`): refolded by `maintenance`, or at once when it receives an event. Journeys written
+ * before fold versions existed carry the bare site revision, so a new FOLD_VERSION makes all of them stale.
+ */
+export const journeyRevision = (site: SiteConfig): number =>
+  FOLD_VERSION * REVISIONS_PER_FOLD_VERSION + siteRevision(site);
+
 /** Event names the stage rules use: always admitted, never counted against the cardinality bound. */
 const ruleNames = new WeakMap<SiteConfig, Set<string>>();
 const exemptNames = (site: SiteConfig): Set<string> => {
@@ -151,7 +164,7 @@ const exemptNames = (site: SiteConfig): Set<string> => {
   return set;
 };
 
-/** A stored journey can be extended in place only if it has the current shape and stage model. */
+/** A stored journey can be extended in place only if it has the current shape, fold version and stage model. */
 const usable = (r: JourneyRecord | undefined, revision: number): r is JourneyRecord =>
   r !== undefined && r.journey.v === JOURNEY_VERSION && (r.revision ?? 0) === revision;
 
@@ -259,7 +272,7 @@ export const ingest = (
       const fresh = bounded.events;
       if (bounded.otherNames) counters.push({ day, name: 'otherNames', value: bounded.otherNames });
       if (bounded.otherProps) counters.push({ day, name: 'otherProps', value: bounded.otherProps });
-      const revision = siteRevision(site);
+      const revision = journeyRevision(site);
 
       const opts = foldOptions(site);
       const link: VisitorLink = stored ?? {
@@ -332,7 +345,7 @@ export const refoldJourneys = (store: Store, site: SiteConfig, keys: readonly st
   serialized(store, () =>
     retrying(async () => {
       const opts = foldOptions(site);
-      const revision = siteRevision(site);
+      const revision = journeyRevision(site);
       const records = await store.getJourneys(site.id, keys);
       const write: Commit = { events: [], links: [], journeys: [], deleteJourneys: [] };
       for (const key of keys) {

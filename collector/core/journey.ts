@@ -80,8 +80,25 @@ export interface SessionInfo {
   device: string | null;
 }
 
-/** Version of the Journey shape; a stored journey of another version is refolded from its events. */
+/**
+ * Version of the Journey shape; a stored journey of another version is refolded from its events when it receives
+ * one. Bumping it needs the store to subtract the rollup contributions of stored journeys of older versions (today it
+ * subtracts only those of this version, see collector/stores/sql-rollups.ts `rollupStatements`); an additive change
+ * that comes with a FOLD_VERSION bump does not need it (see `counts`).
+ */
 export const JOURNEY_VERSION = 3;
+
+/**
+ * Version of the fold's own rules, those that are code rather than site configuration: the channel model
+ * (core/channels.ts) and the semantics of stage rules (core/stages.ts). A journey folded under an older version is
+ * stale like one folded under an older stage model: `maintenance` refolds it in bounded chunks and ingest refolds it
+ * when it receives an event (core/ingest.ts `journeyRevision`). Bump it whenever a change alters what a set of events
+ * folds to.
+ *
+ * 1. maps, forum and retargeting channels; stage rules `nth`, `where`, `returnAfter`, `afterStage`; when rules of
+ *    several stages match one event, the furthest stage in the model wins (it was the first); `counts`.
+ */
+export const FOLD_VERSION = 1;
 
 export interface Journey {
   v: typeof JOURNEY_VERSION;
@@ -105,6 +122,11 @@ export interface Journey {
   firstChannel: Channel | null;
   /** Channel of the latest session that was not direct (last non-direct touch), else direct. */
   lastChannel: Channel | null;
+  /**
+   * Qualifying occurrences of each stage rule with `nth` ≥ 2 (stage name → count), in fold order. Journeys stored
+   * before FOLD_VERSION 1 lack it; they are never extended in place (their revision is stale), only refolded.
+   */
+  counts: Record<string, number>;
 }
 
 export interface FoldOptions {
@@ -132,6 +154,7 @@ export const emptyJourney = (): Journey => ({
   converted: null,
   firstChannel: null,
   lastChannel: null,
+  counts: {},
 });
 
 /** Total order of events: by timestamp, then id. */
@@ -236,14 +259,22 @@ export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journe
   session.end = e.ts;
   if (session.device === null && e.device) session.device = e.device;
 
-  if (isTouch(e.type)) {
+  const touch = isTouch(e.type);
+  if (touch) {
     j.touches++;
     session.touches++;
     if (e.type === 'page') j.pageviews++;
   }
   if (e.type === 'identify' && e.userId && j.userId === null) j.userId = e.userId;
 
-  const target = opts.model.stageOf(e) ?? (j.current === null && isTouch(e.type) ? opts.model.names[0] : undefined);
+  const previous = j.sessions[j.sessions.length - 2];
+  const target =
+    opts.model.stageOf(e, {
+      stages: j.stages,
+      counts: opts.model.counting ? (j.counts ??= {}) : j.counts,
+      returnGap: previous ? session.start - previous.end : null,
+      firstTouch: touch && session.touches === 1,
+    }) ?? (j.current === null && touch ? opts.model.names[0] : undefined);
   if (target !== undefined && target !== j.current) enter(j, target, e, opts);
 
   const here = j.current === null ? undefined : j.stages[j.current];

@@ -4,11 +4,11 @@
  * changing a site from a request goes through services/sites.ts.
  */
 import { InputError } from './errors';
-import { refoldJourneys, siteRevision } from './ingest';
+import { journeyRevision, refoldJourneys, siteRevision } from './ingest';
 import { rotateSalts } from './privacy';
 import { rekeyLegacyHashes } from './rekey';
 import type { SiteAnswer } from './reports';
-import { checkStages, DEFAULT_LIMITS, type SiteConfig } from './stages';
+import { checkStages, cleanStage, DEFAULT_LIMITS, type SiteConfig } from './stages';
 import type { Store } from './store';
 
 /** A bad field of a site configuration: a 400 naming it. */
@@ -113,28 +113,22 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
 export const checkWhole = (site: SiteConfig): SiteConfig => {
   const bad = checkStages(site.stages, site.conversion);
   if (bad) fail(bad.path, bad.error);
-  // Keep only the documented fields of each stage.
-  site.stages = site.stages.map((s) => {
-    const clean: SiteConfig['stages'][number] = { name: s.name };
-    if (s.urls) clean.urls = [...s.urls];
-    if (s.events) clean.events = [...s.events];
-    return clean;
-  });
+  site.stages = site.stages.map(cleanStage); // only the documented fields of each stage
   return site;
 };
 
 /** How many journeys of the site still carry an older stage model. */
 export const pendingRefolds = async (store: Store, site: SiteConfig): Promise<number> =>
-  (await store.staleJourneys(site.id, siteRevision(site), 0)).pending;
+  (await store.staleJourneys(site.id, journeyRevision(site), 0)).pending;
 
 /**
  * Refolds up to `limit` journeys of the site folded under an older revision; returns how many remain.
  */
 export const refoldStale = async (store: Store, site: SiteConfig, limit: number): Promise<number> => {
-  const { keys, pending } = await store.staleJourneys(site.id, siteRevision(site), limit);
+  const { keys, pending } = await store.staleJourneys(site.id, journeyRevision(site), limit);
   if (keys.length === 0) return pending;
   await refoldJourneys(store, site, keys);
-  return (await store.staleJourneys(site.id, siteRevision(site), 0)).pending;
+  return (await store.staleJourneys(site.id, journeyRevision(site), 0)).pending;
 };
 
 /**

@@ -8,12 +8,16 @@ import {
   CHANNELS,
   CLICK_IDS,
   EMAIL_PROVIDERS,
+  FORUM_HOST_LABELS,
+  FORUMS,
   HOST_PREFIXES,
+  MAP_SERVICES,
   MAX_CLICK_ID,
   MAX_FIELD,
   MEDIUM_PREFIXES,
   MEDIUMS,
   REFERRAL_HOSTS,
+  RETARGETING_NETWORKS,
   SEARCH_ENGINES,
   SOCIAL_NETWORKS,
   SOURCE_GROUPS,
@@ -27,8 +31,8 @@ const LANDING = 'https://shop.example/landing';
 const withParams = (params: Record<string, string>, base = LANDING) => `${base}?${new URLSearchParams(params)}`;
 const classify = (url?: string, referrer?: string, siteHosts?: readonly string[]) =>
   classifyChannel({ url, referrer, siteHosts });
-/** A concrete host for a table host: `google.*` → `google.de`. */
-const concrete = (host: string, tld = 'de') => host.replace(/\.\*$/, `.${tld}`);
+/** A concrete host for a table host: `google.*` → `google.de` (also before a path, as in `google.* /maps`). */
+const concrete = (host: string, tld = 'de') => host.replace(/\.\*(?=\/|$)/, `.${tld}`);
 
 // --- the doc renders the exported tables verbatim ------------------------------------------------------------------
 
@@ -45,11 +49,11 @@ const render = (c: typeof ch) => ({
     ),
   ].join('\n'),
   mediums: [
-    '| utm_medium | channel | with a social source | with a search source |',
-    '| --- | --- | --- | --- |',
+    '| utm_medium | channel | with a social source | with a search source | with a retargeting source |',
+    '| --- | --- | --- | --- | --- |',
     ...c.MEDIUMS.map(
       (r) =>
-        `| ${code(r.medium)} | ${code(r.channel)} | ${r.social ? code(r.social) : '—'} | ${r.search ? code(r.search) : '—'} |`,
+        `| ${code(r.medium)} | ${code(r.channel)} | ${r.social ? code(r.social) : '—'} | ${r.search ? code(r.search) : '—'} | ${r.retargeting ? code(r.retargeting) : '—'} |`,
     ),
   ].join('\n'),
   prefixes: [
@@ -66,6 +70,7 @@ const render = (c: typeof ch) => ({
   ),
   referralHosts: c.REFERRAL_HOSTS.map(code).join(', '),
   hostPrefixes: c.HOST_PREFIXES.map(code).join(', '),
+  forumLabels: c.FORUM_HOST_LABELS.map((l) => code(`${l}.`)).join(', '),
 });
 
 describe('docs/channels.md', () => {
@@ -79,6 +84,7 @@ describe('docs/channels.md', () => {
     ...r.sources.map((s, i) => [`SOURCE_GROUPS[${i}]`, s] as [string, string]),
     ['REFERRAL_HOSTS', r.referralHosts],
     ['HOST_PREFIXES', r.hostPrefixes],
+    ['FORUM_HOST_LABELS', r.forumLabels],
   ])('contains the %s table exactly as exported', (_name, block) => {
     // Surrounded by blank lines (or line ends) so a row added to the doc but not to the code is caught too.
     const lines = block.split('\n');
@@ -94,18 +100,21 @@ describe('docs/channels.md', () => {
 // --- the tables are consistent ---------------------------------------------------------------------------------------
 
 describe('tables', () => {
-  it('CHANNELS lists the 13 channels once, in the documented order', () => {
+  it('CHANNELS lists the 16 channels once, in the documented order', () => {
     expect(CHANNELS).toEqual([
       'direct',
       'organic_search',
       'paid_search',
+      'maps',
       'social',
       'paid_social',
+      'forum',
       'email',
       'sms',
       'push',
       'referral',
       'display',
+      'retargeting',
       'affiliate',
       'offline',
       'other',
@@ -115,7 +124,9 @@ describe('tables', () => {
   it('every channel named in a table is a Channel', () => {
     const used = [
       ...CLICK_IDS.map((r) => r.channel),
-      ...MEDIUMS.flatMap((r) => [r.channel, r.social, r.search]).filter((c): c is Channel => c !== undefined),
+      ...MEDIUMS.flatMap((r) => [r.channel, r.social, r.search, r.retargeting]).filter(
+        (c): c is Channel => c !== undefined,
+      ),
       ...SOURCE_GROUPS.map(([c]) => c),
     ];
     for (const c of used) expect(CHANNELS).toContain(c);
@@ -147,7 +158,16 @@ describe('tables', () => {
     for (const [, rules] of SOURCE_GROUPS)
       for (const r of rules) for (const n of [r.source, ...(r.aliases ?? [])]) expect(norm(n)).toBe(n);
     expect(new Set(MEDIUMS.map((m) => m.medium)).size).toBe(MEDIUMS.length);
-    expect(SOURCE_GROUPS.map(([, r]) => r)).toEqual([SEARCH_ENGINES, SOCIAL_NETWORKS, EMAIL_PROVIDERS, AI_ASSISTANTS]);
+    expect(SOURCE_GROUPS.map(([, r]) => r)).toEqual([
+      SEARCH_ENGINES,
+      SOCIAL_NETWORKS,
+      MAP_SERVICES,
+      FORUMS,
+      RETARGETING_NETWORKS,
+      EMAIL_PROVIDERS,
+      AI_ASSISTANTS,
+    ]);
+    for (const l of FORUM_HOST_LABELS) expect(l).toMatch(/^[a-z]+$/);
   });
 });
 
@@ -208,7 +228,10 @@ describe('MEDIUMS rows', () => {
     const base = { utm_medium: r.medium };
     expect(classify(withParams({ ...base, utm_source: 'acme-partner' })).channel).toBe(r.channel);
     expect(classify(withParams({ ...base, utm_source: 'facebook' })).channel).toBe(r.social ?? r.channel);
+    expect(classify(withParams({ ...base, utm_source: 'reddit' })).channel).toBe(r.social ?? r.channel);
     expect(classify(withParams({ ...base, utm_source: 'yandex' })).channel).toBe(r.search ?? r.channel);
+    expect(classify(withParams({ ...base, utm_source: 'google-maps' })).channel).toBe(r.search ?? r.channel);
+    expect(classify(withParams({ ...base, utm_source: 'criteo' })).channel).toBe(r.retargeting ?? r.channel);
     // case, whitespace, `_` and spaces are normalised
     const messy = `  ${r.medium.toUpperCase().replace(/-/g, '_')} `;
     expect(classify(withParams({ utm_medium: messy, utm_source: 'acme-partner' })).channel).toBe(r.channel);
@@ -236,19 +259,29 @@ describe('source table rows', () => {
   const rows = SOURCE_GROUPS.flatMap(([channel, rules]) => rules.map((r) => [r.source, channel, r] as const));
 
   it.each(rows)('%s → %s', (_s, channel, r) => {
-    for (const host of r.hosts) {
-      const variants = host.endsWith('.*')
-        ? ['de', 'com', 'ru', 'co.uk', 'com.tr'].map((t) => concrete(host, t))
-        : [host];
+    for (const entry of r.hosts) {
+      // `host/path` entries: the host, then the path under which it matches.
+      const [host, path = ''] = entry.split(/(?=\/)/);
+      const variants = host!.endsWith('.*')
+        ? ['de', 'com', 'ru', 'co.uk', 'com.tr'].map((t) => concrete(host!, t))
+        : [host!];
       for (const h of variants) {
         for (const prefix of ['', 'www.', 'sub.']) {
-          const t = classify(LANDING, `https://${prefix}${h}/some/path?q=1`);
-          expect(t, `${prefix}${h}`).toMatchObject({ channel, source: r.source, medium: expect.any(String) });
-          expect(t.referrerHost).toBe(prefix === 'sub.' ? `sub.${h}` : h);
+          for (const rest of path ? ['', '/', '/some/path?q=1'] : ['/some/path?q=1']) {
+            const t = classify(LANDING, `https://${prefix}${h}${path}${rest}`);
+            expect(t, `${prefix}${h}${path}${rest}`).toMatchObject({
+              channel,
+              source: r.source,
+              medium: expect.any(String),
+            });
+            expect(t.referrerHost).toBe(prefix === 'sub.' ? `sub.${h}` : h);
+          }
         }
+        // Only under its path: the host elsewhere is something else (or an ordinary referrer).
+        if (path) expect(classify(LANDING, `https://${h}${path}x/`).source).not.toBe(r.source);
       }
       // a host as utm_source resolves to the same source
-      expect(classify(withParams({ utm_source: concrete(host) }))).toMatchObject({ channel, source: r.source });
+      expect(classify(withParams({ utm_source: concrete(entry) }))).toMatchObject({ channel, source: r.source });
     }
     for (const name of [r.source, ...(r.aliases ?? []), r.source.toUpperCase()]) {
       expect(classify(withParams({ utm_source: name }))).toMatchObject({ channel, source: r.source });
@@ -423,6 +456,30 @@ describe('precedence', () => {
     });
   });
 
+  it('retargeting: the AdRoll click id adct, refined by nothing; a retargeting medium refines a paid click id', () => {
+    expect(classify(withParams({ adct: 'A1b2' }), 'https://news.example/')).toEqual({
+      channel: 'retargeting',
+      source: 'adroll',
+      medium: 'retargeting',
+      clickId: 'A1b2',
+      referrerHost: 'news.example',
+    });
+    // AdRoll recommends utm_medium=display: the click id says which kind of display it is.
+    expect(classify(withParams({ adct: 'A', utm_source: 'adroll', utm_medium: 'display' })).channel).toBe(
+      'retargeting',
+    );
+    // A Google Ads click stays paid search, unless the link says it is a remarketing campaign.
+    expect(classify(withParams({ gclid: 'g' })).channel).toBe('paid_search');
+    expect(classify(withParams({ gclid: 'g', utm_medium: 'cpc' })).channel).toBe('paid_search');
+    expect(classify(withParams({ gclid: 'g', utm_source: 'google', utm_medium: 'remarketing' }))).toMatchObject({
+      channel: 'retargeting',
+      source: 'google',
+      clickId: 'g',
+    });
+    expect(classify(withParams({ msclkid: 'm', utm_medium: 'retargeting' })).channel).toBe('retargeting');
+    expect(classify(withParams({ gclid: 'g', adct: 'a' })).channel).toBe('paid_search');
+  });
+
   it('Yahoo! JAPAN yclid values are Yahoo, others Yandex', () => {
     expect(classify(withParams({ yclid: 'YSS.1001214638.EAIaIQ' })).source).toBe('yahoo');
     expect(classify(withParams({ yclid: '15851755138457796607' })).source).toBe('yandex');
@@ -436,7 +493,22 @@ describe('UTM rules', () => {
     [{ utm_source: 'facebook', utm_medium: 'cpc' }, 'paid_social', 'facebook'],
     [{ utm_source: 'vk', utm_medium: 'cpm' }, 'paid_social', 'vk'],
     [{ utm_source: 'google', utm_medium: 'cpm' }, 'display', 'google'],
-    [{ utm_source: 'criteo', utm_medium: 'banner' }, 'display', 'criteo'],
+    [{ utm_source: 'criteo', utm_medium: 'banner' }, 'retargeting', 'criteo'],
+    [{ utm_source: 'gdn', utm_medium: 'banner' }, 'display', 'gdn'],
+    [{ utm_source: 'criteo' }, 'retargeting', 'criteo'],
+    [{ utm_source: 'criteo', utm_medium: 'email' }, 'email', 'criteo'],
+    [{ utm_source: 'facebook', utm_medium: 'retargeting' }, 'retargeting', 'facebook'],
+    [{ utm_source: 'google', utm_medium: 'remarketing' }, 'retargeting', 'google'],
+    [{ utm_source: 'vk', utm_medium: 'retargeting_cpc' }, 'retargeting', 'vk'],
+    [{ utm_source: 'google', utm_medium: 'organic', utm_campaign: 'gbp' }, 'organic_search', 'google'],
+    [{ utm_source: 'gmb' }, 'maps', 'google-maps'],
+    [{ utm_source: 'google', utm_medium: 'maps' }, 'maps', 'google'],
+    [{ utm_source: 'yandex.ru/maps' }, 'maps', 'yandex-maps'],
+    [{ utm_source: '2gis', utm_medium: 'cpc' }, 'paid_search', '2gis'],
+    [{ utm_source: 'reddit' }, 'forum', 'reddit'],
+    [{ utm_source: 'reddit', utm_medium: 'cpc' }, 'paid_social', 'reddit'],
+    [{ utm_source: 'reddit', utm_medium: 'social' }, 'social', 'reddit'],
+    [{ utm_source: 'forum.example.com' }, 'forum', 'forum.example.com'],
     [{ utm_source: 'linkedin', utm_medium: 'paid' }, 'paid_social', 'linkedin'],
     [{ utm_source: 'bing', utm_medium: 'paid' }, 'paid_search', 'bing'],
     [{ utm_source: 'acme', utm_medium: 'paid' }, 'other', 'acme'],
@@ -505,7 +577,31 @@ describe('referrers', () => {
     ['https://m.vk.com/wall1', 'social', 'vk'],
     ['https://away.vk.com/away.php', 'social', 'vk'],
     ['https://t.co/abc', 'social', 'x'],
-    ['https://habr.com/ru/articles/1/', 'social', 'habr'],
+    ['https://habr.com/ru/articles/1/', 'forum', 'habr'],
+    ['https://www.reddit.com/r/coffee/', 'forum', 'reddit'],
+    ['https://old.reddit.com/r/coffee/', 'forum', 'reddit'],
+    ['https://ru.stackoverflow.com/questions/1', 'forum', 'stackexchange'],
+    ['https://unix.stackexchange.com/q/1', 'forum', 'stackexchange'],
+    ['https://news.ycombinator.com/item?id=1', 'forum', 'hackernews'],
+    ['https://otvet.mail.ru/question/1', 'forum', 'otvet-mailru'],
+    ['https://forum.example.com/t/mugs/42', 'forum', 'forum.example.com'],
+    ['https://community.shopify.com/c/x', 'forum', 'community.shopify.com'],
+    ['https://discuss.python.org/t/1', 'forum', 'discuss.python.org'],
+    ['https://forum.net/', 'referral', 'forum.net'],
+    ['https://forums.google.com/', 'organic_search', 'google'],
+    ['https://www.google.com/maps/place/Mug+%26+Bean/@52.5,13.4,17z', 'maps', 'google-maps'],
+    ['https://www.google.com/maps', 'maps', 'google-maps'],
+    ['https://www.google.com/mapsearch', 'organic_search', 'google'],
+    ['https://www.google.com/', 'organic_search', 'google'],
+    ['https://maps.google.co.uk/', 'maps', 'google-maps'],
+    ['https://yandex.ru/maps/213/moscow/', 'maps', 'yandex-maps'],
+    ['https://yandex.ru/search/?text=mug', 'organic_search', 'yandex'],
+    ['https://2gis.ru/moscow/firm/1', 'maps', '2gis'],
+    ['https://www.bing.com/maps?q=mug', 'maps', 'bing-maps'],
+    ['https://www.bing.com/search?q=mug', 'organic_search', 'bing'],
+    ['https://maps.apple.com/?q=mug', 'maps', 'apple-maps'],
+    ['https://www.waze.com/live-map/', 'maps', 'waze'],
+    ['android-app://com.google.android.apps.maps/', 'maps', 'google-maps'],
     ['https://gemini.google.com/app', 'referral', 'gemini'],
     ['https://www.perplexity.ai/search', 'referral', 'perplexity'],
     ['https://mail.ru/', 'referral', 'mail.ru'],
