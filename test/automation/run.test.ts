@@ -37,7 +37,10 @@ describe('restart', () => {
     // First process: automation off (as if it crashed before its timer ran); the rule fires at ingest.
     const first = await start({ port: 0, db, adminToken: 'run-test-token-0123456789', automation: false });
     const api = (base: string, path: string, init: RequestInit = {}) =>
-      fetch(`${base}${path}`, { ...init, headers: { Authorization: 'Bearer run-test-token-0123456789', 'Content-Type': 'application/json' } });
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { Authorization: 'Bearer run-test-token-0123456789', 'Content-Type': 'application/json' },
+      });
     expect(
       (
         await api(first.url, '/api/sites/demo/automation', {
