@@ -9,19 +9,20 @@
  *
  * CLI: `tsx scripts/worker.ts assets` assembles .worker-assets/ (run by `npm run build:worker`).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getPlatformProxy, unstable_splitSqlQuery, unstable_startWorker } from 'wrangler';
+import { MIGRATIONS_DIR, readMigrations, runMigrations, type MigrationDb } from '../collector/stores/migrate';
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const WRANGLER_TOML = join(ROOT, 'wrangler.toml');
 export const ASSETS_DIR = join(ROOT, '.worker-assets');
-export const MIGRATIONS_DIR = join(ROOT, 'collector', 'migrations');
+export { MIGRATIONS_DIR };
 
 /**
  * Assembles what the `ASSETS` binding serves: the built tag (`/cjm.js`, `/cjm.vitals.js` from dist/), the dashboard's
@@ -41,33 +42,26 @@ export const assembleAssets = (root = ROOT, out = join(root, '.worker-assets')):
   return out;
 };
 
-/**
- * Applies `collector/migrations/*.sql` not yet applied to a D1 database, recorded in `d1_migrations` exactly as
- * `wrangler d1 migrations apply` records them (so either may run later). Each file runs as one atomic batch.
- */
-export const applyMigrations = async (db: D1Database, dir = MIGRATIONS_DIR): Promise<string[]> => {
-  await db
-    .prepare(
-      `CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
-        applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`,
-    )
-    .run();
-  const { results } = await db.prepare('SELECT name FROM d1_migrations').all<{ name: string }>();
-  const done = new Set(results.map((r) => r.name));
-  const applied: string[] = [];
-  for (const name of readdirSync(dir)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    if (done.has(name)) continue;
-    const statements = unstable_splitSqlQuery(readFileSync(join(dir, name), 'utf8'));
+/** A D1 database as the migration runner sees it (collector/stores/migrate.ts): a file runs as one atomic batch. */
+export const d1MigrationDb = (db: D1Database): MigrationDb<true> => ({
+  run: async (sql) => {
+    await db.prepare(sql).run();
+  },
+  all: async (sql) => (await db.prepare(sql).all<Record<string, unknown>>()).results,
+  apply: async (sql, record) => {
     await db.batch([
-      ...statements.map((sql) => db.prepare(sql)),
-      db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').bind(name),
+      ...unstable_splitSqlQuery(sql).map((s) => db.prepare(s)),
+      db.prepare(record.sql).bind(...record.params),
     ]);
-    applied.push(name);
-  }
-  return applied;
-};
+  },
+});
+
+/**
+ * Applies `collector/migrations/*.sql` not yet applied to a D1 database, with the runner `npm start` uses, recorded in
+ * `d1_migrations` exactly as `wrangler d1 migrations apply` records them (so either may run later).
+ */
+export const applyMigrations = (db: D1Database, dir = MIGRATIONS_DIR): Promise<string[]> =>
+  runMigrations(d1MigrationDb(db), readMigrations(dir));
 
 export interface LocalD1 {
   db: D1Database;

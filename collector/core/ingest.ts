@@ -9,6 +9,7 @@
  *   atomically, and the caller answers 202 only after it returns.
  */
 import { entriesOf, planAutomation } from './automation/plan';
+import { fieldsFrom, keptValue, type EventField, type SenderFields } from './event-fields';
 import {
   comesAfter,
   compareEvents,
@@ -30,21 +31,22 @@ import { ConflictError, type Commit, type JourneyRecord, type Store, type Visito
 export const userJourneyKey = (userId: string) => `u:${userId}`;
 
 /** A wire event plus what only the collector sets: a touchpoint's channel (server-side API), the synthetic flag. */
-export type IngestEvent = WireEvent & Pick<StoredEvent, 'channel' | 'synthetic'>;
+export type IngestEvent = WireEvent & SenderFields;
 
-/** The wire event as stored: only the fields that are set. */
+/** The fields an ingested event carries besides the envelope (id, type, ts), in table order (core/event-fields.ts). */
+const CARRIED = fieldsFrom('wire', 'sender').filter((f) => f.required !== true);
+const CARRIED_KEYS = CARRIED.map((f) => f.key as keyof IngestEvent);
+
+/** The wire event as stored: the visitor, and only the fields that are set (core/event-fields.ts, `keptValue`). */
 export const toStoredEvent = (e: IngestEvent, visitor: string): StoredEvent => {
   const s: StoredEvent = { id: e.id, visitor, type: e.type, ts: e.ts };
-  if (e.url !== undefined) s.url = e.url;
-  if (e.referrer !== undefined) s.referrer = e.referrer;
-  if (e.title !== undefined) s.title = e.title;
-  if (e.name !== undefined) s.name = e.name;
-  if (e.stage !== undefined) s.stage = e.stage;
-  if (e.props !== undefined) s.props = e.props;
-  if (e.userId !== undefined) s.userId = e.userId;
-  if (e.value !== undefined) s.value = e.value;
-  if (e.channel) s.channel = e.channel;
-  if (e.synthetic) s.synthetic = true;
+  for (let i = 0; i < CARRIED_KEYS.length; i++) {
+    const key = CARRIED_KEYS[i] as keyof IngestEvent;
+    const raw = e[key];
+    if (raw === undefined) continue;
+    const v = keptValue(CARRIED[i] as EventField, raw);
+    if (v !== undefined) (s as Record<string, unknown>)[key] = v;
+  }
   return s;
 };
 
@@ -225,6 +227,12 @@ export const ingest = (
         if (options.device) s.device = options.device;
         byId.set(e.id, s);
       }
+      // The visitor's link and journey are read before the dedup read: a concurrent writer (another isolate) that
+      // stores any of these events after this point bumps that journey's version, so this commit's version guard
+      // refuses it and the retry sees those events as stored. Read after it, the guard would miss them.
+      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
+      const ownKey = stored?.journey ?? visitor;
+      const early = await store.getJourneys(site.id, [ownKey]);
       const existing = await store.existingEventIds(site.id, [...byId.keys()]);
       let unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
       const duplicates = incoming.length - unbounded.length;
@@ -234,7 +242,6 @@ export const ingest = (
         if (overQuota) r.overQuota = overQuota;
         return r;
       };
-      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
       if (options.admit && unbounded.length > 0) {
         // Quotas (core/quota.ts): a new visitor beyond the address's budget, events beyond the site's day.
         const newcomer = !stored && !options.admit.newVisitor();
@@ -284,7 +291,9 @@ export const ingest = (
       };
       const next = relink(link, fresh);
       const keys = next.journey === link.journey ? [next.journey] : [next.journey, link.journey];
-      const records = await store.getJourneys(site.id, keys);
+      const records = new Map(early);
+      const other = keys.filter((k) => k !== ownKey);
+      if (other.length > 0) for (const [k, r] of await store.getJourneys(site.id, other)) records.set(k, r);
       const entriesBefore = entriesOf(records); // automation compares them with the entries after the fold
 
       const refold = async (key: string, include: boolean): Promise<Journey | null> => {

@@ -7,30 +7,14 @@
  * order or the number of times events arrive.
  */
 import { channelFromName, classifyChannel, type Channel } from './channels';
-import type { Props } from './protocol';
+import type { EventFields } from './event-fields';
 import { pathOf, type StageModel } from './stages';
 
-/** An event as stored (after validation and timestamp correction). */
-export interface StoredEvent {
-  id: string;
-  visitor: string;
-  type: string;
-  ts: number;
-  url?: string | null;
-  referrer?: string | null;
-  title?: string | null;
-  name?: string | null;
-  stage?: string | null;
-  props?: Props | null;
-  userId?: string | null;
-  value?: number | null;
-  /** A touchpoint's channel given by the sender (server-side events: email, sms, push, offline). */
-  channel?: string | null;
-  /** Added by the collector itself (e.g. a stall rule firing), not sent by a client. */
-  synthetic?: boolean;
-  /** Device class parsed from the User-Agent at ingest (desktop, mobile, tablet, other); the UA itself is not kept. */
-  device?: string | null;
-}
+/**
+ * An event as stored (after validation and timestamp correction): every field of the field table (event-fields.ts)
+ * but `receivedAt`, which the store keeps beside it. `id`, `visitor`, `type`, `ts` always; the others when set.
+ */
+export type StoredEvent = Omit<EventFields, 'receivedAt'>;
 
 export interface StageEntry {
   stage: string;
@@ -83,7 +67,7 @@ export interface SessionInfo {
 /**
  * Version of the Journey shape; a stored journey of another version is refolded from its events when it receives
  * one. Bumping it needs the store to subtract the rollup contributions of stored journeys of older versions (today it
- * subtracts only those of this version, see collector/stores/sql-rollups.ts `rollupStatements`); an additive change
+ * subtracts only those of this version, see collector/stores/sql/rollups.ts `rollupStatements`); an additive change
  * that comes with a FOLD_VERSION bump does not need it (see `counts`).
  */
 export const JOURNEY_VERSION = 3;

@@ -3,6 +3,7 @@
  * Documented for humans in docs/protocol.md. The SDK imports this file with `import type` only,
  * so every value exported here (limits) stays on the collector side.
  */
+import { FIELD_LIMITS, type WireFields } from './event-fields';
 
 /** What an event records. */
 export type EventType = 'page' | 'event' | 'stage' | 'identify' | 'vital' | 'feedback';
@@ -13,28 +14,12 @@ export const EVENT_TYPES: readonly EventType[] = ['page', 'event', 'stage', 'ide
 export type PropValue = string | number | boolean | null;
 export type Props = Record<string, PropValue>;
 
-/** One event as the client sends it. */
-export interface WireEvent {
-  /** Unique per event, made by the client when the event is created and kept through every retry. */
-  id: string;
-  type: EventType;
-  /** Milliseconds since the epoch, on the client's clock (see `WireBatch.sent` for skew correction). */
-  ts: number;
-  /** Full page URL (page views; optional on other types). UTM parameters and click ids are read from it. */
-  url?: string;
-  /** External referrer of the page view that started a session. */
-  referrer?: string;
-  title?: string;
-  /** Event name (`event`), vital name (`vital`: LCP, INP, CLS, FCP, TTFB). */
-  name?: string;
-  /** Stage name: the stage entered (`stage`), or the stage the visitor was in (`vital`, `feedback`). */
-  stage?: string;
-  props?: Props;
-  /** The known user (`identify`). */
-  userId?: string;
-  /** Numeric value: the vital's value, the feedback score (1–5), an order value on `event`. */
-  value?: number;
-}
+/**
+ * One event as the client sends it: the `wire` fields of the field table (event-fields.ts; documented in
+ * docs/protocol.md, "Event fields"): `id`, `type`, `ts` always, and optional `url`, `referrer`, `title`, `name`,
+ * `stage`, `userId`, `value`, `props`.
+ */
+export type WireEvent = WireFields;
 
 /** One request body. */
 export interface WireBatch {
@@ -63,20 +48,16 @@ export interface ErrorResponse {
   path?: string;
 }
 
-/** Limits enforced by the collector (see docs/protocol.md). */
+/**
+ * Limits enforced by the collector (see docs/protocol.md). The per-field ones come from the field table
+ * (event-fields.ts): `idLength`, `nameLength`, `stageLength`, `urlLength`, `titleLength`, `userIdLength`, `props`,
+ * `propKeyLength`, `propValueLength`.
+ */
 export const LIMITS = {
   bodyBytes: 64 * 1024,
   eventsPerBatch: 100,
-  idLength: 64,
   siteLength: 64,
-  nameLength: 120,
-  stageLength: 64,
-  urlLength: 2000,
-  titleLength: 500,
-  userIdLength: 200,
-  props: 30,
-  propKeyLength: 100,
-  propValueLength: 1000,
+  ...FIELD_LIMITS,
   /** Events older than this are rejected: an outbox never holds them this long. */
   pastMs: 31 * 24 * 60 * 60 * 1000,
 } as const;

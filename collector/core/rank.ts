@@ -1,7 +1,7 @@
 /**
  * Nearest-rank statistics over a histogram given as (value, count) pairs in ascending value order: the one mechanism
  * behind the reports' medians and p75 (touches, sessions) and the bucket search of the exact quantiles
- * (stores/sql-journeys.ts).
+ * (stores/sql/reports.ts).
  */
 export type Histogram = ReadonlyArray<readonly [number, number]>;
 

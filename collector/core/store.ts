@@ -1,6 +1,7 @@
 /**
- * The storage interface every driver implements (SQLite on Node, D1 on Workers). All methods are async; the core
- * never sees SQL. Writes that must be all-or-nothing go through `commit`, which a driver runs atomically.
+ * The storage interface every driver implements (SQLite on Node, D1 on Workers), composed from one interface per area
+ * (events and journeys, reports, privacy, keys, automation, sites and meta). All methods are async; the core never
+ * sees SQL. Writes that must be all-or-nothing go through `commit`, which a driver runs atomically.
  */
 import type { Journey, StoredEvent } from './journey';
 import type { SiteConfig } from './stages';
@@ -39,10 +40,7 @@ export interface JourneyRecord {
   previous?: Journey | null;
 }
 
-/**
- * Per-site per-day counters of what /collect did not store as sent, and of the events stored (docs/api.md, "Ingest
- * counters").
- */
+/** Per-site per-day counters of what /collect did not store as sent (docs/api.md, "Ingest counters"). */
 export type CounterName =
   'dropped' | 'bots' | 'tooOld' | 'deleted' | 'otherNames' | 'otherProps' | 'overQuota' | 'tooManyVisitors' | 'stored';
 
@@ -147,6 +145,75 @@ export interface TimelineEvent extends StoredEvent {
   receivedAt: number;
 }
 
+/** Events and journeys: what ingest reads and commits, the visitors list, refold bookkeeping and the raw export. */
+export interface EventStore {
+  /** Ids among `ids` already stored for the site. */
+  existingEventIds(site: string, ids: readonly string[]): Promise<Set<string>>;
+  /** Links of the given visitors (visitors without a stored link are absent). */
+  getLinks(site: string, visitors: readonly string[]): Promise<Map<string, VisitorLink>>;
+  /** All visitors linked to a journey. */
+  visitorsOfJourney(site: string, journey: string): Promise<string[]>;
+  getJourneys(site: string, keys: readonly string[]): Promise<Map<string, JourneyRecord>>;
+  /** Events of the given visitors in `(ts, id)` order; with `latest`, only the latest that many (still in order). */
+  eventsOfVisitors(site: string, visitors: readonly string[], latest?: number): Promise<TimelineEvent[]>;
+  /** Writes everything or nothing. Inserting an event whose `(site, id)` exists is a no-op. */
+  commit(site: string, write: Commit, receivedAt: number): Promise<void>;
+
+  listVisitors(site: string, query: VisitorQuery): Promise<{ visitors: VisitorSummary[]; cursor: string | null }>;
+
+  /** Refold after a stage-model change: keys of up to `limit` journeys folded under a revision older than `revision`, and how many there are. */
+  staleJourneys(site: string, revision: number, limit: number): Promise<{ keys: string[]; pending: number }>;
+
+  /** Raw events in arrival order, `limit` per page, after the position `after` (0 for the first page). */
+  exportEvents(site: string, after: number, limit: number, range: DateRange): Promise<ExportPage>;
+}
+
+/** Reports: aggregates over the derived tables and rollups only (never the raw events). */
+export interface ReportStore {
+  stageAggregates(site: string, range: DateRange): Promise<StageAggregates>;
+  stageDetails(site: string, range: DateRange, top: number): Promise<StageDetails>;
+  /** Converted journeys of the cohort grouped by (first channel, touches, sessions) to conversion. */
+  conversionCounts(
+    site: string,
+    range: DateRange,
+  ): Promise<Array<{ channel: string | null; touches: number; sessions: number; journeys: number }>>;
+}
+
+/** Privacy and ingest bounds: cardinality of names, counters of what was not stored as sent, tombstones, erasure. */
+export interface PrivacyStore {
+  /** Which of `names` are admitted for the site, and how many of the kind are admitted in total. */
+  knownNames(
+    site: string,
+    kind: NameEntry['kind'],
+    names: readonly string[],
+  ): Promise<{ known: Set<string>; total: number }>;
+  getCounters(
+    site: string,
+    fromDay?: string,
+    toDay?: string,
+  ): Promise<Array<{ day: string; name: CounterName; value: number }>>;
+  /** Adds to counters outside an ingest commit (e.g. bots). */
+  addCounters(site: string, counters: NonNullable<Commit['counters']>): Promise<void>;
+  /** Which of the hashes are tombstoned for the site. */
+  tombstoned(site: string, hashes: readonly string[]): Promise<Set<string>>;
+  /**
+   * Erases a journey everywhere (events of `visitors`, their links, the journey and its derived rows) and writes
+   * tombstones for `hashes`, atomically. Returns the number of events erased.
+   */
+  erase(
+    site: string,
+    journey: string,
+    visitors: readonly string[],
+    hashes: readonly string[],
+    at: number,
+  ): Promise<number>;
+  /**
+   * After an erasure: make the erased rows unrecoverable from the database files where the driver can (SQLite: a
+   * WAL checkpoint that truncates the log; pages are zeroed by `secure_delete`). Absent on D1 (docs/api.md).
+   */
+  scrub?(): Promise<void>;
+}
+
 /**
  * Rewriting what earlier versions stored with unkeyed hashes (core/rekey.ts): tombstones (SHA-256 hex) and
  * server-side visitor ids (`srv:`/`srva:` + 32 hex). Run in place, page by page, on SQLite and D1 alike.
@@ -165,84 +232,9 @@ export interface RekeyStore {
   renameVisitors(site: string, renames: ReadonlyArray<{ from: string; to: string }>): Promise<void>;
 }
 
-export interface Store extends RekeyStore {
-  /** A value kept in the database (admin token, salts). With `ifAbsent`, never overwrites; returns what is stored. */
-  getMeta(key: string): Promise<string | null>;
-  setMeta(key: string, value: string, ifAbsent?: boolean): Promise<string>;
-
-  getSite(id: string): Promise<SiteConfig | null>;
-  listSites(): Promise<SiteConfig[]>;
-  putSite(site: SiteConfig): Promise<void>;
-
-  /** Ids among `ids` already stored for the site. */
-  existingEventIds(site: string, ids: readonly string[]): Promise<Set<string>>;
-  /** Links of the given visitors (visitors without a stored link are absent). */
-  getLinks(site: string, visitors: readonly string[]): Promise<Map<string, VisitorLink>>;
-  /** All visitors linked to a journey. */
-  visitorsOfJourney(site: string, journey: string): Promise<string[]>;
-  getJourneys(site: string, keys: readonly string[]): Promise<Map<string, JourneyRecord>>;
-  /** Events of the given visitors in `(ts, id)` order; with `latest`, only the latest that many (still in order). */
-  eventsOfVisitors(site: string, visitors: readonly string[], latest?: number): Promise<TimelineEvent[]>;
-  /** Writes everything or nothing. Inserting an event whose `(site, id)` exists is a no-op. */
-  commit(site: string, write: Commit, receivedAt: number): Promise<void>;
-
-  listVisitors(site: string, query: VisitorQuery): Promise<{ visitors: VisitorSummary[]; cursor: string | null }>;
-
-  // ----- reports (derived tables only) -----
-  stageAggregates(site: string, range: DateRange): Promise<StageAggregates>;
-  stageDetails(site: string, range: DateRange, top: number): Promise<StageDetails>;
-  /** Converted journeys of the cohort grouped by (first channel, touches, sessions) to conversion. */
-  conversionCounts(
-    site: string,
-    range: DateRange,
-  ): Promise<Array<{ channel: string | null; touches: number; sessions: number; journeys: number }>>;
-
-  // ----- cardinality, counters, privacy -----
-  /** Which of `names` are admitted for the site, and how many of the kind are admitted in total. */
-  knownNames(
-    site: string,
-    kind: NameEntry['kind'],
-    names: readonly string[],
-  ): Promise<{ known: Set<string>; total: number }>;
-  getCounters(
-    site: string,
-    fromDay?: string,
-    toDay?: string,
-  ): Promise<Array<{ day: string; name: CounterName; value: number }>>;
-  /** Adds to counters outside an ingest commit (e.g. bots). */
-  addCounters(site: string, counters: NonNullable<Commit['counters']>): Promise<void>;
-  /** Meta keys starting with `prefix`, with their values. */
-  listMeta(prefix: string): Promise<Array<{ key: string; value: string }>>;
-  deleteMeta(keys: readonly string[]): Promise<void>;
-  /** Which of the hashes are tombstoned for the site. */
-  tombstoned(site: string, hashes: readonly string[]): Promise<Set<string>>;
-  /**
-   * Erases a journey everywhere (events of `visitors`, their links, the journey and its derived rows) and writes
-   * tombstones for `hashes`, atomically. Returns the number of events erased.
-   */
-  erase(
-    site: string,
-    journey: string,
-    visitors: readonly string[],
-    hashes: readonly string[],
-    at: number,
-  ): Promise<number>;
-
-  /**
-   * After an erasure: make the erased rows unrecoverable from the database files where the driver can (SQLite: a
-   * WAL checkpoint that truncates the log; pages are zeroed by `secure_delete`). Absent on D1 (docs/api.md).
-   */
-  scrub?(): Promise<void>;
-
-  // ----- refold after a stage-model change -----
-  /** Keys of up to `limit` journeys folded under a revision older than `revision`, and how many there are. */
-  staleJourneys(site: string, revision: number, limit: number): Promise<{ keys: string[]; pending: number }>;
-
-  // ----- export -----
-  /** Raw events in arrival order, `limit` per page, after the position `after` (0 for the first page). */
-  exportEvents(site: string, after: number, limit: number, range: DateRange): Promise<ExportPage>;
-
-  /** Server-side write keys (docs/server-side.md): a new key; `key` is the secret, shown once and never stored. */
+/** Server-side write keys (docs/server-side.md). */
+export interface KeyStore {
+  /** A new key; `key` is the secret, shown once and never stored. */
   createWriteKey(site: string, name: string, now?: number): Promise<{ key: string; writeKey: WriteKey }>;
   /** A site's keys, newest first, revoked ones included (with `revokedAt`). */
   listWriteKeys(site: string): Promise<WriteKey[]>;
@@ -252,8 +244,10 @@ export interface Store extends RekeyStore {
   findWriteKey(key: string): Promise<WriteKey | null>;
   /** Records that a key was used at `at` (written at most once a minute per key). */
   touchWriteKey(id: string, at: number): Promise<void>;
+}
 
-  // ----- automation (core/automation, docs/automation.md) -----
+/** Journey automation (core/automation, docs/automation.md): rules, armed stalls, the delivery queue and its log. */
+export interface AutomationStore {
   /** A site's rules, oldest first. */
   listRules(site: string): Promise<Rule[]>;
   /** Creates or replaces a rule; armed stalls of the rule are rescheduled to its (new) delay. */
@@ -272,6 +266,24 @@ export interface Store extends RekeyStore {
   /** Deletes up to `limit` finished deliveries (with their attempts) and retired stalls older than `before`. */
   pruneAutomation(before: number, limit: number): Promise<{ deliveries: number; stalls: number }>;
 }
+
+/** Sites and meta: site configurations, and values kept in the database (admin token, salts). */
+export interface SiteStore {
+  /** A value kept in the database. With `ifAbsent`, never overwrites; returns what is stored. */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string, ifAbsent?: boolean): Promise<string>;
+  /** Meta keys starting with `prefix`, with their values. */
+  listMeta(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  deleteMeta(keys: readonly string[]): Promise<void>;
+
+  getSite(id: string): Promise<SiteConfig | null>;
+  listSites(): Promise<SiteConfig[]>;
+  putSite(site: SiteConfig): Promise<void>;
+}
+
+/** The whole store: one interface per area. A function that needs one area may ask for that area only. */
+export interface Store
+  extends EventStore, ReportStore, PrivacyStore, KeyStore, AutomationStore, SiteStore, RekeyStore {}
 
 /** A write key as listed: never the secret, only its first characters. */
 export interface WriteKey {

@@ -1,4 +1,5 @@
 import { InputError } from './errors';
+import { fieldsFrom, keptValue, type EventField, type FieldKind } from './event-fields';
 import { EVENT_TYPES, LIMITS, type EventType, type Props, type WireBatch, type WireEvent } from './protocol';
 
 const ID_RE = /^[A-Za-z0-9_.:-]+$/;
@@ -30,19 +31,21 @@ const num = (v: unknown, path: string): number | undefined => {
   return v;
 };
 
-const props = (v: unknown, path: string): Props | undefined => {
+const props = (v: unknown, path: string, f: EventField): Props | undefined => {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) return fail(path, `${path} must be an object`);
+  const maxKeys = limit(f, 'keys');
+  const keyLength = limit(f, 'keyLength');
+  const valueLength = limit(f, 'length');
   const keys = Object.keys(v);
-  if (keys.length > LIMITS.props) fail(path, `${path} has more than ${LIMITS.props} properties`);
+  if (keys.length > maxKeys) fail(path, `${path} has more than ${maxKeys} properties`);
   const out: Props = {};
   for (const k of keys) {
     const p = `${path}.${k.length > 40 ? k.slice(0, 40) + '…' : k}`;
-    if (k.length === 0 || k.length > LIMITS.propKeyLength)
-      fail(p, `property keys must be 1–${LIMITS.propKeyLength} characters`);
+    if (k.length === 0 || k.length > keyLength) fail(p, `property keys must be 1–${keyLength} characters`);
     const val = v[k];
     if (typeof val === 'string') {
-      if (val.length > LIMITS.propValueLength) fail(p, `${p} is longer than ${LIMITS.propValueLength} characters`);
+      if (val.length > valueLength) fail(p, `${p} is longer than ${valueLength} characters`);
     } else if (typeof val === 'number') {
       if (!Number.isFinite(val)) fail(p, `${p} must be a finite number`);
     } else if (typeof val !== 'boolean' && val !== null) {
@@ -53,61 +56,73 @@ const props = (v: unknown, path: string): Props | undefined => {
   return out;
 };
 
+/** A limit of a field (event-fields.ts); a field of a kind that needs it always has it. */
+const limit = (f: EventField, which: 'length' | 'keys' | 'keyLength'): number => f.limits?.[which]?.[1] ?? Infinity;
+
+/** The check of each kind of wire field: its value, or undefined when absent (an error names the field). */
+const CHECKS: Record<FieldKind, (v: unknown, path: string, f: EventField) => unknown> = {
+  id: (v, path, f) => ident(v, path, limit(f, 'length'), f.required === true),
+  type: (v, path) => {
+    if (typeof v !== 'string' || !EVENT_TYPES.includes(v as EventType))
+      fail(path, `${path} must be one of ${EVENT_TYPES.join(', ')}`);
+    return v;
+  },
+  time: (v, path) => {
+    const ts = num(v, path);
+    if (ts === undefined) return fail(path, `${path} is required (milliseconds since the epoch)`);
+    if (!Number.isInteger(ts) || ts < 0) fail(path, `${path} must be a non-negative integer (milliseconds)`);
+    return ts;
+  },
+  text: (v, path, f) => str(v, path, limit(f, 'length'), false),
+  number: (v, path) => num(v, path),
+  props,
+  flag: (v, path) =>
+    v === undefined || v === null || typeof v === 'boolean' ? v : fail(path, `${path} must be true or false`),
+};
+
+const WIRE_FIELDS = fieldsFrom('wire');
+const KEYS = WIRE_FIELDS.map((f) => f.key);
+/** Checked first, in this order, as always: the type (it decides what else is required), the time, the id. */
+const ENVELOPE = ['type', 'ts', 'id'].map((key) => WIRE_FIELDS.find((f) => f.key === key) as EventField);
+/** Each wire field in check order, with its check and its place in table order. */
+const PLAN = [...ENVELOPE, ...WIRE_FIELDS.filter((f) => !ENVELOPE.includes(f))].map((f) => ({
+  f,
+  key: f.key,
+  check: CHECKS[f.kind],
+  slot: WIRE_FIELDS.indexOf(f),
+  always: f.required === true,
+}));
+/** The fields each type requires (`required: [types]`), in table order. */
+const REQUIRED_BY = new Map(
+  EVENT_TYPES.map((t) => [t, WIRE_FIELDS.filter((f) => Array.isArray(f.required) && f.required.includes(t))]),
+);
+
+const missing = (v: unknown) => v === undefined || v === '';
+
 const event = (v: unknown, i: number): WireEvent => {
   const path = `events[${i}]`;
   if (!isObject(v)) return fail(path, `${path} must be an object`);
-  const type = v.type;
-  if (typeof type !== 'string' || !EVENT_TYPES.includes(type as EventType)) {
-    fail(`${path}.type`, `${path}.type must be one of ${EVENT_TYPES.join(', ')}`);
+  const values: unknown[] = new Array(KEYS.length);
+  for (const p of PLAN) {
+    const raw = v[p.key];
+    if ((raw === undefined || raw === null) && !p.always) continue; // an optional field not sent
+    values[p.slot] = keptValue(p.f, p.check(raw, `${path}.${p.key}`, p.f));
   }
-  const ts = num(v.ts, `${path}.ts`);
-  if (ts === undefined) fail(`${path}.ts`, `${path}.ts is required (milliseconds since the epoch)`);
-  if (!Number.isInteger(ts) || (ts as number) < 0)
-    fail(`${path}.ts`, `${path}.ts must be a non-negative integer (milliseconds)`);
-  const e: WireEvent = {
-    id: ident(v.id, `${path}.id`, LIMITS.idLength, true) as string,
-    type: type as EventType,
-    ts: ts as number,
-  };
-  const url = str(v.url, `${path}.url`, LIMITS.urlLength, false);
-  const referrer = str(v.referrer, `${path}.referrer`, LIMITS.urlLength, false);
-  const title = str(v.title, `${path}.title`, LIMITS.titleLength, false);
-  const name = str(v.name, `${path}.name`, LIMITS.nameLength, false);
-  const stage = str(v.stage, `${path}.stage`, LIMITS.stageLength, false);
-  const userId = str(v.userId, `${path}.userId`, LIMITS.userIdLength, false);
-  const value = num(v.value, `${path}.value`);
-  const p = props(v.props, `${path}.props`);
-  if (url !== undefined) e.url = url;
-  if (referrer) e.referrer = referrer;
-  if (title !== undefined) e.title = title;
-  if (name !== undefined) e.name = name;
-  if (stage) e.stage = stage;
-  if (userId !== undefined) e.userId = userId;
-  if (value !== undefined) e.value = value;
-  if (p !== undefined) e.props = p;
-  switch (e.type) {
-    case 'event':
-      if (!e.name) fail(`${path}.name`, `${path}.name is required for type "event"`);
-      break;
-    case 'stage':
-      if (!e.stage) fail(`${path}.stage`, `${path}.stage is required for type "stage"`);
-      break;
-    case 'identify':
-      if (!e.userId) fail(`${path}.userId`, `${path}.userId is required for type "identify"`);
-      break;
-    case 'vital':
-      if (!e.name) fail(`${path}.name`, `${path}.name is required for type "vital"`);
-      if (e.value === undefined) fail(`${path}.value`, `${path}.value is required for type "vital"`);
-      break;
-    case 'feedback':
-      if (e.value === undefined || !Number.isInteger(e.value) || e.value < 1 || e.value > 5) {
-        fail(`${path}.value`, `${path}.value must be an integer score from 1 to 5`);
-      }
-      break;
-    case 'page':
-      break;
+  // Keys in table order (the order of every event object).
+  const e: Record<string, unknown> = {};
+  for (let k = 0; k < KEYS.length; k++) if (values[k] !== undefined) e[KEYS[k] as string] = values[k];
+  const type = e.type as EventType;
+  for (const f of REQUIRED_BY.get(type) ?? []) {
+    const p = `${path}.${f.key}`;
+    const value = e[f.key];
+    const score = f.score?.[type];
+    if (score) {
+      const [min, max] = score;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+        fail(p, `${p} must be an integer score from ${min} to ${max}`);
+    } else if (missing(value)) fail(p, `${p} is required for type "${type}"`);
   }
-  return e;
+  return e as unknown as WireEvent;
 };
 
 /**

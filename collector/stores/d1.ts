@@ -1,5 +1,5 @@
 /**
- * The D1 store on Cloudflare Workers: a connector for stores/sql.ts (which holds all the SQL), nothing else.
+ * The D1 store on Cloudflare Workers: a connector for stores/sql/ (which holds all the SQL), nothing else.
  *
  * Reads are `prepare().bind().all()`; a commit is one `db.batch()`, which D1 runs as a single transaction (all
  * statements or none). The SQL layer binds null, never `undefined` (D1 refuses it), and at most 100 parameters per

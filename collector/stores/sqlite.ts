@@ -1,41 +1,36 @@
 /**
- * The SQLite store on Node (better-sqlite3): a connector for stores/sql.ts, plus migrations applied at start.
+ * The SQLite store on Node (better-sqlite3): a connector for stores/sql/, plus migrations applied at start.
  *
  * Durability: WAL journal; `synchronous=NORMAL` by default (an acknowledged event survives a process crash),
  * `synchronous=FULL` with `sync: 'full'` (CJM_SYNC=full: it also survives power loss). Erasure: `secure_delete`, and a
  * checkpoint that truncates the log after each erasure (`scrub`).
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Store } from '../core/store';
-import { createSqlStore, type SqlConnector, type SqlValue } from './sql';
+import { MIGRATIONS_DIR, readMigrations, runMigrations, type MigrationDb } from './migrate';
+import { createSqlStore, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+export { MIGRATIONS_DIR } from './migrate';
 
-/**
- * Applies `collector/migrations/*.sql` not yet applied, recorded in `d1_migrations` (the table wrangler uses for
- * D1), so one schema and one record of it serve both runtimes.
- */
-export const migrate = (db: Database.Database, dir = MIGRATIONS_DIR): string[] => {
-  db.exec(`CREATE TABLE IF NOT EXISTS d1_migrations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)`);
-  const done = new Set((db.prepare('SELECT name FROM d1_migrations').all() as { name: string }[]).map((r) => r.name));
-  const applied: string[] = [];
-  for (const name of readdirSync(dir)
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    if (done.has(name)) continue;
-    const sql = readFileSync(join(dir, name), 'utf8');
+/** A better-sqlite3 handle as the migration runner sees it (stores/migrate.ts): each file runs with `exec`. */
+export const sqliteMigrationDb = (db: Database.Database): MigrationDb<false> => ({
+  run: (sql) => {
+    db.exec(sql);
+  },
+  all: (sql) => db.prepare(sql).all() as Array<Record<string, unknown>>,
+  apply: (sql, record: SqlStatement) =>
     db.transaction(() => {
       db.exec(sql);
-      db.prepare('INSERT INTO d1_migrations (name) VALUES (?)').run(name);
-    })();
-    applied.push(name);
-  }
-  return applied;
-};
+      db.prepare(record.sql).run(...record.params);
+    })(),
+});
+
+/**
+ * Applies `collector/migrations/*.sql` not yet applied, recorded in `d1_migrations` as wrangler records them for
+ * D1 (stores/migrate.ts), so one schema and one record of it serve both runtimes. Returns the files applied now.
+ */
+export const migrate = (db: Database.Database, dir = MIGRATIONS_DIR): string[] =>
+  runMigrations(sqliteMigrationDb(db), readMigrations(dir));
 
 export interface SqliteOptions {
   /** 'normal' (default): durable against a process crash; 'full': also against power loss. */

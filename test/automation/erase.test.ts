@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { deliverDue } from '../../collector/core/automation/deliver';
 import { ensureDemoSite } from '../../collector/core/bootstrap';
 import { createSqlStore } from '../../collector/stores/sql';
-import { eraseAutomationStatements } from '../../collector/stores/sql-automation';
+import { eraseAutomationStatements } from '../../collector/stores/sql/automation';
 import { openSqlite, sqliteConnector } from '../../collector/stores/sqlite';
 import { BASE, MIN, pageAt, rule, send } from './helpers';
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ingest } from '../../collector/core/ingest';
 import type { WireEvent } from '../../collector/core/protocol';
 import { defaultSiteConfig } from '../../collector/core/stages';
-import { bucketRange, bucketSql, valueBucket } from '../../collector/stores/sql-rollups';
+import { bucketRange, bucketSql, valueBucket } from '../../collector/stores/sql/rollups';
 import { createSqliteStore, MIGRATIONS_DIR, openSqlite } from '../../collector/stores/sqlite';
 import { mulberry32 } from '../../bench/lib/traffic';
 import { rangesCuttingDays } from '../helpers';

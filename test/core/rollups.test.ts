@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ingest } from '../../collector/core/ingest';
 import { funnel, journeyMap, touches } from '../../collector/core/reports';
 import { defaultSiteConfig } from '../../collector/core/stages';
-import { splitRange } from '../../collector/stores/sql-rollups';
+import { splitRange } from '../../collector/stores/sql/rollups';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { rangesCuttingDays } from '../helpers';
 

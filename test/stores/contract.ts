@@ -61,6 +61,7 @@ const fullEvent = (id: string, visitor: string, ts: number): StoredEvent => ({
   value: 12.5,
   channel: 'email',
   synthetic: true,
+  device: 'mobile',
 });
 
 const emptyCommit = (): Commit => ({ events: [], links: [], journeys: [], deleteJourneys: [] });
@@ -297,6 +298,19 @@ export const storeContract = (driver: string, open: StoreFactory) => {
         { ...full, receivedAt: T0 + 5 },
         { ...bare, receivedAt: T0 + 5 },
       ]);
+    });
+
+    it('the export reads every field back too (the same row mapping), in arrival order', async () => {
+      const { store } = await open();
+      const full = fullEvent('e1', 'v1', T0);
+      const bare: StoredEvent = { id: 'e2', visitor: 'v1', type: 'page', ts: T0 - 1 };
+      await store.commit('shop', { ...emptyCommit(), events: [full, bare] }, T0 + 5);
+      const page = await store.exportEvents('shop', 0, 10, {});
+      expect(page.events).toEqual([
+        { ...full, receivedAt: T0 + 5 },
+        { ...bare, receivedAt: T0 + 5 },
+      ]);
+      expect(JSON.stringify(page.events[0])).toBe(JSON.stringify((await store.eventsOfVisitors('shop', ['v1']))[1]));
     });
 
     it('commit is idempotent: the same commit repeated (its answer lost) changes nothing, keeps the first receivedAt', async () => {

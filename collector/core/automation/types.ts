@@ -1,6 +1,6 @@
 /**
  * What automation keeps in the store: armed stalls, the webhook delivery queue and its log. The SQL lives in
- * collector/stores/sql-automation.ts; the Store methods are declared in core/store.ts.
+ * collector/stores/sql/automation.ts; the Store methods are declared in core/store.ts.
  */
 
 /** A stall armed by an entry into a stalled rule's stages; evaluated when `dueAt` has passed. */

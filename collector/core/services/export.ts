@@ -2,27 +2,11 @@
  * The raw-event export (`GET /api/sites/:site/export`, docs/api.md): the columns, CSV cells safe from spreadsheet
  * formulas, and a stream that reads the store page by page so memory stays flat whatever the site's size.
  */
+import { CSV_COLUMNS, csvValues } from '../event-fields';
 import type { DateRange, Store, TimelineEvent } from '../store';
 
-/** Export columns, in order (docs/api.md). */
-export const EXPORT_COLUMNS = [
-  'id',
-  'visitor',
-  'type',
-  'ts',
-  'time',
-  'received_at',
-  'name',
-  'stage',
-  'url',
-  'referrer',
-  'title',
-  'user_id',
-  'value',
-  'props',
-  'channel',
-  'device',
-] as const;
+/** Export columns, in order (docs/protocol.md, "CSV export columns"), from the field table (core/event-fields.ts). */
+export const EXPORT_COLUMNS: readonly string[] = CSV_COLUMNS.map((c) => c.column);
 
 /**
  * What a spreadsheet may skip before it decides a cell is a formula: white space and invisible characters (space,
@@ -47,25 +31,7 @@ export const csvCell = (v: string | number | null | undefined): string => {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
 
-export const csvRow = (e: TimelineEvent): string =>
-  [
-    csvCell(e.id),
-    csvCell(e.visitor),
-    csvCell(e.type),
-    csvCell(e.ts),
-    csvCell(new Date(e.ts).toISOString()),
-    csvCell(e.receivedAt),
-    csvCell(e.name),
-    csvCell(e.stage),
-    csvCell(e.url),
-    csvCell(e.referrer),
-    csvCell(e.title),
-    csvCell(e.userId),
-    csvCell(e.value),
-    csvCell(e.props ? JSON.stringify(e.props) : null),
-    csvCell(e.channel),
-    csvCell(e.device),
-  ].join(',') + '\r\n';
+export const csvRow = (e: TimelineEvent): string => csvValues(e).map(csvCell).join(',') + '\r\n';
 
 /** Rows per page read from the database while exporting. */
 export const EXPORT_PAGE = 1000;

@@ -1,13 +1,12 @@
 /**
- * Write keys in SQL (table `write_keys`, migration 0004): the Store methods of the server-side API, spread into
- * `createSqlStore` so every driver (better-sqlite3, D1) runs the same statements.
+ * Write keys in SQL (table `write_keys`, migration 0004): the KeyStore methods of the server-side API.
  *
  * A key is `cjm_wk_` + 32 random bytes in base64url. Only its SHA-256 (Web Crypto, hex) is stored, with its first
  * characters as `prefix` so a list can tell keys apart; the secret itself is returned once, by `createWriteKey`.
  * A hash lookup needs no constant-time comparison: the attacker would have to guess a 256-bit preimage.
  */
-import type { Store, WriteKey } from '../core/store';
-import type { SqlConnector, SqlValue } from './sql';
+import type { KeyStore, WriteKey } from '../../core/store';
+import { query, raw, sql, type SqlConnector, type SqlStatement } from './shared';
 
 export const WRITE_KEY_PREFIX = 'cjm_wk_';
 /** Characters of a key shown in lists: `cjm_wk_` and 6 random ones. */
@@ -37,7 +36,7 @@ interface KeyRow {
   revoked_at: number | null;
 }
 
-const COLUMNS = 'id, site, name, prefix, created_at, last_used_at, revoked_at';
+const COLUMNS = raw('id, site, name, prefix, created_at, last_used_at, revoked_at');
 
 const fromRow = (r: KeyRow): WriteKey => ({
   id: r.id,
@@ -49,18 +48,16 @@ const fromRow = (r: KeyRow): WriteKey => ({
   revokedAt: r.revoked_at,
 });
 
-type KeyMethods = Pick<Store, 'createWriteKey' | 'listWriteKeys' | 'revokeWriteKey' | 'findWriteKey' | 'touchWriteKey'>;
-
 /**
  * The write-key methods of the Store over a connector.
  *
  * @example
- * const store = { ...sqlKeyMethods(db), ...otherMethods }
- * const { key } = await store.createWriteKey('shop', 'billing backend') // show `key` once
+ * const keys = sqlKeyStore(db)
+ * const { key } = await keys.createWriteKey('shop', 'billing backend') // show `key` once
  */
-export const sqlKeyMethods = (db: SqlConnector): KeyMethods => {
-  const one = async (sql: string, params: SqlValue[]): Promise<WriteKey | null> => {
-    const rows = await db.all<KeyRow>(sql, params);
+export const sqlKeyStore = (db: SqlConnector): KeyStore => {
+  const one = async (q: SqlStatement): Promise<WriteKey | null> => {
+    const rows = await query<KeyRow>(db, q);
     return rows[0] ? fromRow(rows[0]) : null;
   };
   return {
@@ -76,44 +73,39 @@ export const sqlKeyMethods = (db: SqlConnector): KeyMethods => {
         lastUsedAt: null,
         revokedAt: null,
       };
+      const hash = await sha256Hex(key);
       await db.batch([
-        {
-          sql: `INSERT INTO write_keys (id, site, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-          params: [id, site, name, writeKey.prefix, await sha256Hex(key), now],
-        },
+        sql`INSERT INTO write_keys (id, site, name, prefix, hash, created_at)
+            VALUES (${id}, ${site}, ${name}, ${writeKey.prefix}, ${hash}, ${now})`,
       ]);
       return { key, writeKey };
     },
 
     async listWriteKeys(site) {
-      const rows = await db.all<KeyRow>(
-        `SELECT ${COLUMNS} FROM write_keys WHERE site = ? ORDER BY created_at DESC, id DESC`,
-        [site],
+      const rows = await query<KeyRow>(
+        db,
+        sql`SELECT ${COLUMNS} FROM write_keys WHERE site = ${site} ORDER BY created_at DESC, id DESC`,
       );
       return rows.map(fromRow);
     },
 
     async revokeWriteKey(site, id, now = Date.now()) {
       await db.batch([
-        {
-          sql: 'UPDATE write_keys SET revoked_at = ? WHERE site = ? AND id = ? AND revoked_at IS NULL',
-          params: [now, site, id],
-        },
+        sql`UPDATE write_keys SET revoked_at = ${now} WHERE site = ${site} AND id = ${id} AND revoked_at IS NULL`,
       ]);
-      return one(`SELECT ${COLUMNS} FROM write_keys WHERE site = ? AND id = ?`, [site, id]);
+      return one(sql`SELECT ${COLUMNS} FROM write_keys WHERE site = ${site} AND id = ${id}`);
     },
 
     async findWriteKey(key) {
       if (typeof key !== 'string' || key.length === 0 || key.length > 200) return null;
-      return one(`SELECT ${COLUMNS} FROM write_keys WHERE hash = ?`, [await sha256Hex(key)]);
+      const hash = await sha256Hex(key);
+      return one(sql`SELECT ${COLUMNS} FROM write_keys WHERE hash = ${hash}`);
     },
 
     async touchWriteKey(id, at) {
       await db.batch([
-        {
-          sql: 'UPDATE write_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)',
-          params: [at, id, at - TOUCH_EVERY_MS],
-        },
+        sql`UPDATE write_keys SET last_used_at = ${at}
+            WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at <= ${at - TOUCH_EVERY_MS})`,
       ]);
     },
   };

@@ -4,9 +4,9 @@
  * contributes to the day of its first event (its cohort). Exact by construction: every write subtracts exactly what
  * the previous state added (the previous state is the stored one, guarded by the journey version).
  */
-import { dayOf } from '../core/privacy';
-import { JOURNEY_VERSION, transitions, type Journey } from '../core/journey';
-import type { SqlStatement, SqlValue } from './sql';
+import { dayOf } from '../../core/privacy';
+import { JOURNEY_VERSION, transitions, type Journey } from '../../core/journey';
+import { list, raw, sql, type SqlStatement, type SqlValue } from './shared';
 
 interface Contribution {
   table: string;
@@ -160,11 +160,13 @@ export const rollupStatements = (
     if (Object.values(d.add).every((v) => v === 0)) continue;
     const keys = Object.keys(d.key);
     const adds = Object.keys(d.add);
-    out.push({
-      sql: `INSERT INTO ${d.table} (${[...keys, ...adds].join(', ')}) VALUES (${[...keys, ...adds].map(() => '?').join(', ')})
-            ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${adds.map((a) => `${a} = ${a} + excluded.${a}`).join(', ')}`,
-      params: [...Object.values(d.key), ...Object.values(d.add)],
-    });
+    const cols = raw([...keys, ...adds].join(', '));
+    const sums = raw(adds.map((a) => `${a} = ${a} + excluded.${a}`).join(', '));
+    const values = list([...Object.values(d.key), ...Object.values(d.add)]);
+    out.push(
+      sql`INSERT INTO ${raw(d.table)} (${cols}) VALUES ${values}
+          ON CONFLICT (${raw(keys.join(', '))}) DO UPDATE SET ${sums}`,
+    );
   }
   return out;
 };
