@@ -3,7 +3,7 @@
  * apply the migrations to a local D1, and start the Worker on a real workerd (wrangler's `unstable_startWorker`).
  *
  * @example
- * const w = await startLocalWorker({ adminToken: 'secret' })   // free port, fresh temp D1
+ * const w = await startLocalWorker({ adminToken: 'a-token-of-24-characters-at-least' })   // free port, fresh temp D1
  * await fetch(`${w.url}/collect`, { method: 'POST', body })
  * await w.stop()
  *

@@ -36,7 +36,7 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
     cors({
       origin: (origin) => origin || '*',
       allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type'],
+      allowHeaders: ['Content-Type', 'Content-Encoding'], // a browser may gzip with CompressionStream
       exposeHeaders: ['Retry-After', 'X-Cjm-Dropped'],
       maxAge: 86400,
     }),
