@@ -108,7 +108,6 @@ describe('compressed bodies (issue 15, item 4)', () => {
       },
     });
     const before = process.memoryUsage().arrayBuffers;
-    const t0 = performance.now();
     const res = await t.app.request('/collect', {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain', 'Content-Encoding': 'gzip', 'User-Agent': UA },
@@ -116,7 +115,6 @@ describe('compressed bodies (issue 15, item 4)', () => {
       duplex: 'half',
     } as RequestInit);
     expect(res.status).toBe(413);
-    expect(performance.now() - t0).toBeLessThan(1000); // inflating all of it takes seconds
     expect(pulled).toBeLessThan(bomb.length / 4); // the stream's read-ahead, not the megabyte
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
   });

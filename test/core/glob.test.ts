@@ -22,6 +22,20 @@ const reference = (pattern: string): RegExp => {
   return new RegExp(`^${re}$`, 'i');
 };
 
+/**
+ * The fastest of five runs of `fn`, in ms: the cost of the work itself, not of a busy machine descheduling the test
+ * (a backtracking match does not get faster by trying again).
+ */
+const fastest = (fn: () => unknown): number => {
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+};
+
 describe('glob matcher', () => {
   it('matches what the regex matched, for any pattern and path over a small alphabet', () => {
     const pattern = fc.string({ unit: fc.constantFrom('*', '*', '/', 'a', 'B', '-', '.', '?'), maxLength: 12 });
@@ -63,13 +77,14 @@ describe('glob matcher', () => {
     for (const p of patterns) {
       expect(p.length).toBeLessThanOrEqual(200); // the longest pattern a stage rule may hold
       const m = globMatcher(p);
-      for (const s of paths) {
-        const t0 = performance.now();
-        m(s);
-        worst = Math.max(worst, performance.now() - t0);
-      }
+      for (const s of paths)
+        worst = Math.max(
+          worst,
+          fastest(() => m(s)),
+        );
     }
-    // Linear: at most 2,000 × 200 steps. The regex took 10.5 s for `**-**-**-**-**-x` and 150 characters.
+    // Linear: 2,000 characters × 200 pattern positions / 32 per word; about 1 ms. The regex took 10.5 s for
+    // `**-**-**-**-**-x` and 150 characters (and would not finish at 2,000).
     expect(worst).toBeLessThan(50);
   });
 
@@ -79,10 +94,9 @@ describe('glob matcher', () => {
       conversion: 'trap',
     });
     const state = () => ({ stages: {}, counts: {}, returnGap: null, firstTouch: true });
-    const t0 = performance.now();
-    const stage = model.stageOf({ type: 'page', url: `https://shop.test/${'-'.repeat(2000)}` }, state());
-    expect(performance.now() - t0).toBeLessThan(50);
-    expect(stage).toBeUndefined();
+    const hostile = { type: 'page', url: `https://shop.test/${'-'.repeat(2000)}` };
+    expect(fastest(() => model.stageOf(hostile, state()))).toBeLessThan(50);
+    expect(model.stageOf(hostile, state())).toBeUndefined();
     expect(model.stageOf({ type: 'page', url: 'https://shop.test/a-b-c-d-e-x' }, state())).toBe('trap');
   });
 });
