@@ -46,6 +46,7 @@ export const fileAssets = (root = ROOT) => {
   const mounts: Array<[string, string]> = [
     ['/cjm.js', join(root, 'dist', 'cjm.js')],
     ['/cjm.vitals.js', join(root, 'dist', 'cjm.vitals.js')],
+    ['/cjm.markup.js', join(root, 'dist', 'cjm.markup.js')],
     ['/assets/', join(root, 'dist', 'assets') + sep],
     ['/demo/', join(root, 'demo-site') + sep],
   ];

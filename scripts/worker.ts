@@ -25,18 +25,22 @@ export const ASSETS_DIR = join(ROOT, '.worker-assets');
 export { MIGRATIONS_DIR };
 
 /**
- * Assembles what the `ASSETS` binding serves: the built tag (`/cjm.js`, `/cjm.vitals.js` from dist/), the dashboard's
+ * Assembles what the `ASSETS` binding serves: the built tag and its chunks (`/cjm.js`,
+ * `/cjm.vitals.js`, `/cjm.markup.js` from dist/), the dashboard's
  * built stylesheet, script and manifest (`/assets/…` from dist/assets/) and the demo shop (`/demo/…` from
  * demo-site/), the same URL paths collector/node.ts serves from files.
  */
+/** The tag and its lazily loaded chunks, served at the root. */
+const TAG_FILES = ['cjm.js', 'cjm.vitals.js', 'cjm.markup.js'];
+
 export const assembleAssets = (root = ROOT, out = join(root, '.worker-assets')): string => {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  for (const file of ['cjm.js', 'cjm.vitals.js', 'assets/manifest.json']) {
+  for (const file of [...TAG_FILES, 'assets/manifest.json']) {
     const from = join(root, 'dist', file);
     if (!existsSync(from)) throw new Error(`[cjm] ${from} is missing: build it first with npm run build`);
   }
-  for (const file of ['cjm.js', 'cjm.vitals.js']) cpSync(join(root, 'dist', file), join(out, file));
+  for (const file of TAG_FILES) cpSync(join(root, 'dist', file), join(out, file));
   cpSync(join(root, 'dist', 'assets'), join(out, 'assets'), { recursive: true });
   cpSync(join(root, 'demo-site'), join(out, 'demo'), { recursive: true });
   return out;

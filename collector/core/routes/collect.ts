@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { isbot } from 'isbot';
+import { isInternalReferrer } from '../channels';
 import { InputError } from '../errors';
 import { jsonBody, type AppEnv, type AppOptions } from '../http';
 import { ingest, type IngestOptions } from '../ingest';
@@ -92,6 +93,8 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
         visitor = await derivedVisitorId(store, site.id, ip, ua, now);
       }
       const { events, rejected } = correctTimestamps(batch, now);
+      // The tag sends document.referrer as it is: one from the page's own host is a move within the site, not stored.
+      for (const e of events) if (e.referrer && isInternalReferrer(e.referrer, e.url)) delete e.referrer;
       const options: IngestOptions = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
       if (quota) options.admit = quota.admission(store, site, clientIp(c), now);
       const result: CollectAnswer = await ingest(store, site, visitor, events, now, options);
