@@ -3,7 +3,7 @@
  * apply the migrations to a local D1, and start the Worker on a real workerd (wrangler's `unstable_startWorker`).
  *
  * @example
- * const w = await startLocalWorker({ adminToken: 'secret' })   // free port, fresh temp D1
+ * const w = await startLocalWorker({ adminToken: 'a-token-of-24-characters-at-least' })   // free port, fresh temp D1
  * await fetch(`${w.url}/collect`, { method: 'POST', body })
  * await w.stop()
  *
@@ -121,6 +121,8 @@ export interface LocalWorkerOptions {
   port?: number;
   /** The `CJM_ADMIN_TOKEN` var; when absent the Worker generates one and keeps it in D1 (`token` reads it back). */
   adminToken?: string;
+  /** The `CJM_SECRET` var (the hashing secret); when absent the Worker keeps one in D1. */
+  secret?: string;
   /** Local D1 state folder (`--persist-to`); default a fresh temp folder, removed by `stop()`. */
   persistTo?: string;
   /**
@@ -159,7 +161,10 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
   const worker = await unstable_startWorker({
     config: assets ? WRANGLER_TOML : withoutAssets(persistTo),
     ...(assetsDir ? { assets: assetsDir } : {}),
-    bindings: options.adminToken ? { CJM_ADMIN_TOKEN: { type: 'plain_text', value: options.adminToken } } : {},
+    bindings: {
+      ...(options.adminToken ? { CJM_ADMIN_TOKEN: { type: 'plain_text' as const, value: options.adminToken } } : {}),
+      ...(options.secret ? { CJM_SECRET: { type: 'plain_text' as const, value: options.secret } } : {}),
+    },
     dev: {
       server: { hostname: '127.0.0.1', port },
       inspector: false,

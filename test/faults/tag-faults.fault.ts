@@ -27,7 +27,7 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
   let context: BrowserContext;
 
   beforeAll(async () => {
-    collector = await start({ port: 0, db: ':memory:', adminToken: 'fault-token', automation: false });
+    collector = await start({ port: 0, db: ':memory:', adminToken: 'fault-token-0123456789abcdef', automation: false });
     proxy = await startFaultProxy(collector.url.replace('localhost', '127.0.0.1'));
     const tag = readFileSync(join(ROOT, 'dist', 'cjm.js'));
     // The shop's pages, on their own origin; the tag's endpoint (data-api) is the proxy.

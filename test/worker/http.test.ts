@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/worker';
 import { startWorker, type LocalWorker } from './start';
 
-const TOKEN = 'worker-test-token';
+const TOKEN = 'worker-test-token-0123456789';
 /** A browser's User-Agent: /collect drops (and counts) what bots send. */
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const now = Date.now();
