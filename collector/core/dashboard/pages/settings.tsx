@@ -5,9 +5,10 @@
 import type { Delivery } from '../../automation/types';
 import type { Rule } from '../../automation/rules';
 import type { SiteConfig } from '../../stages';
-import type { WriteKey } from '../../store';
+import type { AuditEntry, WriteKey } from '../../store';
 import { ago, dateTime, type Html } from '../format';
 import { sitePath } from '../layout';
+import { AuditLog } from './audit';
 
 export interface SettingsData {
   site: SiteConfig;
@@ -15,6 +16,8 @@ export interface SettingsData {
   rules: Rule[] | null;
   deliveries: Delivery[] | null;
   keys: WriteKey[] | null;
+  /** The latest entries of the audit log, newest first. */
+  audit: AuditEntry[];
   now: number;
   flash?: Html;
   /** A write key just created: its secret, shown once. */
@@ -447,6 +450,7 @@ export const SettingsPage = ({ d }: { d: SettingsData }) => {
         <h2>Write keys</h2>
         <WriteKeys d={d} base={base} />
       </div>
+      <AuditLog site={site.id} entries={d.audit} now={d.now} />
     </>
   );
 };
