@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { SESSION_LIMITS } from '../../collector/core/dashboard/auth';
 import { sha256Hex } from '../../collector/core/privacy';
+import { maintenance } from '../../collector/core/sites';
 import { TOKEN } from '../helpers';
 import { CANARY, cookieOf, makeTeam, ORIGIN, PASSWORD } from './fixture';
 
@@ -588,5 +589,19 @@ describe('escaping and CSRF', () => {
     }
     const notObject = await t.api('/api/tokens', json('POST', ['x'], t.viewer.token));
     expect(notObject.status).toBe(400);
+  });
+});
+
+describe('maintenance', () => {
+  it('deletes the rows of ended sessions, keeps live ones', async () => {
+    const t = await makeTeam();
+    expect((await t.post('/logout', {}, { Cookie: t.viewer.cookie })).status).toBe(303);
+    t.clock.now += 1000;
+    const { sessions } = await maintenance(t.store, t.clock.now);
+    expect(sessions).toBe(1);
+    expect((await t.get('/sites/demo/map', t.analyst.cookie)).status).toBe(200);
+    t.clock.now += SESSION_LIMITS.maxMs;
+    expect((await maintenance(t.store, t.clock.now)).sessions).toBe(6); // the other five members' and the admin token's
+    expect((await t.get('/sites/demo/map', t.analyst.cookie)).status).toBe(303);
   });
 });
