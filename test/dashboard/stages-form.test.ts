@@ -458,7 +458,7 @@ describe('the template picker', () => {
       expect(form.textContent).toContain('the journeys will be refolded');
       expect((form.querySelector('input[name=template]') as HTMLInputElement).value).toBe(x.id);
       const inUse = x.id === 'shop'; // the demo site has the default model
-      expect(el.querySelector('.badge.good')?.textContent === 'in use', x.id).toBe(inUse);
+      expect(el.querySelector('summary .badge.good')?.textContent === 'in use', x.id).toBe(inUse);
       expect(form.querySelector('button')!.hasAttribute('disabled'), x.id).toBe(inUse);
     }
     const lifecycle = picker.querySelector('[data-template=lifecycle]')!.textContent!;
@@ -493,7 +493,7 @@ describe('the template picker', () => {
       (x) => (x as HTMLInputElement).value,
     );
     expect(names).toEqual(['awareness', 'consideration', 'purchase', 'post-purchase', 'advocacy', '']);
-    expect(doc.querySelector('[data-template=post-purchase] .badge.good')!.textContent).toBe('in use');
+    expect(doc.querySelector('[data-template=post-purchase] summary .badge.good')!.textContent).toBe('in use');
   });
 
   it('refuses an unknown template on the page, and a post without the field, changing nothing', async () => {
