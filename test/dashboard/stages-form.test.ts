@@ -496,7 +496,7 @@ describe('the template picker', () => {
     expect(doc.querySelector('[data-template=post-purchase] summary .badge.good')!.textContent).toBe('in use');
   });
 
-  it('refuses an unknown template on the page, and a post without the field, changing nothing', async () => {
+  it('refuses an unknown template on the page, a post without the field, a cross-site or signed-out post, changing nothing', async () => {
     const before = await site();
     const res = await post('/sites/demo/settings/template', { template: 'nope' });
     expect(res.status).toBe(400);
@@ -506,6 +506,19 @@ describe('the template picker', () => {
     const missing = await post('/sites/demo/settings/template', {});
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ error: '[cjm] the form has no field "template"', path: 'template' });
+    const form = { method: 'POST', body: 'template=lifecycle' };
+    const type = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const crossSite = await t.app.request('/sites/demo/settings/template', {
+      ...form,
+      headers: { ...type, Origin: 'https://evil.example', Cookie: cookie },
+    });
+    expect(crossSite.status).toBe(403);
+    const signedOut = await t.app.request('/sites/demo/settings/template', {
+      ...form,
+      headers: { ...type, Origin: ORIGIN },
+    });
+    expect(signedOut.status).toBe(303);
+    expect(signedOut.headers.get('location')).toMatch(/^\/login\?next=/);
     expect(await site()).toEqual(before);
   });
 });
