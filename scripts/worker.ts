@@ -77,12 +77,23 @@ export interface LocalD1 {
  * `wrangler dev --persist-to` uses (default: a fresh temp folder).
  */
 export const openLocalD1 = async (persistTo = mkdtempSync(join(tmpdir(), 'cjm-d1-'))): Promise<LocalD1> => {
-  const proxy = await getPlatformProxy<{ DB: D1Database }>({
-    configPath: WRANGLER_TOML,
-    persist: { path: join(persistTo, 'v3') },
-  });
-  await applyMigrations(proxy.env.DB);
-  return { db: proxy.env.DB, dispose: () => proxy.dispose() };
+  for (let attempt = 1; ; attempt++) {
+    const proxy = await getPlatformProxy<{ DB: D1Database }>({
+      configPath: WRANGLER_TOML,
+      persist: { path: join(persistTo, 'v3') },
+    });
+    try {
+      await applyMigrations(proxy.env.DB);
+      return { db: proxy.env.DB, dispose: () => proxy.dispose() };
+    } catch (e) {
+      await proxy.dispose();
+      // Miniflare's synchronous proxy (every `prepare` of the migrations' many statements is a blocking call to a
+      // worker thread) has been seen to lose a reply on a loaded machine (an AssertionError in fetch-sync). Each
+      // migration file is one atomic batch recorded in d1_migrations, so a fresh proxy resumes where this one stopped.
+      if (attempt >= 3) throw e;
+      console.warn(`[cjm] local D1 migration attempt ${attempt} failed (${String(e)}); retrying with a fresh proxy`);
+    }
+  }
 };
 
 /** wrangler.toml without its `[assets]` table, written into `dir` (paths made absolute). */
