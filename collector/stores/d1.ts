@@ -6,20 +6,29 @@
  * statement. Migrations are applied by wrangler (`wrangler d1 migrations apply DB`), not here.
  */
 import type { Store } from '../core/store';
+import { storeError } from './full';
 import { createSqlStore, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
 
 /** A connector over a D1 binding (injected: built per request from `env.DB`, never read from globals). */
 export const d1Connector = (db: D1Database): SqlConnector => ({
   all: async <T>(sql: string, params: readonly SqlValue[] = []) => {
-    const { results } = await db
-      .prepare(sql)
-      .bind(...params)
-      .all<T>();
-    return results;
+    try {
+      const { results } = await db
+        .prepare(sql)
+        .bind(...params)
+        .all<T>();
+      return results;
+    } catch (e) {
+      throw storeError(e); // a full database: StoreFullError (stores/full.ts)
+    }
   },
   batch: async (statements: readonly SqlStatement[]) => {
     if (statements.length === 0) return;
-    await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
+    try {
+      await db.batch(statements.map((s) => db.prepare(s.sql).bind(...s.params)));
+    } catch (e) {
+      throw storeError(e);
+    }
   },
 });
 

@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Store } from '../core/store';
+import { storeError } from './full';
 import { MIGRATIONS_DIR, readMigrations, runMigrations, type MigrationDb } from './migrate';
 import { createSqlStore, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
 
@@ -62,9 +63,19 @@ export const sqliteConnector = (db: Database.Database): SqlConnector => {
     for (const s of statements) prepare(s.sql).run(...s.params);
   });
   return {
-    all: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as T[],
+    all: async <T>(sql: string, params: readonly SqlValue[] = []) => {
+      try {
+        return prepare(sql).all(...params) as T[];
+      } catch (e) {
+        throw storeError(e); // SQLITE_FULL: StoreFullError (stores/full.ts)
+      }
+    },
     batch: async (statements) => {
-      runAll(statements);
+      try {
+        runAll(statements);
+      } catch (e) {
+        throw storeError(e);
+      }
     },
   };
 };
