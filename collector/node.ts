@@ -13,9 +13,11 @@ import { createApp, type App } from './core/app';
 import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { createStorageMonitor, type StorageProbe } from './core/services/health';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
-import { createSqliteStore, openSqlite } from './stores/sqlite';
+import { createRoutedStore } from './stores/routed';
+import { openSqlite, sqliteConnector, sqliteStats } from './stores/sqlite';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -107,7 +109,11 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const file = options.db ?? './data/cjm.db';
   if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   const db = openSqlite(file, { sync: options.sync ?? 'normal' });
-  const store = createSqliteStore(db);
+  // One database, through the routing store: a full disk is reported to the monitor, and a site moved to D1
+  // (npm run move-site -- --from-sqlite) answers 503 here instead of taking events that would never reach D1.
+  const monitor = createStorageMonitor();
+  const store = createRoutedStore({ DB: sqliteConnector(db) }, { monitor });
+  const storage: StorageProbe = { main: 'DB', names: ['DB'], stats: async () => [sqliteStats(db, file)] };
   const token = await resolveAdminToken(store, options.adminToken);
   await ensureDemoSite(store);
   const asset = fileAssets();
@@ -115,6 +121,8 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     getStore: () => store,
     getAdminToken: async () => token,
     asset,
+    storage: () => storage,
+    monitor,
     // The socket's address; behind a reverse proxy set CJM_TRUST_PROXY=1 to take the first X-Forwarded-For hop.
     clientIp: (c) =>
       (options.trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined) ||

@@ -1,17 +1,20 @@
 /**
- * The Workers entry: the same Hono app as collector/node.ts, with a D1 store built from the request's `env.DB`,
+ * The Workers entry: the same Hono app as collector/node.ts, with the routing store over the request's D1 bindings,
  * the tag and the demo shop served from the static-assets binding, and a cron handler for periodic work.
  *
- * Bindings (wrangler.toml): `DB` (D1), `ASSETS` (static assets assembled by `npm run build:worker`), and the
+ * Bindings (wrangler.toml): `DB` (D1, the main database), more D1 bindings for sites kept in their own database
+ * (`DB_SHOP`…: any D1 binding counts, see `d1Databases`), `ASSETS` (static assets assembled by `npm run build:worker`), and the
  * `CJM_ADMIN_TOKEN` secret or var. Everything comes from `env`, never from globals.
  */
 import type { Context } from 'hono';
 import { createApp } from './core/app';
 import { runAutomation } from './core/automation/run';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { createStorageMonitor, D1_LIMIT_BYTES, type StorageProbe } from './core/services/health';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
-import { createD1Store } from './stores/d1';
+import { createD1Store, d1Connector, d1Databases, d1Stats } from './stores/d1';
+import { createRoutedStore, MAIN_DATABASE } from './stores/routed';
 
 export interface Env {
   DB: D1Database;
@@ -19,7 +22,33 @@ export interface Env {
   ASSETS?: Fetcher;
   /** The admin token (`wrangler secret put CJM_ADMIN_TOKEN`); when unset, one is generated once and kept in D1. */
   CJM_ADMIN_TOKEN?: string;
+  /** The size limit of each D1 database in bytes (default 10 GB, Workers Paid; 500000000 on Free). */
+  CJM_D1_LIMIT_BYTES?: string;
 }
+
+/** Full errors and writes of this isolate's stores (core/services/health.ts). */
+const monitor = createStorageMonitor();
+
+/**
+ * The store of a request or a cron run: the routing store over every D1 binding of `env` (`DB` holds settings, keys,
+ * meta and every site that names no database of its own; `DB_SHOP`… the sites that do; stores/routed.ts).
+ */
+export const storeOf = (env: Env): Store => {
+  const connectors = Object.fromEntries([...d1Databases(env)].map(([name, db]) => [name, d1Connector(db)]));
+  return createRoutedStore(connectors, { main: MAIN_DATABASE, monitor });
+};
+
+/** The Worker's databases for GET /api/health and a new site's `database`: its D1 bindings, `DB` first. */
+export const storageOf = (env: Env): StorageProbe => {
+  const dbs = d1Databases(env);
+  const names = [MAIN_DATABASE, ...[...dbs.keys()].filter((n) => n !== MAIN_DATABASE).sort()];
+  const limit = Number(env.CJM_D1_LIMIT_BYTES) > 0 ? Number(env.CJM_D1_LIMIT_BYTES) : D1_LIMIT_BYTES;
+  return {
+    main: MAIN_DATABASE,
+    names,
+    stats: () => Promise.all(names.map((n) => d1Stats(n, dbs.get(n) as D1Database, limit))),
+  };
+};
 
 const envOf = (c: Context): Env => c.env as Env;
 
@@ -56,9 +85,11 @@ const asset = async (path: string, c: Context): Promise<Response | null> => {
 };
 
 export const app = createApp({
-  getStore: (c) => createD1Store(envOf(c).DB),
+  getStore: (c) => storeOf(envOf(c)),
   getAdminToken: (c) => boot(envOf(c)),
   asset,
+  storage: (c) => storageOf(envOf(c)),
+  monitor,
   // Set by Cloudflare's edge for every request (a client cannot forge it there); absent in tests outside workerd.
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? null,
 });
@@ -99,7 +130,7 @@ export default {
   },
   async scheduled(controller, env) {
     await boot(env);
-    const store = createD1Store(env.DB);
+    const store = storeOf(env);
     for (const job of periodicJobs) await job(store, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Env>;

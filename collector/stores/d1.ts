@@ -5,6 +5,7 @@
  * statements or none). The SQL layer binds null, never `undefined` (D1 refuses it), and at most 100 parameters per
  * statement. Migrations are applied by wrangler (`wrangler d1 migrations apply DB`), not here.
  */
+import { D1_LIMIT_BYTES, type DatabaseStats } from '../core/services/health';
 import type { Store } from '../core/store';
 import { storeError } from './full';
 import { createSqlStore, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
@@ -39,3 +40,41 @@ export const d1Connector = (db: D1Database): SqlConnector => ({
  * export default { fetch: (req, env) => createApp({ getStore: (c) => createD1Store(c.env.DB), ... }).fetch(req, env) }
  */
 export const createD1Store = (db: D1Database): Store => createSqlStore(d1Connector(db));
+
+/** Whether a binding is a D1 database (what wrangler.toml's `[[d1_databases]]` gives a Worker). */
+export const isD1Database = (v: unknown): v is D1Database =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as D1Database).prepare === 'function' &&
+  typeof (v as D1Database).batch === 'function' &&
+  typeof (v as D1Database).exec === 'function';
+
+/**
+ * The D1 databases of a Worker's `env`, by binding name: every binding that is a D1 database (`DB`, `DB_SHOP`…),
+ * so a `[[d1_databases]]` entry in wrangler.toml is all a site's own database needs.
+ */
+export const d1Databases = (env: object): Map<string, D1Database> => {
+  const out = new Map<string, D1Database>();
+  for (const [name, v] of Object.entries(env)) if (isD1Database(v)) out.set(name, v);
+  return out;
+};
+
+/**
+ * The size of a D1 database: `meta.size_after` of a trivial query (D1 reports the database's size after every
+ * query; its page pragmas are refused with SQLITE_AUTH), against `limitBytes` (10 GB on Workers Paid).
+ */
+export const d1Stats = async (name: string, db: D1Database, limitBytes = D1_LIMIT_BYTES): Promise<DatabaseStats> => {
+  const { meta } = await db.prepare('SELECT 1').all();
+  const size = (meta as { size_after?: unknown }).size_after;
+  return {
+    name,
+    runtime: 'd1',
+    sizeBytes: typeof size === 'number' ? size : 0,
+    limitBytes,
+    pageSize: null,
+    pageCount: null,
+    freePages: null,
+    maxPageCount: null,
+    diskFreeBytes: null,
+  };
+};

@@ -23,7 +23,8 @@
 import type { Rule } from '../core/automation/rules';
 import type { ClaimedDelivery, Stall, StallUpdate } from '../core/automation/types';
 import type { SiteConfig } from '../core/stages';
-import { SiteMovingError, StoreUnavailableError, type Store } from '../core/store';
+import type { StorageEvents } from '../core/services/health';
+import { SiteMovingError, StoreFullError, StoreUnavailableError, type Store } from '../core/store';
 import { createSqlStore, type SqlConnector, type SqlStatement } from './sql';
 import { query, sql } from './sql/shared';
 
@@ -56,6 +57,8 @@ export interface RoutedStoreOptions {
   main?: string;
   /** Where a site's data lives (default: the routing table in main's meta). Tests route by a fixed table. */
   databaseOf?: (site: string) => string | undefined | Promise<string | undefined>;
+  /** Told of every full error and every write that went through, per database (core/services/health.ts). */
+  monitor?: StorageEvents;
 }
 
 /** The guard of a site's writes: a NOT NULL violation (meta.value) exactly when the site is paused here. */
@@ -76,10 +79,11 @@ const movingError = (site: string, p: PauseRecord): SiteMovingError =>
     site,
   );
 
-/** Marks a StoreFullError (or any unavailability) with the database it came from. */
-const named = (db: SqlConnector, name: string): SqlConnector => {
+/** Marks a StoreFullError (or any unavailability) with the database it came from, and tells the monitor. */
+const named = (db: SqlConnector, name: string, monitor: StorageEvents | undefined): SqlConnector => {
   const mark = (e: unknown) => {
     if (e instanceof StoreUnavailableError && e.database === undefined) e.database = name;
+    if (e instanceof StoreFullError) monitor?.full(name, e, Date.now());
     return e;
   };
   return {
@@ -100,8 +104,12 @@ const named = (db: SqlConnector, name: string): SqlConnector => {
   };
 };
 
-/** A connector whose batches refuse to commit while the site is paused in this database. */
-const guarded = (db: SqlConnector, site: string): SqlConnector => ({
+/**
+ * A connector whose batches refuse to commit while the site is paused in this database. A batch that went through
+ * tells the monitor the database takes the site's writes again (settings and meta writes do not count: a small
+ * write can fit in a full database's last free page while an ingest does not).
+ */
+const guarded = (db: SqlConnector, site: string, name: string, monitor: StorageEvents | undefined): SqlConnector => ({
   all: (text, params) => db.all(text, params),
   batch: async (statements) => {
     if (statements.length === 0) return;
@@ -112,6 +120,7 @@ const guarded = (db: SqlConnector, site: string): SqlConnector => ({
       if (paused) throw movingError(site, paused);
       throw e;
     }
+    monitor?.written(name, Date.now());
   },
 });
 
@@ -130,7 +139,7 @@ export const createRoutedStore = (
 ): Store => {
   const mainName = options.main ?? MAIN_DATABASE;
   const names = Object.keys(databases);
-  const raw = new Map(names.map((n) => [n, named(databases[n] as SqlConnector, n)]));
+  const raw = new Map(names.map((n) => [n, named(databases[n] as SqlConnector, n, options.monitor)]));
   const mainDb = raw.get(mainName);
   if (!mainDb)
     throw new Error(`[cjm] the routing store has no main database "${mainName}" (it has ${names.join(', ')})`);
@@ -170,7 +179,7 @@ export const createRoutedStore = (
     }
     const k = `${name}\u0000${site}`;
     let s = stores.get(k);
-    if (!s) stores.set(k, (s = createSqlStore(guarded(db, site))));
+    if (!s) stores.set(k, (s = createSqlStore(guarded(db, site, name, options.monitor))));
     return s;
   };
 

@@ -4,7 +4,10 @@
  * Durability: WAL journal; `synchronous=NORMAL` by default (an acknowledged event survives a process crash),
  * `synchronous=FULL` with `sync: 'full'` (CJM_SYNC=full: it also survives power loss).
  */
+import { statfsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import type { DatabaseStats } from '../core/services/health';
 import type { Store } from '../core/store';
 import { storeError } from './full';
 import { MIGRATIONS_DIR, readMigrations, runMigrations, type MigrationDb } from './migrate';
@@ -87,3 +90,36 @@ export const sqliteConnector = (db: Database.Database): SqlConnector => {
  * const store = createSqliteStore(openSqlite('./data/cjm.db'))
  */
 export const createSqliteStore = (db: Database.Database): Store => createSqlStore(sqliteConnector(db));
+
+/**
+ * The sizes of a SQLite database (core/services/health.ts): its pages, `max_page_count`, and the free space of the
+ * disk that holds `file` (none for `:memory:`). The limit is whichever comes first.
+ */
+export const sqliteStats = (db: Database.Database, file: string, name = 'DB'): DatabaseStats => {
+  const pragma = (p: string) => Number(db.pragma(p, { simple: true }));
+  const pageSize = pragma('page_size');
+  const pageCount = pragma('page_count');
+  const maxPageCount = pragma('max_page_count');
+  let diskFreeBytes: number | null = null;
+  if (file !== ':memory:') {
+    try {
+      const fs = statfsSync(dirname(resolve(file)));
+      diskFreeBytes = Number(fs.bavail) * Number(fs.bsize);
+    } catch {
+      /* not every platform tells */
+    }
+  }
+  const sizeBytes = pageCount * pageSize;
+  const byPages = maxPageCount * pageSize;
+  return {
+    name,
+    runtime: 'sqlite',
+    sizeBytes,
+    limitBytes: diskFreeBytes === null ? byPages : Math.min(byPages, sizeBytes + diskFreeBytes),
+    pageSize,
+    pageCount,
+    freePages: pragma('freelist_count'),
+    maxPageCount,
+    diskFreeBytes,
+  };
+};
