@@ -41,13 +41,20 @@ export const d1Connector = (db: D1Database): SqlConnector => ({
  */
 export const createD1Store = (db: D1Database): Store => createSqlStore(d1Connector(db));
 
-/** Whether a binding is a D1 database (what wrangler.toml's `[[d1_databases]]` gives a Worker). */
-export const isD1Database = (v: unknown): v is D1Database =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as D1Database).prepare === 'function' &&
-  typeof (v as D1Database).batch === 'function' &&
-  typeof (v as D1Database).exec === 'function';
+/**
+ * Whether a binding is a D1 database (what wrangler.toml's `[[d1_databases]]` gives a Worker): it has D1's methods,
+ * and is not an RPC stub (a service binding such as `ASSETS` answers every method name, made-up ones included).
+ */
+export const isD1Database = (v: unknown): v is D1Database => {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.prepare === 'function' &&
+    typeof o.batch === 'function' &&
+    typeof o.exec === 'function' &&
+    typeof o.cjmNoSuchMethod !== 'function'
+  );
+};
 
 /**
  * The D1 databases of a Worker's `env`, by binding name: every binding that is a D1 database (`DB`, `DB_SHOP`…),
