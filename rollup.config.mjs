@@ -1,21 +1,26 @@
 // Builds the SDK:
-//   dist/cjm.js          the script tag: one minified IIFE (budget 2,000 B gzip -9)
+//   dist/cjm.js          the script tag: one minified IIFE (budget 1,900 B gzip -9)
+//   dist/cjm.markup.js   declarative events and stages from markup, injected with data-markup (budget 600 B gzip -9)
 //   dist/cjm.vitals.js   web-vitals chunk the tag injects with data-vitals (budget 4,000 B gzip -9)
-//   dist/index.mjs       the ESM module (+ vitals.mjs, loaded by import() when `vitals: true`)
+//   dist/index.mjs       the ESM module, markup.ts bundled (+ vitals.mjs, loaded by import() when `vitals: true`)
 //   dist/index.d.ts      its types, one self-contained file
 // and the dashboard's stylesheet and script, named by their content (served with a year-long immutable cache):
 //   dist/assets/dashboard.<hash>.css, dist/assets/dashboard.<hash>.js, and dist/assets/manifest.json naming them
-// and prints raw and gzip -9 sizes of every artifact (also with --silent).
+// and prints raw, gzip -9 and brotli (quality 11) sizes of every artifact (also with --silent).
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import typescript from '@rollup/plugin-typescript';
 import resolve from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { tsImport } from 'tsx/esm/api';
 import ts from 'typescript';
 
+/** The collector's limits, read from their one source when the build starts (the SDK gets them as literals). */
+const { LIMITS } = await tsImport('./collector/core/protocol.ts', import.meta.url);
+
 const rows = [];
-const CONFIGS = 4;
+const CONFIGS = 5;
 let done = 0;
 
 /** Collects the size of every emitted file; the last build prints the table. */
@@ -24,18 +29,28 @@ const sizes = () => ({
   generateBundle(_, bundle) {
     for (const f of Object.values(bundle)) {
       const src = f.type === 'chunk' ? f.code : f.source;
-      rows.push(['dist/' + f.fileName, Buffer.byteLength(src), gzipSync(src, { level: 9 }).length]);
+      rows.push([
+        'dist/' + f.fileName,
+        Buffer.byteLength(src),
+        gzipSync(src, { level: 9 }).length,
+        brotliCompressSync(src, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11 } }).length,
+      ]);
     }
   },
   closeBundle() {
     if (++done < CONFIGS) return;
     const w = Math.max(...rows.map((r) => r[0].length), 8);
-    const line = (a, b, c) => `${a.padEnd(w)}  ${String(b).padStart(8)}  ${String(c).padStart(8)}\n`;
-    process.stdout.write('\n' + line('artifact', 'raw B', 'gzip -9') + rows.map((r) => line(...r)).join('') + '\n');
+    const line = (name, ...sizes) => `${name.padEnd(w)}${sizes.map((n) => String(n).padStart(10)).join('')}\n`;
+    process.stdout.write(
+      '\n' + line('artifact', 'raw B', 'gzip -9', 'brotli') + rows.map((r) => line(...r)).join('') + '\n',
+    );
   },
 });
 
-/** Build-time constants: replaces sdk/build.ts, so `if (!TAG && …)` branches vanish from the tag. */
+/**
+ * Build-time constants: replaces sdk/build.ts (which only declares them) with `export const NAME = <literal>;`, so
+ * terser inlines each value where it is used. vitest.config.ts gives the unit tests the same values.
+ */
 const constants = (values) => ({
   name: 'cjm-constants',
   resolveId(source, importer) {
@@ -47,6 +62,22 @@ const constants = (values) => ({
     return Object.entries(values)
       .map(([k, v]) => `export const ${k} = ${JSON.stringify(v)};`)
       .join('\n');
+  },
+});
+
+/**
+ * The page's clock in dist/: sdk/clock.ts is a seam for the unit tests (which run the source and replace its
+ * functions); the built SDK calls Date.now, setTimeout and clearTimeout directly (terser does not inline the seam's
+ * wrappers: 16 B gzip in cjm.js). Runs on the compiled JavaScript; fails the build if a use of the seam is left.
+ */
+const NATIVE = { _now: 'Date.now', _after: 'setTimeout', _cancel: 'clearTimeout' };
+const pageClock = () => ({
+  name: 'cjm-page-clock',
+  transform(code, id) {
+    if (!id.includes('/sdk/') || id.endsWith('/clock.ts')) return null;
+    const out = code.replace(/\bclock\.(_now|_after|_cancel)\b/g, (_, name) => NATIVE[name]);
+    if (/\bclock\._/.test(out)) this.error(`${id}: a use of sdk/clock.ts that the build cannot replace`);
+    return out === code ? null : { code: out, map: null };
   },
 });
 
@@ -104,6 +135,8 @@ const minify = () =>
       unsafe_comps: true,
       pure_getters: true,
       booleans_as_integers: true,
+      // Reorders arithmetic on numbers (the backoff's); exact for the integers and halves the tag computes with.
+      unsafe_math: true,
     },
     mangle: { properties: { regex: /^_/ } },
     format: { comments: false },
@@ -176,7 +209,12 @@ export default [
   {
     input: 'sdk/tag.ts',
     output: { file: 'dist/cjm.js', format: 'iife', strict: false },
-    plugins: [constants({ TAG: true }), tsPlugin('es2020'), minify(), sizes()],
+    plugins: [constants({ LIMITS }), tsPlugin('es2020'), pageClock(), minify(), sizes()],
+  },
+  {
+    input: 'sdk/tag-markup.ts',
+    output: { file: 'dist/cjm.markup.js', format: 'iife', strict: false },
+    plugins: [tsPlugin('es2020'), minify(), sizes()],
   },
   {
     input: 'sdk/tag-vitals.ts',
@@ -186,7 +224,7 @@ export default [
   {
     input: 'sdk/index.ts',
     output: { dir: 'dist', format: 'es', entryFileNames: 'index.mjs', chunkFileNames: '[name].mjs' },
-    plugins: [constants({ TAG: false }), resolve(), tsPlugin('es2022'), dts(), sizes()],
+    plugins: [constants({ LIMITS }), resolve(), tsPlugin('es2022'), pageClock(), dts(), sizes()],
   },
   {
     input: 'collector/core/dashboard/client.ts',

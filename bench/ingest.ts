@@ -10,6 +10,9 @@ import { cannon, startBareServer, type CannonResult } from './lib/cannon';
 import { startCollectorProcess } from './lib/collector-process';
 import { templatePatch } from '../collector/core/stages';
 
+/** The admin token of the benchmarked collectors (24+ characters: shorter ones are refused at start). */
+const BENCH_TOKEN = 'bench-token-0123456789abcdef';
+
 export interface IngestRow {
   target: string;
   events: number;
@@ -86,24 +89,24 @@ export const benchIngest = async (
       for (const model of template ? [undefined, template] : [undefined]) {
         const node = await startCollectorProcess({
           db: join(dir, `node-${events}-${model ?? 'default'}.db`),
-          token: 'bench',
-          env: { CJM_TRUST_PROXY: '1' },
+          token: BENCH_TOKEN,
+          env: { CJM_TRUST_PROXY: '1', CJM_QUOTA_EVENTS_PER_DAY: '1000000000' }, // a benchmark is not a flood
         });
-        if (model) await useTemplate(node.url, 'bench', model);
+        if (model) await useTemplate(node.url, BENCH_TOKEN, model);
         const result = await cannon({ url: node.url, events, seconds, forwardedFor: true, lifecycle: !!template });
         const label = template ? `, ${model ? `template ${model}` : 'default model'}, lifecycle traffic` : '';
-        add(`Node collector (SQLite)${label}`, events, result, await timelineLatency(node.url, 'bench'));
+        add(`Node collector (SQLite)${label}`, events, result, await timelineLatency(node.url, BENCH_TOKEN));
         await node.stop();
       }
     }
     if (!worker || template) return { rows };
     try {
       const { startLocalWorker } = await import('../scripts/worker');
-      const w = await startLocalWorker({ adminToken: 'bench', assets: false });
+      const w = await startLocalWorker({ adminToken: BENCH_TOKEN, assets: false });
       try {
         for (const events of [1, 10]) {
           const result = await cannon({ url: w.url, events, seconds, forwardedFor: true });
-          add('Worker (workerd + local D1)', events, result, await timelineLatency(w.url, 'bench'));
+          add('Worker (workerd + local D1)', events, result, await timelineLatency(w.url, BENCH_TOKEN));
         }
       } finally {
         await w.stop();

@@ -3,9 +3,13 @@
  * `npm start` runs this file; tests import `start()` to run a collector on a free port.
  */
 import { lookup } from 'node:dns/promises';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { isIP } from 'node:net';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Context } from 'hono';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
@@ -13,8 +17,11 @@ import { createApp, type App } from './core/app';
 import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { useHashSecret } from './core/privacy';
+import { rekeyLegacyHashes } from './core/rekey';
 import { createStorageMonitor, type StorageProbe } from './core/services/health';
 import { maintenance } from './core/sites';
+import type { QuotaOptions } from './core/quota';
 import type { Store } from './core/store';
 import { createRoutedStore } from './stores/routed';
 import { openSqlite, sqliteConnector, sqliteStats } from './stores/sqlite';
@@ -41,6 +48,7 @@ export const fileAssets = (root = ROOT) => {
   const mounts: Array<[string, string]> = [
     ['/cjm.js', join(root, 'dist', 'cjm.js')],
     ['/cjm.vitals.js', join(root, 'dist', 'cjm.vitals.js')],
+    ['/cjm.markup.js', join(root, 'dist', 'cjm.markup.js')],
     ['/assets/', join(root, 'dist', 'assets') + sep],
     ['/demo/', join(root, 'demo-site') + sep],
   ];
@@ -81,8 +89,24 @@ export interface StartOptions {
   sync?: 'normal' | 'full';
   /** Print the banner (npm start). */
   log?: boolean;
-  /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
-  trustProxy?: boolean;
+  /**
+   * Reverse proxies in front of the collector (CJM_TRUST_PROXY): with N, the client address is the N-th
+   * `X-Forwarded-For` entry from the right and https is read from `X-Forwarded-Proto` (see trustedClient). 0 or
+   * false (default): the socket's address, plain http. `true` means 1.
+   */
+  trustProxy?: boolean | number;
+  /**
+   * The hashing secret of tombstones and server-side visitor ids (CJM_SECRET, 24+ characters). Without it, a secret
+   * is kept in `<db>.secret` beside the database file (created on first start), or in memory for ':memory:'.
+   */
+  secret?: string;
+  /**
+   * Deployment-wide quota defaults (core/quota.ts; a site's `limits` override them): CJM_QUOTA_EVENTS_PER_DAY,
+   * CJM_QUOTA_NEW_VISITORS_PER_HOUR.
+   */
+  quota?: Partial<QuotaOptions>;
+  /** Timeouts and the connection cap of the HTTP server (default SERVER_LIMITS). */
+  limits?: Partial<ServerLimits>;
   /**
    * Journey automation (stalls, webhooks): a pass every `intervalMs` (default 15 s), its limits, its clock and timers
    * (`scheduler`, for tests); false: off.
@@ -97,8 +121,118 @@ export interface Running {
   app: App;
   store: Store;
   db: Database.Database;
+  /** The HTTP server (its timeouts and connection cap are SERVER_LIMITS unless `limits` said otherwise). */
+  server: Server;
   close: () => Promise<void>;
 }
+
+/**
+ * How the HTTP server treats slow and numerous clients (docs/reliability.md, "Hostile clients"): the request headers
+ * must arrive within 10 s and the whole request within 30 s, an idle keep-alive connection is closed after 5 s, and
+ * at most 1,024 connections are open at once (more are refused at accept). Production runs behind a reverse proxy,
+ * which buffers slow clients before they reach the collector (README, "Behind a reverse proxy").
+ */
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+export const SERVER_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1024,
+};
+
+/** Applies the limits to a started server (Node checks the two request timeouts every `connectionsCheckingInterval`). */
+const applyServerLimits = (server: Server, limits: ServerLimits): void => {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+};
+
+/** The number of trusted proxies from CJM_TRUST_PROXY (`0`…`10`; `true` is 1), or a start-up error naming the fix. */
+export const trustedHops = (value: string | boolean | number | undefined): number => {
+  if (value === undefined || value === false || value === '' || value === 'false') return 0;
+  if (value === true || value === 'true') return 1;
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 10) {
+    throw new Error(
+      `[cjm] CJM_TRUST_PROXY must be the number of reverse proxies in front of the collector (0-10), not "${String(value)}"`,
+    );
+  }
+  return n;
+};
+
+/**
+ * The entry of a forwarded list (`X-Forwarded-For`, `X-Forwarded-Proto`) that `hops` trusted proxies vouch for: the
+ * `hops`-th from the right. Each proxy appends what it saw, so entries further left were written by the client and
+ * prove nothing; with fewer entries than proxies, the left-most one (every entry was appended by a proxy).
+ */
+export const forwardedEntry = (header: string | undefined, hops: number): string | undefined => {
+  if (!header || hops <= 0) return undefined;
+  const entries = header
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  return entries[Math.max(0, entries.length - hops)];
+};
+
+/** An address as a proxy may write it (`203.0.113.7:5123`, `[2001:db8::1]:443`), without the port; undefined if not an IP. */
+const bareIp = (entry: string | undefined): string | undefined => {
+  if (!entry) return undefined;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  const v4port = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(entry);
+  const ip = bracketed?.[1] ?? v4port?.[1] ?? entry;
+  return isIP(ip) ? ip : undefined;
+};
+
+/**
+ * The client address and scheme of a request with `hops` trusted proxies: the vouched-for `X-Forwarded-For` entry
+ * (the socket's address when it is missing or not an IP address, so a client can never pick its own), and https
+ * when the vouched-for `X-Forwarded-Proto` says so. Without trusted proxies: the socket's address, plain http.
+ */
+export const trustedClient = (hops: number) => ({
+  ip: (c: Context): string | null =>
+    bareIp(forwardedEntry(c.req.header('x-forwarded-for'), hops)) ?? getConnInfo(c).remote.address ?? null,
+  https: (c: Context): boolean => forwardedEntry(c.req.header('x-forwarded-proto'), hops)?.toLowerCase() === 'https',
+});
+
+/**
+ * The hashing secret of a database: CJM_SECRET when given, else the file `<db>.secret` (32 random bytes, created with
+ * mode 0600 on first start), so a copy of the database file alone cannot test whether a known e-mail was erased.
+ * For ':memory:' none: the store then keeps one in the database (core/privacy.ts).
+ */
+export const resolveHashSecret = (file: string, fromEnv: string | undefined): string | undefined => {
+  if (fromEnv) return fromEnv;
+  if (file === ':memory:') return undefined;
+  const path = `${resolve(file)}.secret`;
+  if (!existsSync(path)) {
+    try {
+      writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; // another process created it first
+    }
+  }
+  return readFileSync(path, 'utf8').trim();
+};
+
+/** Quota defaults from CJM_QUOTA_EVENTS_PER_DAY and CJM_QUOTA_NEW_VISITORS_PER_HOUR (positive integers). */
+export const quotaFromEnv = (env: NodeJS.ProcessEnv): Partial<QuotaOptions> => {
+  const out: Partial<QuotaOptions> = {};
+  for (const [name, field] of [
+    ['CJM_QUOTA_EVENTS_PER_DAY', 'eventsPerDay'],
+    ['CJM_QUOTA_NEW_VISITORS_PER_HOUR', 'newVisitorsPerHour'],
+  ] as const) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    if (!/^[1-9]\d{0,11}$/.test(v)) throw new Error(`[cjm] ${name} must be a positive integer, not "${v}"`);
+    out[field] = Number(v);
+  }
+  return out;
+};
 
 /** Every address of a hostname, for the webhook target check (core/automation/urls.ts). */
 const resolveAll = async (host: string): Promise<string[]> =>
@@ -112,22 +246,37 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   // One database, through the routing store: a full disk is reported to the monitor, and a site moved to D1
   // (npm run move-site -- --from-sqlite) answers 503 here instead of taking events that would never reach D1.
   const monitor = createStorageMonitor();
-  const store = createRoutedStore({ DB: sqliteConnector(db) }, { monitor });
+  const store = createRoutedStore(
+    { DB: sqliteConnector(db) },
+    { monitor, scrub: async () => void db.pragma('wal_checkpoint(TRUNCATE)') },
+  );
   const storage: StorageProbe = { main: 'DB', names: ['DB'], stats: async () => [sqliteStats(db, file)] };
-  const token = await resolveAdminToken(store, options.adminToken);
+  const token = await resolveAdminToken(store, options.adminToken).catch((e: unknown) => {
+    db.close(); // refused at start (a short CJM_ADMIN_TOKEN): nothing stays open
+    throw e;
+  });
+  try {
+    const secret = resolveHashSecret(file, options.secret);
+    if (secret) useHashSecret(store, secret);
+    // Tombstones and server-side ids of a previous version, rekeyed in place before the first request.
+    await rekeyLegacyHashes(store, Date.now());
+  } catch (e) {
+    db.close(); // a secret that does not match the database: refused at start
+    throw e;
+  }
   await ensureDemoSite(store);
   const asset = fileAssets();
+  const client = trustedClient(trustedHops(options.trustProxy));
   const app = createApp({
     getStore: () => store,
     getAdminToken: async () => token,
     asset,
     storage: () => storage,
     monitor,
-    // The socket's address; behind a reverse proxy set CJM_TRUST_PROXY=1 to take the first X-Forwarded-For hop.
-    clientIp: (c) =>
-      (options.trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined) ||
-      getConnInfo(c).remote.address ||
-      null,
+    // The socket's address; behind N reverse proxies (CJM_TRUST_PROXY=N) the N-th X-Forwarded-For entry from the right.
+    clientIp: client.ip,
+    isHttps: client.https,
+    ...(options.quota ? { quota: options.quota } : {}),
   });
   // Periodic maintenance: delete salts older than two days, refold journeys after a stage-model change.
   let maintaining: Promise<unknown> = Promise.resolve();
@@ -140,10 +289,22 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const timer = setInterval(runMaintenance, 30_000);
   timer.unref();
   const host = options.host ?? '127.0.0.1';
+  const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits };
   const { server, port } = await new Promise<{ server: ServerType; port: number }>((ok, fail) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: host }, (info) =>
-      ok({ server: s, port: info.port }),
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? 8787,
+        hostname: host,
+        serverOptions: {
+          headersTimeout: limits.headersTimeoutMs,
+          requestTimeout: limits.requestTimeoutMs,
+          connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs / 2),
+        },
+      },
+      (info) => ok({ server: s, port: info.port }),
     );
+    applyServerLimits(s as Server, limits);
     s.once('error', fail);
   });
   const shown = host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host;
@@ -170,6 +331,7 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     app,
     store,
     db,
+    server: server as Server,
     close: async () => {
       if (closed) return;
       closed = true;
@@ -190,8 +352,10 @@ if (isMain) {
     host: env.HOST ?? '127.0.0.1',
     db: env.CJM_DB ?? './data/cjm.db',
     adminToken: env.CJM_ADMIN_TOKEN || undefined,
+    secret: env.CJM_SECRET || undefined,
+    quota: quotaFromEnv(env),
     sync: env.CJM_SYNC === 'full' ? 'full' : 'normal',
-    trustProxy: env.CJM_TRUST_PROXY === '1',
+    trustProxy: trustedHops(env.CJM_TRUST_PROXY),
     log: true,
     automation: env.CJM_AUTOMATION_INTERVAL_MS ? { intervalMs: Number(env.CJM_AUTOMATION_INTERVAL_MS) } : undefined,
   });

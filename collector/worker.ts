@@ -10,10 +10,12 @@ import type { Context } from 'hono';
 import { createApp } from './core/app';
 import { runAutomation } from './core/automation/run';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import { hashKey, useHashKey, useHashSecret } from './core/privacy';
+import { rekeyLegacyHashes } from './core/rekey';
 import { createStorageMonitor, D1_LIMIT_BYTES, type StorageProbe } from './core/services/health';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
-import { createD1Store, d1Connector, d1Databases, d1Stats } from './stores/d1';
+import { d1Connector, d1Databases, d1Stats } from './stores/d1';
 import { createRoutedStore, MAIN_DATABASE } from './stores/routed';
 
 export interface Env {
@@ -24,19 +26,15 @@ export interface Env {
   CJM_ADMIN_TOKEN?: string;
   /** The size limit of each D1 database in bytes (default 10 GB, Workers Paid; 500000000 on Free). */
   CJM_D1_LIMIT_BYTES?: string;
+  /**
+   * The hashing secret of tombstones and server-side visitor ids (`wrangler secret put CJM_SECRET`, 24+ characters);
+   * when unset, one is generated and kept in D1, where a D1 export then holds it too (docs/api.md).
+   */
+  CJM_SECRET?: string;
 }
 
 /** Full errors and writes of this isolate's stores (core/services/health.ts). */
 const monitor = createStorageMonitor();
-
-/**
- * The store of a request or a cron run: the routing store over every D1 binding of `env` (`DB` holds settings, keys,
- * meta and every site that names no database of its own; `DB_SHOP`… the sites that do; stores/routed.ts).
- */
-export const storeOf = (env: Env): Store => {
-  const connectors = Object.fromEntries([...d1Databases(env)].map(([name, db]) => [name, d1Connector(db)]));
-  return createRoutedStore(connectors, { main: MAIN_DATABASE, monitor });
-};
 
 /** The Worker's databases for GET /api/health and a new site's `database`: its D1 bindings, `DB` first. */
 export const storageOf = (env: Env): StorageProbe => {
@@ -57,19 +55,62 @@ const envOf = (c: Context): Env => c.env as Env;
  * generated once and kept in D1) and the demo site. A failure is not cached, so the next request tries again.
  */
 const booted = new WeakMap<D1Database, Promise<string>>();
+/** The hashing key of each database, resolved once per isolate and handed to every request's store. */
+const hashKeys = new WeakMap<D1Database, Promise<CryptoKey>>();
+
+const routedStore = (env: Env): Store =>
+  createRoutedStore(Object.fromEntries([...d1Databases(env)].map(([name, db]) => [name, d1Connector(db)])), {
+    main: MAIN_DATABASE,
+    monitor,
+  });
+
+/**
+ * The store of a request or a cron run: the routing store over every D1 binding of `env` (`DB` holds settings, keys,
+ * meta and every site that names no database of its own; `DB_SHOP`… the sites that do; stores/routed.ts), with the
+ * main database's hashing key.
+ */
+export const storeOf = (env: Env): Store => {
+  const store = routedStore(env);
+  const key = hashKeys.get(env.DB);
+  return key ? useHashKey(store, key) : store;
+};
+
 const boot = (env: Env): Promise<string> => {
   let ready = booted.get(env.DB);
   if (!ready) {
-    const store = createD1Store(env.DB);
+    // The routing store: the rekey below reaches the sites kept in their own databases too.
+    const store = routedStore(env);
+    if (env.CJM_SECRET) useHashSecret(store, env.CJM_SECRET);
     ready = (async () => {
       const token = await resolveAdminToken(store, env.CJM_ADMIN_TOKEN || undefined);
+      const key = hashKey(store);
+      hashKeys.set(env.DB, key);
+      await key; // a CJM_SECRET that does not match the database refuses to start (503)
+      // Tombstones and server-side ids of a previous version, rekeyed in place (core/rekey.ts).
+      await rekeyLegacyHashes(store, Date.now());
       await ensureDemoSite(store);
       return token;
     })();
+    ready.catch(() => hashKeys.delete(env.DB));
     ready.catch(() => booted.delete(env.DB));
     booted.set(env.DB, ready);
   }
   return ready;
+};
+
+/**
+ * Boots, or answers 503 with why it cannot (a CJM_ADMIN_TOKEN too short to keep guessers out, …): the Worker's
+ * "refused at start", on every request until the configuration is fixed.
+ */
+const bootFailure = async (env: Env): Promise<Response | null> => {
+  try {
+    await boot(env);
+    return null;
+  } catch (e) {
+    const error = e instanceof Error && e.message.startsWith('[cjm]') ? e.message : '[cjm] the Worker failed to start';
+    console.error(error, e);
+    return Response.json({ error }, { status: 503 });
+  }
 };
 
 /** A static file from the assets binding (`/cjm.js`, `/demo/cart.html`), or null when there is none. */
@@ -125,7 +166,8 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
 
 export default {
   async fetch(request, env, ctx) {
-    await boot(env);
+    const refused = await bootFailure(env);
+    if (refused) return refused;
     return app.fetch(request as unknown as Request, env, ctx);
   },
   async scheduled(controller, env) {

@@ -3,7 +3,7 @@
  * apply the migrations to a local D1, and start the Worker on a real workerd (wrangler's `unstable_startWorker`).
  *
  * @example
- * const w = await startLocalWorker({ adminToken: 'secret' })   // free port, fresh temp D1
+ * const w = await startLocalWorker({ adminToken: 'a-token-of-24-characters-at-least' })   // free port, fresh temp D1
  * await fetch(`${w.url}/collect`, { method: 'POST', body })
  * await w.stop()
  *
@@ -25,18 +25,22 @@ export const ASSETS_DIR = join(ROOT, '.worker-assets');
 export { MIGRATIONS_DIR };
 
 /**
- * Assembles what the `ASSETS` binding serves: the built tag (`/cjm.js`, `/cjm.vitals.js` from dist/), the dashboard's
+ * Assembles what the `ASSETS` binding serves: the built tag and its chunks (`/cjm.js`,
+ * `/cjm.vitals.js`, `/cjm.markup.js` from dist/), the dashboard's
  * built stylesheet, script and manifest (`/assets/…` from dist/assets/) and the demo shop (`/demo/…` from
  * demo-site/), the same URL paths collector/node.ts serves from files.
  */
+/** The tag and its lazily loaded chunks, served at the root. */
+const TAG_FILES = ['cjm.js', 'cjm.vitals.js', 'cjm.markup.js'];
+
 export const assembleAssets = (root = ROOT, out = join(root, '.worker-assets')): string => {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  for (const file of ['cjm.js', 'cjm.vitals.js', 'assets/manifest.json']) {
+  for (const file of [...TAG_FILES, 'assets/manifest.json']) {
     const from = join(root, 'dist', file);
     if (!existsSync(from)) throw new Error(`[cjm] ${from} is missing: build it first with npm run build`);
   }
-  for (const file of ['cjm.js', 'cjm.vitals.js']) cpSync(join(root, 'dist', file), join(out, file));
+  for (const file of TAG_FILES) cpSync(join(root, 'dist', file), join(out, file));
   cpSync(join(root, 'dist', 'assets'), join(out, 'assets'), { recursive: true });
   cpSync(join(root, 'demo-site'), join(out, 'demo'), { recursive: true });
   return out;
@@ -150,6 +154,8 @@ export interface LocalWorkerOptions {
   port?: number;
   /** The `CJM_ADMIN_TOKEN` var; when absent the Worker generates one and keeps it in D1 (`token` reads it back). */
   adminToken?: string;
+  /** The `CJM_SECRET` var (the hashing secret); when absent the Worker keeps one in D1. */
+  secret?: string;
   /** Local D1 state folder (`--persist-to`); default a fresh temp folder, removed by `stop()`. */
   persistTo?: string;
   /**
@@ -190,7 +196,11 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
   const d1 = await openLocalD1(persistTo, { databases });
   await d1.dispose();
   const port = options.port ?? (await freePort());
-  const vars = { ...options.vars, ...(options.adminToken ? { CJM_ADMIN_TOKEN: options.adminToken } : {}) };
+  const vars = {
+    ...options.vars,
+    ...(options.adminToken ? { CJM_ADMIN_TOKEN: options.adminToken } : {}),
+    ...(options.secret ? { CJM_SECRET: options.secret } : {}),
+  };
   const worker = await unstable_startWorker({
     config: assets && databases.length === 0 ? WRANGLER_TOML : localConfig(persistTo, { assets, databases }),
     ...(assetsDir ? { assets: assetsDir } : {}),

@@ -3,44 +3,56 @@
  * random ids and consent (GPC, DNT, a persisted opt-out/opt-in).
  */
 
-/**
- * Key/value storage: `st(key)` reads, `st(key, value)` writes; `''` removes a key (readers treat it as absent).
- * `st.k(prefix)` lists the keys that start with `prefix`, sorted (of localStorage, or of the memory fallback).
- */
-export type Store = ((k: string, v?: string) => string | null | undefined) & { k: (prefix: string) => string[] };
+/** Key/value storage: localStorage, or memory. */
+export interface Store {
+  /** The value of `key`; null or undefined when there is none. */
+  _get(key: string): string | null | undefined;
+  /** Writes `value` under `key` ('' removes the key), and returns it. */
+  _set(key: string, value: string): string;
+  /** The keys that start with `prefix`, sorted (of localStorage, or of memory). */
+  _keys(prefix: string): string[];
+}
 
 /**
  * localStorage when `local` is true, every value mirrored in memory. If localStorage throws (storage
  * disabled, private mode, quota), the store keeps to memory for the rest of the page.
  */
-export const store = (local: unknown): Store => {
-  const mem: Record<string, string | null | undefined> = {};
-  const st = (k: string, v?: string) => {
+export const store = (local: boolean): Store => {
+  const memory: Record<string, string | null> = {};
+  /** Runs `f` on localStorage unless it is off; its first exception turns it off. */
+  const storage = (f: (ls: Storage) => unknown) => {
     try {
-      if (local) v == null ? (mem[k] = localStorage.getItem(k)) : localStorage[v ? 'setItem' : 'removeItem'](k, v);
+      if (local) f(localStorage);
     } catch {
-      local = 0;
+      local = false;
     }
-    // A removed key stays in memory as '' (a few bytes per event sent; readers treat it as absent).
-    return v == null ? mem[k] : (mem[k] = v);
   };
-  // Callers read or write a key before they list (the tracker reads consent first), so a throwing localStorage has
-  // turned the store to memory by then.
-  st.k = (p: string) =>
-    Object.keys(local ? localStorage : mem)
-      .filter((k) => !k.indexOf(p))
-      .sort();
-  return st;
+  return {
+    _get: (key) => {
+      storage((ls) => (memory[key] = ls.getItem(key)));
+      return memory[key];
+    },
+    _set: (key, value) => {
+      if (value) memory[key] = value;
+      else delete memory[key];
+      storage((ls) => (value ? ls.setItem(key, value) : ls.removeItem(key)));
+      return value;
+    },
+    // Callers read or write a key before they list (the tracker reads consent first), so a throwing localStorage
+    // has turned the store to memory by then.
+    _keys: (prefix) =>
+      Object.keys(local ? localStorage : memory)
+        .filter((key) => key.startsWith(prefix))
+        .sort(),
+  };
 };
 
 /** A random id: crypto.randomUUID (secure contexts), else Math.random digits and Date.now (~30 digits). */
-export const uid = (): string => crypto.randomUUID?.() || (Math.random() + '').slice(2) + Date.now();
+export const uid = (): string => crypto.randomUUID?.() || String(Math.random()).slice(2) + Date.now();
 
 /** Global Privacy Control or Do Not Track is on. */
-export const dnt = (): unknown => {
-  const n = navigator as Navigator & { globalPrivacyControl?: boolean };
-  return n.globalPrivacyControl || n.doNotTrack == '1';
-};
+export const dnt = (): boolean =>
+  (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl || navigator.doNotTrack == '1';
 
 /** localStorage keys: the visitor id, and consent ('1' opted in, '0' opted out). */
 export const VISITOR = 'cjm.v';
@@ -50,10 +62,10 @@ export const CONSENT = 'cjm.c';
  * May we track? An explicit choice (`optIn`/`optOut`, persisted) wins; without one, GPC/DNT mean
  * "send nothing, store nothing" unless `respectDnt` is false.
  */
-export const consent = (st: Store, respectDnt: boolean): unknown => {
-  const c = st(CONSENT);
-  return c ? c == '1' : !(respectDnt && dnt());
+export const consent = (st: Store, respectDnt: boolean): boolean => {
+  const choice = st._get(CONSENT);
+  return choice ? choice == '1' : !(respectDnt && dnt());
 };
 
 /** The visitor id, created on first use. */
-export const visitor = (st: Store): string => st(VISITOR) || st(VISITOR, uid())!;
+export const visitor = (st: Store): string => st._get(VISITOR) || st._set(VISITOR, uid());

@@ -3,13 +3,8 @@
  * Importing this module has no side effects and never touches `window`; `createTracker` on the server
  * returns a tracker that does nothing.
  */
-import type { EventType, WireBatch, WireEvent } from '../collector/core/protocol';
-import { TAG } from './build';
-import { CONSENT, VISITOR, consent, store, uid, visitor } from './context';
-import { navigation } from './navigation';
-import { outbox } from './outbox';
-import { on, safe } from './safe';
-import { post } from './transport';
+import { markup } from './markup';
+import { tracker } from './tracker';
 
 /** Event properties: flat scalars (the collector refuses nested objects). */
 export type Props = Record<string, string | number | boolean | null>;
@@ -29,6 +24,11 @@ export interface Options {
   respectDnt?: boolean;
   /** Report web vitals (LCP, INP, CLS, FCP, TTFB) from a lazily loaded chunk. Default false. */
   vitals?: boolean;
+  /**
+   * Read the page's markup (markup.ts, bundled): clicks on `data-cjm-event` elements become events with their
+   * `data-cjm-prop-*` as props, and `data-cjm-stage` enters a stage when the stage it names changes. Default false.
+   */
+  markup?: boolean;
   /** Milliseconds between an event and its send (batching). Default 1000. */
   flushInterval?: number;
 }
@@ -58,9 +58,6 @@ export interface Tracker {
 
 const noop = () => {};
 
-/** An option that defaults to true: false, or the tag's attribute string "false", turns it off. */
-const yes = (v: unknown) => v + '' != 'false';
-
 /**
  * Starts tracking.
  *
@@ -70,7 +67,7 @@ const yes = (v: unknown) => v + '' != 'false';
  * cjm.track('cart_abandoned', { sku: 'x' });
  */
 export const createTracker = (o: Options): Tracker => {
-  if (!TAG && typeof window == 'undefined')
+  if (typeof window == 'undefined')
     return {
       track: noop,
       stage: noop,
@@ -80,110 +77,18 @@ export const createTracker = (o: Options): Tracker => {
       optOut: noop,
       optIn: noop,
       flush: () => Promise.resolve(),
-      visitorId: noop as () => undefined,
+      visitorId: () => undefined,
       vital: noop,
     };
-
-  const d = document,
-    local = o.storage != 'none',
-    st = store(local),
-    ok = () => consent(st, yes(o.respectDnt)),
-    // No visitor id without storage (or consent): the collector then derives one.
-    visitorId = () => (local && ok() ? visitor(st) : undefined),
-    [put, soon, send] = outbox(
-      st,
-      'cjm.o.' + o.site,
-      (events, dropped, beacon) => {
-        const b: WireBatch = {
-          site: o.site,
-          visitor: visitorId(),
-          sent: Date.now(),
-          dropped: dropped || undefined,
-          events,
-        };
-        return post(TAG ? o.endpoint! : o.endpoint || '/collect', JSON.stringify(b), beacon);
-      },
-      ok,
-      o.flushInterval,
-    );
-  let current: string | undefined,
-    // The external referrer goes with the first page view only (SPA views keep document.referrer).
-    referrer = (d.referrer.split('/')[2] != location.host && d.referrer) || undefined;
-
-  /**
-   * Creates an event (id and ts fixed here for good) and queues it; sent at once if the page is hidden.
-   * Every public method ends here, and nothing before can throw: no exception escapes them.
-   */
-  const push = safe((type: EventType, e: Partial<WireEvent>) => {
-    if (ok()) {
-      put({ id: uid(), type, ts: Date.now(), ...e });
-      d.hidden ? send(1) : soon();
-    }
+  const t = tracker(o.site, o.endpoint || '/collect', {
+    auto: o.auto === false ? 'false' : undefined,
+    hash: o.hash ? '' : undefined,
+    storage: o.storage,
+    respectDnt: o.respectDnt === false ? 'false' : undefined,
+    flushInterval: o.flushInterval?.toString(),
   });
-
-  /** `data-cjm-stage="…"` on an element of the page: a stage event, unless it is the current stage already. */
-  const mark = () => {
-    const s = d.querySelector<HTMLElement>('[data-cjm-stage]')?.dataset.cjmStage;
-    if (s && s != current) t.stage(s);
-  };
-
-  const t: Tracker = {
-    track: (name, props, value) => push('event', { name, props, value }),
-    stage: (stage) => {
-      current = stage;
-      push('stage', { stage });
-    },
-    page: () => {
-      // The full URL: the collector reads utm_* and click ids (gclid, fbclid, msclkid, yclid) from it.
-      // Cut to the collector's limits (2,000 and 500 characters) rather than have the page view refused.
-      push('page', { url: location.href.slice(0, 2e3), title: d.title.slice(0, 500), referrer });
-      referrer = undefined;
-      setTimeout(mark);
-    },
-    identify: (userId, props) => push('identify', { userId, props }),
-    // A score the collector refuses (not an integer 1–5) is dropped alone and counted (see outbox).
-    feedback: (value, comment) => push('feedback', { value, props: { comment: comment! }, stage: current }),
-    optOut: () => {
-      st(CONSENT, '0');
-      st(VISITOR, '');
-      // Every outbox of the origin (consent is per origin): event keys and dropped counts.
-      st.k('cjm.o.').map((k) => st(k, ''));
-    },
-    optIn: () => st(CONSENT, '1'),
-    flush: send,
-    visitorId,
-    vital: (name, value) => push('vital', { name, value, stage: current }),
-  };
-  // Going away: send everything by sendBeacon. Never `unload`/`beforeunload`.
-  on(d, 'visibilitychange', () => d.hidden && send(1));
-  on(window, 'pagehide', () => send(1));
-  on(window, 'online', () => send());
-
-  // Declarative events: one delegated listener; never preventDefault, never delays navigation.
-  on(
-    d,
-    'click',
-    (e) => {
-      // `?.`: the target may be the document itself (a synthetic click), which has no closest().
-      const el = (e.target as Element).closest?.<HTMLElement>('[data-cjm-event]');
-      if (el) {
-        const props: Props = {};
-        for (const a of el.attributes) if (!a.name.indexOf('data-cjm-prop-')) props[a.name.slice(14)] = a.value;
-        t.track(el.dataset.cjmEvent!, props);
-      }
-    },
-    true,
-  );
-
-  if (yes(o.auto)) {
-    t.page();
-    navigation(o.hash, t.page);
-    // A first page view made while the document is still loading finds its marker once it is parsed.
-    on(d, 'DOMContentLoaded', mark);
-  }
-  // What earlier pages left unsent goes out soon.
-  soon();
-  if (!TAG && o.vitals) import('./vitals').then((v) => v.vitals(t.vital), noop);
+  if (o.markup) markup(t);
+  if (o.vitals) import('./vitals').then((v) => v.vitals(t.vital), noop);
   return t;
 };
 

@@ -7,25 +7,27 @@ import { on } from './safe';
  * The first page view is the caller's: this only reports changes from the URL at install time.
  * `page` must not throw (the tracker's methods never do).
  */
-export const navigation = (hash: unknown, page: () => void): void => {
-  const l = location,
-    key = (q?: unknown) => l.pathname + (q ? l.search : '') + (hash ? l.hash : '');
-  let full = key(1),
-    path = key();
-  /** `replace` is 1 for replaceState (0 for pushState, an Event for popstate and hashchange). */
-  const check = (replace?: unknown) => {
-    if (replace === 1 ? key() != path : key(1) != full) page();
-    full = key(1);
-    path = key();
+export const navigation = (hash: boolean, page: () => void): void => {
+  /** The path, and the hash with hash routing: what replaceState must change to make a page view. */
+  const path = () => location.pathname + (hash ? location.hash : '');
+  let lastPath = path(),
+    lastQuery = location.search;
+  /** After a URL change: a page view if it counts (`replace`: made by replaceState), then remember the URL. */
+  const changed = (replace: boolean) => {
+    if (path() != lastPath || (!replace && location.search != lastQuery)) page();
+    lastPath = path();
+    lastQuery = location.search;
   };
-  (['pushState', 'replaceState'] as const).forEach((m, i) => {
-    const orig = history[m];
-    history[m] = function (this: History) {
-      // eslint-disable-next-line prefer-rest-params
-      orig.apply(this, arguments as unknown as Parameters<History['pushState']>);
-      check(i);
+  /** Calls `changed` after every call of history[method], which keeps its `this`, arguments and result. */
+  const patch = (method: 'pushState' | 'replaceState', replace: boolean) => {
+    const original = history[method];
+    history[method] = function (this: History, ...args: Parameters<History['pushState']>) {
+      original.apply(this, args);
+      changed(replace);
     };
-  });
-  on(window, 'popstate', check);
-  if (hash) on(window, 'hashchange', check);
+  };
+  patch('pushState', false);
+  patch('replaceState', true);
+  on(window, 'popstate', () => changed(false));
+  if (hash) on(window, 'hashchange', () => changed(false));
 };

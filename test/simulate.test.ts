@@ -104,7 +104,7 @@ describe('simulate → /collect → API equals the ground truth', () => {
   };
 
   beforeAll(async () => {
-    server = await start({ port: 0, db: ':memory:', adminToken: 'sim-token' });
+    server = await start({ port: 0, db: ':memory:', adminToken: 'sim-token-0123456789abcdef' });
     const dir = mkdtempSync(join(tmpdir(), 'cjm-sim-'));
     const now = Math.floor(Date.now() / HOUR) * HOUR;
     for (const r of RUNS)

@@ -4,7 +4,7 @@ import base from '../vitest.config';
 
 // `npm run test:unit` (part of `npm run check`): the tests that need neither Chromium nor workerd, in under a minute.
 // Convention: browser tests live in test/browser/, Worker tests in test/worker/ or are named *d1.test.ts /
-// *worker.test.ts.
+// *worker.test.ts; test/simulate.test.ts runs the simulator's CLI against started collectors (an end-to-end test).
 export default mergeConfig(
   base,
   defineConfig({
@@ -15,6 +15,7 @@ export default mergeConfig(
         'test/worker/**',
         'test/**/*d1.test.ts',
         'test/**/*worker.test.ts',
+        'test/simulate.test.ts',
         'node_modules/**',
       ],
     },

@@ -41,7 +41,7 @@ export const startCollectorProcess = (o: CollectorProcessOptions): Promise<Colle
         PORT: String(o.port ?? 0),
         HOST: '127.0.0.1',
         CJM_DB: o.db,
-        CJM_ADMIN_TOKEN: o.token ?? 'fault-token',
+        CJM_ADMIN_TOKEN: o.token ?? 'fault-token-0123456789abcdef',
         ...o.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,9 @@
  */
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { adminAuth, answerError, jsonError, type AppEnv, type AppOptions } from './http';
+import { adminAuth, answerError, closeUnread, hsts, jsonError, type AppEnv, type AppOptions } from './http';
+import { createSignInLimiter } from './limits';
+import { createQuota } from './quota';
 import { apiRoutes } from './routes/api';
 import { automationRoutes } from './routes/automation';
 import { collectRoutes } from './routes/collect';
@@ -27,27 +29,32 @@ export type { AppEnv, AppOptions } from './http';
  */
 export const createApp = (options: AppOptions) => {
   const now = options.now ?? Date.now;
+  const isHttps = options.isHttps ?? ((c) => new URL(c.req.url).protocol === 'https:');
+  // Shared by the sign-in form and the API's bearer check: one budget of admin-token guesses per address.
+  const signIns = options.signInLimit === false ? null : createSignInLimiter(options.signInLimit);
+  const quota = options.quota === false ? null : createQuota(options.quota);
   const app = new Hono<AppEnv>();
-  app.use('*', async (c, next) => {
+  app.use('*', closeUnread, async (c, next) => {
     c.set('store', options.getStore(c));
     c.set('now', now);
     c.set('storage', { probe: options.storage?.(c), monitor: options.monitor });
+    c.set('https', isHttps(c));
     await next();
   });
 
   // The read and admin API: one sub-app, every route behind the admin token.
   const api = new Hono<AppEnv>();
-  api.use('*', secureHeaders(), adminAuth(options.getAdminToken));
+  api.use('*', secureHeaders({ strictTransportSecurity: false }), hsts, adminAuth(options, signIns));
   api.route('/', apiRoutes());
   api.route('/', keyRoutes());
   api.route('/', automationRoutes());
   api.route('/', healthRoutes());
 
-  app.route('/', collectRoutes(options));
+  app.route('/', collectRoutes({ ...options, quota }));
   app.route('/api', api);
-  app.route('/', segmentRoutes());
+  app.route('/', segmentRoutes({ ...options, quota }));
   app.route('/', assetRoutes(options));
-  app.route('/', dashboardRoutes(options)); // the dashboard at the root: /, /login, /sites/…, /assets/…
+  app.route('/', dashboardRoutes(options, signIns)); // the dashboard at the root: /, /login, /sites/…, /assets/…
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError(async (err, c) => {
     // A full database: the monitor's record goes to meta (best effort, at most once a minute), for every isolate.

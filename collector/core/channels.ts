@@ -601,6 +601,15 @@ const isInternal = (host: string, landingHost: string | undefined, siteHosts: re
   return false;
 };
 
+/**
+ * A referrer on the page's own host (`www.` and the like aside): a move within the site. The tag sends the referrer as
+ * it is; POST /collect stores none of these (classification calls them internal either way).
+ */
+export const isInternalReferrer = (referrer: string, url: string | undefined): boolean => {
+  const ref = readReferrer(referrer);
+  return ref?.kind === 'web' && ref.host === webHost(parseUrl(url ?? ''));
+};
+
 const lookupSource = (utmSource: string): Known | undefined => {
   const n = norm(utmSource);
   const known = byName.get(n);

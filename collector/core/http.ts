@@ -1,19 +1,21 @@
 /**
  * The HTTP plumbing every route shares, Hono's way: the app's options and `Env` types, the JSON error answer (given
- * once, by `answerError` in `app.onError`), the site-loading middleware (`c.var.site`), the one JSON body reader
- * (`c.var.body`, size-limited) and the admin token check of `/api`.
+ * once, by `answerError` in `app.onError`), the site-loading middleware (`c.var.site`), the one body reader
+ * (`readBody`: size-limited while it streams, decompressing where a route accepts it) under the JSON body
+ * (`c.var.body`) and the dashboard's forms (`c.var.form`), the connection rule for answers sent before a body was
+ * read, HSTS over https, and the admin token check of `/api`.
  *
  * Routes throw `InputError` (core/errors.ts) for bad input and never build an error body themselves: parse → call a
  * service → render.
  */
 import type { Context, ErrorHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { InputError } from './errors';
-import type { RateLimitOptions } from './limits';
+import type { RateLimitOptions, SignInLimiter, SignInLimitOptions } from './limits';
+import type { QuotaOptions } from './quota';
 import type { ErrorResponse } from './protocol';
 import type { StorageMonitor, StorageProbe } from './services/health';
 import type { SiteConfig } from './stages';
@@ -36,6 +38,18 @@ export interface AppOptions {
   /** Per-IP rate limit of `POST /collect` (default: burst 120, 20/s); false turns it off. */
   rateLimit?: RateLimitOptions | false;
   /**
+   * Whether the client reached the collector over https. Default: the request URL's scheme (right on Workers; on
+   * Node behind a TLS proxy the entry answers from the trusted `X-Forwarded-Proto`). Decides the session cookie's
+   * `Secure` flag and HSTS.
+   */
+  isHttps?: (c: Context) => boolean;
+  /** The limiter of admin-token guesses (sign-in and `/api` bearer tokens alike); false turns it off. */
+  signInLimit?: SignInLimitOptions | false;
+  /** Per-site daily event quota and per-address new-visitor budget (core/quota.ts); false turns both off. */
+  quota?: Partial<QuotaOptions> | false;
+  /** Rate limit per write key on `/v1/*` (default: burst 500, 100/s); false turns it off. */
+  writeKeyRateLimit?: RateLimitOptions | false;
+  /**
    * The databases behind the store, their names and sizes (`GET /api/health`, the dashboard's banner, the names a
    * site's `database` may take). Absent: one database of unknown size.
    */
@@ -55,12 +69,18 @@ export interface AppVariables {
   store: Store;
   now: () => number;
   storage: StorageContext;
+  /** The client reached the collector over https (AppOptions.isHttps). */
+  https: boolean;
 }
 export type AppEnv = { Variables: AppVariables };
 /** A route behind `withSite`: the `:site` of its path, loaded. */
 export type SiteEnv = { Variables: { site: SiteConfig } };
 /** A route behind `jsonBody`: the parsed, size-checked body (untrusted: a service checks it). */
 export type BodyEnv = { Variables: { body: unknown } };
+/** The text fields of a form, every value of each name in order (untrusted: a service checks them). */
+export type FormFields = Record<string, string[]>;
+/** A route behind `formBody`: the form's fields, the expected ones present. */
+export type FormEnv = { Variables: { form: FormFields } };
 
 /** The JSON error answer: `{ error, path }`, `path` only when a field is to blame. */
 export const jsonError = (c: Context, status: ContentfulStatusCode, error: string, path?: string) =>
@@ -101,11 +121,127 @@ export const withSite = createMiddleware<AppEnv & SiteEnv>(async (c, next) => {
   await next();
 });
 
-/** Largest body of an admin API request (a site configuration, a rule): far above any real one. */
+/**
+ * Largest body of an admin API request by default: a site configuration (20 stages of 50 patterns of 200 characters
+ * fit). Routes with smaller bodies say so (a rule 64 KB, a key's name or the automation settings 4 KB).
+ */
 export const API_BODY_BYTES = 1024 * 1024;
+/** Deepest nesting of arrays and objects in an accepted JSON body (the deepest real payload has about 8). */
+export const JSON_DEPTH = 64;
+
+export interface ReadBodyOptions {
+  /** Largest body in bytes, after decompression; above it a 413, read no further. */
+  maxBytes: number;
+  /** What a larger body should do instead, appended to the 413 message. */
+  tooLarge?: string;
+  /** Accept `Content-Encoding: gzip` and `deflate` (the ingest routes); otherwise any encoding is a 415. */
+  compressed?: boolean;
+}
+
+/** The requests (their contexts) whose body was read to its end. */
+const readToEnd = new WeakSet<Context>();
+
+const FORMATS: Record<string, 'gzip' | 'deflate'> = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate' };
+
+/** Counts the bytes a stream passes, refusing past `max` (the compressed side of a compressed body). */
+const counted = (max: number, refuse: () => InputError) => {
+  let size = 0;
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      size += chunk.byteLength;
+      if (size > max) controller.error(refuse());
+      else controller.enqueue(chunk);
+    },
+  });
+};
+
+/**
+ * The one body reader: the request body, read as a stream and never held beyond `maxBytes`. With `compressed`,
+ * `Content-Encoding: gzip` (or `x-gzip`) and `deflate` (zlib, RFC 9110) are decompressed as they stream in, and the
+ * limit applies to the decompressed bytes, so a gzip bomb is refused after its first `maxBytes` (413); any other
+ * encoding is a 415; a body that is not what its encoding says is a 400. A request whose body was read to its end is
+ * remembered (see `closeUnread`).
+ */
+export const readBody = async (c: Context, options: ReadBodyOptions): Promise<Uint8Array> => {
+  const { maxBytes } = options;
+  const tooLarge = () =>
+    new InputError(
+      413,
+      `[cjm] the body is larger than ${maxBytes} bytes${options.tooLarge ? `; ${options.tooLarge}` : ''}`,
+    );
+  const encoding = (c.req.header('content-encoding') ?? '').trim().toLowerCase();
+  const format = encoding === '' || encoding === 'identity' ? null : FORMATS[encoding];
+  if (format === undefined || (format && !options.compressed)) {
+    throw new InputError(
+      415,
+      `[cjm] Content-Encoding "${encoding.slice(0, 40)}" is not accepted here; send ${options.compressed ? 'gzip, deflate or ' : ''}an uncompressed body`,
+      'Content-Encoding',
+    );
+  }
+  // A declared length above the limit is refused before a byte is read (a compressed body is never larger than its
+  // content here: JSON compresses).
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > maxBytes) throw tooLarge();
+  const raw = c.req.raw.body;
+  if (!raw) {
+    readToEnd.add(c);
+    return new Uint8Array(0);
+  }
+  const stream = format
+    ? raw
+        .pipeThrough(counted(maxBytes, tooLarge))
+        .pipeThrough(new DecompressionStream(format) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
+    : raw;
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        void reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    if (format) throw new InputError(400, `[cjm] the body is not valid ${format} (Content-Encoding: ${encoding})`);
+    throw e; // the client went away mid-body
+  }
+  readToEnd.add(c);
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+};
+
+/** True when arrays and objects in the JSON text nest deeper than `max` (a linear scan, strings skipped). */
+export const nestedDeeper = (text: string, max: number): boolean => {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92)
+        i++; // backslash: skip the escaped character
+      else if (ch === 34) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 91 || ch === 123) {
+      if (++depth > max) return true;
+    } else if (ch === 93 || ch === 125) depth--;
+  }
+  return false;
+};
 
 export interface JsonBodyOptions {
-  /** Largest body in bytes; above it a 413. */
+  /** Largest body in bytes (decompressed); above it a 413. */
   maxBytes?: number;
   /** What a larger body should do instead, appended to the 413 message. */
   tooLarge?: string;
@@ -113,46 +249,125 @@ export interface JsonBodyOptions {
   expected?: string;
   /** An empty body is this value instead of a 400. */
   empty?: unknown;
+  /** Accept gzip and deflate bodies (`/collect`, `/v1/*`). */
+  compressed?: boolean;
 }
 
 /**
- * The one body reader: the body as JSON onto `c.var.body`, whatever the Content-Type (the tag sends `text/plain` to
- * avoid a CORS preflight, `curl -d` a form type, Segment's libraries `application/json`). Above `maxBytes` a 413 (by
- * Hono's bodyLimit, before parsing); text that is not JSON a 400.
+ * The body as JSON onto `c.var.body`, whatever the Content-Type (the tag sends `text/plain` to avoid a CORS
+ * preflight, `curl -d` a form type, Segment's libraries `application/json`). Read by `readBody` (413 above
+ * `maxBytes`, 415/400 for encodings); text that is not JSON, or nests deeper than JSON_DEPTH, a 400.
  *
  * @example
  * r.post('/sites', jsonBody({ expected: 'a site configuration' }), async (c) => c.json(await createSite(store, c.var.body)))
  */
 export const jsonBody = (options: JsonBodyOptions = {}) => {
-  const maxBytes = options.maxBytes ?? API_BODY_BYTES;
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new InputError(
-        413,
-        `[cjm] the body is larger than ${maxBytes} bytes${options.tooLarge ? `; ${options.tooLarge}` : ''}`,
-      );
-    },
-  });
-  return createMiddleware<AppEnv & BodyEnv>(async (c, next) =>
-    limit(c, async () => {
-      const text = await c.req.text();
-      let body: unknown;
-      if (options.empty !== undefined && text.trim() === '') body = options.empty;
-      else {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new InputError(
-            400,
-            options.expected ? `[cjm] the body must be JSON (${options.expected})` : '[cjm] the body is not valid JSON',
-          );
-        }
+  const read: ReadBodyOptions = {
+    maxBytes: options.maxBytes ?? API_BODY_BYTES,
+    ...(options.tooLarge ? { tooLarge: options.tooLarge } : {}),
+    ...(options.compressed ? { compressed: true } : {}),
+  };
+  return createMiddleware<AppEnv & BodyEnv>(async (c, next) => {
+    const text = new TextDecoder().decode(await readBody(c, read));
+    let body: unknown;
+    if (options.empty !== undefined && text.trim() === '') body = options.empty;
+    else {
+      if (nestedDeeper(text, JSON_DEPTH)) {
+        throw new InputError(400, `[cjm] the body nests arrays and objects deeper than ${JSON_DEPTH} levels`);
       }
-      c.set('body', body);
-      await next();
-    }),
-  );
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new InputError(
+          400,
+          options.expected ? `[cjm] the body must be JSON (${options.expected})` : '[cjm] the body is not valid JSON',
+        );
+      }
+    }
+    c.set('body', body);
+    await next();
+  });
+};
+
+/** Largest body of the sign-in and sign-out forms. */
+export const SIGN_IN_BODY_BYTES = 16 * 1024;
+/** Largest body of a dashboard form (the stage model's form has its own, larger limit). */
+export const FORM_BODY_BYTES = 64 * 1024;
+
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data'];
+
+export interface FormBodyOptions {
+  /** Largest body in bytes; above it a 413. */
+  maxBytes?: number;
+  /** Fields the form always sends (an empty text input still sends its name); a body without one is a 400. */
+  required?: readonly string[];
+}
+
+/**
+ * A dashboard form's body onto `c.var.form`: only `application/x-www-form-urlencoded` or `multipart/form-data` (415
+ * otherwise: a JSON or text post never reaches a form's handler, whatever its cookie), read by `readBody` (413 above
+ * `maxBytes`), a malformed body a 400, and every `required` field present (400 naming it) — a missing field is never
+ * taken for an empty one.
+ */
+export const formBody = (options: FormBodyOptions = {}) => {
+  const maxBytes = options.maxBytes ?? FORM_BODY_BYTES;
+  return createMiddleware<AppEnv & FormEnv>(async (c, next) => {
+    const type = c.req.header('content-type') ?? '';
+    if (!FORM_TYPES.includes(type.split(';')[0]!.trim().toLowerCase())) {
+      throw new InputError(
+        415,
+        `[cjm] dashboard forms are sent as ${FORM_TYPES.join(' or ')}, not ${type.slice(0, 60) || 'no Content-Type'}`,
+        'Content-Type',
+      );
+    }
+    const bytes = await readBody(c, { maxBytes, tooLarge: 'a dashboard form is never this large' });
+    let data: FormData;
+    try {
+      data = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': type } }).formData();
+    } catch {
+      throw new InputError(400, '[cjm] the form body is malformed');
+    }
+    const form: FormFields = {};
+    for (const [name, value] of data.entries()) {
+      if (typeof value !== 'string') throw new InputError(400, `[cjm] the form field "${name}" must be text`, name);
+      (form[name] ??= []).push(value);
+    }
+    for (const name of options.required ?? []) {
+      if (!form[name]) throw new InputError(400, `[cjm] the form has no field "${name}"`, name);
+    }
+    c.set('form', form);
+    await next();
+  });
+};
+
+/**
+ * An answer sent before the request body was read to its end (a 413 part-way, a 429 or 401 before reading, a
+ * redirect) says `Connection: close`: the unread rest of the body would otherwise be taken for the next request on
+ * a keep-alive connection, or the connection reset under it. The first middleware of the app.
+ */
+export const closeUnread = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  const length = c.req.header('content-length');
+  const hasBody = (length !== undefined && length.trim() !== '0') || c.req.header('transfer-encoding') !== undefined;
+  if (!hasBody || readToEnd.has(c)) return;
+  try {
+    c.res.headers.set('Connection', 'close');
+  } catch {
+    c.res = new Response(c.res.body, c.res); // immutable headers (a fetched asset): copy
+    c.res.headers.set('Connection', 'close');
+  }
+});
+
+/** HSTS (one year, subdomains included) on answers to https requests only: over http the header means nothing. */
+export const hsts = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  if (c.var.https) c.res.headers.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+});
+
+/** The collector's own origin as the browser sees it (https behind a trusted TLS proxy). */
+export const ownOrigin = (c: Context): string => {
+  const url = new URL(c.req.url);
+  return `${(c as Context<AppEnv>).var.https ? 'https:' : url.protocol}//${url.host}`;
 };
 
 /** The query string of the request, for the parsers of routes/query.ts. */
@@ -167,13 +382,32 @@ export const safeEqual = (a: string, b: string): boolean => {
   return diff === 0;
 };
 
-/** `Authorization: Bearer <admin token>`, the guard of the `/api` sub-app. */
-export const adminAuth = (getAdminToken: AppOptions['getAdminToken']) =>
-  bearerAuth({
-    verifyToken: async (token, c) => safeEqual(token, await getAdminToken(c)),
+/**
+ * `Authorization: Bearer <admin token>`, the guard of the `/api` sub-app. A request that presents a token is a guess
+ * until it is right: it waits on the sign-in limiter first (429 with `Retry-After`), and a wrong one counts there.
+ */
+export const adminAuth = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>, limiter: SignInLimiter | null) => {
+  const bearer = bearerAuth({
+    verifyToken: async (token, c) => {
+      const ok = safeEqual(token, await options.getAdminToken(c));
+      const ip = options.clientIp?.(c);
+      const now = (c as Context<AppEnv>).var.now();
+      if (ok) limiter?.succeeded(ip, now);
+      else limiter?.failed(ip, now);
+      return ok;
+    },
     noAuthenticationHeader: { message: { error: '[cjm] the API needs Authorization: Bearer <admin token>' } },
     invalidAuthenticationHeader: {
       message: { error: '[cjm] the Authorization header must be Bearer <admin token>' },
     },
     invalidToken: { message: { error: '[cjm] the admin token is wrong' } },
   });
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const wait = limiter && c.req.header('authorization') ? limiter.wait(options.clientIp?.(c), c.var.now()) : 0;
+    if (wait > 0) {
+      c.header('Retry-After', String(wait));
+      throw new InputError(429, `[cjm] too many wrong admin tokens from this address; retry after ${wait} s`);
+    }
+    return bearer(c as Context, next);
+  });
+};

@@ -117,6 +117,8 @@ export interface IngestResult {
   duplicates: number;
   /** Events dropped because their visitor (or the user of an identify) was erased. */
   deleted?: number;
+  /** New events not stored: over the site's daily quota or the address's budget of new visitors. */
+  overQuota?: number;
 }
 
 /** What the caller knows about the request beyond its events. */
@@ -127,6 +129,18 @@ export interface IngestOptions {
   dropped?: number;
   /** Events refused as too old by `correctTimestamps` (counted per day). */
   tooOld?: number;
+  /** The quotas' say on this request (core/quota.ts): over them, new events are counted, not stored. */
+  admit?: Admission;
+  /** Earlier ids of this visitor: erased under one of them, its events are dropped too (core/segment.ts). */
+  aliases?: readonly string[];
+}
+
+/** Admission of new events beyond validation (core/quota.ts). */
+export interface Admission {
+  /** Asked once when the visitor has no link yet: may it start? Otherwise its events count as `tooManyVisitors`. */
+  newVisitor(): boolean;
+  /** How many of `n` new events may be stored (the rest count as `overQuota`). */
+  events(n: number): Promise<number>;
 }
 
 /** The site's stage-model revision (sites saved before revisions existed count as 1). */
@@ -185,14 +199,16 @@ export const ingest = (
 
       // Erased visitors and users (tombstones): their events are dropped, an identify with an erased user is ignored.
       const userIds = [...new Set(wire.flatMap((e) => (e.type === 'identify' && e.userId ? [e.userId] : [])))];
-      const visitorHash = await erasedHash('visitor', visitor);
+      const visitorHash = await erasedHash(store, 'visitor', visitor);
       const userHashes = new Map(
-        await Promise.all(userIds.map(async (u) => [u, await erasedHash('user', u)] as const)),
+        await Promise.all(userIds.map(async (u) => [u, await erasedHash(store, 'user', u)] as const)),
       );
-      const erased = await store.tombstoned(site.id, [visitorHash, ...userHashes.values()]);
+      // Other ids of the same visitor whose tombstones count too (a server-side id of an earlier version).
+      const aliasHashes = await Promise.all((options.aliases ?? []).map((a) => erasedHash(store, 'visitor', a)));
+      const erased = await store.tombstoned(site.id, [visitorHash, ...aliasHashes, ...userHashes.values()]);
       let deleted = 0;
       let incoming: readonly IngestEvent[] = wire;
-      if (erased.has(visitorHash)) {
+      if (erased.has(visitorHash) || aliasHashes.some((h) => erased.has(h))) {
         counters.push({ day, name: 'deleted', value: wire.length });
         return countOnly({ accepted: 0, duplicates: 0, deleted: wire.length });
       }
@@ -211,11 +227,32 @@ export const ingest = (
         if (options.device) s.device = options.device;
         byId.set(e.id, s);
       }
+      // The visitor's link and journey are read before the dedup read: a concurrent writer (another isolate) that
+      // stores any of these events after this point bumps that journey's version, so this commit's version guard
+      // refuses it and the retry sees those events as stored. Read after it, the guard would miss them.
+      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
+      const ownKey = stored?.journey ?? visitor;
+      const early = await store.getJourneys(site.id, [ownKey]);
       const existing = await store.existingEventIds(site.id, [...byId.keys()]);
-      const unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
+      let unbounded = [...byId.values()].filter((e) => !existing.has(e.id)).sort(compareEvents);
       const duplicates = incoming.length - unbounded.length;
-      const result = (accepted: number): IngestResult =>
-        deleted ? { accepted, duplicates, deleted } : { accepted, duplicates };
+      let overQuota = 0;
+      const result = (accepted: number): IngestResult => {
+        const r: IngestResult = deleted ? { accepted, duplicates, deleted } : { accepted, duplicates };
+        if (overQuota) r.overQuota = overQuota;
+        return r;
+      };
+      if (options.admit && unbounded.length > 0) {
+        // Quotas (core/quota.ts): a new visitor beyond the address's budget, events beyond the site's day.
+        const newcomer = !stored && !options.admit.newVisitor();
+        const keep = newcomer ? 0 : await options.admit.events(unbounded.length);
+        if (keep < unbounded.length) {
+          overQuota = unbounded.length - keep;
+          counters.push({ day, name: newcomer ? 'tooManyVisitors' : 'overQuota', value: overQuota });
+          unbounded = unbounded.slice(0, keep);
+          if (keep === 0) return countOnly(result(0));
+        }
+      }
       if (unbounded.length === 0) {
         // Every event is stored already: a retry of a batch whose answer was lost. Its client-reported counts
         // (dropped, tooOld) were added with it the first time, so they are not added again.
@@ -245,7 +282,6 @@ export const ingest = (
       const revision = journeyRevision(site);
 
       const opts = foldOptions(site);
-      const stored = (await store.getLinks(site.id, [visitor])).get(visitor);
       const link: VisitorLink = stored ?? {
         visitor,
         journey: visitor,
@@ -255,7 +291,9 @@ export const ingest = (
       };
       const next = relink(link, fresh);
       const keys = next.journey === link.journey ? [next.journey] : [next.journey, link.journey];
-      const records = await store.getJourneys(site.id, keys);
+      const records = new Map(early);
+      const other = keys.filter((k) => k !== ownKey);
+      if (other.length > 0) for (const [k, r] of await store.getJourneys(site.id, other)) records.set(k, r);
       const entriesBefore = entriesOf(records); // automation compares them with the entries after the fold
 
       const refold = async (key: string, include: boolean): Promise<Journey | null> => {
@@ -301,6 +339,7 @@ export const ingest = (
           else write.deleteJourneys.push(link.journey);
         }
       }
+      counters.push({ day, name: 'stored', value: fresh.length }); // the daily quota reads it (core/quota.ts)
       write.automation = await planAutomation(store, site, fresh, entriesBefore, write.journeys, receivedAt);
       await store.commit(site.id, write, receivedAt);
       return result(fresh.length);

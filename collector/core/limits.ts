@@ -1,7 +1,8 @@
 /**
- * Limits of the public endpoint beyond validation: a per-IP rate limit (token bucket) and the per-site cardinality
- * bounds on event names and property keys.
+ * Limits of the public endpoint beyond validation: a per-IP rate limit (token bucket), the limiter of admin-token
+ * guesses, and the per-site cardinality bounds on event names and property keys.
  */
+import { addressKey } from './ip';
 import { OTHER, type StoredEvent } from './journey';
 import type { NameEntry } from './store';
 
@@ -43,6 +44,113 @@ export const createRateLimiter = (options: RateLimitOptions = DEFAULT_RATE_LIMIT
       buckets.delete(oldest);
     }
     return wait;
+  };
+};
+
+/**
+ * Token buckets that can be looked at without taking a token: `wait` says how long a key must wait, `take` spends a
+ * token (down to zero). Least recently seen keys are forgotten beyond `maxKeys`.
+ */
+const buckets = (burst: number, perSecond: number, maxKeys: number) => {
+  const map = new Map<string, { tokens: number; at: number }>();
+  const get = (key: string, now: number) => {
+    const b = map.get(key) ?? { tokens: burst, at: now };
+    map.delete(key); // re-inserted: Map order is least recently seen first
+    b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) / 1000) * perSecond);
+    b.at = now;
+    map.set(key, b);
+    while (map.size > maxKeys) {
+      const oldest = map.keys().next().value;
+      if (oldest === undefined) break;
+      map.delete(oldest);
+    }
+    return b;
+  };
+  return {
+    wait: (key: string, now: number): number => {
+      const b = get(key, now);
+      return b.tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - b.tokens) / perSecond));
+    },
+    take: (key: string, now: number): void => {
+      const b = get(key, now);
+      b.tokens = Math.max(0, b.tokens - 1);
+    },
+  };
+};
+
+export interface SignInLimitOptions {
+  /** Failed attempts one address (an IPv6 /64) may make at once, and how many are refilled per second. */
+  perAddress: { burst: number; perSecond: number };
+  /** Failed attempts all addresses together may make at once, and per second: the ceiling of a distributed guess. */
+  global: { burst: number; perSecond: number };
+  /** Addresses remembered (failures and recent successes). */
+  maxKeys?: number;
+  /** How long an address that signed in stays exempt from the global ceiling (not from its own limit). */
+  trustedMs?: number;
+}
+
+/**
+ * Ten tries at once per address, then one every 5 s; 200 failures at once from everywhere together, then one a
+ * second (3,600 an hour: a 24-character token stays out of reach).
+ */
+export const DEFAULT_SIGN_IN_LIMIT: SignInLimitOptions = {
+  perAddress: { burst: 10, perSecond: 0.2 },
+  global: { burst: 200, perSecond: 1 },
+  maxKeys: 10_000,
+  trustedMs: 30 * 86_400_000,
+};
+
+/** The limiter of admin-token guesses: sign-in form posts and `/api` bearer tokens count against the same one. */
+export interface SignInLimiter {
+  /** Seconds before an attempt from this address may be checked (0: now). Checked before the body is read. */
+  wait(ip: string | null | undefined, now: number): number;
+  /** A wrong token from this address. */
+  failed(ip: string | null | undefined, now: number): void;
+  /** The right token from this address: it is exempt from the global ceiling from now on. */
+  succeeded(ip: string | null | undefined, now: number): void;
+}
+
+/**
+ * Limits failed admin-token checks per address (IPv6 addresses by /64, see addressKey) and in total. A request whose
+ * address is unknown (no socket address, no trusted header) is held only to the global ceiling, never to a shared
+ * `unknown` bucket that one client could empty for everyone. Addresses that presented the right token lately keep
+ * their access while a distributed guess holds the global ceiling shut.
+ *
+ * @example
+ * const limiter = createSignInLimiter()
+ * if (limiter.wait(ip, now) > 0) return tooMany()
+ * if (!safeEqual(token, adminToken)) limiter.failed(ip, now)
+ */
+export const createSignInLimiter = (options: SignInLimitOptions = DEFAULT_SIGN_IN_LIMIT): SignInLimiter => {
+  const maxKeys = options.maxKeys ?? 10_000;
+  const trustedMs = options.trustedMs ?? 30 * 86_400_000;
+  const perAddress = buckets(options.perAddress.burst, options.perAddress.perSecond, maxKeys);
+  const global = buckets(options.global.burst, options.global.perSecond, 1);
+  const trusted = new Map<string, number>(); // address key → until
+  const keyOf = (ip: string | null | undefined) => (ip ? addressKey(ip) : null);
+  const isTrusted = (key: string | null, now: number) => key !== null && (trusted.get(key) ?? 0) > now;
+  return {
+    wait: (ip, now) => {
+      const key = keyOf(ip);
+      const own = key === null ? 0 : perAddress.wait(key, now);
+      return isTrusted(key, now) ? own : Math.max(own, global.wait('*', now));
+    },
+    failed: (ip, now) => {
+      const key = keyOf(ip);
+      if (key !== null) perAddress.take(key, now);
+      global.take('*', now);
+    },
+    succeeded: (ip, now) => {
+      const key = keyOf(ip);
+      if (key === null) return;
+      trusted.delete(key);
+      trusted.set(key, now + trustedMs);
+      while (trusted.size > maxKeys) {
+        const oldest = trusted.keys().next().value;
+        if (oldest === undefined) break;
+        trusted.delete(oldest);
+      }
+    },
   };
 };
 

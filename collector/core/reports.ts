@@ -407,6 +407,9 @@ export const COUNTER_NAMES: readonly CounterName[] = [
   'deleted',
   'otherNames',
   'otherProps',
+  'overQuota',
+  'tooManyVisitors',
+  'stored',
 ];
 
 const zeroCounters = (): CounterValues => ({
@@ -416,6 +419,9 @@ const zeroCounters = (): CounterValues => ({
   deleted: 0,
   otherNames: 0,
   otherProps: 0,
+  overQuota: 0,
+  tooManyVisitors: 0,
+  stored: 0,
 });
 
 /**

@@ -8,7 +8,8 @@
  *   stage rules apply); identify → `identify` (userId + traits);
  *   alias → an `identify` of the visitor `previousId` as `userId`; group → accepted and ignored.
  * - visitor: `anonymousId` as is when it is a valid cjm id (the tag's `cjm.visitorId()` is), else `srva:<hash>`;
- *   with only a `userId`, the synthetic visitor `srv:<hash(userId)>`. A message with a `userId` also links its
+ *   with only a `userId`, the synthetic visitor `srv:<hash(userId)>`. Both hashes are keyed with the deployment's
+ *   secret (an HMAC, core/privacy.ts keyedServerVisitor, of the unkeyed `srv:`/`srva:` id earlier versions used). A message with a `userId` also links its
  *   visitor to the user (`u:<userId>`) by a synthetic `identify` event (id `segl:<hash>`), so it joins the journey
  *   the tag's `cjm.identify(userId)` started.
  * - event id: `seg:<messageId>`, or `segh:<hash>` when the messageId does not fit cjm's id charset or length, so a
@@ -44,6 +45,8 @@ export const SEGMENT_LIMITS = {
 export interface MappedBatch {
   /** Events to ingest, per visitor, in message order (ingest sorts them by time). */
   visitors: Map<string, IngestEvent[]>;
+  /** The unkeyed id earlier versions gave a visitor (its tombstone, if it was erased then, is under that id). */
+  aliases: Map<string, string>;
   /** Messages accepted without an effect (group, identify without userId). */
   ignored: number;
   /** Messages older than /collect accepts (31 days): not stored, counted. */
@@ -119,12 +122,30 @@ export const flattenProps = (
   return out;
 };
 
-/** The cjm visitor id of an anonymousId: itself when it is a valid cjm id (the tag's ids are), else a hash. */
-export const visitorOfAnonymousId = async (anonymousId: string): Promise<string> =>
-  anonymousId.length <= LIMITS.idLength && ID_RE.test(anonymousId) ? anonymousId : `srva:${await hex(anonymousId, 32)}`;
+/**
+ * The keyed server-side visitor id of the unkeyed one earlier versions used (`srv:`/`srva:` + 32 hex of SHA-256):
+ * core/privacy.ts keyedServerVisitor bound to the store.
+ */
+export type ServerIds = (legacy: string) => Promise<string>;
 
-/** The synthetic visitor of messages that carry only a userId. */
-export const visitorOfUserId = async (userId: string): Promise<string> => `srv:${await hex(userId, 32)}`;
+/** A server-side visitor: its id, and the unkeyed id earlier versions gave it (when it is a hash). */
+export interface ServerVisitor {
+  visitor: string;
+  legacy?: string;
+}
+
+/** The cjm visitor id of an anonymousId: itself when it is a valid cjm id (the tag's ids are), else a keyed hash. */
+export const visitorOfAnonymousId = async (anonymousId: string, ids: ServerIds): Promise<ServerVisitor> => {
+  if (anonymousId.length <= LIMITS.idLength && ID_RE.test(anonymousId)) return { visitor: anonymousId };
+  const legacy = `srva:${await hex(anonymousId, 32)}`;
+  return { visitor: await ids(legacy), legacy };
+};
+
+/** The synthetic visitor of messages that carry only a userId: a keyed hash of it. */
+export const visitorOfUserId = async (userId: string, ids: ServerIds): Promise<ServerVisitor> => {
+  const legacy = `srv:${await hex(userId, 32)}`;
+  return { visitor: await ids(legacy), legacy };
+};
 
 /** The cjm event id of a messageId: `seg:<messageId>` when it fits, else `segh:<hash>`. */
 export const eventIdOfMessageId = async (messageId: string): Promise<string> => {
@@ -164,6 +185,8 @@ type Origins = Partial<Record<keyof WireEvent, string>>;
 
 interface Mapped {
   visitor: string;
+  /** The unkeyed id earlier versions gave the visitor. */
+  legacy?: string;
   event: IngestEvent;
   origins: Origins;
   /** Link the visitor to this user with a synthetic identify. */
@@ -187,6 +210,7 @@ const mapMessage = async (
   p: string,
   shared: { context: Record<string, unknown> | undefined; sentAt: number | undefined },
   now: number,
+  ids: ServerIds,
 ): Promise<{ mapped: Mapped | null; sentAt: number | undefined }> => {
   const at = (field: string) => (p ? `${p}.${field}` : field);
   const ctxOwn = optObject(msg.context, at('context'));
@@ -213,13 +237,13 @@ const mapMessage = async (
   }
   if (type === 'group' || (type === 'identify' && !userId)) return { mapped: null, sentAt };
 
-  let visitor: string;
+  let server: ServerVisitor;
   if (type === 'alias') {
     const previousId = idField(msg.previousId, at('previousId'), SEGMENT_LIMITS.idLength);
     if (!previousId) return fail(at('previousId'), `${at('previousId')} is required for alias`);
-    visitor = await visitorOfAnonymousId(previousId);
+    server = await visitorOfAnonymousId(previousId, ids);
   } else {
-    visitor = anonymousId ? await visitorOfAnonymousId(anonymousId) : await visitorOfUserId(userId as string);
+    server = anonymousId ? await visitorOfAnonymousId(anonymousId, ids) : await visitorOfUserId(userId as string, ids);
   }
 
   const ts = timestamp ?? now;
@@ -353,7 +377,8 @@ const mapMessage = async (
 
   return {
     mapped: {
-      visitor,
+      visitor: server.visitor,
+      ...(server.legacy ? { legacy: server.legacy } : {}),
       event: e,
       origins,
       ...(userId && type !== 'identify' && type !== 'alias' ? { linkUser: userId } : {}),
@@ -392,7 +417,12 @@ const bytes = (v: unknown) => enc.encode(JSON.stringify(v)).length;
  * @example
  * const { visitors } = await mapSegment({ userId: 'u1', event: 'order_completed' }, 'track', Date.now())
  */
-export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch', now: number): Promise<MappedBatch> => {
+export const mapSegment = async (
+  body: unknown,
+  endpoint: SegmentType | 'batch',
+  now: number,
+  ids: ServerIds,
+): Promise<MappedBatch> => {
   if (!isObject(body)) return fail('', 'the body must be a JSON object');
   let messages: Array<{ msg: unknown; type: SegmentType | undefined; path: string }>;
   let shared: { context: Record<string, unknown> | undefined; sentAt: number | undefined };
@@ -412,7 +442,7 @@ export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch',
     messages = [{ msg: body, type: endpoint, path: '' }];
   }
 
-  const out: MappedBatch = { visitors: new Map(), ignored: 0, rejected: 0 };
+  const out: MappedBatch = { visitors: new Map(), aliases: new Map(), ignored: 0, rejected: 0 };
   const events: Array<{ visitor: string; event: IngestEvent }> = [];
   for (const { msg, type: given, path } of messages) {
     if (!isObject(msg)) return fail(path, `${path} must be an object`);
@@ -422,7 +452,7 @@ export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch',
     const typePath = path ? `${path}.type` : 'type';
     const type = given ?? (msg.type as SegmentType);
     if (!SEGMENT_TYPES.includes(type)) fail(typePath, `${typePath} must be one of ${SEGMENT_TYPES.join(', ')}`);
-    const { mapped, sentAt } = await mapMessage(msg, type, path, shared, now);
+    const { mapped, sentAt } = await mapMessage(msg, type, path, shared, now, ids);
     if (!mapped) {
       out.ignored++;
       continue;
@@ -439,9 +469,11 @@ export const mapSegment = async (body: unknown, endpoint: SegmentType | 'batch',
     }
     if (checked.channel) e.channel = checked.channel;
     events.push({ visitor: mapped.visitor, event: e });
+    if (mapped.legacy) out.aliases.set(mapped.visitor, mapped.legacy);
     if (mapped.linkUser) {
       const link: IngestEvent = {
-        id: `segl:${await hex(`${mapped.visitor}\u0000${mapped.linkUser}`, 40)}`,
+        // From the unkeyed id when there is one: the same id as earlier versions gave it, so a retry is a duplicate.
+        id: `segl:${await hex(`${mapped.legacy ?? mapped.visitor}\u0000${mapped.linkUser}`, 40)}`,
         type: 'identify',
         ts: e.ts,
         userId: mapped.linkUser,

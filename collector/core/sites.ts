@@ -6,6 +6,7 @@
 import { InputError } from './errors';
 import { journeyRevision, refoldJourneys, siteRevision } from './ingest';
 import { rotateSalts } from './privacy';
+import { rekeyLegacyHashes } from './rekey';
 import type { SiteAnswer } from './reports';
 import { checkStages, cleanStage, DEFAULT_LIMITS, type SiteConfig } from './stages';
 import { StoreUnavailableError, type Store } from './store';
@@ -64,7 +65,8 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
   const b = body as Record<string, unknown>;
   const out: Partial<Omit<SiteConfig, 'id' | 'revision'>> = {};
   for (const k of Object.keys(b)) {
-    if (!['id', 'name', 'origins', 'stages', 'conversion', 'sessionTimeoutMinutes', 'limits', 'revision'].includes(k)) {
+    const known = ['id', 'name', 'origins', 'requireOrigin', 'stages', 'conversion', 'sessionTimeoutMinutes', 'limits'];
+    if (![...known, 'revision'].includes(k)) {
       fail(k, `unknown field "${k.slice(0, 40)}"`);
     }
   }
@@ -78,6 +80,10 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
       fail('origins', 'origins must be an array of at most 50 origins');
     out.origins = (b.origins as unknown[]).map((o, i) => checkOrigin(o, `origins[${i}]`));
   }
+  if (b.requireOrigin !== undefined) {
+    if (typeof b.requireOrigin !== 'boolean') fail('requireOrigin', 'requireOrigin must be true or false');
+    out.requireOrigin = b.requireOrigin as boolean;
+  }
   if (b.stages !== undefined || b.conversion !== undefined) {
     // Both are checked together: the conversion must name a stage.
     if (b.stages !== undefined) out.stages = b.stages as SiteConfig['stages'];
@@ -86,13 +92,19 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
   if (b.sessionTimeoutMinutes !== undefined)
     out.sessionTimeoutMinutes = intIn(b.sessionTimeoutMinutes, 'sessionTimeoutMinutes', 1, 1440);
   if (b.limits !== undefined) {
-    if (typeof b.limits !== 'object' || b.limits === null) fail('limits', 'limits must be { eventNames, propKeys }');
+    if (typeof b.limits !== 'object' || b.limits === null)
+      fail('limits', 'limits must be { eventNames, propKeys, eventsPerDay, newVisitorsPerHour }');
     const l = b.limits as Record<string, unknown>;
     out.limits = {
       eventNames:
         l.eventNames === undefined ? DEFAULT_LIMITS.eventNames : intIn(l.eventNames, 'limits.eventNames', 1, 10_000),
       propKeys: l.propKeys === undefined ? DEFAULT_LIMITS.propKeys : intIn(l.propKeys, 'limits.propKeys', 1, 10_000),
     };
+    // Quotas (core/quota.ts): absent, the deployment's defaults apply.
+    if (l.eventsPerDay !== undefined)
+      out.limits.eventsPerDay = intIn(l.eventsPerDay, 'limits.eventsPerDay', 1, 1_000_000_000);
+    if (l.newVisitorsPerHour !== undefined)
+      out.limits.newVisitorsPerHour = intIn(l.newVisitorsPerHour, 'limits.newVisitorsPerHour', 1, 1_000_000);
   }
   return out;
 };
@@ -152,6 +164,8 @@ export const maintenance = async (
   budget = 1000,
 ): Promise<{ salts: number; refolded: number }> => {
   const salts = (await rotateSalts(store, now)).length;
+  // Unkeyed hashes a previous version may still have written (core/rekey.ts; a no-op an hour after completion).
+  await rekeyLegacyHashes(store, now, 2_000);
   let left = budget;
   let refolded = 0;
   for (const site of await store.listSites()) {

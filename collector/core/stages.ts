@@ -8,6 +8,7 @@
  * The named templates (`STAGE_TEMPLATES`) are ready-made models built from them.
  */
 import { InputError } from './errors';
+import { globMatcher } from './glob';
 import type { Props } from './protocol';
 
 /** A value a `where` condition compares with. */
@@ -60,8 +61,13 @@ export interface SiteConfig {
   conversion: string;
   /** Inactivity after which a new session starts. */
   sessionTimeoutMinutes: number;
-  /** Cardinality bounds: distinct event names and property keys kept per site (default 500 each). */
-  limits?: { eventNames: number; propKeys: number };
+  /**
+   * Cardinality bounds: distinct event names and property keys kept per site (default 500 each); quotas (core/quota.ts):
+   * events stored per UTC day and new visitors per hour from one address (defaults of the deployment when absent).
+   */
+  limits?: { eventNames: number; propKeys: number; eventsPerDay?: number; newVisitorsPerHour?: number };
+  /** Refuse `/collect` requests without an `Origin` header (server-side senders use `/v1/*` with a write key). */
+  requireOrigin?: boolean;
   /** Set by the server, incremented whenever a change needs the journeys refolded (stages, conversion, timeout, origins). */
   revision?: number;
   /**
@@ -242,20 +248,6 @@ export const applyTemplate = (site: SiteConfig, id: string): SiteConfig => ({ ..
 // Compiling a model
 // ---------------------------------------------------------------------------------------------------------------
 
-const globToRegExp = (pattern: string): RegExp => {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else re += '[^/]*';
-    } else re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 'i');
-};
-
 /** The path of a URL (absolute or relative), without query or hash; undefined when it cannot be parsed. */
 export const pathOf = (url: string | undefined): string | undefined => {
   if (!url) return undefined;
@@ -385,7 +377,7 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
 
   // Rules by what they match, furthest stage first.
   const byEvent = new Map<string, Rule[]>();
-  const byUrl: Array<{ re: RegExp; rule: Rule }> = [];
+  const byUrl: Array<{ matches: (path: string) => boolean; rule: Rule }> = [];
   const onReturn: Rule[] = [];
   for (let i = config.stages.length - 1; i >= 0; i--) {
     const s = config.stages[i] as StageDef;
@@ -402,7 +394,7 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
       list.push(rule);
       byEvent.set(name, list);
     }
-    for (const u of s.urls ?? []) byUrl.push({ re: globToRegExp(u), rule });
+    for (const u of s.urls ?? []) byUrl.push({ matches: globMatcher(u), rule });
     if (!hasItems(s.urls) && !hasItems(s.events) && rule.returnAfterMs !== null) onReturn.push(rule);
   }
   const counting = config.stages.some((s) => (s.nth ?? 1) > 1);
@@ -443,7 +435,7 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
           let last: Rule | undefined;
           for (const u of byUrl) {
             // A rule with several patterns fires (and counts) once per page view.
-            if (u.rule === last || (u.rule.index <= best && !(u.rule.nth > 1)) || !u.re.test(path)) continue;
+            if (u.rule === last || (u.rule.index <= best && !(u.rule.nth > 1)) || !u.matches(path)) continue;
             last = u.rule;
             best = fire(u.rule, e, s, best);
           }

@@ -41,7 +41,8 @@ export interface JourneyRecord {
 }
 
 /** Per-site per-day counters of what /collect did not store as sent (docs/api.md, "Ingest counters"). */
-export type CounterName = 'dropped' | 'bots' | 'tooOld' | 'deleted' | 'otherNames' | 'otherProps';
+export type CounterName =
+  'dropped' | 'bots' | 'tooOld' | 'deleted' | 'otherNames' | 'otherProps' | 'overQuota' | 'tooManyVisitors' | 'stored';
 
 /** A distinct event name or property key admitted for a site (cardinality bounds). */
 export interface NameEntry {
@@ -206,6 +207,29 @@ export interface PrivacyStore {
     hashes: readonly string[],
     at: number,
   ): Promise<number>;
+  /**
+   * After an erasure: make the erased rows unrecoverable from the database files where the driver can (SQLite: a
+   * WAL checkpoint that truncates the log; pages are zeroed by `secure_delete`). Absent on D1 (docs/api.md).
+   */
+  scrub?(): Promise<void>;
+}
+
+/**
+ * Rewriting what earlier versions stored with unkeyed hashes (core/rekey.ts): tombstones (SHA-256 hex) and
+ * server-side visitor ids (`srv:`/`srva:` + 32 hex). Run in place, page by page, on SQLite and D1 alike.
+ */
+export interface RekeyStore {
+  /** Up to `limit` tombstones still in the unkeyed form (64 hex digits). */
+  legacyTombstones(limit: number): Promise<Array<{ site: string; hash: string }>>;
+  /** Replaces tombstones (same site and `deleted_at`), atomically. */
+  rekeyTombstones(rows: ReadonlyArray<{ site: string; from: string; to: string }>): Promise<void>;
+  /** Up to `limit` visitors of the site with a server-side id of the unkeyed form. */
+  legacyServerVisitors(site: string, limit: number): Promise<string[]>;
+  /**
+   * Renames visitors everywhere their id is stored (events, links, journeys and their state, derived rows, stalls,
+   * deliveries), atomically. The new ids must be unused.
+   */
+  renameVisitors(site: string, renames: ReadonlyArray<{ from: string; to: string }>): Promise<void>;
 }
 
 /** Server-side write keys (docs/server-side.md). */
@@ -258,7 +282,8 @@ export interface SiteStore {
 }
 
 /** The whole store: one interface per area. A function that needs one area may ask for that area only. */
-export interface Store extends EventStore, ReportStore, PrivacyStore, KeyStore, AutomationStore, SiteStore {}
+export interface Store
+  extends EventStore, ReportStore, PrivacyStore, KeyStore, AutomationStore, SiteStore, RekeyStore {}
 
 /** A write key as listed: never the secret, only its first characters. */
 export interface WriteKey {

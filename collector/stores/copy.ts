@@ -45,6 +45,11 @@ export const TABLE_RULES: Readonly<Record<string, TableRule>> = {
 export const siteMetaKeys = (site: string): string[] => [`automation.settings:${site}`, `automation.secret:${site}`];
 /** Meta rows shared by all sites that a move out of a Node file takes along unless the target has its own. */
 export const SHARED_META_PREFIXES = ['salt:'] as const;
+/**
+ * The keyed hashes' secret (when kept in the database) and its check value (core/privacy.ts): tombstones and
+ * server-side visitor ids copied out of a Node file only match under the file's secret.
+ */
+export const HASH_META = { secret: 'hash_secret', check: 'hash_secret_check' } as const;
 
 /** One table as a move sees it. */
 export interface TablePlan {

@@ -10,7 +10,9 @@
  *    leave both databases alone while the row says `moving`.
  * 2. **copy**: every site-scoped table (stores/copy.ts), in chunks, `INSERT OR IGNORE` (a resumed copy keeps what
  *    it copied). Out of a Node file, the site's settings too: its configuration, write keys, automation settings and
- *    webhook secret, and the days' salts the target lacks.
+ *    webhook secret, the days' salts the target lacks, and the hashing secret's check (the Worker must run with the
+ *    file's secret: `CJM_SECRET`, or the content of `<file>.secret`; a move into a D1 that hashes with another one
+ *    is refused before it starts).
  * 3. **verify**: the site's row count of every table is the same in both; otherwise nothing is switched.
  * 4. **switch**: the routing table in main names the target (one batch with the move's new state), then the
  *    target's pause row goes: writes resume, into the target. The tags' retries land there.
@@ -28,6 +30,7 @@ import {
   copyTable,
   countRows,
   deleteRows,
+  HASH_META,
   planTables,
   SHARED_META_PREFIXES,
   siteMetaKeys,
@@ -165,6 +168,16 @@ export const moveSite = async (dbs: MoveDatabases, o: MoveOptions): Promise<Move
       log(`[cjm] move-site: site "${site}" is in ${o.to} already`);
       return { site, from: fromName, to: o.to, outcome: 'already', rows: await counts(target, tables) };
     }
+    // Out of a Node file: the Worker must hash with the file's secret, or the copied tombstones and server-side ids
+    // would match nothing (erased visitors would come back).
+    if (dbs.sqlite) {
+      const [mine, theirs] = [await metaValue(source, HASH_META.check), await metaValue(main, HASH_META.check)];
+      if (mine && theirs && mine !== theirs) {
+        fail(
+          `the Worker's ${mainName} hashes with another secret than ${dbs.sqlite.label}: tombstones and server-side visitor ids copied from the file would match nothing there. Give the Worker the file's secret (wrangler secret put CJM_SECRET, with the CJM_SECRET Node used or the content of ${dbs.sqlite.label}.secret) before its first start, or move into a D1 database the Worker has not started on`,
+        );
+      }
+    }
     // A fresh move: the target must not hold rows of the site (a Worker that already took its events, say).
     const there = Object.entries(await counts(target, tables)).filter(([, n]) => n > 0);
     if (there.length) {
@@ -230,6 +243,12 @@ export const moveSite = async (dbs: MoveDatabases, o: MoveOptions): Promise<Move
       for (const key of siteMetaKeys(site)) {
         const v = await metaValue(source, key);
         if (v !== null) await main.batch([putMeta(key, v)]);
+      }
+      // The file's hashing secret check (and the secret, when the file keeps it): a Worker started with another
+      // CJM_SECRET refuses to start instead of writing tombstones that match nothing.
+      for (const key of [HASH_META.secret, HASH_META.check]) {
+        const v = await metaValue(source, key);
+        if (v !== null) await main.batch([sql`INSERT OR IGNORE INTO meta (key, value) VALUES (${key}, ${v})`]);
       }
       for (const prefix of SHARED_META_PREFIXES) {
         const rows = await query<{ key: string; value: string }>(

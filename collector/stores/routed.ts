@@ -59,6 +59,8 @@ export interface RoutedStoreOptions {
   databaseOf?: (site: string) => string | undefined | Promise<string | undefined>;
   /** Told of every full error and every write that went through, per database (core/services/health.ts). */
   monitor?: StorageEvents;
+  /** The store's `scrub` after an erasure (stores/sqlite.ts: a checkpoint that truncates the log). */
+  scrub?: () => Promise<void>;
 }
 
 /** The guard of a site's writes: a NOT NULL violation (meta.value) exactly when the site is paused here. */
@@ -206,6 +208,8 @@ export const createRoutedStore = (
   };
 
   return {
+    ...(options.scrub ? { scrub: options.scrub } : {}),
+
     // ----- site data: the site's database -----
     existingEventIds: async (site, ids) => (await of(site)).existingEventIds(site, ids),
     getLinks: async (site, visitors) => (await of(site)).getLinks(site, visitors),
@@ -229,6 +233,17 @@ export const createRoutedStore = (
     deleteRule: async (site, id, now) => (await of(site)).deleteRule(site, id, now),
     listDeliveries: async (site, q) => (await of(site)).listDeliveries(site, q),
     finishDelivery: async (d, outcome) => (await of(d.site)).finishDelivery(d, outcome),
+    legacyServerVisitors: async (site, limit) => (await of(site)).legacyServerVisitors(site, limit),
+    renameVisitors: async (site, renames) => (await of(site)).renameVisitors(site, renames),
+    async rekeyTombstones(rows) {
+      const bySite = new Map<string, Array<(typeof rows)[number]>>();
+      for (const r of rows) {
+        let list = bySite.get(r.site);
+        if (!list) bySite.set(r.site, (list = []));
+        list.push(r);
+      }
+      for (const [site, list] of bySite) await (await of(site)).rekeyTombstones(list);
+    },
     async updateStalls(updates, now) {
       const bySite = new Map<string, StallUpdate[]>();
       for (const u of updates) {
@@ -240,6 +255,14 @@ export const createRoutedStore = (
     },
 
     // ----- cross-site: every database that no move is copying, merged -----
+    async legacyTombstones(limit) {
+      const all: Array<{ site: string; hash: string }> = [];
+      for (const [, s] of await active()) {
+        if (all.length >= limit) break;
+        all.push(...(await s.legacyTombstones(limit - all.length)));
+      }
+      return all;
+    },
     async dueStalls(now, limit) {
       const all: Stall[] = [];
       for (const [, s] of await active()) all.push(...(await s.dueStalls(now, limit)));

@@ -2,7 +2,8 @@
  * The SQLite store on Node (better-sqlite3): a connector for stores/sql/, plus migrations applied at start.
  *
  * Durability: WAL journal; `synchronous=NORMAL` by default (an acknowledged event survives a process crash),
- * `synchronous=FULL` with `sync: 'full'` (CJM_SYNC=full: it also survives power loss).
+ * `synchronous=FULL` with `sync: 'full'` (CJM_SYNC=full: it also survives power loss). Erasure: `secure_delete`, and a
+ * checkpoint that truncates the log after each erasure (`scrub`).
  */
 import { statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -47,6 +48,8 @@ export const openSqlite = (file: string, options: SqliteOptions = {}): Database.
   db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  // Deleted content is overwritten with zeros, so an erased visitor leaves no copy in free pages (docs/api.md).
+  db.pragma('secure_delete = ON');
   migrate(db);
   return db;
 };
@@ -89,7 +92,13 @@ export const sqliteConnector = (db: Database.Database): SqlConnector => {
  * @example
  * const store = createSqliteStore(openSqlite('./data/cjm.db'))
  */
-export const createSqliteStore = (db: Database.Database): Store => createSqlStore(sqliteConnector(db));
+export const createSqliteStore = (db: Database.Database): Store => ({
+  ...createSqlStore(sqliteConnector(db)),
+  // After an erasure: copy the log into the file and truncate it, so no old page version stays in the -wal file.
+  scrub: async () => {
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  },
+});
 
 /**
  * The sizes of a SQLite database (core/services/health.ts): its pages, `max_page_count`, and the free space of the

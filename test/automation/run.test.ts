@@ -35,9 +35,12 @@ describe('restart', () => {
     const db = join(dir, 'restart.db');
 
     // First process: automation off (as if it crashed before its timer ran); the rule fires at ingest.
-    const first = await start({ port: 0, db, adminToken: 't', automation: false });
+    const first = await start({ port: 0, db, adminToken: 'run-test-token-0123456789', automation: false });
     const api = (base: string, path: string, init: RequestInit = {}) =>
-      fetch(`${base}${path}`, { ...init, headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' } });
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { Authorization: 'Bearer run-test-token-0123456789', 'Content-Type': 'application/json' },
+      });
     expect(
       (
         await api(first.url, '/api/sites/demo/automation', {
@@ -80,7 +83,7 @@ describe('restart', () => {
     const second = await start({
       port: 0,
       db,
-      adminToken: 't',
+      adminToken: 'run-test-token-0123456789',
       automation: { intervalMs: 100, scheduler, onPass: () => passes++ },
     });
     try {

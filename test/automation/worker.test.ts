@@ -24,7 +24,7 @@ const hooks = createServer((req, res) => {
 
 beforeAll(async () => {
   await new Promise<void>((ok) => hooks.listen(0, '127.0.0.1', ok));
-  worker = await startWorker({ adminToken: 'wk', assets: false });
+  worker = await startWorker({ adminToken: 'automation-worker-token-0123', assets: false });
 }, 120_000);
 afterAll(async () => {
   await worker?.stop();
@@ -37,7 +37,7 @@ describe('automation on workerd + D1', () => {
     const api = async (path: string, init: RequestInit = {}) => {
       const res = await fetch(`${worker.url}${path}`, {
         ...init,
-        headers: { Authorization: 'Bearer wk', 'Content-Type': 'application/json' },
+        headers: { Authorization: 'Bearer automation-worker-token-0123', 'Content-Type': 'application/json' },
       });
       return { status: res.status, body: (await res.json()) as any };
     };

@@ -39,7 +39,7 @@ describe.skipIf(!run)('dashboard in Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    server = await start({ port: 0, db: ':memory:', adminToken: 'dash-token' });
+    server = await start({ port: 0, db: ':memory:', adminToken: 'dash-token-0123456789abcdef' });
     await simulate({
       visitors: 300,
       seed: 11,

@@ -24,7 +24,7 @@ describe.skipIf(!hasChromium())('demo shop after the purchase, in Chromium', () 
   };
 
   beforeAll(async () => {
-    server = await start({ port: 0, db: ':memory:', adminToken: 'pp-token' });
+    server = await start({ port: 0, db: ':memory:', adminToken: 'pp-token-0123456789abcdefgh' });
     await api('/api/sites/demo', { method: 'PUT', body: JSON.stringify(templatePatch('post-purchase')) });
     browser = await launch();
   });

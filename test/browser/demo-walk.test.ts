@@ -13,7 +13,7 @@ describe.skipIf(!hasChromium())('demo shop walk in Chromium', () => {
   let server: Running;
 
   beforeAll(async () => {
-    server = await start({ port: 0, db: ':memory:', adminToken: 'walk-token' });
+    server = await start({ port: 0, db: ':memory:', adminToken: 'walk-token-0123456789abcdef' });
     browser = await launch();
   });
   afterAll(async () => {

@@ -1,12 +1,12 @@
 /**
- * Issue 3 in real Chromium, beyond delivery: single-page-app page views (pushState, replaceState only when the path
+ * The tag in real Chromium, beyond delivery: single-page-app page views (pushState, replaceState only when the path
  * changes, popstate, hash routing only with data-hash, the first page view exactly once) and consent (optOut
  * persisted across reloads, Global Privacy Control). Harness: test/browser/fixtures/tag-harness.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { hasChromium } from './chromium';
-import { pathOf, tagReady, useTagBrowser, visitorOf } from './fixtures/tag-harness';
+import { countSends, pathOf, sendsStarted, tagReady, useTagBrowser, visitorOf } from './fixtures/tag-harness';
 
 const run = hasChromium();
 
@@ -29,19 +29,32 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     return page;
   };
 
-  /** Runs one navigation step in the page, then lets a few ms pass so page views never share a timestamp. */
-  const step = async (page: Page, f: () => void) => {
-    await page.evaluate(f);
-    await page.waitForTimeout(30);
+  /** Waits until the page's clock has moved past now, so the next page view cannot share a timestamp with the last. */
+  const nextMillisecond = async (page: Page) => {
+    const now = await page.evaluate(() => Date.now());
+    await page.waitForFunction((then) => Date.now() > then, now);
   };
 
-  /** The visitor's stored page views (path + query + hash), in order, once `n` have arrived; then checks no more come. */
-  const pageViews = async (visitor: string, n: number) => {
+  /** Runs one navigation step in the page, then waits for the next millisecond (see nextMillisecond). */
+  const step = async (page: Page, f: () => void) => {
+    await page.evaluate(f);
+    await nextMillisecond(page);
+  };
+
+  /**
+   * The visitor's stored page views (path + query + hash), in order, once `n` have arrived and the page's outbox is
+   * empty: every event the page made is then stored (the collector answers 202 only once it is), extra ones too.
+   */
+  const pageViews = async (page: Page, visitor: string, n: number) => {
     const read = async () => (await t.h.stored(visitor)).filter((e) => e.type === 'page').map((e) => pathOf(e.url!));
     await expect
       .poll(async () => (await read()).length, { timeout: 10_000, message: `${n} page views` })
       .toBeGreaterThanOrEqual(n);
-    await new Promise((r) => setTimeout(r, 500)); // anything extra would have been sent by now (flush interval 100 ms)
+    await expect
+      .poll(() => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cjm.o.demo/')).length), {
+        message: 'everything the page made is delivered',
+      })
+      .toBe(0);
     return read();
   };
 
@@ -59,11 +72,11 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await step(page, () => history.pushState(null, '', '/app/cart'));
     await step(page, () => history.back()); // popstate → /app/item/7
     await page.waitForURL('**/app/item/7');
-    await page.waitForTimeout(30);
+    await nextMillisecond(page);
     await step(page, () => history.forward()); // popstate → /app/cart
     await page.waitForURL('**/app/cart');
 
-    expect(await pageViews(visitor, 6)).toEqual([
+    expect(await pageViews(page, visitor, 6)).toEqual([
       '/app?utm_source=news',
       '/app/list',
       '/app/item/7',
@@ -79,7 +92,7 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await step(page, () => (location.hash = '#/a'));
     await step(page, () => (location.hash = '#/b'));
     await step(page, () => history.back());
-    expect(await pageViews(visitor, 1)).toEqual(['/hash-off']);
+    expect(await pageViews(page, visitor, 1)).toEqual(['/hash-off']);
   });
 
   it('with data-hash, every hash route is a page view, once (going back fires popstate and hashchange: still one)', async () => {
@@ -90,14 +103,18 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await step(page, () => (location.hash = '#/b'));
     await step(page, () => history.back());
     await page.waitForFunction(() => location.hash === '#/a');
-    expect(await pageViews(visitor, 4)).toEqual(['/hash-on#/home', '/hash-on#/a', '/hash-on#/b', '/hash-on#/a']);
+    expect(await pageViews(page, visitor, 4)).toEqual(['/hash-on#/home', '/hash-on#/a', '/hash-on#/b', '/hash-on#/a']);
   });
 
   it('cjm.optOut() persists across reloads: nothing is sent, nothing is kept; cjm.optIn() resumes', async () => {
+    // The page's clock (it flows as usual until the test runs it ahead) and a count of the sends the tag starts.
+    await t.ctx.clock.install();
+    await countSends(t.ctx, t.h.api);
     const page = await open('/privacy');
     const visitor = await visitorOf(page);
     await expect.poll(async () => (await t.h.stored(visitor)).length).toBe(1);
     const before = t.h.log.length;
+    const started = await sendsStarted(page);
 
     await page.evaluate(() => {
       cjm.track('before_optout_queued'); // queued, not yet sent: opting out forgets it
@@ -108,7 +125,8 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await tagReady(page);
     await page.evaluate(() => cjm.track('after_reload'));
     await page.evaluate(() => cjm.flush());
-    await page.waitForTimeout(800);
+    await page.clock.runFor(60_000); // every timer the tag set (its batching delay, a backoff) fires
+    expect(await sendsStarted(page), 'sends started after optOut').toBe(started);
     expect(t.h.log.length, 'requests after optOut').toBe(before);
     // The choice only: the visitor id and the outbox are emptied ('' is how the tag clears a key).
     const kept = await page.evaluate(() => Object.entries(localStorage).filter(([, v]) => v !== ''));
@@ -141,10 +159,13 @@ describe.skipIf(!run)('the tag in a single-page app and under consent rules (rea
     await t.ctx.addInitScript(() =>
       Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }),
     );
+    await t.ctx.clock.install();
+    await countSends(t.ctx, t.h.api);
     const page = await open('/gpc');
     await page.evaluate(() => cjm.track('with_gpc'));
     await page.evaluate(() => cjm.flush());
-    await page.waitForTimeout(500);
+    await page.clock.runFor(60_000); // every timer the tag set fires
+    expect(await sendsStarted(page), 'sends started').toBe(0);
     expect(t.h.log).toEqual([]);
     expect(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cjm.')))).toEqual([]);
 

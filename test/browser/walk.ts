@@ -65,6 +65,9 @@ export const walkDemoShop = async (browser: Browser, base: string, token: string
     expect(between.length).toBeGreaterThan(0);
   }
   const names = body.timeline.filter((e: any) => e.type === 'event').map((e: any) => e.name);
-  expect(names).toEqual(expect.arrayContaining(['signup_completed', 'add_to_cart']));
+  // add_to_cart and checkout_submitted are declarative (data-cjm-event): the markup chunk's (data-markup).
+  expect(names).toEqual(expect.arrayContaining(['signup_completed', 'add_to_cart', 'checkout_submitted']));
+  const added = body.timeline.find((e: any) => e.type === 'event' && e.name === 'add_to_cart');
+  expect(added.props).toEqual({ sku: 'mug', price: '14' });
   expect(body.journey.stages.find((s: any) => s.name === 'post-purchase').feedback).toBe(5);
 };

@@ -51,7 +51,7 @@ const setup = async () => {
   const server = await start({
     port: 0,
     db: ':memory:',
-    adminToken: 'hook-token',
+    adminToken: 'hook-token-0123456789abcdef',
     automation: { intervalMs: 200, backoffBaseMs: 300, onPass: () => passes.done++ },
   });
   const api = async (path: string, init: RequestInit = {}) => {

@@ -13,7 +13,7 @@ describe.skipIf(!hasChromium())('demo shop walk in Chromium against the Worker (
   let server: LocalWorker;
 
   beforeAll(async () => {
-    server = await startWorker({ adminToken: 'walk-token' });
+    server = await startWorker({ adminToken: 'walk-token-0123456789abcdef' });
     browser = await launch();
   });
   afterAll(async () => {

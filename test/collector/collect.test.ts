@@ -15,6 +15,27 @@ describe('POST /collect', () => {
     expect(stored.map((e) => e.type)).toEqual(['page', 'event']);
   });
 
+  it('stores an external referrer and not one from the page’s own host (the tag sends document.referrer as it is)', async () => {
+    const landing = page('/', { referrer: 'https://www.google.com/search' });
+    const internal = page('/cart', { referrer: 'https://shop.test/' });
+    const www = page('/checkout', { referrer: 'https://www.shop.test/cart' });
+    expect((await t.collect(batch('v1', [landing, internal, www]))).status).toBe(202);
+    const stored = await t.store.eventsOfVisitors('demo', ['v1']);
+    expect(stored.map((e) => e.referrer ?? null)).toEqual(['https://www.google.com/search', null, null]);
+    // The timeline and the export show the external one only; the channel is the landing's.
+    const detail = (await (await t.api('/api/sites/demo/visitors/v1')).json()) as {
+      timeline: Array<{ referrer?: string }>;
+      journey: { firstChannel: string };
+    };
+    expect(detail.timeline.map((e) => e.referrer ?? null)).toEqual(['https://www.google.com/search', null, null]);
+    expect(detail.journey.firstChannel).toBe('organic_search');
+    const rows = (await (await t.api('/api/sites/demo/export')).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { referrer?: string });
+    expect(rows.map((r) => r.referrer ?? null)).toEqual(['https://www.google.com/search', null, null]);
+  });
+
   it('accepts application/json as well as text/plain', async () => {
     const res = await t.collect(batch('v1', [page('/')]), { headers: { 'Content-Type': 'application/json' } });
     expect(res.status).toBe(202);

@@ -68,7 +68,10 @@ const dump = (db: ReturnType<typeof openSqlite>) =>
         .filter(
           (r) =>
             !t.startsWith('cohort_') || Object.entries(r).some(([k, v]) => ['n', 'journeys'].includes(k) && v !== 0),
-        ),
+        )
+        // The count of events stored per day (the daily quota's, core/quota.ts) is written by ingest since a version
+        // after the fixture's; a refold does not write it for days past.
+        .filter((r) => !(t === 'site_counters' && r.name === 'stored')),
     ]),
   );
 

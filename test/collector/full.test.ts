@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Running } from '../../collector/node';
 import type { HealthReport } from '../../collector/core/services/health';
 
-const TOKEN = 'full-test';
+const TOKEN = 'full-test-admin-token-0123456789';
 const UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36';
 

@@ -7,7 +7,7 @@ import { start, type Running } from '../../collector/node';
 
 let server: Running;
 beforeAll(async () => {
-  server = await start({ port: 0, db: ':memory:', adminToken: 'node-test' });
+  server = await start({ port: 0, db: ':memory:', adminToken: 'node-test-token-0123456789' });
 });
 afterAll(async () => {
   await server.close();
@@ -32,7 +32,9 @@ describe('collector on Node', () => {
     expect((await send()).status).toBe(202);
     expect((await send()).status).toBe(202);
     const list = (await (
-      await fetch(`${server.url}/api/sites/demo/visitors`, { headers: { Authorization: 'Bearer node-test' } })
+      await fetch(`${server.url}/api/sites/demo/visitors`, {
+        headers: { Authorization: 'Bearer node-test-token-0123456789' },
+      })
     ).json()) as {
       visitors: { visitor: string; device: string; touches: number }[];
     };

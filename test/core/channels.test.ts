@@ -335,6 +335,21 @@ describe('precedence', () => {
     expect(classify('/x', 'https://shop.example/').channel).toBe('referral'); // no way to know it is internal
   });
 
+  it('isInternalReferrer: a referrer on the page URL’s own host (www. aside), which POST /collect does not store', () => {
+    expect(ch.isInternalReferrer('https://shop.example/cart', LANDING)).toBe(true);
+    expect(ch.isInternalReferrer('https://www.shop.example/', LANDING)).toBe(true);
+    expect(ch.isInternalReferrer('http://shop.example:8080/a', LANDING)).toBe(true); // hosts, not origins
+    expect(ch.isInternalReferrer('https://checkout.shop.example/', LANDING)).toBe(false);
+    expect(ch.isInternalReferrer('https://www.google.com/', LANDING)).toBe(false);
+    expect(ch.isInternalReferrer('android-app://com.google.android.gm/', LANDING)).toBe(false);
+    expect(ch.isInternalReferrer('https://shop.example/', '/relative')).toBe(false); // no host to compare with
+    expect(ch.isInternalReferrer('https://shop.example/', undefined)).toBe(false);
+    expect(ch.isInternalReferrer('', LANDING)).toBe(false);
+    // Whatever it calls internal, classification calls direct.
+    for (const r of ['https://shop.example/cart', 'https://www.shop.example/', 'http://shop.example:8080/a'])
+      expect(classify(LANDING, r)).toEqual({ channel: 'direct' });
+  });
+
   it('internal referrer with UTM or click ids → they decide', () => {
     expect(
       classify(withParams({ utm_source: 'newsletter', utm_medium: 'email' }), 'https://shop.example/'),

@@ -43,9 +43,12 @@ describe('salts and derived ids', () => {
     expect(await derivedVisitorId(store, 'shop', '192.0.2.1', 'UA', T)).not.toBe(a);
   });
 
-  it('hashes tombstones by kind', async () => {
-    expect(await erasedHash('visitor', 'x')).toMatch(/^[0-9a-f]{64}$/);
-    expect(await erasedHash('visitor', 'x')).not.toBe(await erasedHash('user', 'x'));
+  it('hashes tombstones by kind, keyed with the deployment secret', async () => {
+    const store = createSqliteStore(openSqlite(':memory:'));
+    expect(await erasedHash(store, 'visitor', 'x')).toMatch(/^k1:[A-Za-z0-9_-]{43}$/);
+    expect(await erasedHash(store, 'visitor', 'x')).not.toBe(await erasedHash(store, 'user', 'x'));
+    const other = createSqliteStore(openSqlite(':memory:'));
+    expect(await erasedHash(other, 'visitor', 'x')).not.toBe(await erasedHash(store, 'visitor', 'x'));
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/worker';
 import { startWorker, type LocalWorker } from '../worker/start';
 
-const TOKEN = 'dash-worker-token';
+const TOKEN = 'dash-worker-token-0123456789';
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
 describe('the dashboard on workerd + D1', () => {

@@ -17,7 +17,6 @@ import { startFaultProxy, type FaultMode, type FaultProxy } from './fault-proxy'
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const run = hasChromium();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
   let browser: Browser;
@@ -28,7 +27,7 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
   let context: BrowserContext;
 
   beforeAll(async () => {
-    collector = await start({ port: 0, db: ':memory:', adminToken: 'fault-token', automation: false });
+    collector = await start({ port: 0, db: ':memory:', adminToken: 'fault-token-0123456789abcdef', automation: false });
     proxy = await startFaultProxy(collector.url.replace('localhost', '127.0.0.1'));
     const tag = readFileSync(join(ROOT, 'dist', 'cjm.js'));
     // The shop's pages, on their own origin; the tag's endpoint (data-api) is the proxy.
@@ -59,6 +58,24 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
     await page.goto(`${origin}${path}`);
     await page.waitForFunction(() => typeof (window as { cjm?: { track?: unknown } }).cjm?.track === 'function');
   };
+  /** Sends of the page that failed in the browser: what a proxy that is down (connection refused) cannot log. */
+  const failedSends = (page: Page) => {
+    let n = 0;
+    page.on('requestfailed', (r) => {
+      if (r.url().startsWith(proxy.url)) n++;
+    });
+    return () => n;
+  };
+  /** Requests the proxy saw since `from` (an index into its log), in `mode`. */
+  const seenIn = (mode: FaultMode, from: number) => proxy.seen.slice(from).filter((r) => r.mode === mode);
+  /** Waits until the tag has met `mode` since `from`: `attempts` requests seen (failures in the browser when down). */
+  const met = async (mode: FaultMode, from: number, failed: () => number, attempts: number) =>
+    mode === 'down'
+      ? expect.poll(failed, { timeout: 30_000, message: 'sends refused while down' }).toBeGreaterThanOrEqual(attempts)
+      : expect
+          .poll(() => seenIn(mode, from).length, { timeout: 30_000, message: `requests seen in ${mode}` })
+          .toBeGreaterThanOrEqual(attempts);
+
   const track = (page: Page, n: number) =>
     page.evaluate(
       (n) =>
@@ -89,13 +106,13 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
   };
 
   const expectExactlyOnce = async (tag: string, tracked: number[], views: string[], timeoutMs = 120_000) => {
-    const deadline = Date.now() + timeoutMs;
     let s = stored(tag);
     const complete = () => tracked.every((n) => s.tracked.has(n)) && views.every((v) => s.views.has(v));
-    while (!complete() && Date.now() < deadline) {
-      await sleep(500);
-      s = stored(tag);
-    }
+    // Until everything is stored (or the time is up: the report below then says what is missing).
+    await expect
+      .poll(() => ((s = stored(tag)), complete()), { timeout: timeoutMs, interval: 500 })
+      .toBe(true)
+      .catch(() => {});
     const missing = tracked.filter((n) => !s.tracked.has(n));
     const missingViews = views.filter((v) => !s.views.has(v));
     const twice = [...s.tracked].filter(([, c]) => c > 1).map(([n]) => n);
@@ -122,29 +139,37 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
     const views = [`/one?run=${tag}`];
     await open(page, views[0]!);
     const tracked: number[] = [];
-    // Each fault in turn: events are tracked while it lasts, the tag meets it (the proxy sees a request in that
-    // mode; a refused connection cannot be seen, so the outage simply lasts 5 s), then the collector recovers.
+    const failed = failedSends(page);
+    // Each fault in turn: events are tracked while it lasts, the tag meets it (twice for a failure, a send and its
+    // retry: requests the proxy sees in that mode, or sends refused in the browser while it is down; once when slow:
+    // a send held until the mode changes), then the collector recovers.
     for (const mode of ['drop-after', 'error500', 'slow', 'drop-before', 'down'] as FaultMode[]) {
       const before = proxy.seen.length;
+      const failedBefore = failed();
       await proxy.setMode(mode);
       const phase: number[] = [];
       for (let i = 0; i < 4; i++) {
         const n = Number(`${tag}${String(++seq).padStart(3, '0')}`);
         phase.push(n);
         await track(page, n);
-        await sleep(150);
       }
       tracked.push(...phase);
-      if (mode === 'down') await sleep(5000);
-      else {
-        const deadline = Date.now() + 30_000;
-        while (!proxy.seen.slice(before).some((r) => r.mode === mode) && Date.now() < deadline) await sleep(100);
-        expect(proxy.seen.slice(before).some((r) => r.mode === mode)).toBe(true);
-        await sleep(mode === 'slow' ? 3500 : 300);
-      }
+      // A slow collector holds the tag's send (the proxy keeps it until the mode changes): the tag waits for it.
+      if (mode === 'slow')
+        await expect
+          .poll(() => proxy.held(), { timeout: 30_000, message: 'a send held by the slow collector' })
+          .toBeGreaterThanOrEqual(1);
+      else await met(mode, before, () => failed() - failedBefore, 2);
       await proxy.setMode('pass');
-      const deadline = Date.now() + 90_000;
-      while (!phase.every((n) => stored(tag).tracked.has(n)) && Date.now() < deadline) await sleep(250);
+      if (mode === 'slow')
+        await expect
+          .poll(() => seenIn('slow', before).some((r) => r.status != null), { message: 'the slow answer came' })
+          .toBe(true);
+      // Until this phase is stored (or the time is up: expectExactlyOnce then reports what is missing).
+      await expect
+        .poll(() => phase.every((n) => stored(tag).tracked.has(n)), { timeout: 90_000, interval: 250 })
+        .toBe(true)
+        .catch(() => {});
     }
     await expectExactlyOnce(tag, tracked, views);
     await context.close();
@@ -156,6 +181,7 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
     const tracked: number[] = [];
     const views: string[] = [];
     const phases: FaultMode[] = ['down', 'error500', 'drop-after', 'drop-before', 'slow'];
+    const failed = failedSends(page);
     for (const mode of phases) {
       const path = `/page-${mode}?run=${tag}`;
       views.push(path);
@@ -166,12 +192,14 @@ describe.skipIf(!run)('the tag in Chromium against a failing collector', () => {
         tracked.push(n);
         await track(page, n);
       }
-      await sleep(300);
       // Leaving the page while the collector fails: pagehide sends what is left.
       const next = `/after-${mode}?run=${tag}`;
       views.push(next);
+      const before = proxy.seen.length;
+      const failedBefore = failed();
       await open(page, next);
-      await sleep(1500);
+      // The next page's first send (what the last one left, and its own page view) meets the failure too.
+      await met(mode, before, () => failed() - failedBefore, 1);
       await proxy.setMode('pass');
     }
     // Back to normal: one more page load, as a returning visitor would do.

@@ -1,20 +1,24 @@
 /**
- * Fuzz: at least 100,000 generated inputs (fast-check) against `POST /collect` and the read API, through
- * `app.request()` on an in-memory SQLite store. For every input: no 500 and no throw; every refusal is a JSON 4xx
- * with an `error`; a refused batch writes nothing at all (the connection's `total_changes()` does not move); an
- * input beyond a limit is never accepted. After the run, every stored row is within the limits and every stored
- * journey equals the journey refolded from its events.
+ * Fuzz: at least 100,000 generated inputs (fast-check) against `POST /collect`, the read API and the other public
+ * surfaces (the sign-in form, dashboard forms, `/v1/batch`, `/api` writes), through `app.request()` on an in-memory
+ * SQLite store. Bodies come plain, gzip- or deflate-encoded (or mislabelled, truncated, or under an unknown
+ * encoding), nested to any depth, as multipart with broken boundaries, with any X-Forwarded-For / -Proto. For every
+ * input: no 500 and no throw; every refusal is a JSON 4xx with an `error`; a refused request writes nothing at all
+ * (the connection's `total_changes()` does not move); an input beyond a limit is never accepted. After the run,
+ * every stored row is within the limits and every stored journey equals the journey refolded from its events.
  *
  * `npm test` runs 10,000 inputs (test/fuzz/collect.fuzz.test.ts); `npm run test:faults` runs 100,000
  * (test/faults/fuzz.fault.ts). CJM_FUZZ_RUNS overrides either.
  */
+import { deflateSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type Database from 'better-sqlite3';
 import { LIMITS } from '../../collector/core/protocol';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { checkConsistency } from '../faults/consistency';
-import { makeApp, T0, type TestApp } from '../helpers';
+import { fileAssets, forwardedEntry } from '../../collector/node';
+import { makeApp, T0, TOKEN, type TestApp } from '../helpers';
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
@@ -170,12 +174,45 @@ const batchArb = fc
     ),
   )
   .map(([b, m]) => (m ? { ...b, [m[0]]: m[1] } : b) as Record<string, unknown>);
-/** What goes over the wire: a (mostly) JSON batch, raw text, or a body past the size limit. */
+/** Nested arrays, from harmless to 200,000 levels (past the body limit). */
+const nested = fc
+  .oneof(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 60, max: 70 }), fc.integer({ min: 1000, max: 200_000 }))
+  .map(
+    (n) =>
+      `{"site":"demo","visitor":"deep","events":[{"id":"d${n}","type":"page","ts":${NOW},"props":{"a":${'['.repeat(n)}${']'.repeat(n)}}}]}`,
+  );
+type Encoding = { name: string | undefined; mangle: 'none' | 'truncate' | 'plain' | 'junk' };
+/** How the body goes over the wire: plain, or encoded (correctly, or not what the header says). */
+const encoding: fc.Arbitrary<Encoding> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<Encoding>({ name: undefined, mangle: 'none' }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      name: fc.constantFrom('gzip', 'x-gzip', 'deflate', 'identity', 'br', 'gzip, gzip', 'zstd', 'GZIP', ''),
+      mangle: fc.constantFrom<Encoding['mangle']>('none', 'none', 'truncate', 'plain', 'junk'),
+    }),
+  },
+);
+/** The body bytes for an encoding; `valid` when the bytes are what the header says. */
+const encode = (text: string, e: Encoding): { body: string | Uint8Array; valid: boolean } => {
+  const name = e.name?.trim().toLowerCase();
+  const compress = name === 'gzip' || name === 'x-gzip' ? gzipSync : name === 'deflate' ? deflateSync : null;
+  if (!compress) return { body: text, valid: !name || name === 'identity' };
+  const packed = compress(text);
+  if (e.mangle === 'plain') return { body: text, valid: false };
+  if (e.mangle === 'truncate') return { body: packed.subarray(0, Math.max(1, packed.length - 9)), valid: false };
+  if (e.mangle === 'junk')
+    return { body: Buffer.concat([packed.subarray(0, 12), Buffer.from('junk!junk!')]), valid: false };
+  return { body: packed, valid: true };
+};
+
+/** What goes over the wire: a (mostly) JSON batch, raw text, deep nesting, or a body past the size limit. */
 const body = fc.oneof(
   { weight: 12, arbitrary: batchArb.map((b) => JSON.stringify(b)) },
   { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.string({ maxLength: 50 }) },
   { weight: 1, arbitrary: batchArb.map((b) => JSON.stringify(b).slice(0, -1)) },
+  { weight: 1, arbitrary: nested },
   {
     weight: 1,
     arbitrary: fc.integer({ min: LIMITS.bodyBytes - 100, max: LIMITS.bodyBytes + 100 }).map((n) =>
@@ -202,12 +239,91 @@ const isJsonError = async (res: Response) => {
   if (json.path !== undefined) expect(typeof json.path).toBe('string');
 };
 
-/** Registers the fuzz tests with `total` inputs: 70% against /collect, 30% against the read API. */
+// ---------- the other public surfaces ----------
+const ip = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.constantFrom('unknown', '', ' ', '[2001:db8::1]:443', '203.0.113.7:5123', 'x'.repeat(300), '::ffff:10.0.0.1'),
+);
+const forwarded = fc.option(
+  fc.array(ip, { minLength: 1, maxLength: 6 }).map((ips) => ips.join(', ')),
+  { nil: undefined },
+);
+/** A multipart body: well formed or not (no closing boundary, no name, a file part, the wrong boundary). */
+const multipart = fc
+  .record({
+    boundary: fc.constantFrom('x', 'b0und4ry', '', '--', 'a'.repeat(80)),
+    declared: fc.constantFrom('same', 'other', 'none'),
+    parts: fc.array(
+      fc.record({
+        name: fc.oneof(
+          fc.constantFrom('token', 'next', 'name', 'origins', 'sessionTimeoutMinutes'),
+          fc.string({ maxLength: 6 }),
+        ),
+        value: fc.oneof(fc.string({ maxLength: 30 }), fc.constant(TOKEN)),
+        file: fc.boolean(),
+        header: fc.boolean(),
+      }),
+      { maxLength: 4 },
+    ),
+    close: fc.boolean(),
+  })
+  .map(({ boundary, declared, parts, close }) => {
+    const body =
+      parts
+        .map(
+          (p) =>
+            `--${boundary}\r\n` +
+            (p.header
+              ? `Content-Disposition: form-data; name="${p.name}"${p.file ? '; filename="f.txt"' : ''}\r\n`
+              : '') +
+            `\r\n${p.value}\r\n`,
+        )
+        .join('') + (close ? `--${boundary}--\r\n` : '');
+    const type =
+      declared === 'none'
+        ? 'multipart/form-data'
+        : `multipart/form-data; boundary=${declared === 'same' ? boundary : 'zz'}`;
+    return { type, body };
+  });
+const formBody = fc.oneof(
+  multipart,
+  fc
+    .dictionary(
+      fc.constantFrom('token', 'next', 'name', 'origins', 'sessionTimeoutMinutes', 'x'),
+      fc.string({ maxLength: 20 }),
+    )
+    .map((d) => ({ type: 'application/x-www-form-urlencoded', body: new URLSearchParams(d).toString() })),
+  fc.constantFrom(
+    { type: 'application/json', body: '{"token":"x"}' },
+    { type: 'text/plain', body: 'token=x' },
+    { type: 'application/x-www-form-urlencoded', body: '%%%&&&=' },
+    { type: '', body: 'token=x' },
+  ),
+  nested.map((body) => ({ type: 'application/json', body })),
+);
+const segmentBody = fc.oneof(
+  batchArb.map((b) => JSON.stringify({ batch: [{ type: 'track', event: 'e', userId: 'u', ...b }] })),
+  nested.map((n) => `{"batch":[{"type":"track","event":"x","userId":"u","properties":${n}}]}`),
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+);
+const transport = fc.record({
+  target: fc.constantFrom('/login', '/logout', '/sites/demo/settings/site', '/v1/batch', '/api/sites', '/collect'),
+  form: formBody,
+  segment: segmentBody,
+  encoding,
+  xff: forwarded,
+  proto: fc.option(fc.constantFrom('https', 'http', 'https, http', 'HTTPS', 'ftp'), { nil: undefined }),
+  auth: fc.constantFrom('none', 'bad', 'key'),
+});
+
+/** Registers the fuzz tests with `total` inputs: 65% against /collect, 25% the read API, 10% the other surfaces. */
 export const fuzzSuite = (total: number) =>
   describe(`fuzz: ${total.toLocaleString('en')} inputs`, () => {
     const TOTAL = total;
-    const COLLECT_RUNS = Math.round(TOTAL * 0.7);
-    const API_RUNS = TOTAL - COLLECT_RUNS;
+    const COLLECT_RUNS = Math.round(TOTAL * 0.65);
+    const TRANSPORT_RUNS = Math.round(TOTAL * 0.1);
+    const API_RUNS = TOTAL - COLLECT_RUNS - TRANSPORT_RUNS;
     beforeAll(async () => {
       db = openSqlite(':memory:');
       t = await makeApp(createSqliteStore(db));
@@ -216,18 +332,21 @@ export const fuzzSuite = (total: number) =>
 
     it(`POST /collect: ${COLLECT_RUNS.toLocaleString('en')} inputs, no 500, nothing written from a refusal, limits hold`, async () => {
       await fc.assert(
-        fc.asyncProperty(body, headers, async (text, h) => {
+        fc.asyncProperty(body, headers, encoding, async (text, h, enc) => {
           const before = changes();
           const init: Record<string, string> = { 'Content-Type': h.type, 'User-Agent': h.ua };
           if (h.origin) init.Origin = h.origin;
-          const res = await t.app.request('/collect', { method: 'POST', headers: init, body: text });
+          if (enc.name !== undefined) init['Content-Encoding'] = enc.name;
+          const { body: wire, valid } = encode(text, enc);
+          const res = await t.app.request('/collect', { method: 'POST', headers: init, body: wire as BodyInit });
           count(res.status);
-          expect([202, 400, 403, 404, 413]).toContain(res.status);
+          expect([202, 400, 403, 404, 413, 415]).toContain(res.status);
           if (res.status !== 202) {
             await isJsonError(res);
             expect(changes()).toBe(before);
           } else {
-            // Accepted: the input was within the limits that decide acceptance.
+            // Accepted: the input was within the limits that decide acceptance, sent as its encoding says.
+            expect(valid).toBe(true);
             expect(new TextEncoder().encode(text).length).toBeLessThanOrEqual(LIMITS.bodyBytes);
             const parsed = JSON.parse(text) as { events: unknown[] };
             expect(parsed.events.length).toBeLessThanOrEqual(LIMITS.eventsPerBatch);
@@ -305,6 +424,57 @@ export const fuzzSuite = (total: number) =>
           expect(rchanges()).toBe(before);
         }),
         { numRuns: API_RUNS },
+      );
+    }, 600_000);
+
+    it(`other surfaces: ${TRANSPORT_RUNS.toLocaleString('en')} inputs (multipart, nesting, encodings, forwarded headers), no 500, nothing written from a refusal`, async () => {
+      const tdb = openSqlite(':memory:');
+      // Behind one trusted proxy: the address and the scheme come from the forwarded headers.
+      const h = await makeApp(createSqliteStore(tdb), {
+        asset: fileAssets(),
+        clientIp: (c) => forwardedEntry(c.req.header('x-forwarded-for'), 1) ?? null,
+        isHttps: (c) => forwardedEntry(c.req.header('x-forwarded-proto'), 1) === 'https',
+        rateLimit: { burst: 50, perSecond: 1 },
+      });
+      const key = (await h.store.createWriteKey('demo', 'fuzz')).key;
+      // The secrets the first sign-in and the first ingest create, created before the run.
+      await (await h.app.request('/login')).text();
+      await h.collect({ site: 'demo', visitor: 'warm', events: [{ id: 'warm', type: 'page', ts: NOW }] });
+      // The key's last use is recorded at most once a minute, and the clock stands still: recorded here, once.
+      await (
+        await h.app.request('/v1/batch', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Basic ${btoa(`${key}:`)}` },
+          body: '{}',
+        })
+      ).arrayBuffer();
+      const tchanges = () => (tdb.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+      await fc.assert(
+        fc.asyncProperty(transport, async (x) => {
+          const before = tchanges();
+          const init: Record<string, string> = { Origin: 'http://localhost', 'User-Agent': UA };
+          if (x.xff !== undefined) init['X-Forwarded-For'] = x.xff;
+          if (x.proto !== undefined) init['X-Forwarded-Proto'] = x.proto;
+          if (x.encoding.name !== undefined) init['Content-Encoding'] = x.encoding.name;
+          const json = x.target === '/v1/batch' || x.target === '/api/sites' || x.target === '/collect';
+          const text = x.target === '/v1/batch' ? x.segment : x.form.body;
+          if (json) init['Content-Type'] = 'application/json';
+          else if (x.form.type) init['Content-Type'] = x.form.type;
+          if (x.auth === 'bad') init.Authorization = x.target === '/v1/batch' ? 'Basic eDo=' : 'Bearer wrong-token';
+          if (x.auth === 'key')
+            init.Authorization = x.target === '/v1/batch' ? `Basic ${btoa(`${key}:`)}` : `Bearer ${TOKEN}`;
+          const { body: wire } = encode(text, x.encoding);
+          const res = await h.app.request(x.target, { method: 'POST', headers: init, body: wire as BodyInit });
+          count(res.status);
+          expect(res.status, `${x.target} ${res.status}`).not.toBe(500);
+          expect([200, 201, 202, 303, 400, 401, 403, 404, 409, 413, 415, 429]).toContain(res.status);
+          const type = res.headers.get('content-type') ?? '';
+          if (res.status >= 400 && !type.includes('text/html')) await isJsonError(res);
+          else await res.arrayBuffer();
+          // A refusal, a redirect to the sign-in page or a failed sign-in writes nothing.
+          if (res.status >= 300) expect(tchanges()).toBe(before);
+        }),
+        { numRuns: TRANSPORT_RUNS },
       );
     }, 600_000);
 

@@ -17,17 +17,17 @@ afterEach(() => {
 describe('store', () => {
   test('local: values go to localStorage', () => {
     const st = store(true);
-    st('k', 'v');
+    st._set('k', 'v');
     expect(localStorage.getItem('k')).toBe('v');
     localStorage.setItem('k', 'w'); // another tab
-    expect(st('k')).toBe('w');
+    expect(st._get('k')).toBe('w');
   });
 
   test('none: nothing touches localStorage', () => {
     const spy = vi.spyOn(Storage.prototype, 'setItem');
     const st = store(false);
-    st('k', 'v');
-    expect(st('k')).toBe('v');
+    st._set('k', 'v');
+    expect(st._get('k')).toBe('v');
     expect(localStorage.getItem('k')).toBeNull();
     expect(spy).not.toHaveBeenCalled();
     spy.mockRestore();
@@ -36,19 +36,31 @@ describe('store', () => {
   test('localStorage throwing: memory for the rest of the page', () => {
     throwingStorage();
     const st = store(true);
-    expect(st('k')).toBeUndefined();
-    st('k', 'v');
-    expect(st('k')).toBe('v');
+    expect(st._get('k')).toBeUndefined();
+    st._set('k', 'v');
+    expect(st._get('k')).toBe('v');
+  });
+
+  test("'' removes a key; keys are listed by prefix, sorted, in localStorage or in memory", () => {
+    for (const local of [true, false]) {
+      localStorage.clear();
+      const st = store(local);
+      for (const k of ['p/b', 'q/a', 'p/a', 'p/c']) st._set(k, 'v');
+      st._set('p/c', '');
+      expect(st._get('p/c')).toBeFalsy();
+      expect(st._keys('p/')).toEqual(['p/a', 'p/b']);
+      expect(Object.keys(localStorage).sort()).toEqual(local ? ['p/a', 'p/b', 'q/a'] : []);
+    }
   });
 
   test('quota exceeded on write: memory keeps the newest value', () => {
     const st = store(true);
-    st('k', 'old');
+    st._set('k', 'old');
     const spy = vi.spyOn(Storage.prototype, 'setItem').mockImplementation(() => {
       throw new DOMException('quota', 'QuotaExceededError');
     });
-    st('k', 'new');
-    expect(st('k')).toBe('new');
+    st._set('k', 'new');
+    expect(st._get('k')).toBe('new');
     spy.mockRestore();
   });
 });
@@ -84,10 +96,10 @@ describe('consent', () => {
   test('an explicit choice wins over GPC/DNT', () => {
     const st = store(true);
     setPrivacy(true);
-    st(CONSENT, '1');
+    st._set(CONSENT, '1');
     expect(consent(st, true)).toBeTruthy();
     setPrivacy();
-    st(CONSENT, '0');
+    st._set(CONSENT, '0');
     expect(consent(st, true)).toBeFalsy();
   });
 

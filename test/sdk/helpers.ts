@@ -1,6 +1,8 @@
 /** Test helpers for the SDK (happy-dom): a fake network and small DOM utilities. */
 import { vi } from 'vitest';
-import type { WireBatch, WireEvent } from '../../collector/core/protocol';
+import type { WireBatch } from '../../collector/core/protocol';
+import { clock, type Timer } from '../../sdk/clock';
+import type { Entry } from '../../sdk/outbox';
 
 export interface Call {
   url: string;
@@ -75,8 +77,49 @@ export const throwingStorage = () => {
 let n = 0;
 export const site = () => `site${++n}`;
 
-/** Lets pending promise callbacks (and fake-timer-free awaits) run. */
-export const tick = () => new Promise<void>((r) => setTimeout(r, 0));
+/** Lets every pending promise callback run (one macrotask turn: no time passes). */
+export const settle = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Puts the outbox on a clock the test moves (sdk/clock.ts): `advance(ms)` runs the timers that fall due, in order,
+ * letting promises settle after each, so a test steps through batching delays, backoffs and leases without waiting.
+ * `restore()` puts the page's clock back.
+ */
+export const useTestClock = (start = 1_700_000_000_000) => {
+  const real = { ...clock };
+  const timers = new Map<Timer, { at: number; f: () => void }>();
+  let now = start;
+  clock._now = () => now;
+  clock._after = (f, ms) => {
+    // Any unique value will do as a timer here.
+    const timer = {} as Timer;
+    timers.set(timer, { at: now + Math.max(0, ms), f });
+    return timer;
+  };
+  clock._cancel = (timer) => void (timer && timers.delete(timer));
+  /** The timer due first, no later than `end` (timers due at the same time in the order set). */
+  const next = (end: number) => {
+    let first: [Timer, { at: number; f: () => void }] | undefined;
+    for (const t of timers) if (t[1].at <= end && (!first || t[1].at < first[1].at)) first = t;
+    return first;
+  };
+  return {
+    now: () => now,
+    advance: async (ms: number) => {
+      const end = now + ms;
+      await settle();
+      for (let t = next(end); t; t = next(end)) {
+        timers.delete(t[0]);
+        now = t[1].at;
+        t[1].f();
+        await settle();
+      }
+      now = end;
+      await settle();
+    },
+    restore: () => Object.assign(clock, real),
+  };
+};
 
 /**
  * The stored outbox `key` (`cjm.o.<site>`): its entries, one localStorage key each (`<key>/<ts><order><id>` → [event, lease, order]),
@@ -86,6 +129,6 @@ export const storedOutbox = (key: string) => ({
   q: Object.keys(localStorage)
     .filter((k) => k.startsWith(key + '/'))
     .sort()
-    .map((k) => JSON.parse(localStorage.getItem(k)!) as [WireEvent, number, number]),
+    .map((k) => JSON.parse(localStorage.getItem(k)!) as Entry),
   d: +(localStorage.getItem(key) ?? 0),
 });

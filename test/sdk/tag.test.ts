@@ -36,6 +36,7 @@ beforeEach(() => {
   history.replaceState(null, '', '/');
 });
 afterEach(() => {
+  vi.useRealTimers();
   vi.unstubAllGlobals();
   setPrivacy();
 });
@@ -104,11 +105,12 @@ describe('script tag', () => {
   });
 
   test('without data-site it does nothing', async () => {
+    vi.useFakeTimers();
     const net = fakeNet();
     script({ src: 'https://cdn.test/cjm.js' });
     await load();
     expect(w.cjm).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.advanceTimersByTimeAsync(5000); // well past the batching delay
     expect(net.calls).toEqual([]);
   });
 
@@ -120,7 +122,20 @@ describe('script tag', () => {
     expect(injected).toEqual(['https://cdn.test/v2/cjm.vitals.js']);
   });
 
-  test('no data-vitals, no chunk', async () => {
+  test('data-markup injects cjm.markup.js from the same base URL; with data-vitals, both', async () => {
+    fakeNet();
+    script({ src: 'https://cdn.test/v2/cjm.js?v=3', 'data-site': site(), 'data-markup': '' });
+    await load();
+    const injected = () => [...document.querySelectorAll('script')].map((s) => s.src).slice(1);
+    expect(injected()).toEqual(['https://cdn.test/v2/cjm.markup.js']);
+    delete w.cjm;
+    document.head.innerHTML = '';
+    script({ src: 'https://cdn.test/cjm.js', 'data-site': site(), 'data-markup': '', 'data-vitals': '' });
+    await load();
+    expect(injected().sort()).toEqual(['https://cdn.test/cjm.markup.js', 'https://cdn.test/cjm.vitals.js']);
+  });
+
+  test('no data-vitals, no data-markup: no chunk', async () => {
     fakeNet();
     script({ src: 'https://cdn.test/cjm.js', 'data-site': site() });
     await load();

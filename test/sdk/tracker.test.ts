@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from 'vitest';
-import type { Props as WireProps, WireBatch, WireEvent } from '../../collector/core/protocol';
+import { LIMITS, type Props as WireProps, type WireBatch, type WireEvent } from '../../collector/core/protocol';
 import { createTracker, init, type Options, type Props, type Tracker } from '../../sdk/index';
 import { fakeNet, setHidden, site, storedOutbox } from './helpers';
 
@@ -98,14 +98,25 @@ describe('public API', () => {
     document.title = '';
   });
 
-  test('an internal referrer is not sent', async () => {
+  test('the referrer is sent as it is, internal too (the collector tells them apart), and cut to its limit', async () => {
     const net = fakeNet();
-    const s = site();
-    referrer(location.origin + '/previous');
-    const t = createTracker({ site: s, endpoint: '/c' });
-    await t.flush();
-    expect(net.events(s)[0]).not.toHaveProperty('referrer');
-    referrer('');
+    /** The first page view of a tracker started with document.referrer `r`. */
+    const first = async (r: string) => {
+      const s = site();
+      referrer(r);
+      await createTracker({ site: s, endpoint: '/c' }).flush();
+      return net.events(s)[0]!;
+    };
+    // Internal: the collector's side is in test/core/channels.test.ts and test/collector/.
+    const internal = await first(location.origin + '/previous');
+    const long = 'https://news.example/a?q=' + 'x'.repeat(3000);
+    const cut = await first(long);
+    const none = await first('');
+    expect(internal.referrer).toBe(location.origin + '/previous');
+    // Longer than the collector accepts: cut, not refused (a refused first page view would be dropped).
+    expect(cut.referrer).toBe(long.slice(0, LIMITS.urlLength));
+    expect(cut.referrer).toHaveLength(2000);
+    expect(none).not.toHaveProperty('referrer');
   });
 
   test('an event the collector refuses (feedback 6) costs only itself: dropped and counted', async () => {
@@ -151,7 +162,7 @@ describe('public API', () => {
     const net = fakeNet();
     net.answer = () => new TypeError('Failed to fetch');
     Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true, writable: true });
-    const t = createTracker({ site: site(), endpoint: '/c' });
+    const t = createTracker({ site: site(), endpoint: '/c', markup: true });
     t.track('x');
     document.body.innerHTML = '<i data-cjm-event="e"></i>';
     document.querySelector('i')!.click();
@@ -246,7 +257,7 @@ describe('delivery', () => {
     const s = site();
     createTracker({ site: s, endpoint: '/c' });
     window.dispatchEvent(new PageTransitionEvent('pagehide'));
-    await new Promise((r) => setTimeout(r, 0));
+    await vi.waitFor(() => expect(net.batches(s)).toHaveLength(1));
     expect(net.batches(s).map((c) => [c.beacon, c.init?.keepalive])).toEqual([[false, true]]);
   });
 
@@ -269,11 +280,11 @@ describe('delivery', () => {
   });
 });
 
-describe('declarative', () => {
+describe('markup (markup: true)', () => {
   test('data-cjm-event: one delegated listener, props from data-cjm-prop-*, no preventDefault', async () => {
     const net = fakeNet();
     const s = site();
-    const t = createTracker({ site: s, endpoint: '/c', auto: false });
+    const t = createTracker({ site: s, endpoint: '/c', auto: false, markup: true });
     document.body.innerHTML = `
       <a href="#next" data-cjm-event="cta_click" data-cjm-prop-sku="x-1" data-cjm-prop-item-id="7" data-other="no">
         <span id="inner">Buy</span>
@@ -296,7 +307,7 @@ describe('declarative', () => {
     const net = fakeNet();
     const s = site();
     document.body.innerHTML = '<main data-cjm-stage="checkout"></main>';
-    const t = createTracker({ site: s, endpoint: '/c' });
+    const t = createTracker({ site: s, endpoint: '/c', markup: true });
     await vi.advanceTimersByTimeAsync(0);
     history.pushState(null, '', '/checkout/2'); // same stage: not again
     await vi.advanceTimersByTimeAsync(0);
@@ -313,6 +324,41 @@ describe('declarative', () => {
       ['stage', 'thanks'],
       ['feedback', 'thanks'],
     ]);
+    document.body.innerHTML = '';
+  });
+
+  test('data-cjm-stage: entered when the stage the markup names changes; a stage set by code does not count', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    const s = site();
+    document.body.innerHTML = '<main data-cjm-stage="cart"></main>';
+    const t = createTracker({ site: s, endpoint: '/c', markup: true });
+    t.stage('payment');
+    history.pushState(null, '', '/cart/2'); // the markup still says cart, as when last looked at
+    await vi.advanceTimersByTimeAsync(0);
+    document.body.innerHTML = '<main data-cjm-stage="checkout"></main>';
+    history.replaceState(null, '', '/cart/2?step=2'); // not a URL change the tag counts: not looked at
+    await vi.advanceTimersByTimeAsync(0);
+    location.hash = '#step3'; // hash changes are looked at (without `hash`, not a page view)
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+    await vi.advanceTimersByTimeAsync(0);
+    await t.flush();
+    expect(net.events(s).map((e) => e.stage ?? e.type)).toEqual(['page', 'cart', 'payment', 'page', 'checkout']);
+    document.body.innerHTML = '';
+    history.replaceState(null, '', '/');
+  });
+
+  test('without markup: true, clicks on data-cjm-event and data-cjm-stage send nothing', async () => {
+    vi.useFakeTimers();
+    const net = fakeNet();
+    const s = site();
+    document.body.innerHTML = '<main data-cjm-stage="checkout"><button data-cjm-event="buy">Buy</button></main>';
+    const t = createTracker({ site: s, endpoint: '/c' });
+    document.querySelector('button')!.click();
+    history.pushState(null, '', '/next');
+    await vi.advanceTimersByTimeAsync(0);
+    await t.flush();
+    expect(net.events(s).map((e) => e.type)).toEqual(['page', 'page']);
     document.body.innerHTML = '';
   });
 });

@@ -13,7 +13,7 @@ afterEach(() => {
 describe('post', () => {
   test('beacon: sendBeacon true means queued by the browser, not stored: status 1, unconfirmed; fetch is not used', async () => {
     const net = fakeNet();
-    await expect(post(URL, BODY, 1)).resolves.toEqual([1, 0]);
+    await expect(post(URL, BODY, true)).resolves.toEqual({ status: 1 });
     expect(net.sendBeacon).toHaveBeenCalledWith(URL, BODY);
     expect(net.fetch).not.toHaveBeenCalled();
   });
@@ -21,14 +21,14 @@ describe('post', () => {
   test('beacon: sendBeacon false falls back to fetch keepalive', async () => {
     const net = fakeNet();
     net.beaconResult = false;
-    await expect(post(URL, BODY, 1)).resolves.toEqual([202, 0]);
+    expect((await post(URL, BODY, true)).status).toBe(202);
     expect(net.fetch).toHaveBeenCalledTimes(1);
   });
 
   test('beacon: no sendBeacon at all falls back to fetch keepalive', async () => {
     const net = fakeNet();
     Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true, writable: true });
-    await expect(post(URL, BODY, 1)).resolves.toEqual([202, 0]);
+    expect((await post(URL, BODY, true)).status).toBe(202);
     expect(net.fetch).toHaveBeenCalledTimes(1);
   });
 
@@ -43,33 +43,37 @@ describe('post', () => {
     expect(typeof init.body).toBe('string');
   });
 
-  test('reads the status and Retry-After (seconds; 0 when absent, NaN for a date: both mean backoff)', async () => {
+  test('answers with the response: its status and Retry-After (the outbox reads seconds; a date means backoff)', async () => {
     const net = fakeNet();
     net.answer = () => [429, '7'];
-    await expect(post(URL, BODY)).resolves.toEqual([429, 7]);
+    const limited = await post(URL, BODY);
+    expect(limited.status).toBe(429);
+    expect(limited.headers?.get('retry-after')).toBe('7');
     net.answer = () => [503, 'Wed, 21 Oct 2015 07:28:00 GMT'];
-    const [s, r] = await post(URL, BODY);
-    expect(s).toBe(503);
-    expect(r).toBeNaN();
+    const down = await post(URL, BODY);
+    expect(down.status).toBe(503);
+    expect(Number(down.headers?.get('retry-after'))).toBeNaN();
+    net.answer = () => 500;
+    expect(Number((await post(URL, BODY)).headers?.get('retry-after'))).toBe(0); // absent
   });
 
   test('never throws or rejects: network error, fetch throwing, no fetch, sendBeacon throwing', async () => {
     const net = fakeNet();
     net.answer = () => new TypeError('Failed to fetch');
-    await expect(post(URL, BODY)).resolves.toEqual([0, 0]);
+    await expect(post(URL, BODY)).resolves.toEqual({ status: 0 });
     vi.stubGlobal('fetch', () => {
       throw new TypeError('keepalive not supported');
     });
-    await expect(post(URL, BODY)).resolves.toEqual([0, 0]);
+    await expect(post(URL, BODY)).resolves.toEqual({ status: 0 });
     vi.stubGlobal('fetch', undefined);
-    await expect(post(URL, BODY)).resolves.toEqual([0, 0]);
+    await expect(post(URL, BODY)).resolves.toEqual({ status: 0 });
     Object.defineProperty(navigator, 'sendBeacon', {
       configurable: true,
       value: () => {
         throw new TypeError('Illegal invocation');
       },
     });
-    await expect(post(URL, BODY, 1)).resolves.toEqual([0, 0]);
+    await expect(post(URL, BODY, true)).resolves.toEqual({ status: 0 });
   });
 });
 

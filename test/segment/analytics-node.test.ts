@@ -3,7 +3,8 @@
  * The browser part of the journey goes through /collect with the tag's visitor id; the server part through the
  * client (identify + track + page); the visitor's timeline then holds both, merged, in time order.
  */
-import { Analytics } from '@segment/analytics-node';
+import { gzipSync } from 'node:zlib';
+import { Analytics, type HTTPClient, type HTTPClientRequest } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent, WriteKey } from '../../collector/core/store';
 import { start, type Running } from '../../collector/node';
@@ -165,6 +166,68 @@ describe('@segment/analytics-node against the collector', () => {
     await again.closeAndFlush({ timeout: 20_000 });
     const after = (await (await admin(`/api/sites/demo/visitors/${visitor}`)).json()) as { timeline: TimelineEvent[] };
     expect(after.timeline).toHaveLength(before);
+  });
+
+  it('delivers through /v1/batch from a client that gzips its bodies, and a gzip bomb is refused', async () => {
+    // analytics-node 3.1 has no compression option; its httpClient hook is where a deployment (and the Segment
+    // libraries that gzip, e.g. analytics-python's gzip=True) compresses the JSON it would send.
+    const sent: Array<{ encoding: string | undefined; bytes: number; plain: number }> = [];
+    const gzipping: HTTPClient = {
+      makeRequest: async (req: HTTPClientRequest) => {
+        const body = gzipSync(req.body);
+        sent.push({ encoding: 'gzip', bytes: body.length, plain: Buffer.byteLength(req.body) });
+        return fetch(req.url, {
+          method: req.method,
+          headers: { ...req.headers, 'Content-Encoding': 'gzip' },
+          body,
+        });
+      },
+    };
+    const { key } = await newKey('gzip backend');
+    const analytics = new Analytics({
+      writeKey: key,
+      host: base,
+      flushAt: 30,
+      flushInterval: 60_000,
+      maxRetries: 0,
+      httpClient: gzipping,
+    });
+    const statuses: number[] = [];
+    const errors: unknown[] = [];
+    analytics.on('http_response', (r) => statuses.push(r.status));
+    analytics.on('error', (e) => errors.push(e));
+    const anonymousId = crypto.randomUUID();
+    for (let i = 0; i < 25; i++)
+      analytics.track({ anonymousId, event: 'viewed_item', properties: { sku: `sku-${i}`, note: 'x'.repeat(200) } });
+    await analytics.closeAndFlush({ timeout: 20_000 });
+    expect(errors).toEqual([]);
+    expect(statuses).toEqual([200]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.bytes).toBeLessThan(sent[0]!.plain / 4);
+    const view = (await (await admin(`/api/sites/demo/visitors/${anonymousId}`)).json()) as {
+      timeline: TimelineEvent[];
+    };
+    expect(view.timeline.filter((e) => e.name === 'viewed_item')).toHaveLength(25);
+
+    // 400 MB of zeros in 40 gzip members, 400 KB on the wire (under the batch limit, so it is read): refused once
+    // 500 KB of it are decompressed, nothing stored.
+    const member = gzipSync(Buffer.alloc(10 * 1024 * 1024));
+    const bomb = Buffer.concat(Array.from({ length: 40 }, () => member));
+    expect(bomb.length).toBeLessThan(500 * 1024);
+    const rss = process.memoryUsage().rss;
+    const refused = await fetch(`${base}/v1/batch`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip',
+        Authorization: `Basic ${btoa(`${key}:`)}`,
+      },
+      body: bomb,
+    });
+    expect(refused.status).toBe(413);
+    expect(refused.headers.get('connection')).toBe('close');
+    expect(((await refused.json()) as { success: boolean }).success).toBe(false);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
   });
 
   it('refuses a bad key and a revoked key with 401, and stores nothing', async () => {

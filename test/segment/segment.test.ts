@@ -356,11 +356,11 @@ describe('visitors and linking to the browser journey', () => {
     expect(view.journey.currentStage).toBe('cart');
   });
 
-  it('hashes an anonymousId that is not a valid cjm id into srva:<hash>', async () => {
+  it('hashes an anonymousId that is not a valid cjm id into srva:<keyed hash>', async () => {
     await ok('/v1/track', { anonymousId: 'user@example.com', event: 'x', timestamp: at(1) });
     const all = await allEvents();
     expect(all).toHaveLength(1);
-    expect(all[0]!.visitor).toMatch(/^srva:[0-9a-f]{32}$/);
+    expect(all[0]!.visitor).toMatch(/^srva:[A-Za-z0-9_-]{22}$/); // an HMAC under the deployment's secret
   });
 
   it('a userId-only message joins the journey of the user the tag identified, in time order', async () => {
@@ -392,7 +392,7 @@ describe('visitors and linking to the browser journey', () => {
     expect(view.visitor.journey).toBe('u:u-42');
     expect(view.visitor.visitors).toHaveLength(2);
     const srv = view.visitor.visitors.find((v) => v !== 'tagv')!;
-    expect(srv).toMatch(/^srv:[0-9a-f]{32}$/);
+    expect(srv).toMatch(/^srv:[A-Za-z0-9_-]{22}$/); // an HMAC of the user id under the deployment's secret
     const real = view.timeline.filter((e) => !e.synthetic);
     expect(real.map((e) => [e.visitor === 'tagv' ? 'browser' : 'server', e.type, e.name ?? e.url ?? null])).toEqual([
       ['browser', 'page', 'https://shop.test/'],

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent, WriteKey } from '../../collector/core/store';
 import { startWorker, type LocalWorker } from '../worker/start';
 
-const TOKEN = 'segment-worker-token';
+const TOKEN = 'segment-worker-token-0123456';
 
 describe('the Segment-format API on workerd + D1', () => {
   let w: LocalWorker;

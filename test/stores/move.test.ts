@@ -225,4 +225,48 @@ describe('move-site between databases', () => {
       /table strings has no site column and collector\/stores\/copy.ts TABLE_RULES does not say how to move it/,
     );
   });
+
+  it('out of a Node file: the site with its settings, keys and salts; refused under another hashing secret', async () => {
+    const file = new Database((await seeded()).main.serialize());
+    file.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('hash_secret_check', 'check-of-the-file')").run();
+    file.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('automation.secret:shop', 'whsec-file')").run();
+    file.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('salt:2026-11-20', 'salt-file')").run();
+    const fileStore = createRoutedStore({ DB: sqliteConnector(file) });
+    const { key } = await fileStore.createWriteKey('shop', 'backend');
+    const before = await answers(fileStore, 'shop');
+    const main = openSqlite(':memory:');
+    const own = openSqlite(':memory:');
+    main.prepare("INSERT INTO meta (key, value) VALUES ('salt:2026-11-20', 'salt-worker')").run();
+    const databases = { DB: sqliteConnector(main), DB_SHOP: sqliteConnector(own) };
+    const sqlite = { db: sqliteConnector(file), label: '/srv/cjm.db' };
+    // A Worker database that hashes with another secret: refused before anything is paused.
+    main.prepare("INSERT INTO meta (key, value) VALUES ('hash_secret_check', 'check-of-the-worker')").run();
+    await expect(moveSite({ databases, sqlite }, { site: 'shop', to: 'DB_SHOP' })).rejects.toThrow(
+      /the Worker's DB hashes with another secret than \/srv\/cjm.db/,
+    );
+    expect(meta(file, META.paused('shop'))).toBeNull();
+    main.prepare("DELETE FROM meta WHERE key = 'hash_secret_check'").run();
+    const r = await moveSite({ databases, sqlite }, { site: 'shop', to: 'DB_SHOP', chunk: 50 });
+    expect(r).toMatchObject({ outcome: 'moved', from: 'sqlite:/srv/cjm.db', to: 'DB_SHOP' });
+    const worker = createRoutedStore(databases);
+    expect(await answers(worker, 'shop')).toBe(before);
+    expect(await worker.getSite('shop')).toEqual({ ...(await fileStore.getSite('shop')), database: 'DB_SHOP' });
+    expect((await worker.findWriteKey(key))?.site).toBe('shop');
+    expect(meta(main, 'automation.secret:shop')).toBe('whsec-file');
+    expect(meta(main, 'hash_secret_check')).toBe('check-of-the-file');
+    expect(meta(main, 'salt:2026-11-20')).toBe('salt-worker'); // the Worker's own salt of a day stays
+    // The file keeps the site's settings (so a running Node answers 503, not 404) and none of its data.
+    expect(await fileStore.getSite('shop')).not.toBeNull();
+    expect(count(file, 'events', 'shop')).toBe(0);
+    expect(count(file, 'events', 'blog')).toBeGreaterThan(0);
+    const write = {
+      events: [{ id: 'n1', visitor: 'v1', type: 'page' as const, ts: T0 }],
+      links: [],
+      journeys: [],
+      deleteJourneys: [],
+    };
+    await expect(fileStore.commit('shop', write, T0)).rejects.toThrow(
+      /site "shop" moved from sqlite:\/srv\/cjm.db to DB_SHOP/,
+    );
+  });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/worker';
 import { startWorker, type LocalWorker } from './start';
 
-const TOKEN = 'worker-test-token';
+const TOKEN = 'worker-test-token-0123456789';
 /** A browser's User-Agent: /collect drops (and counts) what bots send. */
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const now = Date.now();
@@ -132,7 +132,7 @@ describe('the Worker on workerd + D1', () => {
     expect(anonymous.status).toBe(303);
   });
 
-  it('serves the built tag, its vitals chunk and the demo shop from the assets binding', async () => {
+  it('serves the built tag, its vitals and markup chunks and the demo shop from the assets binding', async () => {
     const tag = await fetch(`${w.url}/cjm.js`);
     expect(tag.status).toBe(200);
     expect(tag.headers.get('content-type')).toMatch(/javascript/);
@@ -141,6 +141,10 @@ describe('the Worker on workerd + D1', () => {
     const vitals = await fetch(`${w.url}/cjm.vitals.js`);
     expect(vitals.status).toBe(200);
     expect(await vitals.text()).toBe(readFileSync(join(ROOT, 'dist', 'cjm.vitals.js'), 'utf8'));
+    const markup = await fetch(`${w.url}/cjm.markup.js`);
+    expect(markup.status).toBe(200);
+    expect(markup.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect(await markup.text()).toBe(readFileSync(join(ROOT, 'dist', 'cjm.markup.js'), 'utf8'));
     const shop = await fetch(`${w.url}/demo/`);
     expect(shop.status).toBe(200);
     expect(shop.headers.get('content-type')).toMatch(/text\/html/);

@@ -11,7 +11,7 @@
  *    refused events land once sent again.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +24,7 @@ import { META } from '../../collector/stores/routed';
 import { simulate } from '../../scripts/simulate';
 import { localConfig, openLocalD1, ROOT, startLocalWorker, type LocalWorker } from '../../scripts/worker';
 
-const TOKEN = 'move-site-token';
+const TOKEN = 'move-site-admin-token-0123456789';
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 const run = promisify(execFile);
 
@@ -173,8 +173,10 @@ describe('move-site on local D1', () => {
     const d1 = await openLocalD1(persist, { databases: ['DB_SHOP'] });
     const size = (await d1Stats('DB', d1.databases.DB as D1Database)).sizeBytes;
     await d1.dispose();
+    // The Worker hashes with the Node file's secret (kept beside it): tombstones and server-side ids match.
     worker = await startLocalWorker({
       adminToken: TOKEN,
+      secret: readFileSync(join(dir, 'cjm.db.secret'), 'utf8').trim(),
       persistTo: persist,
       databases: ['DB_SHOP'],
       vars: { CJM_D1_LIMIT_BYTES: String(Math.ceil(size / 0.85)) },

@@ -3,7 +3,7 @@
  * 127.0.0.1, a fresh migrated local D1 in a temp folder, stopped (and the folder removed) by `stop()`.
  *
  * @example
- * const worker = await startWorker({ adminToken: 'bench' })
+ * const worker = await startWorker({ adminToken: 'bench-token-0123456789abcdef' })
  * await fetch(`${worker.url}/collect`, { method: 'POST', body })
  * await worker.stop()
  */

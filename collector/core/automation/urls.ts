@@ -1,61 +1,20 @@
 /**
  * Webhook target safety (SSRF): only http(s) URLs, and no private, loopback, link-local, CGNAT, multicast,
  * reserved or unspecified addresses, IPv4 and IPv6 (IPv4-mapped, NAT64 and 6to4 addresses are checked by their
- * embedded IPv4 address), unless the site allows private targets for development (`allowPrivateWebhooks`).
+ * embedded IPv4 address; IPv4-translated `::ffff:0:0/96` and Teredo `2001::/32` are refused whole), unless the site allows private targets for development (`allowPrivateWebhooks`).
  *
  * Hostnames are checked after resolution with an injected resolver (Node: `dns.lookup(host, { all: true })`), every
  * resolved address must be public. Without a resolver (Workers) only literal addresses and `localhost` are checked;
  * Cloudflare's fetch cannot reach private networks.
  */
 import { InputError } from '../errors';
+import { parseIpv4 as ipv4, parseIpv6 as ipv6 } from '../ip';
 
 /** Resolves a hostname to its IP addresses (all of them). */
 export type Resolve = (hostname: string) => Promise<string[]>;
 
 /** A refused webhook target: a 400 naming `action.url` (final for a delivery: retrying cannot help). */
 const unsafe = (message: string) => new InputError(400, message, 'action.url');
-
-/** Parses dotted-quad IPv4 into 4 bytes, or undefined. (URL hostnames are already normalized by WHATWG URL.) */
-const ipv4 = (s: string): number[] | undefined => {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out.push(n);
-  }
-  return out;
-};
-
-/** Parses IPv6 (with `::` and an optional trailing dotted quad) into 8 16-bit groups, or undefined. */
-const ipv6 = (input: string): number[] | undefined => {
-  let s = input.startsWith('[') && input.endsWith(']') ? input.slice(1, -1) : input;
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
-  if (!s.includes(':')) return undefined;
-  const lastColon = s.lastIndexOf(':');
-  const last = s.slice(lastColon + 1);
-  if (last.includes('.')) {
-    // A trailing dotted quad (::ffff:1.2.3.4) becomes two hex groups.
-    const v4 = ipv4(last);
-    if (!v4) return undefined;
-    s = `${s.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const group = (h: string) => (h === '' ? [] : h.split(':'));
-  const head = group(halves[0] as string);
-  const rest = halves.length === 2 ? group(halves[1] as string) : [];
-  const parse = (g: string) => (/^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16) : NaN);
-  const a = head.map(parse);
-  const b = rest.map(parse);
-  if ([...a, ...b].some(Number.isNaN)) return undefined;
-  const fill = 8 - a.length - b.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  return [...a, ...Array<number>(halves.length === 2 ? fill : 0).fill(0), ...b];
-};
 
 const inV4 = (b: number[], net: [number, number, number, number], bits: number): boolean => {
   const x = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
@@ -99,6 +58,8 @@ const v6Kind = (g: number[]): string | undefined => {
     const k = v4Kind(embedded(g, 6, 7));
     return k && `IPv4-mapped ${k}`;
   }
+  // ::ffff:0:a.b.c.d (IPv4-translated, SIIT, RFC 2765): translated by a gateway, never a public target itself.
+  if (zeroUpTo(4) && g[4] === 0xffff && g[5] === 0) return 'IPv4-translated';
   // 64:ff9b::/96 (NAT64): the embedded IPv4 address decides.
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) {
     const k = v4Kind(embedded(g, 6, 7));
@@ -116,6 +77,8 @@ const v6Kind = (g: number[]): string | undefined => {
   if ((first & 0xffc0) === 0xfec0) return 'site-local';
   if ((first & 0xff00) === 0xff00) return 'multicast';
   if (first === 0x2001 && g[1] === 0x0db8) return 'documentation';
+  // 2001::/32 (Teredo, RFC 4380): tunnels to an IPv4 address hidden in the address; never a webhook target.
+  if (first === 0x2001 && g[1] === 0) return 'Teredo';
   if (first === 0x0100 && g.slice(1, 4).every((x) => x === 0)) return 'discard-only';
   return undefined;
 };

@@ -9,12 +9,15 @@ import { jsonBody, searchParams, withSite, type AppEnv } from '../http';
 import { createRule, deleteRule, getRule, replaceRule, updateAutomationSettings } from '../services/rules';
 import { parseDeliveryQuery } from './query';
 
+/** A rule: a name, a trigger and a webhook URL of at most 2,000 characters — 64 KB is far above any. */
+const RULE_BODY = { maxBytes: 64 * 1024 };
+
 export const automationRoutes = () => {
   const r = new Hono<AppEnv>();
 
   r.get('/sites/:site/rules', withSite, async (c) => c.json({ rules: await c.var.store.listRules(c.var.site.id) }));
 
-  r.post('/sites/:site/rules', withSite, jsonBody(), async (c) =>
+  r.post('/sites/:site/rules', withSite, jsonBody(RULE_BODY), async (c) =>
     c.json({ rule: await createRule(c.var.store, c.var.site, c.var.body, c.var.now()) }, 201),
   );
 
@@ -22,7 +25,7 @@ export const automationRoutes = () => {
     c.json({ rule: await getRule(c.var.store, c.var.site, c.req.param('id')) }),
   );
 
-  r.put('/sites/:site/rules/:id', withSite, jsonBody(), async (c) =>
+  r.put('/sites/:site/rules/:id', withSite, jsonBody(RULE_BODY), async (c) =>
     c.json({ rule: await replaceRule(c.var.store, c.var.site, c.req.param('id'), c.var.body, c.var.now()) }),
   );
 
@@ -46,7 +49,7 @@ export const automationRoutes = () => {
     c.json(await getAutomationSettings(c.var.store, c.var.site.id)),
   );
 
-  r.put('/sites/:site/automation', withSite, jsonBody(), async (c) =>
+  r.put('/sites/:site/automation', withSite, jsonBody({ maxBytes: 4 * 1024 }), async (c) =>
     c.json(await updateAutomationSettings(c.var.store, c.var.site, c.var.body)),
   );
 

@@ -6,31 +6,38 @@
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { isbot } from 'isbot';
+import { isInternalReferrer } from '../channels';
 import { InputError } from '../errors';
 import { jsonBody, type AppEnv, type AppOptions } from '../http';
-import { ingest } from '../ingest';
+import { ingest, type IngestOptions } from '../ingest';
+import { addressKey } from '../ip';
 import { createRateLimiter, DEFAULT_RATE_LIMIT } from '../limits';
 import { dayOf, derivedVisitorId, deviceClass } from '../privacy';
 import { LIMITS, type CollectResponse } from '../protocol';
+import type { Quota } from '../quota';
 import { correctTimestamps, validateBatch } from '../validate';
 
-/** Header of a 202 whose events were dropped on purpose: `bot` (User-Agent), `deleted` (erased visitor). */
+/**
+ * Header of a 202 whose events were dropped on purpose: `bot` (User-Agent), `deleted` (erased visitor), `quota` (the
+ * site's daily quota or the address's budget of new visitors, core/quota.ts).
+ */
 export const DROPPED_HEADER = 'X-Cjm-Dropped';
 
 /** The answer of `POST /collect`, with what was not stored. */
-export type CollectAnswer = CollectResponse & { rejected?: number; deleted?: number };
+export type CollectAnswer = CollectResponse & { rejected?: number; deleted?: number; overQuota?: number };
 
-export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'> = {}) => {
+export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'> & { quota?: Quota | null } = {}) => {
   const r = new Hono<AppEnv>();
   const clientIp = (c: Parameters<NonNullable<AppOptions['clientIp']>>[0]) => options.clientIp?.(c) || null;
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+  const quota = options.quota ?? null;
   // Any origin may call; the site's own allow-list is checked below, per site.
   r.use(
     '/collect',
     cors({
       origin: (origin) => origin || '*',
       allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type'],
+      allowHeaders: ['Content-Type', 'Content-Encoding'], // a browser may gzip with CompressionStream
       exposeHeaders: ['Retry-After', 'X-Cjm-Dropped'],
       maxAge: 86400,
     }),
@@ -40,22 +47,31 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
     async (c, next) => {
       // Per-IP rate limit first: a flood costs no parsing and no database work.
       const ip = clientIp(c);
-      const wait = limiter && ip ? limiter(ip, c.var.now()) : 0;
+      const wait = limiter && ip ? limiter(addressKey(ip), c.var.now()) : 0;
       if (wait > 0) {
         c.header('Retry-After', String(wait));
         throw new InputError(429, `[cjm] too many requests from this address; retry after ${wait} s`);
       }
       await next();
     },
-    jsonBody({ maxBytes: LIMITS.bodyBytes, tooLarge: 'send smaller batches' }),
+    jsonBody({ maxBytes: LIMITS.bodyBytes, tooLarge: 'send smaller batches', compressed: true }),
     async (c) => {
       const batch = validateBatch(c.var.body);
       const store = c.var.store;
       const site = await store.getSite(batch.site);
       if (!site) throw new InputError(404, `[cjm] unknown site "${batch.site}"`, 'site');
+      // The allow-list keeps other sites' pages from sending into this one; it is not authentication (any non-browser
+      // client can send any Origin, or none). `requireOrigin` refuses requests without one.
       const origin = c.req.header('origin');
       if (origin && site.origins.length > 0 && !site.origins.includes(origin)) {
         throw new InputError(403, `[cjm] site "${site.id}" does not allow origin ${origin}`, 'site');
+      }
+      if (!origin && site.requireOrigin) {
+        throw new InputError(
+          403,
+          `[cjm] site "${site.id}" requires an Origin header (requireOrigin); send server-side events to /v1/* with a write key`,
+          'site',
+        );
       }
       const now = c.var.now();
       const ua = c.req.header('user-agent') ?? '';
@@ -77,10 +93,14 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
         visitor = await derivedVisitorId(store, site.id, ip, ua, now);
       }
       const { events, rejected } = correctTimestamps(batch, now);
-      const options = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
+      // The tag sends document.referrer as it is: one from the page's own host is a move within the site, not stored.
+      for (const e of events) if (e.referrer && isInternalReferrer(e.referrer, e.url)) delete e.referrer;
+      const options: IngestOptions = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
+      if (quota) options.admit = quota.admission(store, site, clientIp(c), now);
       const result: CollectAnswer = await ingest(store, site, visitor, events, now, options);
       if (rejected) result.rejected = rejected;
       if (result.deleted) c.header(DROPPED_HEADER, 'deleted');
+      else if (result.overQuota) c.header(DROPPED_HEADER, 'quota');
       return c.json(result, 202);
     },
   );

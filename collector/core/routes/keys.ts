@@ -14,7 +14,7 @@ import { createWriteKey, revokeWriteKey } from '../services/keys';
 export const keyRoutes = () => {
   const r = new Hono<AppEnv>();
 
-  r.post('/sites/:site/keys', withSite, jsonBody({ empty: {} }), async (c) => {
+  r.post('/sites/:site/keys', withSite, jsonBody({ empty: {}, maxBytes: 4 * 1024 }), async (c) => {
     const body = c.var.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new InputError(400, '[cjm] the body must be a JSON object like { "name": "billing backend" }');

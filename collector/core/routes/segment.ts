@@ -11,8 +11,11 @@
 import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { InputError, type InputStatus } from '../errors';
-import { jsonBody, type AppVariables, type BodyEnv } from '../http';
-import { ingest } from '../ingest';
+import { jsonBody, type AppOptions, type AppVariables, type BodyEnv } from '../http';
+import { ingest, type IngestOptions } from '../ingest';
+import { createRateLimiter, type RateLimitOptions } from '../limits';
+import type { Quota } from '../quota';
+import { keyedServerVisitor } from '../privacy';
 import { mapSegment, SEGMENT_LIMITS, SEGMENT_TYPES, type SegmentType } from '../segment';
 import type { Store, WriteKey } from '../store';
 
@@ -26,7 +29,7 @@ export interface SegmentErrorResponse {
   path?: string;
 }
 
-const refuse = (c: Context, status: InputStatus | 401, error: string, path?: string) =>
+const refuse = (c: Context, status: InputStatus | 401 | 429, error: string, path?: string) =>
   c.json<SegmentErrorResponse>(
     { success: false, error, message: error, ...(path === undefined ? {} : { path }) },
     status,
@@ -54,8 +57,16 @@ const checkKey = async (store: Store, secret: string, now: number): Promise<{ ke
   return { key };
 };
 
-export const segmentRoutes = () => {
+/** Requests one write key may send at once, and per second after that. */
+export const DEFAULT_WRITE_KEY_RATE_LIMIT: RateLimitOptions = { burst: 500, perSecond: 100, maxKeys: 10_000 };
+
+export const segmentRoutes = (options: Pick<AppOptions, 'writeKeyRateLimit'> & { quota?: Quota | null } = {}) => {
   const r = new Hono<SegmentEnv>();
+  const perKey =
+    options.writeKeyRateLimit === false
+      ? null
+      : createRateLimiter(options.writeKeyRateLimit ?? DEFAULT_WRITE_KEY_RATE_LIMIT);
+  const quota = options.quota ?? null;
 
   // HTTP Basic, the way Segment's libraries send the key (analytics-node: `Basic base64(writeKey + ':')`).
   const keyAuth = basicAuth({
@@ -92,20 +103,35 @@ export const segmentRoutes = () => {
       if ('error' in result) return refuse(c, 401, result.error, 'writeKey');
       key = result.key;
     }
+    const wait = perKey ? perKey(key.id, now) : 0;
+    if (wait > 0) {
+      // Segment's libraries back off on 429 and honour Retry-After.
+      c.header('Retry-After', String(wait));
+      return refuse(c, 429, `[cjm] too many requests with write key ${key.prefix}…; retry after ${wait} s`);
+    }
     const site = await store.getSite(key.site);
     if (!site) return refuse(c, 401, `[cjm] the site "${key.site}" of write key ${key.prefix}… no longer exists`);
 
-    const mapped = await mapSegment(body, endpoint, now);
+    const mapped = await mapSegment(body, endpoint, now, (legacy) => keyedServerVisitor(store, legacy));
     // One commit per visitor (each is atomic); a failure part-way answers 500 and the client's retry is
-    // deduplicated by messageId, so nothing counts twice.
-    for (const [visitor, events] of mapped.visitors) await ingest(store, site, visitor, events, now);
-    const out: { success: true; ignored?: number; rejected?: number } = { success: true };
+    // deduplicated by messageId, so nothing counts twice. The site's daily quota applies; the budget of new visitors
+    // per address does not (a back end starts visitors for all its users).
+    let overQuota = 0;
+    for (const [visitor, events] of mapped.visitors) {
+      const options: IngestOptions = {};
+      if (quota) options.admit = quota.admission(store, site, null, now);
+      const alias = mapped.aliases.get(visitor);
+      if (alias) options.aliases = [alias]; // erased before the ids were keyed: its tombstone is under the old id
+      overQuota += (await ingest(store, site, visitor, events, now, options)).overQuota ?? 0;
+    }
+    const out: { success: true; ignored?: number; rejected?: number; overQuota?: number } = { success: true };
     if (mapped.ignored) out.ignored = mapped.ignored;
     if (mapped.rejected) out.rejected = mapped.rejected;
+    if (overQuota) out.overQuota = overQuota;
     return c.json(out, 200);
   };
 
-  const body = (maxBytes: number) => jsonBody({ maxBytes, tooLarge: 'send smaller batches' });
+  const body = (maxBytes: number) => jsonBody({ maxBytes, tooLarge: 'send smaller batches', compressed: true });
 
   for (const type of SEGMENT_TYPES) r.post(`/v1/${type}`, body(SEGMENT_LIMITS.messageBytes), handle(type));
   r.post('/v1/batch', body(SEGMENT_LIMITS.batchBytes), handle('batch'));

@@ -1,5 +1,6 @@
 /**
- * Static assets served by the collector: the tag (`/cjm.js`, `/cjm.vitals.js`) and the demo shop (`/demo/…`).
+ * Static assets served by the collector: the tag and its chunks (`/cjm.js`, `/cjm.vitals.js`,
+ * `/cjm.markup.js`) and the demo shop (`/demo/…`).
  * Where they come from is the runtime's business (files on Node, the assets binding on Workers).
  */
 import { Hono } from 'hono';
@@ -19,6 +20,7 @@ export const assetRoutes = (options: Pick<AppOptions, 'asset'>) => {
   r.get('/demo', (c) => c.redirect('/demo/', 301));
   r.get('/cjm.js', serve('public, max-age=3600'));
   r.get('/cjm.vitals.js', serve('public, max-age=3600'));
+  r.get('/cjm.markup.js', serve('public, max-age=3600'));
   r.get('/demo/*', serve('no-cache'));
   return r;
 };

@@ -20,9 +20,11 @@ export const eraseVisitor = async (
   const record = (await store.getJourneys(site.id, [key])).get(key);
   const members = await store.visitorsOfJourney(site.id, key);
   const visitors = [...new Set(members.length ? members : [id])];
-  const hashes = await Promise.all(visitors.map((v) => erasedHash('visitor', v)));
+  const hashes = await Promise.all(visitors.map((v) => erasedHash(store, 'visitor', v)));
   const userId = record?.journey.userId ?? (key.startsWith('u:') ? key.slice(2) : null);
-  if (userId) hashes.push(await erasedHash('user', userId));
+  if (userId) hashes.push(await erasedHash(store, 'user', userId));
   const events = await store.erase(site.id, key, visitors, hashes, now);
+  // SQLite: the erased rows' pages are zeroed (secure_delete) and the log truncated, so the file keeps no copy.
+  await store.scrub?.();
   return { journey: key, visitors, events };
 };

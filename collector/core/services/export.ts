@@ -9,13 +9,25 @@ import type { DateRange, Store, TimelineEvent } from '../store';
 export const EXPORT_COLUMNS: readonly string[] = CSV_COLUMNS.map((c) => c.column);
 
 /**
- * One CSV cell (RFC 4180). Text that a spreadsheet would run as a formula (starting with = + - @, tab or carriage
- * return) is prefixed with `'`.
+ * What a spreadsheet may skip before it decides a cell is a formula: white space and invisible characters (space,
+ * tab, CR, LF, NBSP, the BOM, the other Unicode spaces and zero-width characters), and ASCII control characters.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what a spreadsheet skips, so the guard does
+const SKIPPED = /^[\s\u0000-\u001f\u007f\u00a0\u00ad\u180e\u200b-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]*/u;
+/** Characters that start a formula, ASCII and full-width (`＝ ＋ － ＠`, which some spreadsheets fold to ASCII). */
+const FORMULA_START = /^[=+\-@\uff1d\uff0b\uff0d\uff20]/u;
+
+/**
+ * One CSV cell (RFC 4180). NUL characters are removed (some readers cut the cell there). Text that a spreadsheet
+ * could run as a formula — starting with `= + - @` or their full-width forms, after any leading white space or
+ * invisible characters, or starting with a tab or a line break — is prefixed with `'`.
  */
 export const csvCell = (v: string | number | null | undefined): string => {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return String(v);
-  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  const text = v.replace(/\u0000/g, ''); // eslint-disable-line no-control-regex -- NUL is what is removed
+  const rest = text.replace(SKIPPED, '');
+  const safe = FORMULA_START.test(rest) || /^[\t\r\n]/.test(text) ? `'${text}` : text;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
 

@@ -13,12 +13,18 @@ import type { Store } from '../store';
 /** Rules a site may have. */
 export const MAX_RULES = 100;
 
-/** Parses and checks a rule sent by a client: fields, stages of the site, the webhook target. */
+/**
+ * Parses and checks a rule sent by a client: fields, stages of the site, the webhook target. The URL is kept as the
+ * URL parser normalized it (`url.href`: lower-case host, default port and dot segments removed), so what was checked
+ * is exactly what is stored and later fetched.
+ */
 const checkRule = async (store: Store, site: SiteConfig, input: unknown): Promise<RuleInput> => {
   const rule = parseRule(input, site);
   const { allowPrivateWebhooks } = await getAutomationSettings(store, site.id);
-  checkWebhookUrl(rule.action.url, allowPrivateWebhooks);
-  return rule;
+  const url = checkWebhookUrl(rule.action.url, allowPrivateWebhooks);
+  if (url.href.length > 2000)
+    throw new InputError(400, '[cjm] action.url is longer than 2000 characters', 'action.url');
+  return { ...rule, action: { ...rule.action, url: url.href } };
 };
 
 /**

@@ -5,13 +5,14 @@
  *
  * Layers (no file imports one above it): shared.ts (connector, `sql` template, chunks) ← rollups.ts ← journeys.ts
  * (a journey's rows) and automation.ts ← privacy.ts ← events.ts; reports.ts, keys.ts and sites.ts need only
- * shared.ts (and rollups.ts). This file composes them.
+ * shared.ts (and rollups.ts); rekey.ts (earlier versions' unkeyed hashes) needs journeys.ts. This file composes them.
  */
 import type { Store } from '../../core/store';
 import { sqlAutomationStore } from './automation';
 import { sqlEventStore } from './events';
 import { sqlKeyStore } from './keys';
 import { sqlPrivacyStore } from './privacy';
+import { sqlRekeyStore } from './rekey';
 import { sqlReportStore } from './reports';
 import type { SqlConnector } from './shared';
 import { sqlSiteStore } from './sites';
@@ -31,4 +32,5 @@ export const createSqlStore = (db: SqlConnector): Store => ({
   ...sqlKeyStore(db),
   ...sqlAutomationStore(db),
   ...sqlSiteStore(db),
+  ...sqlRekeyStore(db),
 });

@@ -3,8 +3,9 @@
  * route module per tab — the journey map, the funnel, the visitors list and a visitor's timeline, the settings.
  *
  * Pages are rendered on the server from the same reports and services the API uses, a few queries per page.
- * Security: a signed, HttpOnly, SameSite=Strict session cookie (core/dashboard/auth.ts); hono/csrf on every form
- * post; a strict Content-Security-Policy (no inline script or style: the built stylesheet and script come from
+ * Security: a signed, HttpOnly, SameSite=Strict session cookie (core/dashboard/auth.ts), Secure over https; hono/csrf
+ * on every form post, and form bodies only as form content types, size-limited, with their fields required
+ * (formBody); a strict Content-Security-Policy (no inline script or style: the built stylesheet and script come from
  * `/assets/*`, core/dashboard/assets.ts); every browser-originated string escaped by hono/jsx.
  */
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -12,7 +13,8 @@ import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import { hasSession } from '../../dashboard/auth';
 import { noSitesPage, sitePath, type Tab } from '../../dashboard/layout';
-import type { AppEnv, AppOptions } from '../../http';
+import { hsts, ownOrigin, type AppEnv, type AppOptions } from '../../http';
+import type { SignInLimiter } from '../../limits';
 import { dashboardAssetRoutes, withAssets } from './assets';
 import { funnelRoutes } from './funnel';
 import { mapRoutes } from './map';
@@ -36,13 +38,17 @@ export const DASHBOARD_CSP = {
 
 const TABS: readonly Tab[] = ['map', 'funnel', 'visitors', 'settings'];
 
-export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp' | 'asset'>) => {
+export const dashboardRoutes = (
+  options: Pick<AppOptions, 'getAdminToken' | 'clientIp' | 'asset'>,
+  signIns: SignInLimiter | null = null,
+) => {
   const r = new Hono<AppEnv>();
 
   const headers = secureHeaders({
     contentSecurityPolicy: DASHBOARD_CSP,
     referrerPolicy: 'same-origin',
     xFrameOptions: 'DENY',
+    strictTransportSecurity: false, // HSTS only over https (hsts)
   });
   const noStore: MiddlewareHandler<AppEnv> = async (c, next) => {
     await next();
@@ -54,13 +60,16 @@ export const dashboardRoutes = (options: Pick<AppOptions, 'getAdminToken' | 'cli
     return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
   };
   // Middleware first: a route module mounted below inherits what is registered before it.
-  for (const path of ['/', '/login', '/logout', '/go', '/sites/*', '/assets/*']) r.use(path, headers);
-  for (const path of ['/', '/login', '/logout', '/go', '/sites/*']) r.use(path, noStore, csrf());
+  for (const path of ['/', '/login', '/logout', '/go', '/sites/*', '/assets/*']) r.use(path, headers, hsts);
+  // CSRF: a form post must come from the collector's own origin (as the browser sees it: https behind a TLS proxy);
+  // formBody refuses any other content type (415), which csrf() would let through unchecked.
+  const sameOrigin = csrf({ origin: (origin, c) => origin === ownOrigin(c) });
+  for (const path of ['/', '/login', '/logout', '/go', '/sites/*']) r.use(path, noStore, sameOrigin);
   for (const path of ['/', '/go', '/sites/*']) r.use(path, auth);
   for (const path of ['/', '/login', '/sites/*']) r.use(path, withAssets(options));
 
   r.route('/', dashboardAssetRoutes(options));
-  r.route('/', signInRoutes(options));
+  r.route('/', signInRoutes(options, signIns));
 
   // ----- navigation -----
   r.get('/', async (c) => {

@@ -9,15 +9,15 @@ import { h, nothing, type Html } from '../../dashboard/format';
 import { pageHead, rangePicker, shell, unknownSitePage, type StorageBanner, type Tab } from '../../dashboard/layout';
 import { parseRange, type Range } from '../../dashboard/range';
 import type { InputError } from '../../errors';
+import type { FormEnv } from '../../http';
 import { storageHealth } from '../../services/health';
 import type { SiteConfig } from '../../stages';
 import type { DateRange } from '../../store';
 import type { DashboardEnv } from './assets';
 
-/** A route behind `sitePage` (and, like every dashboard page, `withAssets`). */
-export type PageEnv = DashboardEnv & {
-  Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range; banner: StorageBanner | null };
-};
+/** A route behind `sitePage` (and, like every dashboard page, `withAssets`; for a form post `formBody`: `form`). */
+export type PageEnv = DashboardEnv &
+  FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range; banner: StorageBanner | null } };
 export type PageContext = Context<PageEnv>;
 
 /** Loads the `:site` of the path, the sites of the picker and the page's date range; unknown site: an HTML 404. */
@@ -103,7 +103,7 @@ export const flashOf = (c: Context): Html => {
 /** A refusal as a form shows it: the message without the `[cjm]` origin tag the API answers carry. */
 export const formMessage = (e: InputError): string => e.message.replace(/^\[cjm\] /, '');
 
-// ----- form fields (hono's parseBody: a string, a File, or an array of them with `all: true`) -----
+// ----- form fields (formBody in http.ts: every value of a name, in order) -----
 
 export const str = (v: unknown): string =>
   typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';

@@ -8,7 +8,7 @@ import { h } from '../../dashboard/format';
 import { sitePath } from '../../dashboard/layout';
 import { settingsPage, type SettingsData } from '../../dashboard/pages/settings';
 import { InputError, type InputStatus } from '../../errors';
-import type { AppEnv } from '../../http';
+import { formBody, ownOrigin, type AppEnv } from '../../http';
 import { createWriteKey, KEY_NAME_LENGTH, revokeWriteKey } from '../../services/keys';
 import { createRule, deleteRule, toggleRule } from '../../services/rules';
 import { updateSite } from '../../services/sites';
@@ -25,7 +25,7 @@ const settingsData = async (c: PageContext, extra: Partial<SettingsData> = {}): 
   ]);
   return {
     site,
-    collectorUrl: new URL(c.req.url).origin,
+    collectorUrl: ownOrigin(c), // https behind a trusted TLS proxy
     rules,
     deliveries,
     keys,
@@ -58,14 +58,25 @@ const unlessGone = (e: unknown): void => {
   if (inputError(e).status !== 404) throw e;
 };
 
+/** The site form's fields: all always sent (an empty input sends its name). */
+const SITE_FIELDS = ['name', 'origins', 'sessionTimeoutMinutes'];
+/** The stage model's form: every row's three fields and the conversion; up to 256 KB (a large model's patterns). */
+const STAGES_FORM = { maxBytes: 256 * 1024, required: ['stage_name', 'stage_urls', 'stage_events', 'conversion'] };
+/** The rule form's fields per trigger type. */
+const RULE_FIELDS: Record<string, string[]> = {
+  stage_entered: ['stage'],
+  event: ['event'],
+  stalled: ['after', 'emit'],
+};
+
 export const settingsRoutes = () => {
   const r = new Hono<AppEnv>();
 
   r.get('/sites/:site/settings', sitePage, async (c) => settings(c, await settingsData(c)));
 
-  r.post('/sites/:site/settings/site', sitePage, async (c) => {
+  r.post('/sites/:site/settings/site', sitePage, formBody({ required: SITE_FIELDS }), async (c) => {
     const site = c.var.site;
-    const body = await c.req.parseBody();
+    const body = c.var.form;
     const timeout = str(body.sessionTimeoutMinutes).trim();
     try {
       await updateSite(
@@ -85,11 +96,14 @@ export const settingsRoutes = () => {
     return c.redirect(back(c, 'saved'), 303);
   });
 
-  r.post('/sites/:site/settings/stages', sitePage, async (c) => {
-    const body = await c.req.parseBody({ all: true });
+  r.post('/sites/:site/settings/stages', sitePage, formBody(STAGES_FORM), async (c) => {
+    const body = c.var.form;
     const names = list(body.stage_name);
     const urls = list(body.stage_urls);
     const events = list(body.stage_events);
+    if (urls.length !== names.length || events.length !== names.length) {
+      throw new InputError(400, '[cjm] each stage row sends stage_name, stage_urls and stage_events', 'stage_name');
+    }
     const rows = names
       .map((n, i) => ({ name: n.trim(), urls: urls[i] ?? '', events: events[i] ?? '' }))
       .filter((s) => s.name !== '');
@@ -112,21 +126,25 @@ export const settingsRoutes = () => {
     return c.redirect(back(c, 'stages'), 303);
   });
 
-  r.post('/sites/:site/settings/keys', sitePage, async (c) => {
-    const body = await c.req.parseBody();
+  r.post('/sites/:site/settings/keys', sitePage, formBody({ required: ['name'] }), async (c) => {
+    const body = c.var.form;
     const name = str(body.name).trim().slice(0, KEY_NAME_LENGTH) || 'key';
     const created = await createWriteKey(c.var.store, c.var.site, name, c.var.now());
     return settings(c, await settingsData(c, { newKey: { name, key: created.key } }));
   });
 
-  r.post('/sites/:site/settings/keys/:id/revoke', sitePage, async (c) => {
+  r.post('/sites/:site/settings/keys/:id/revoke', sitePage, formBody(), async (c) => {
     await revokeWriteKey(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
     return c.redirect(back(c, 'revoked'), 303);
   });
 
-  r.post('/sites/:site/settings/rules', sitePage, async (c) => {
-    const body = await c.req.parseBody({ all: true });
+  r.post('/sites/:site/settings/rules', sitePage, formBody({ required: ['name', 'type', 'url'] }), async (c) => {
+    const body = c.var.form;
     const type = str(body.type);
+    // The fields of the chosen trigger (checkboxes aside: an unchecked one is never sent).
+    for (const field of RULE_FIELDS[type] ?? []) {
+      if (!body[field]) throw new InputError(400, `[cjm] the form has no field "${field}"`, field);
+    }
     const trigger =
       type === 'stage_entered'
         ? { type, stage: str(body.stage) }
@@ -150,12 +168,12 @@ export const settingsRoutes = () => {
     return c.redirect(`${back(c, 'rule-created')}#automation`, 303);
   });
 
-  r.post('/sites/:site/settings/rules/:id/toggle', sitePage, async (c) => {
+  r.post('/sites/:site/settings/rules/:id/toggle', sitePage, formBody(), async (c) => {
     await toggleRule(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
     return c.redirect(back(c, 'rule-toggled'), 303);
   });
 
-  r.post('/sites/:site/settings/rules/:id/delete', sitePage, async (c) => {
+  r.post('/sites/:site/settings/rules/:id/delete', sitePage, formBody(), async (c) => {
     await deleteRule(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
     return c.redirect(back(c, 'rule-deleted'), 303);
   });

@@ -6,7 +6,7 @@ import { sitePath } from '../../dashboard/layout';
 import { timelinePage } from '../../dashboard/pages/timeline';
 import { visitorsPage, type VisitorFilters } from '../../dashboard/pages/visitors';
 import { InputError } from '../../errors';
-import type { AppEnv } from '../../http';
+import { formBody, type AppEnv } from '../../http';
 import type { VisitorsPage } from '../../reports';
 import { eraseVisitor } from '../../services/erasure';
 import { getVisitor, listVisitors } from '../../services/visitors';
@@ -75,7 +75,7 @@ export const visitorRoutes = () => {
     });
   });
 
-  r.post('/sites/:site/visitors/:visitor/delete', sitePage, async (c) => {
+  r.post('/sites/:site/visitors/:visitor/delete', sitePage, formBody(), async (c) => {
     const site = c.var.site;
     const erased = await eraseVisitor(c.var.store, site, c.req.param('visitor'), c.var.now());
     return c.redirect(`${sitePath(site.id, 'visitors')}?erased=${erased.events}`, 303);
