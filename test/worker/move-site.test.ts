@@ -80,7 +80,7 @@ const signIn = async (base: string) => {
 };
 /**
  * A dashboard page without its <head> (asset links), the storage banner (the databases differ) and the times
- * relative to now ("5.9 d ago": the absolute time stays, in the title).
+ * relative to now ("just now", "5.9 d ago": the absolute time stays, in the title).
  */
 const dashboard = async (base: string, cookie: string, path: string) => {
   const res = await fetch(`${base}${path}`, { headers: { Cookie: cookie } });
@@ -88,7 +88,7 @@ const dashboard = async (base: string, cookie: string, path: string) => {
   return (await res.text())
     .replace(/<head>.*<\/head>/s, '')
     .replace(/<div class="banner[^]*?<\/div><\/div>/, '')
-    .replace(/>[\d.]+ (ms|s|min|h|d) ago</g, '>… ago<');
+    .replace(/>(just now|[\d.]+ (ms|s|min|h|d) ago)</g, '>… ago<');
 };
 
 /** Everything the API and the dashboard show of the demo site (all time), as one list of texts. */
