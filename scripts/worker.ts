@@ -91,6 +91,7 @@ export const openLocalD1 = async (
   options: LocalD1Options = {},
 ): Promise<LocalD1> => {
   const extra = options.databases ?? [];
+  mkdirSync(persistTo, { recursive: true });
   const proxy = await getPlatformProxy<Record<string, D1Database>>({
     configPath: extra.length ? localConfig(persistTo, { assets: true, databases: extra }) : WRANGLER_TOML,
     persist: { path: join(persistTo, 'v3') },
