@@ -92,18 +92,29 @@ export const openLocalD1 = async (
 ): Promise<LocalD1> => {
   const extra = options.databases ?? [];
   mkdirSync(persistTo, { recursive: true });
-  const proxy = await getPlatformProxy<Record<string, D1Database>>({
-    configPath: extra.length ? localConfig(persistTo, { assets: true, databases: extra }) : WRANGLER_TOML,
-    persist: { path: join(persistTo, 'v3') },
-  });
-  const databases: Record<string, D1Database> = {};
-  for (const name of ['DB', ...extra]) {
-    const db = proxy.env[name];
-    if (!db) throw new Error(`[cjm] the local Worker config has no D1 binding ${name}`);
-    await applyMigrations(db);
-    databases[name] = db;
+  for (let attempt = 1; ; attempt++) {
+    const proxy = await getPlatformProxy<Record<string, D1Database>>({
+      configPath: extra.length ? localConfig(persistTo, { assets: true, databases: extra }) : WRANGLER_TOML,
+      persist: { path: join(persistTo, 'v3') },
+    });
+    try {
+      const databases: Record<string, D1Database> = {};
+      for (const name of ['DB', ...extra]) {
+        const db = proxy.env[name];
+        if (!db) throw new Error(`[cjm] the local Worker config has no D1 binding ${name}`);
+        await applyMigrations(db);
+        databases[name] = db;
+      }
+      return { db: databases.DB as D1Database, databases, dispose: () => proxy.dispose() };
+    } catch (e) {
+      await proxy.dispose();
+      if (String(e).includes('has no D1 binding') || attempt >= 3) throw e;
+      // Miniflare's synchronous proxy (every `prepare` of the migrations' many statements is a blocking call to a
+      // worker thread) has been seen to lose a reply on a loaded machine (an AssertionError in fetch-sync). Each
+      // migration file is one atomic batch recorded in d1_migrations, so a fresh proxy resumes where this one stopped.
+      console.warn(`[cjm] local D1 migration attempt ${attempt} failed (${String(e)}); retrying with a fresh proxy`);
+    }
   }
-  return { db: databases.DB as D1Database, databases, dispose: () => proxy.dispose() };
 };
 
 /**
