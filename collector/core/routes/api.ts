@@ -28,7 +28,7 @@ export const apiRoutes = () => {
   r.get('/sites', async (c) => c.json({ sites: await c.var.store.listSites() }));
 
   r.post('/sites', jsonBody({ expected: 'a site configuration' }), async (c) =>
-    c.json(await createSite(c.var.store, c.var.body), 201),
+    c.json(await createSite(c.var.store, c.var.body, c.var.storage.probe?.names), 201),
   );
 
   r.get('/sites/:site', withSite, async (c) => c.json(await siteAnswer(c.var.store, c.var.site)));

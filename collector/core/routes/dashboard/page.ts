@@ -6,16 +6,18 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { h, nothing, type Html } from '../../dashboard/format';
-import { pageHead, rangePicker, shell, unknownSitePage, type Tab } from '../../dashboard/layout';
+import { pageHead, rangePicker, shell, unknownSitePage, type StorageBanner, type Tab } from '../../dashboard/layout';
 import { parseRange, type Range } from '../../dashboard/range';
 import type { InputError } from '../../errors';
 import type { FormEnv } from '../../http';
+import { storageHealth } from '../../services/health';
 import type { SiteConfig } from '../../stages';
 import type { DateRange } from '../../store';
 import type { DashboardEnv } from './assets';
 
 /** A route behind `sitePage` (and, like every dashboard page, `withAssets`; for a form post `formBody`: `form`). */
-export type PageEnv = DashboardEnv & FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range } };
+export type PageEnv = DashboardEnv &
+  FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range; banner: StorageBanner | null } };
 export type PageContext = Context<PageEnv>;
 
 /** Loads the `:site` of the path, the sites of the picker and the page's date range; unknown site: an HTML 404. */
@@ -27,8 +29,22 @@ export const sitePage = createMiddleware<PageEnv>(async (c, next) => {
   c.set('site', site);
   c.set('sites', sites);
   c.set('range', parseRange(new URL(c.req.url).searchParams, c.var.now()));
+  c.set('banner', await banner(c));
   await next();
 });
+
+/** The storage banner of a page: a full database, one at 80 % of its limit, a move (core/services/health.ts). */
+const banner = async (c: Context<PageEnv>): Promise<StorageBanner | null> => {
+  const { probe, monitor } = c.var.storage;
+  try {
+    const health = await storageHealth(c.var.store, probe, monitor, c.var.now());
+    if (!health.why) return null;
+    return { level: health.status === 'ok' ? 'info' : health.status, text: health.why };
+  } catch (e) {
+    console.error('[cjm] the storage health could not be read', e);
+    return null;
+  }
+};
 
 /** A tab's body inside the shell: the heading, a sub line (the range by default) and the range picker. */
 export const render = (
@@ -49,6 +65,7 @@ export const render = (
       tab,
       keep: range.query,
       assets,
+      banner: c.var.banner,
       body: h`${pageHead(
         title,
         opts.sub ?? (withRange ? h`<p class="muted small">${range.label} · times in UTC</p>` : nothing),
