@@ -8,6 +8,7 @@ import { counters, funnel, journeyMap, touches, type VisitorsPage } from '../rep
 import { eraseVisitor } from '../services/erasure';
 import { exportStream } from '../services/export';
 import { createSite, siteAnswer, updateSite } from '../services/sites';
+import { applySiteTemplate, listTemplates } from '../services/templates';
 import { getVisitor, listVisitors } from '../services/visitors';
 import type { SiteConfig } from '../stages';
 import type { DateRange, Store } from '../store';
@@ -34,6 +35,16 @@ export const apiRoutes = () => {
 
   r.put('/sites/:site', withSite, jsonBody({ expected: 'the fields of the site to change' }), async (c) =>
     c.json(await updateSite(c.var.store, c.var.site, c.var.body, c.var.now())),
+  );
+
+  // ----- stage templates -----
+  r.get('/templates', (c) => c.json({ templates: listTemplates() }));
+
+  r.put(
+    '/sites/:site/template',
+    withSite,
+    jsonBody({ maxBytes: 4096, expected: '{ "template": "<id>" }' }),
+    async (c) => c.json(await applySiteTemplate(c.var.store, c.var.site, c.var.body, c.var.now())),
   );
 
   // ----- visitors -----

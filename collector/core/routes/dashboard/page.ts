@@ -87,6 +87,7 @@ export const flashOf = (c: Context): Html => {
   const msgs: Record<string, string> = {
     saved: 'Saved.',
     stages: 'Stages saved. Journeys are being refolded under the new model.',
+    template: 'Template applied: the stages below are its model. Journeys are being refolded under it.',
     revoked: 'The write key is revoked.',
     'rule-deleted': 'The rule is deleted.',
     'rule-toggled': 'The rule is updated.',
