@@ -21,10 +21,12 @@ import type { KdfOptions, NativeScrypt } from './core/passwords';
 import { createBootstrapInvite, invitePath } from './core/services/members';
 import { useHashSecret } from './core/privacy';
 import { rekeyLegacyHashes } from './core/rekey';
+import { createStorageMonitor, type StorageProbe } from './core/services/health';
 import { maintenance } from './core/sites';
 import type { QuotaOptions } from './core/quota';
 import type { Store } from './core/store';
-import { createSqliteStore, openSqlite } from './stores/sqlite';
+import { createRoutedStore } from './stores/routed';
+import { openSqlite, sqliteConnector, sqliteStats } from './stores/sqlite';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -266,7 +268,14 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const file = options.db ?? './data/cjm.db';
   if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   const db = openSqlite(file, { sync: options.sync ?? 'normal' });
-  const store = createSqliteStore(db);
+  // One database, through the routing store: a full disk is reported to the monitor, and a site moved to D1
+  // (npm run move-site -- --from-sqlite) answers 503 here instead of taking events that would never reach D1.
+  const monitor = createStorageMonitor();
+  const store = createRoutedStore(
+    { DB: sqliteConnector(db) },
+    { monitor, scrub: async () => void db.pragma('wal_checkpoint(TRUNCATE)') },
+  );
+  const storage: StorageProbe = { main: 'DB', names: ['DB'], stats: async () => [sqliteStats(db, file)] };
   const token = await resolveAdminToken(store, options.adminToken).catch((e: unknown) => {
     db.close(); // refused at start (a short CJM_ADMIN_TOKEN): nothing stays open
     throw e;
@@ -287,6 +296,8 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     getStore: () => store,
     getAdminToken: async () => token,
     asset,
+    storage: () => storage,
+    monitor,
     // The socket's address; behind N reverse proxies (CJM_TRUST_PROXY=N) the N-th X-Forwarded-For entry from the right.
     clientIp: client.ip,
     isHttps: client.https,

@@ -1,8 +1,9 @@
 /**
- * The Workers entry: the same Hono app as collector/node.ts, with a D1 store built from the request's `env.DB`,
+ * The Workers entry: the same Hono app as collector/node.ts, with the routing store over the request's D1 bindings,
  * the tag and the demo shop served from the static-assets binding, and a cron handler for periodic work.
  *
- * Bindings (wrangler.toml): `DB` (D1), `ASSETS` (static assets assembled by `npm run build:worker`), and the
+ * Bindings (wrangler.toml): `DB` (D1, the main database), more D1 bindings for sites kept in their own database
+ * (`DB_SHOP`…: any D1 binding counts, see `d1Databases`), `ASSETS` (static assets assembled by `npm run build:worker`), and the
  * `CJM_ADMIN_TOKEN` secret or var. Everything comes from `env`, never from globals.
  */
 import type { Context } from 'hono';
@@ -11,9 +12,11 @@ import { runAutomation } from './core/automation/run';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { hashKey, useHashKey, useHashSecret } from './core/privacy';
 import { rekeyLegacyHashes } from './core/rekey';
+import { createStorageMonitor, D1_LIMIT_BYTES, type StorageProbe } from './core/services/health';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
-import { createD1Store } from './stores/d1';
+import { d1Connector, d1Databases, d1Stats } from './stores/d1';
+import { createRoutedStore, MAIN_DATABASE } from './stores/routed';
 
 export interface Env {
   DB: D1Database;
@@ -21,12 +24,29 @@ export interface Env {
   ASSETS?: Fetcher;
   /** The admin token (`wrangler secret put CJM_ADMIN_TOKEN`); when unset, one is generated once and kept in D1. */
   CJM_ADMIN_TOKEN?: string;
+  /** The size limit of each D1 database in bytes (default 10 GB, Workers Paid; 500000000 on Free). */
+  CJM_D1_LIMIT_BYTES?: string;
   /**
    * The hashing secret of tombstones and server-side visitor ids (`wrangler secret put CJM_SECRET`, 24+ characters);
    * when unset, one is generated and kept in D1, where a D1 export then holds it too (docs/api.md).
    */
   CJM_SECRET?: string;
 }
+
+/** Full errors and writes of this isolate's stores (core/services/health.ts). */
+const monitor = createStorageMonitor();
+
+/** The Worker's databases for GET /api/health and a new site's `database`: its D1 bindings, `DB` first. */
+export const storageOf = (env: Env): StorageProbe => {
+  const dbs = d1Databases(env);
+  const names = [MAIN_DATABASE, ...[...dbs.keys()].filter((n) => n !== MAIN_DATABASE).sort()];
+  const limit = Number(env.CJM_D1_LIMIT_BYTES) > 0 ? Number(env.CJM_D1_LIMIT_BYTES) : D1_LIMIT_BYTES;
+  return {
+    main: MAIN_DATABASE,
+    names,
+    stats: () => Promise.all(names.map((n) => d1Stats(n, dbs.get(n) as D1Database, limit))),
+  };
+};
 
 const envOf = (c: Context): Env => c.env as Env;
 
@@ -38,9 +58,19 @@ const booted = new WeakMap<D1Database, Promise<string>>();
 /** The hashing key of each database, resolved once per isolate and handed to every request's store. */
 const hashKeys = new WeakMap<D1Database, Promise<CryptoKey>>();
 
-/** A D1 store of the request's database, with the database's hashing key. */
-const storeOf = (env: Env): Store => {
-  const store = createD1Store(env.DB);
+const routedStore = (env: Env): Store =>
+  createRoutedStore(Object.fromEntries([...d1Databases(env)].map(([name, db]) => [name, d1Connector(db)])), {
+    main: MAIN_DATABASE,
+    monitor,
+  });
+
+/**
+ * The store of a request or a cron run: the routing store over every D1 binding of `env` (`DB` holds settings, keys,
+ * meta and every site that names no database of its own; `DB_SHOP`… the sites that do; stores/routed.ts), with the
+ * main database's hashing key.
+ */
+export const storeOf = (env: Env): Store => {
+  const store = routedStore(env);
   const key = hashKeys.get(env.DB);
   return key ? useHashKey(store, key) : store;
 };
@@ -48,7 +78,8 @@ const storeOf = (env: Env): Store => {
 const boot = (env: Env): Promise<string> => {
   let ready = booted.get(env.DB);
   if (!ready) {
-    const store = createD1Store(env.DB);
+    // The routing store: the rekey below reaches the sites kept in their own databases too.
+    const store = routedStore(env);
     if (env.CJM_SECRET) useHashSecret(store, env.CJM_SECRET);
     ready = (async () => {
       const token = await resolveAdminToken(store, env.CJM_ADMIN_TOKEN || undefined);
@@ -98,6 +129,8 @@ export const app = createApp({
   getStore: (c) => storeOf(envOf(c)),
   getAdminToken: (c) => boot(envOf(c)),
   asset,
+  storage: (c) => storageOf(envOf(c)),
+  monitor,
   // Set by Cloudflare's edge for every request (a client cannot forge it there); absent in tests outside workerd.
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? null,
 });

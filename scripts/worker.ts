@@ -69,37 +69,82 @@ export const applyMigrations = (db: D1Database, dir = MIGRATIONS_DIR): Promise<s
 
 export interface LocalD1 {
   db: D1Database;
+  /** Every D1 binding by name: `DB` and the `databases` asked for. */
+  databases: Record<string, D1Database>;
   dispose: () => Promise<void>;
 }
+
+export interface LocalD1Options {
+  /** More D1 bindings beside `DB` (`DB_SHOP`…), each a database of its own, migrated like `DB`. */
+  databases?: readonly string[];
+}
+
+/** The local `database_id` of an extra binding: its local state is kept under it (`--persist-to`). */
+const localDatabaseId = (binding: string) => `local-${binding.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
 
 /**
  * A real workerd-backed D1 in this process (wrangler's `getPlatformProxy`), migrated. `persistTo` is the folder
  * `wrangler dev --persist-to` uses (default: a fresh temp folder).
  */
-export const openLocalD1 = async (persistTo = mkdtempSync(join(tmpdir(), 'cjm-d1-'))): Promise<LocalD1> => {
-  const proxy = await getPlatformProxy<{ DB: D1Database }>({
-    configPath: WRANGLER_TOML,
-    persist: { path: join(persistTo, 'v3') },
-  });
-  await applyMigrations(proxy.env.DB);
-  return { db: proxy.env.DB, dispose: () => proxy.dispose() };
+export const openLocalD1 = async (
+  persistTo = mkdtempSync(join(tmpdir(), 'cjm-d1-')),
+  options: LocalD1Options = {},
+): Promise<LocalD1> => {
+  const extra = options.databases ?? [];
+  mkdirSync(persistTo, { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const proxy = await getPlatformProxy<Record<string, D1Database>>({
+      configPath: extra.length ? localConfig(persistTo, { assets: true, databases: extra }) : WRANGLER_TOML,
+      persist: { path: join(persistTo, 'v3') },
+    });
+    try {
+      const databases: Record<string, D1Database> = {};
+      for (const name of ['DB', ...extra]) {
+        const db = proxy.env[name];
+        if (!db) throw new Error(`[cjm] the local Worker config has no D1 binding ${name}`);
+        await applyMigrations(db);
+        databases[name] = db;
+      }
+      return { db: databases.DB as D1Database, databases, dispose: () => proxy.dispose() };
+    } catch (e) {
+      await proxy.dispose();
+      if (String(e).includes('has no D1 binding') || attempt >= 3) throw e;
+      // Miniflare's synchronous proxy (every `prepare` of the migrations' many statements is a blocking call to a
+      // worker thread) has been seen to lose a reply on a loaded machine (an AssertionError in fetch-sync). Each
+      // migration file is one atomic batch recorded in d1_migrations, so a fresh proxy resumes where this one stopped.
+      console.warn(`[cjm] local D1 migration attempt ${attempt} failed (${String(e)}); retrying with a fresh proxy`);
+    }
+  }
 };
 
-/** wrangler.toml without its `[assets]` table, written into `dir` (paths made absolute). */
-const withoutAssets = (dir: string): string => {
+/**
+ * wrangler.toml for a local run, written into `dir` (paths made absolute): without its `[assets]` table when
+ * `assets` is false, and with one more `[[d1_databases]]` entry per name of `databases`.
+ */
+export const localConfig = (dir: string, o: { assets: boolean; databases?: readonly string[] }): string => {
   const lines: string[] = [];
   let skipping = false;
   for (const line of readFileSync(WRANGLER_TOML, 'utf8').split('\n')) {
-    if (/^\s*\[/.test(line)) skipping = /^\s*\[assets\]/.test(line);
+    if (/^\s*\[/.test(line)) skipping = !o.assets && /^\s*\[assets\]/.test(line);
     if (skipping) continue;
     lines.push(
       line.replace(
-        /^(main|migrations_dir)\s*=\s*"([^"]+)"/,
+        /^(main|migrations_dir|directory)\s*=\s*"([^"]+)"/,
         (_, k: string, v: string) => `${k} = ${JSON.stringify(join(ROOT, v))}`,
       ),
     );
   }
-  const file = join(dir, 'wrangler.no-assets.toml');
+  for (const binding of o.databases ?? []) {
+    lines.push(
+      '',
+      '[[d1_databases]]',
+      `binding = ${JSON.stringify(binding)}`,
+      `database_name = ${JSON.stringify(`cjm-${binding.toLowerCase()}`)}`,
+      `database_id = ${JSON.stringify(localDatabaseId(binding))}`,
+      `migrations_dir = ${JSON.stringify(join(ROOT, 'collector/migrations'))}`,
+    );
+  }
+  const file = join(dir, `wrangler.local${o.assets ? '' : '.no-assets'}.toml`);
   writeFileSync(file, lines.join('\n'));
   return file;
 };
@@ -131,6 +176,10 @@ export interface LocalWorkerOptions {
    * locally, wrangler's assets router does not pass cron events on (on Cloudflare they reach the Worker directly).
    */
   assets?: boolean;
+  /** More D1 bindings beside `DB` (`DB_SHOP`…), each its own local database, migrated like `DB`. */
+  databases?: readonly string[];
+  /** More plain-text vars (`CJM_D1_LIMIT_BYTES`…). */
+  vars?: Record<string, string>;
 }
 
 export interface LocalWorker {
@@ -155,16 +204,19 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
   // Assembled per Worker (in its own folder): test files running in parallel never see each other's half-copied assets.
   const assetsDir = assets ? assembleAssets(ROOT, join(persistTo, 'assets')) : undefined;
   // Migrate (and read a kept token) through the same local D1 files the Worker will open.
-  const d1 = await openLocalD1(persistTo);
+  const databases = options.databases ?? [];
+  const d1 = await openLocalD1(persistTo, { databases });
   await d1.dispose();
   const port = options.port ?? (await freePort());
+  const vars = {
+    ...options.vars,
+    ...(options.adminToken ? { CJM_ADMIN_TOKEN: options.adminToken } : {}),
+    ...(options.secret ? { CJM_SECRET: options.secret } : {}),
+  };
   const worker = await unstable_startWorker({
-    config: assets ? WRANGLER_TOML : withoutAssets(persistTo),
+    config: assets && databases.length === 0 ? WRANGLER_TOML : localConfig(persistTo, { assets, databases }),
     ...(assetsDir ? { assets: assetsDir } : {}),
-    bindings: {
-      ...(options.adminToken ? { CJM_ADMIN_TOKEN: { type: 'plain_text' as const, value: options.adminToken } } : {}),
-      ...(options.secret ? { CJM_SECRET: { type: 'plain_text' as const, value: options.secret } } : {}),
-    },
+    bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
     dev: {
       server: { hostname: '127.0.0.1', port },
       inspector: false,

@@ -16,10 +16,12 @@ import { apiRoutes } from './routes/api';
 import { automationRoutes } from './routes/automation';
 import { collectRoutes } from './routes/collect';
 import { dashboardRoutes } from './routes/dashboard';
+import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
 import { segmentRoutes } from './routes/segment';
 import { assetRoutes } from './routes/tag';
 import { teamRoutes } from './routes/team';
+import { StoreFullError } from './store';
 
 export type { AppEnv, AppOptions } from './http';
 
@@ -39,6 +41,7 @@ export const createApp = (options: AppOptions) => {
   app.use('*', closeUnread, async (c, next) => {
     c.set('store', options.getStore(c));
     c.set('now', now);
+    c.set('storage', { probe: options.storage?.(c), monitor: options.monitor });
     c.set('https', isHttps(c));
     c.set('kdf', kdf);
     await next();
@@ -52,6 +55,7 @@ export const createApp = (options: AppOptions) => {
   api.route('/', keyRoutes());
   api.route('/', automationRoutes());
   api.route('/', teamRoutes());
+  api.route('/', healthRoutes());
 
   app.route('/', collectRoutes({ ...options, quota }));
   app.route('/api', api);
@@ -59,7 +63,11 @@ export const createApp = (options: AppOptions) => {
   app.route('/', assetRoutes(options));
   app.route('/', dashboardRoutes(options, signIns)); // the dashboard at the root: /, /login, /sites/…, /share/…, /assets/…
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
-  app.onError(answerError);
+  app.onError(async (err, c) => {
+    // A full database: the monitor's record goes to meta (best effort, at most once a minute), for every isolate.
+    if (err instanceof StoreFullError) await options.monitor?.persist(c.var.store, now());
+    return answerError(err, c);
+  });
   return app;
 };
 

@@ -21,8 +21,9 @@ import type { RateLimitOptions, SignInLimiter, SignInLimitOptions } from './limi
 import type { KdfOptions, PasswordKdf } from './passwords';
 import type { QuotaOptions } from './quota';
 import type { ErrorResponse } from './protocol';
+import type { StorageMonitor, StorageProbe } from './services/health';
 import type { SiteConfig } from './stages';
-import type { Store } from './store';
+import { StoreUnavailableError, type Store } from './store';
 import { API_TOKEN_PREFIX, tokenActor, type TokenRefusal } from './services/tokens';
 
 export interface AppOptions {
@@ -62,12 +63,26 @@ export interface AppOptions {
   sessions?: Partial<SessionLimits>;
   /** Per-address rate limit of the public share pages (default: burst 60, 1/s); false turns it off. */
   shareRateLimit?: RateLimitOptions | false;
+  /**
+   * The databases behind the store, their names and sizes (`GET /api/health`, the dashboard's banner, the names a
+   * site's `database` may take). Absent: one database of unknown size.
+   */
+  storage?: (c: Context) => StorageProbe;
+  /** Full errors and writes as the store saw them (the store built with the same monitor: stores/routed.ts). */
+  monitor?: StorageMonitor;
+}
+
+/** The storage of this request: its probe and the process's monitor (core/services/health.ts). */
+export interface StorageContext {
+  probe?: StorageProbe;
+  monitor?: StorageMonitor;
 }
 
 /** What every request carries (set by the first middleware of createApp). */
 export interface AppVariables {
   store: Store;
   now: () => number;
+  storage: StorageContext;
   /** The client reached the collector over https (AppOptions.isHttps). */
   https: boolean;
   /** The password KDF of this runtime. */
@@ -92,11 +107,18 @@ export const jsonError = (c: Context, status: ContentfulStatusCode, error: strin
   c.json<ErrorResponse>(path === undefined ? { error } : { error, path }, status);
 
 /**
- * `app.onError`: an InputError becomes its JSON answer; a middleware's HTTPException (bearerAuth, csrf…) keeps its
- * status and headers but always answers JSON; anything else is a logged 500 that says nothing of the cause.
+ * `app.onError`: an InputError becomes its JSON answer; a store that cannot take the write now (a full database, a
+ * site being moved: StoreUnavailableError) a 503 with `Retry-After`, which the tag and server-side clients retry; a
+ * middleware's HTTPException (bearerAuth, csrf…) keeps its status and headers but always answers JSON; anything else
+ * is a logged 500 that says nothing of the cause.
  */
 export const answerError: ErrorHandler = (err, c) => {
   if (err instanceof InputError) return jsonError(c, err.status, err.message, err.path);
+  if (err instanceof StoreUnavailableError) {
+    console.error(err.message);
+    c.header('Retry-After', String(err.retryAfter));
+    return jsonError(c, 503, err.message);
+  }
   if (err instanceof HTTPException) {
     const res = err.getResponse();
     if (res.headers.get('Content-Type')?.includes('json')) return res;

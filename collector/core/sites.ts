@@ -9,7 +9,7 @@ import { rotateSalts } from './privacy';
 import { rekeyLegacyHashes } from './rekey';
 import type { SiteAnswer } from './reports';
 import { checkStages, cleanStage, DEFAULT_LIMITS, type SiteConfig } from './stages';
-import type { Store } from './store';
+import { StoreUnavailableError, type Store } from './store';
 
 /** A bad field of a site configuration: a 400 naming it. */
 const fail = (path: string, message: string): never => {
@@ -173,11 +173,16 @@ export const maintenance = async (
   let refolded = 0;
   for (const site of await store.listSites()) {
     if (left <= 0) break;
-    const before = await pendingRefolds(store, site);
-    if (before === 0) continue;
-    const after = await refoldStale(store, site, left);
-    refolded += before - after;
-    left -= before - after;
+    try {
+      const before = await pendingRefolds(store, site);
+      if (before === 0) continue;
+      const after = await refoldStale(store, site, left);
+      refolded += before - after;
+      left -= before - after;
+    } catch (e) {
+      // A site being moved (or its database full) waits for a later pass; the other sites go on.
+      if (!(e instanceof StoreUnavailableError)) throw e;
+    }
   }
   return { salts, refolded, sessions };
 };

@@ -70,6 +70,11 @@ export interface SiteConfig {
   requireOrigin?: boolean;
   /** Set by the server, incremented whenever a change needs the journeys refolded (stages, conversion, timeout, origins). */
   revision?: number;
+  /**
+   * Where the site's data lives on Cloudflare: the D1 binding (`DB_SHOP`) of its own database; absent, the main
+   * database (`DB`). Given when a site is created; changed only by `npm run move-site`, which moves the data first.
+   */
+  database?: string;
 }
 
 export const DEFAULT_LIMITS = { eventNames: 500, propKeys: 500 } as const;

@@ -475,3 +475,39 @@ export class BadCursorError extends Error {}
  * the one before the record's): nothing was written; the caller retries from fresh reads (core/ingest.ts does).
  */
 export class ConflictError extends Error {}
+
+/**
+ * A write the store cannot take now, through no fault of the request: the client should send it again later (the
+ * API answers 503 with `Retry-After`; the tag keeps the events in its outbox and retries). Nothing of the write was
+ * stored.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** Seconds until a retry is worth it (`Retry-After`). */
+    readonly retryAfter = 60,
+    /** The database concerned (a D1 binding name), when known. */
+    public database?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Thrown by a connector when the disk or the database is full (`SQLITE_FULL` from better-sqlite3, D1's "Exceeded
+ * maximum DB size"): nothing of the write was stored (stores/full.ts matches the drivers' errors).
+ */
+export class StoreFullError extends StoreUnavailableError {}
+
+/**
+ * Thrown for a write of a site whose data is being moved to another database (`npm run move-site`), or that moved
+ * away from this one: nothing was written; the client retries, and reaches the site's new database.
+ */
+export class SiteMovingError extends StoreUnavailableError {
+  constructor(
+    message: string,
+    readonly site: string,
+  ) {
+    super(message, 30);
+  }
+}

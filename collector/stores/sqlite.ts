@@ -5,8 +5,12 @@
  * `synchronous=FULL` with `sync: 'full'` (CJM_SYNC=full: it also survives power loss). Erasure: `secure_delete`, and a
  * checkpoint that truncates the log after each erasure (`scrub`).
  */
+import { statfsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import type { DatabaseStats } from '../core/services/health';
 import type { Store } from '../core/store';
+import { storeError } from './full';
 import { MIGRATIONS_DIR, readMigrations, runMigrations, type MigrationDb } from './migrate';
 import { createSqlStore, type SqlConnector, type SqlStatement, type SqlValue } from './sql';
 
@@ -65,9 +69,19 @@ export const sqliteConnector = (db: Database.Database): SqlConnector => {
     for (const s of statements) prepare(s.sql).run(...s.params);
   });
   return {
-    all: async <T>(sql: string, params: readonly SqlValue[] = []) => prepare(sql).all(...params) as T[],
+    all: async <T>(sql: string, params: readonly SqlValue[] = []) => {
+      try {
+        return prepare(sql).all(...params) as T[];
+      } catch (e) {
+        throw storeError(e); // SQLITE_FULL: StoreFullError (stores/full.ts)
+      }
+    },
     batch: async (statements) => {
-      runAll(statements);
+      try {
+        runAll(statements);
+      } catch (e) {
+        throw storeError(e);
+      }
     },
   };
 };
@@ -85,3 +99,36 @@ export const createSqliteStore = (db: Database.Database): Store => ({
     db.pragma('wal_checkpoint(TRUNCATE)');
   },
 });
+
+/**
+ * The sizes of a SQLite database (core/services/health.ts): its pages, `max_page_count`, and the free space of the
+ * disk that holds `file` (none for `:memory:`). The limit is whichever comes first.
+ */
+export const sqliteStats = (db: Database.Database, file: string, name = 'DB'): DatabaseStats => {
+  const pragma = (p: string) => Number(db.pragma(p, { simple: true }));
+  const pageSize = pragma('page_size');
+  const pageCount = pragma('page_count');
+  const maxPageCount = pragma('max_page_count');
+  let diskFreeBytes: number | null = null;
+  if (file !== ':memory:') {
+    try {
+      const fs = statfsSync(dirname(resolve(file)));
+      diskFreeBytes = Number(fs.bavail) * Number(fs.bsize);
+    } catch {
+      /* not every platform tells */
+    }
+  }
+  const sizeBytes = pageCount * pageSize;
+  const byPages = maxPageCount * pageSize;
+  return {
+    name,
+    runtime: 'sqlite',
+    sizeBytes,
+    limitBytes: diskFreeBytes === null ? byPages : Math.min(byPages, sizeBytes + diskFreeBytes),
+    pageSize,
+    pageCount,
+    freePages: pragma('freelist_count'),
+    maxPageCount,
+    diskFreeBytes,
+  };
+};

@@ -24,7 +24,7 @@ const raw = (path: string, body: string | Uint8Array, headers: Record<string, st
   t.app.request(path, { method: 'POST', headers: { 'User-Agent': UA, ...headers }, body: body as BodyInit });
 const counters = async () => ((await (await t.api('/api/sites/demo/counters')).json()) as CountersReport).totals;
 
-describe('compressed bodies (issue 15, item 4)', () => {
+describe('compressed bodies', () => {
   const body = () => JSON.stringify(batch('gz1', [page('/'), page('/cart')]));
   const track = () =>
     JSON.stringify({ batch: [{ type: 'track', event: 'paid', userId: 'u-gz', messageId: `m-${Math.random()}` }] });

@@ -88,7 +88,7 @@ describe('a 50 MB body (item 1)', () => {
   });
 });
 
-describe('answers before the body was read (issue 15, item 4)', () => {
+describe('answers before the body was read', () => {
   it('say Connection: close, and a keep-alive client’s next request succeeds', async () => {
     const c = await collector();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

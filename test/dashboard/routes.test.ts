@@ -313,10 +313,25 @@ describe('settings', () => {
     expect(body).toContain('src=&quot;https://cjm.example/cjm.js&quot; data-site=&quot;demo&quot;');
   });
 
+  /** The condition fields of `n` stage rows without conditions (dashboard/stage-draft.ts). */
+  const noConditions = (n: number) => ({
+    stage_nth: Array<string>(n).fill(''),
+    stage_after: Array<string>(n).fill(''),
+    stage_return_n: Array<string>(n).fill(''),
+    stage_return_unit: Array<string>(n).fill('d'),
+    stage_where_rows: Array<string>(n).fill('0'),
+  });
+
   it('saves stages, and refuses a bad model naming the problem', async () => {
     const bad = await post(
       '/sites/demo/settings/stages',
-      { stage_name: ['landing', 'landing'], stage_urls: ['', ''], stage_events: ['', ''], conversion: 'landing' },
+      {
+        stage_name: ['landing', 'landing'],
+        stage_urls: ['', ''],
+        stage_events: ['', ''],
+        ...noConditions(2),
+        conversion: 'landing',
+      },
       { Cookie: cookie },
     );
     expect(bad.status).toBe(400);
@@ -328,6 +343,7 @@ describe('settings', () => {
         stage_name: ['visit', 'trial', 'paid', ''],
         stage_urls: ['', '**/trial*\n/start', '', ''],
         stage_events: ['', '', 'subscribed', ''],
+        ...noConditions(4),
         conversion: 'paid',
       },
       { Cookie: cookie },

@@ -74,14 +74,15 @@ export const makeTeam = async (extra: Partial<AppOptions> = {}): Promise<Team> =
   const demo = (await t.store.getSite('demo'))!;
   const other = (await t.store.getSite('other'))!;
 
-  const post = (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
+  const post = async (path: string, fields: Record<string, string>, headers: Record<string, string> = {}) =>
     t.app.request(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: ORIGIN, ...headers },
       body: form(fields),
     });
-  const get = (path: string, cookie?: string) => t.app.request(path, { headers: cookie ? { Cookie: cookie } : {} });
-  const signIn = (email: string, password = PASSWORD) => post('/login', { email, password, next: '/' });
+  const get = async (path: string, cookie?: string) =>
+    t.app.request(path, { headers: cookie ? { Cookie: cookie } : {} });
+  const signIn = async (email: string, password = PASSWORD) => post('/login', { email, password, next: '/' });
 
   const member = async (name: string, site: SiteConfig, role: Role): Promise<Member> => {
     const email = `${name}@team.test`;

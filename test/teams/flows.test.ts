@@ -605,3 +605,28 @@ describe('maintenance', () => {
     expect((await t.get('/sites/demo/map', t.analyst.cookie)).status).toBe(303);
   });
 });
+
+describe('owners', () => {
+  it('the last owner of a site can be neither demoted nor removed; with a second owner, either can go', async () => {
+    const t = await makeTeam();
+    const demote = await t.api(`/api/sites/demo/members/${t.owner.id}`, json('PUT', { role: 'admin' }, t.owner.token));
+    expect(demote.status).toBe(409);
+    expect(await demote.json()).toMatchObject({ path: 'role', error: expect.stringMatching(/only owner/) });
+    const remove = await t.api(`/api/sites/demo/members/${t.owner.id}`, { method: 'DELETE', ...bearer(TOKEN) });
+    expect(remove.status).toBe(409);
+    expect(await remove.json()).toMatchObject({ path: 'user' });
+    expect(await t.store.rolesOf(t.owner.id)).toEqual(new Map([['demo', 'owner']]));
+    // The dashboard's form says the same (a 409 page, nothing changed).
+    const form = await t.post(
+      `/sites/demo/team/members/${t.owner.id}/role`,
+      { role: 'viewer' },
+      { Cookie: t.owner.cookie },
+    );
+    expect(form.status).toBe(409);
+    expect(await t.store.rolesOf(t.owner.id)).toEqual(new Map([['demo', 'owner']]));
+    await t.api(`/api/sites/demo/members/${t.admin.id}`, json('PUT', { role: 'owner' }, t.owner.token));
+    expect(
+      (await t.api(`/api/sites/demo/members/${t.owner.id}`, json('PUT', { role: 'admin' }, t.owner.token))).status,
+    ).toBe(200);
+  });
+});

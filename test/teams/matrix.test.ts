@@ -42,6 +42,8 @@ const API: RouteCase[] = [
   { method: 'GET', route: '/api/me', need: 'signed-in', ok: 200 },
   { method: 'GET', route: '/api/sites', need: 'signed-in', ok: 200 },
   { method: 'GET', route: '/api/users', need: 'instance-owner', ok: 200 },
+  { method: 'GET', route: '/api/health', need: 'instance-owner', ok: 200 },
+  { method: 'GET', route: '/api/templates', need: 'signed-in', ok: 200 },
   { method: 'POST', route: '/api/sites', need: 'instance-owner', body: () => ({ id: 'made' }), ok: 201 },
   { method: 'GET', route: '/api/sites/:site', need: { site: 'settings.read' }, ok: 200 },
   { method: 'PUT', route: '/api/sites/:site', need: { site: 'settings.write' }, body: () => ({ name: 'D' }), ok: 200 },
@@ -136,6 +138,14 @@ const API: RouteCase[] = [
     ok: 201,
   },
   { method: 'GET', route: '/api/sites/:site/audit', need: { site: 'audit.read' }, ok: 200 },
+  // Changes the stage model (after the rules, which name its stages).
+  {
+    method: 'PUT',
+    route: '/api/sites/:site/template',
+    need: { site: 'settings.write' },
+    body: () => ({ template: 'post-purchase' }),
+    ok: 200,
+  },
   // Destructive, last.
   {
     method: 'DELETE',
@@ -240,7 +250,17 @@ const DASHBOARD: RouteCase[] = [
     method: 'POST',
     route: '/sites/:site/settings/stages',
     need: { site: 'settings.write' },
-    body: () => ({ stage_name: 'landing', stage_urls: '/**', stage_events: 'x', conversion: 'landing' }),
+    body: () => ({
+      stage_name: 'landing',
+      stage_urls: '/**',
+      stage_events: 'x',
+      stage_nth: '',
+      stage_after: '',
+      stage_return_n: '',
+      stage_return_unit: 'days',
+      stage_where_rows: '0',
+      conversion: 'landing',
+    }),
     ok: 303,
   },
   {
@@ -279,6 +299,14 @@ const DASHBOARD: RouteCase[] = [
     ok: 200,
   },
   { method: 'POST', route: '/account/owner-invite', need: 'instance-owner', ok: 200 },
+  // Changes the stage model (after the rules, which name its stages).
+  {
+    method: 'POST',
+    route: '/sites/:site/settings/template',
+    need: { site: 'settings.write' },
+    body: () => ({ template: 'post-purchase' }),
+    ok: 303,
+  },
   // Destructive, last.
   {
     method: 'POST',
@@ -398,7 +426,7 @@ const memberCallers = (kind: 'token' | 'session'): Caller[] =>
     role: name === 'stranger' ? null : name,
     user: true,
     memberName: name,
-    auth: async (t: Team) => {
+    auth: async (t: Team): Promise<Record<string, string>> => {
       const m = t[name];
       return kind === 'token' ? { Authorization: `Bearer ${m.token}` } : { Cookie: m.cookie };
     },

@@ -4,8 +4,8 @@
  * server.
  *
  * Progressive enhancement only: the pages work without it. It auto-submits filter selects, asks for confirmation
- * before destructive forms, copies the tag snippet, adds and removes stage rows, and shows only the chosen trigger's
- * fields in the rule form. No inline handlers anywhere (the CSP forbids them): the listeners are attached here.
+ * before destructive forms, copies the tag snippet, adds and removes stage rows and their condition rows (hiding the
+ * inputs a condition does not use), and shows only the chosen trigger's fields in the rule form. No inline handlers anywhere (the CSP forbids them): the listeners are attached here.
  */
 
 /** The element the event started on, or the nearest ancestor matching `selector`. */
@@ -49,7 +49,50 @@ document.addEventListener('click', (e) => {
   }
   const remove = closest(e, '[data-remove-stage]');
   if (remove) remove.closest('.stage-edit')?.remove();
+  // A stage's condition rows: "Add a condition" clones #where-template, × removes its row; the stage's
+  // stage_where_rows says how many rows the server reads for it (dashboard/stage-draft.ts).
+  const addWhere = closest(e, '[data-add-where]');
+  const template = document.getElementById('where-template');
+  const where = addWhere?.closest('fieldset.where');
+  if (where && template instanceof HTMLTemplateElement) {
+    const row = template.content.cloneNode(true);
+    where.querySelector('.where-list')?.appendChild(row);
+    countWhere(where, 1);
+    showWhere(where);
+  }
+  const removeWhere = closest(e, '[data-remove-where]');
+  const set = removeWhere?.closest('fieldset.where');
+  if (removeWhere && set) {
+    removeWhere.closest('.where-row')?.remove();
+    countWhere(set, -1);
+  }
 });
+
+/** Adds `by` to the count of condition rows of a stage. */
+function countWhere(set: Element, by: number) {
+  const count = set.querySelector('input[name=stage_where_rows]');
+  if (count instanceof HTMLInputElement) count.value = String(Math.max(0, Number(count.value) + by));
+}
+
+/** In each condition row under `root`: the property name only for a property, the value only when compared. */
+function showWhere(root: Element | Document) {
+  for (const row of root.querySelectorAll('.where-row')) {
+    const field = row.querySelector('select[name=where_field]');
+    const op = row.querySelector('select[name=where_op]');
+    const key = row.querySelector('input[name=where_key]');
+    const value = row.querySelector('input[name=where_value]');
+    // Out of sight, not disabled: every row must still send all four fields.
+    if (field instanceof HTMLSelectElement && key instanceof HTMLInputElement)
+      key.classList.toggle('unused', field.value === 'value');
+    if (op instanceof HTMLSelectElement && value instanceof HTMLInputElement)
+      value.classList.toggle('unused', op.value === 'exists' || op.value === 'absent');
+  }
+}
+document.addEventListener('change', (e) => {
+  const row = closest(e, '.where-row');
+  if (row) showWhere(row.parentElement ?? document);
+});
+showWhere(document);
 
 // The rule form shows only the fields of the chosen trigger.
 const when = document.querySelector('[data-when-select]');

@@ -5,6 +5,7 @@
  */
 import { html } from 'hono/html';
 import type { JSX } from 'hono/jsx/jsx-runtime';
+import type { Channel } from '../channels';
 
 /** A rendered fragment: a hono/jsx element, or a fragment of `h`. */
 export type Html = JSX.Element;
@@ -95,6 +96,32 @@ export const qs = (params: Record<string, string | number | boolean | null | und
   return s ? `?${s}` : '';
 };
 
-/** Channel names as people read them. */
-export const channelLabel = (c: string | null | undefined): string =>
-  c ? c.replace(/_/g, ' ').replace(/^./, (m) => m.toUpperCase()) : '–';
+/**
+ * Every channel of the model (channels.ts, docs/channels.md) as people read it; typed by `Channel`, so a channel
+ * added to the model does not compile without its label.
+ */
+export const CHANNEL_LABELS: Readonly<Record<Channel, string>> = {
+  direct: 'Direct',
+  organic_search: 'Organic search',
+  paid_search: 'Paid search',
+  maps: 'Maps',
+  social: 'Social',
+  paid_social: 'Paid social',
+  forum: 'Forums',
+  email: 'Email',
+  sms: 'SMS',
+  push: 'Push',
+  referral: 'Referral',
+  display: 'Display',
+  retargeting: 'Retargeting',
+  affiliate: 'Affiliate',
+  offline: 'Offline',
+  other: 'Other',
+};
+
+/** A channel as people read it; a name outside the model (an older database) spelled out from its id. */
+export const channelLabel = (c: string | null | undefined): string => {
+  if (!c) return '–';
+  if (Object.hasOwn(CHANNEL_LABELS, c)) return CHANNEL_LABELS[c as Channel];
+  return c.replace(/_/g, ' ').replace(/^./, (m) => m.toUpperCase());
+};

@@ -78,10 +78,30 @@ export interface ShellOptions {
   tabs: readonly Tab[];
   /** Who is signed in (an e-mail, or `admin token`), linked to the account page. */
   who: string;
+  /** The storage banner (a full database, one near its limit, a site being moved), above every page. */
+  banner?: StorageBanner | null;
 }
 
+/** What the banner says: `full` (writes are refused), `warning` (near the limit) or `info` (a move). */
+export interface StorageBanner {
+  level: 'full' | 'warning' | 'info';
+  text: string;
+}
+
+/** The storage banner (core/services/health.ts says why); links to the health endpoint's JSON. */
+const Banner = ({ banner }: { banner: StorageBanner }) => (
+  <div class={`banner banner-${banner.level}`} role={banner.level === 'info' ? 'status' : 'alert'}>
+    <div class="top-inner">
+      <strong>
+        {banner.level === 'full' ? 'Storage full. ' : banner.level === 'warning' ? 'Storage. ' : 'Moving. '}
+      </strong>
+      {banner.text} <span class="muted small">Details: GET /api/health</span>
+    </div>
+  </div>
+);
+
 /** A signed-in page: the top bar over `body`. */
-const Shell = ({ title, sites, site, tab, keep = {}, assets, body, tabs, who }: ShellOptions) => (
+const Shell = ({ title, sites, site, tab, keep = {}, assets, body, tabs, who, banner }: ShellOptions) => (
   <Document title={title} assets={assets}>
     <header class="top">
       <div class="top-inner">
@@ -123,6 +143,7 @@ const Shell = ({ title, sites, site, tab, keep = {}, assets, body, tabs, who }: 
         </form>
       </div>
     </header>
+    {banner ? <Banner banner={banner} /> : null}
     <main>{body}</main>
   </Document>
 );

@@ -10,6 +10,7 @@ import { eraseVisitor } from '../services/erasure';
 import { exportSite } from '../services/export';
 import { RANGE_REPORTS, readJourneyMap } from '../services/reports';
 import { createSite, listSitesFor, siteAnswer, updateSite } from '../services/sites';
+import { applySiteTemplate, listTemplates } from '../services/templates';
 import { getVisitor, listVisitors } from '../services/visitors';
 import { parseExport, parseIntParam, parseRange, parseVisitorQuery } from './query';
 
@@ -20,13 +21,23 @@ export const apiRoutes = () => {
   r.get('/sites', async (c) => c.json({ sites: await listSitesFor(c.var.actor, c.var.store) }));
 
   r.post('/sites', jsonBody({ expected: 'a site configuration' }), async (c) =>
-    c.json(await createSite(c.var.actor, c.var.store, c.var.body, c.var.now()), 201),
+    c.json(await createSite(c.var.actor, c.var.store, c.var.body, c.var.now(), c.var.storage.probe?.names), 201),
   );
 
   r.get('/sites/:site', withSite, async (c) => c.json(await siteAnswer(c.var.actor, c.var.store, c.var.site)));
 
   r.put('/sites/:site', withSite, jsonBody({ expected: 'the fields of the site to change' }), async (c) =>
     c.json(await updateSite(c.var.actor, c.var.store, c.var.site, c.var.body, c.var.now())),
+  );
+
+  // ----- stage templates -----
+  r.get('/templates', (c) => c.json({ templates: listTemplates() }));
+
+  r.put(
+    '/sites/:site/template',
+    withSite,
+    jsonBody({ maxBytes: 4096, expected: '{ "template": "<id>" }' }),
+    async (c) => c.json(await applySiteTemplate(c.var.actor, c.var.store, c.var.site, c.var.body, c.var.now())),
   );
 
   // ----- visitors -----

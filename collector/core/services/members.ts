@@ -188,6 +188,21 @@ export const acceptInvite = async (
   return { userId, invite };
 };
 
+/**
+ * A site keeps at least one member who is its owner: the last one can be neither demoted nor removed (a 409 naming
+ * `path`) — make someone else owner first. (The instance owner can always step in; a site without any owner member,
+ * made by the admin token, has nothing to keep.)
+ */
+const keepAnOwner = (site: SiteConfig, members: Membership[], member: Membership, path: string): void => {
+  if (member.role !== 'owner') return;
+  if (members.some((m) => m.role === 'owner' && m.userId !== member.userId)) return;
+  throw new InputError(
+    409,
+    `[cjm] ${member.email} is the only owner of site "${site.id}": make another member owner first`,
+    path,
+  );
+};
+
 /** A site's members (admin and up). */
 export const listMembers = async (actor: Actor, store: Store, site: SiteConfig): Promise<Membership[]> => {
   authorize(actor, site.id, 'members.invite');
@@ -205,7 +220,9 @@ export const setMemberRole = async (
 ): Promise<Membership> => {
   authorize(actor, site.id, 'members.manage');
   const role = checkRole(roleInput);
-  const before = (await store.listMembers(site.id)).find((m) => m.userId === userId);
+  const members = await store.listMembers(site.id);
+  const before = members.find((m) => m.userId === userId);
+  if (before && role !== 'owner') keepAnOwner(site, members, before, 'role');
   if (!before || !(await store.setMemberRole(site.id, userId, role))) {
     throw new InputError(404, `[cjm] site "${site.id}" has no member "${userId}"`, 'user');
   }
@@ -222,7 +239,9 @@ export const removeMember = async (
   now: number,
 ): Promise<void> => {
   authorize(actor, site.id, 'members.manage');
-  const before = (await store.listMembers(site.id)).find((m) => m.userId === userId);
+  const members = await store.listMembers(site.id);
+  const before = members.find((m) => m.userId === userId);
+  if (before) keepAnOwner(site, members, before, 'user');
   if (!before || !(await store.removeMember(site.id, userId, now))) {
     throw new InputError(404, `[cjm] site "${site.id}" has no member "${userId}"`, 'user');
   }

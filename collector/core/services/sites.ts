@@ -35,17 +35,52 @@ export const siteAnswer = async (actor: Actor, store: Store, site: SiteConfig): 
   return { site, refold: { pending: await pendingRefolds(store, site) } };
 };
 
+/** The body without its `database` field, and the field. */
+const withoutDatabase = (input: unknown): [unknown, unknown] => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input) || !('database' in input))
+    return [input, undefined];
+  const { database, ...rest } = input as Record<string, unknown>;
+  return [rest, database];
+};
+
+/**
+ * A new site's `database`: one of `databases` (the Worker's D1 bindings, main first), or absent/null/the main one
+ * for the main database.
+ */
+const checkDatabase = (v: unknown, databases: readonly string[]): string | undefined => {
+  if (v === undefined || v === null || v === databases[0]) return undefined;
+  if (typeof v !== 'string' || !databases.includes(v)) {
+    throw new InputError(
+      400,
+      databases.length > 1
+        ? `[cjm] database must be one of this Worker's D1 bindings (${databases.join(', ')}); for another, add [[d1_databases]] binding = "${String(v).slice(0, 40)}" to wrangler.toml, apply the migrations and deploy`
+        : `[cjm] this collector has one database${databases[0] ? ` (${databases[0]})` : ''}; a site's own database needs the Worker with a D1 binding for it (README, "One database per large site")`,
+      'database',
+    );
+  }
+  return v;
+};
+
 /**
  * Creates a site from a configuration (`POST /api/sites`): the defaults of defaultSiteConfig, then the fields given.
+ * `database` (a D1 binding among `databases`) puts its data in a database of its own from the start.
  *
  * @example
  * await createSite(actor, store, { id: 'blog', name: 'Blog', origins: ['https://blog.example'] }, Date.now())
  */
-export const createSite = async (actor: Actor, store: Store, input: unknown, now: number): Promise<SiteAnswer> => {
+export const createSite = async (
+  actor: Actor,
+  store: Store,
+  input: unknown,
+  now: number,
+  databases: readonly string[] = [],
+): Promise<SiteAnswer> => {
   authorizeInstance(actor, 'creating a site');
   const id = checkSiteId((input as { id?: unknown } | null)?.id);
-  const patch = checkSitePatch(input);
-  const site = checkWhole({ ...defaultSiteConfig(id), ...patch, revision: 1 });
+  const [rest, wanted] = withoutDatabase(input);
+  const database = checkDatabase(wanted, databases);
+  const patch = checkSitePatch(rest);
+  const site = checkWhole({ ...defaultSiteConfig(id), ...patch, revision: 1, ...(database ? { database } : {}) });
   if (await store.getSite(site.id))
     throw new InputError(409, `[cjm] site "${site.id}" exists; change it with PUT /api/sites/${site.id}`, 'id');
   await store.putSite(site);
@@ -101,7 +136,15 @@ export const updateSite = async (
   if (b && typeof b === 'object' && b.revision !== undefined && b.revision !== site.revision) {
     throw new InputError(400, '[cjm] revision is set by the server', 'revision');
   }
-  const answer = await saveSite(store, site, checkSitePatch(input), now);
+  const [rest, database] = withoutDatabase(input);
+  if (database !== undefined && (database ?? undefined) !== site.database) {
+    throw new InputError(
+      400,
+      `[cjm] database is changed by moving the site's data first: npm run move-site -- --site ${site.id} --to ${String(database).slice(0, 40)}`,
+      'database',
+    );
+  }
+  const answer = await saveSite(store, site, checkSitePatch(rest), now);
   await auditSiteChange(store, actor, site, answer.site, now);
   return answer;
 };

@@ -4,10 +4,13 @@
  */
 import type { Delivery } from '../../automation/types';
 import type { Rule } from '../../automation/rules';
-import type { SiteConfig } from '../../stages';
+import type { SiteConfig, StageTemplate } from '../../stages';
 import type { AuditEntry, WriteKey } from '../../store';
 import { ago, dateTime, type Html } from '../format';
 import { sitePath } from '../layout';
+import { stageDraft, type StageDraft } from '../stage-draft';
+import { StagesForm, type StagesError } from '../stages-form';
+import { TemplatePicker } from '../template-picker';
 import { AuditLog } from './audit';
 
 export interface SettingsData {
@@ -26,53 +29,11 @@ export interface SettingsData {
   ruleError?: string;
   /** Values to re-show after a refused save. */
   draft?: { stages?: StageDraft[]; conversion?: string };
+  /** Why the stages were not saved (the field its path names is marked). */
+  stagesError?: StagesError;
+  /** The stage templates of the picker (services/templates.ts). */
+  templates?: readonly StageTemplate[];
 }
-
-/** A stage as the form edits it: URL patterns and event names one per line. */
-interface StageDraft {
-  name: string;
-  urls: string;
-  events: string;
-}
-
-const rowsFor = (text: string) => Math.min(8, Math.max(2, text.split('\n').length));
-
-/** One stage of the editor; `i` null for the blank row that adds a stage. */
-const StageRow = ({ s, i }: { s: StageDraft; i: number | null }) => {
-  const blank = i === null;
-  return (
-    <div class="stage-edit" data-index={blank ? undefined : i}>
-      <input
-        type="text"
-        name="stage_name"
-        value={s.name}
-        placeholder={blank ? 'new stage' : undefined}
-        aria-label="Stage name"
-      />
-      <textarea
-        name="stage_urls"
-        rows={rowsFor(s.urls)}
-        placeholder={blank ? '**/pricing*' : undefined}
-        aria-label="URL patterns, one per line"
-      >
-        {s.urls}
-      </textarea>
-      <textarea
-        name="stage_events"
-        rows={rowsFor(s.events)}
-        placeholder={blank ? 'trial_started' : undefined}
-        aria-label="Event names, one per line"
-      >
-        {s.events}
-      </textarea>
-      <button class="btn" type="button" data-remove-stage="" title="Remove this stage" aria-label="Remove this stage">
-        ×
-      </button>
-    </div>
-  );
-};
-
-const BLANK: StageDraft = { name: '', urls: '', events: '' };
 
 const triggerText = (r: Rule): string => {
   const t = r.trigger;
@@ -134,56 +95,6 @@ const SiteForm = ({ site, base }: { site: SiteConfig; base: string }) => (
       <button class="btn primary" type="submit">
         Save site
       </button>
-    </form>
-  </div>
-);
-
-const StagesForm = ({ base, stages, conversion }: { base: string; stages: StageDraft[]; conversion: string }) => (
-  <div class="card">
-    <h2>Stages</h2>
-    <p class="muted">
-      In order. A visitor enters a stage on a page view whose path matches one of its URL patterns (<code>*</code>{' '}
-      within a segment, <code>**</code> across), on an event with one of its names, or on{' '}
-      <code>cjm('stage', name)</code>. The first touch puts everyone in the first stage. Changing the model refolds
-      every journey from its events.
-    </p>
-    <form method="post" action={`${base}/stages`}>
-      <div class="stage-edit">
-        <span class="hdr">name</span>
-        <span class="hdr">URL patterns (one per line)</span>
-        <span class="hdr">event names (one per line)</span>
-        <span></span>
-      </div>
-      <div id="stage-list">
-        {stages.map((s, i) => (
-          <StageRow s={s} i={i} />
-        ))}
-        <StageRow s={BLANK} i={null} />
-      </div>
-      <template id="stage-template">
-        <StageRow s={BLANK} i={null} />
-      </template>
-      <div class="actions">
-        <button class="btn" type="button" data-add-stage="">
-          Add a stage
-        </button>
-        <label>
-          Conversion stage{' '}
-          <select name="conversion">
-            {stages
-              .filter((s) => s.name)
-              .map((s) => (
-                <option value={s.name} selected={s.name === conversion}>
-                  {s.name}
-                </option>
-              ))}
-          </select>
-        </label>
-        <span class="spacer"></span>
-        <button class="btn primary" type="submit">
-          Save stages
-        </button>
-      </div>
     </form>
   </div>
 );
@@ -424,9 +335,7 @@ export const SettingsPage = ({ d }: { d: SettingsData }) => {
   const base = sitePath(site.id, 'settings');
   const snippet = `<script>window.cjm=window.cjm||function(){(cjm.q=cjm.q||[]).push(arguments)}</script>
 <script async src="${d.collectorUrl}/cjm.js" data-site="${site.id}"></script>`;
-  const stages =
-    d.draft?.stages ??
-    site.stages.map((s) => ({ name: s.name, urls: (s.urls ?? []).join('\n'), events: (s.events ?? []).join('\n') }));
+  const stages = d.draft?.stages ?? site.stages.map(stageDraft);
   return (
     <>
       {d.flash}
@@ -434,7 +343,13 @@ export const SettingsPage = ({ d }: { d: SettingsData }) => {
         <InstallTag snippet={snippet} />
         <SiteForm site={site} base={base} />
       </div>
-      <StagesForm base={base} stages={stages} conversion={d.draft?.conversion ?? site.conversion} />
+      {d.templates ? <TemplatePicker base={base} site={site} templates={d.templates} /> : null}
+      <StagesForm
+        base={base}
+        stages={stages}
+        conversion={d.draft?.conversion ?? site.conversion}
+        error={d.stagesError}
+      />
       <div class="card" id="automation">
         <h2>Automation rules and webhooks</h2>
         {d.ruleError ? (

@@ -16,11 +16,13 @@ import {
   sitePath,
   TABS,
   unknownSitePage,
+  type StorageBanner,
   type Tab,
 } from '../../dashboard/layout';
 import { parseRange, type Range } from '../../dashboard/range';
 import { InputError } from '../../errors';
 import type { ActorEnv, FormEnv } from '../../http';
+import { storageHealth } from '../../services/health';
 import { visibleSites } from '../../services/sites';
 import type { SiteConfig } from '../../stages';
 import type { DateRange, SessionRecord } from '../../store';
@@ -29,7 +31,8 @@ import type { DashboardEnv } from './assets';
 /** A signed-in dashboard route: who (`actor`) and their session. */
 export type SignedInEnv = DashboardEnv & ActorEnv & { Variables: { session: SessionRecord } };
 /** A route behind `sitePage` (and, like every dashboard page, `withAssets`; for a form post `formBody`: `form`). */
-export type PageEnv = SignedInEnv & FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range } };
+export type PageEnv = SignedInEnv &
+  FormEnv & { Variables: { site: SiteConfig; sites: SiteConfig[]; range: Range; banner: StorageBanner | null } };
 export type PageContext = Context<PageEnv>;
 
 /** What a role must be allowed to open a tab (core/access.ts). */
@@ -61,6 +64,8 @@ export const sitePage = createMiddleware<PageEnv>(async (c, next) => {
   c.set('site', site);
   c.set('sites', sites);
   c.set('range', parseRange(new URL(c.req.url).searchParams, c.var.now()));
+  // The storage's state is the operators' business: shown to those who may change the site's settings.
+  c.set('banner', can(c.var.actor, site.id, 'settings.read') ? await banner(c) : null);
   await next();
   const err = c.error;
   if (err instanceof InputError && err.status === 403) {
@@ -68,6 +73,19 @@ export const sitePage = createMiddleware<PageEnv>(async (c, next) => {
     c.res = await c.html(forbiddenPage(c, err), 403);
   }
 });
+
+/** The storage banner of a page: a full database, one at 80 % of its limit, a move (core/services/health.ts). */
+const banner = async (c: Context<PageEnv>): Promise<StorageBanner | null> => {
+  const { probe, monitor } = c.var.storage;
+  try {
+    const health = await storageHealth(c.var.store, probe, monitor, c.var.now());
+    if (!health.why) return null;
+    return { level: health.status === 'ok' ? 'info' : health.status, text: health.why };
+  } catch (e) {
+    console.error('[cjm] the storage health could not be read', e);
+    return null;
+  }
+};
 
 /** The tabs the actor may open on the site. */
 export const tabsOf = (c: PageContext): Tab[] =>
@@ -105,6 +123,7 @@ export const render = (
       assets,
       tabs: tabsOf(c),
       who: actorLabel(c.var.actor),
+      banner: c.var.banner,
       body: h`${pageHead(
         title,
         opts.sub ?? (withRange ? h`<p class="muted small">${range.label} · times in UTC</p>` : nothing),
@@ -127,6 +146,7 @@ export const flashOf = (c: Context): Html => {
   const msgs: Record<string, string> = {
     saved: 'Saved.',
     stages: 'Stages saved. Journeys are being refolded under the new model.',
+    template: 'Template applied: the stages below are its model. Journeys are being refolded under it.',
     revoked: 'The write key is revoked.',
     'rule-deleted': 'The rule is deleted.',
     'rule-toggled': 'The rule is updated.',

@@ -1,20 +1,21 @@
 /**
- * The settings tab and its forms (admins and up): the site (name, origins, session timeout), the stage model, write
- * keys and automation rules, and the audit log. Each form posts to the same service the admin API calls
- * (services/*), so both authorize and refuse the same things; a refusal re-renders the page with the message and
- * the service's status.
+ * The settings tab and its forms (admins and up): the site (name, origins, session timeout), the stage model and its
+ * templates, write keys and automation rules, and the audit log. Each form posts to the same service the admin API
+ * calls (services/*), so both authorize and refuse the same things; a refusal re-renders the page with the message
+ * and the service's status.
  */
 import { Hono } from 'hono';
 import { h } from '../../dashboard/format';
 import { sitePath } from '../../dashboard/layout';
 import { settingsPage, type SettingsData } from '../../dashboard/pages/settings';
+import { draftsOfForm, stagesOfDrafts } from '../../dashboard/stage-draft';
 import { InputError, type InputStatus } from '../../errors';
 import { formBody, ownOrigin } from '../../http';
 import { listAudit } from '../../services/audit';
 import { createWriteKey, KEY_NAME_LENGTH, listWriteKeys, revokeWriteKey } from '../../services/keys';
 import { createRule, deleteRule, listDeliveries, listRules, toggleRule } from '../../services/rules';
 import { updateSite } from '../../services/sites';
-import type { StageDef } from '../../stages';
+import { applySiteTemplate, listTemplates } from '../../services/templates';
 import { flashOf, formMessage, lines, list, render, sitePage, str, type PageContext, type SignedInEnv } from './page';
 
 /** The page's lists, the flash of a redirect, and what a form adds (its error, a draft, a new key). */
@@ -35,6 +36,7 @@ const settingsData = async (c: PageContext, extra: Partial<SettingsData> = {}): 
     audit,
     now: c.var.now(),
     flash: flashOf(c),
+    templates: listTemplates(),
     ...extra,
   };
 };
@@ -64,7 +66,10 @@ const unlessGone = (e: unknown): void => {
 
 /** The site form's fields: all always sent (an empty input sends its name). */
 const SITE_FIELDS = ['name', 'origins', 'sessionTimeoutMinutes'];
-/** The stage model's form: every row's three fields and the conversion; up to 256 KB (a large model's patterns). */
+/**
+ * The stage model's form: the conversion and every row's fields (each row's own fields and its condition rows are
+ * checked by draftsOfForm, dashboard/stage-draft.ts); up to 256 KB (a large model's patterns).
+ */
 const STAGES_FORM = { maxBytes: 256 * 1024, required: ['stage_name', 'stage_urls', 'stage_events', 'conversion'] };
 /** The rule form's fields per trigger type. */
 const RULE_FIELDS: Record<string, string[]> = {
@@ -102,33 +107,42 @@ export const settingsRoutes = () => {
   });
 
   r.post('/sites/:site/settings/stages', sitePage, formBody(STAGES_FORM), async (c) => {
-    const body = c.var.form;
-    const names = list(body.stage_name);
-    const urls = list(body.stage_urls);
-    const events = list(body.stage_events);
-    if (urls.length !== names.length || events.length !== names.length) {
-      throw new InputError(400, '[cjm] each stage row sends stage_name, stage_urls and stage_events', 'stage_name');
-    }
-    const rows = names
-      .map((n, i) => ({ name: n.trim(), urls: urls[i] ?? '', events: events[i] ?? '' }))
-      .filter((s) => s.name !== '');
-    const stages: StageDef[] = rows.map((s) => {
-      const d: StageDef = { name: s.name };
-      const u = lines(s.urls);
-      const e = lines(s.events);
-      if (u.length) d.urls = u;
-      if (e.length) d.events = e;
-      return d;
-    });
-    const conversion = str(body.conversion).trim();
+    const drafts = draftsOfForm(c.var.form);
+    const conversion = str(c.var.form.conversion).trim();
     try {
-      await updateSite(c.var.actor, c.var.store, c.var.site, { stages, conversion }, c.var.now());
+      await updateSite(
+        c.var.actor,
+        c.var.store,
+        c.var.site,
+        { stages: stagesOfDrafts(drafts), conversion },
+        c.var.now(),
+      );
     } catch (e) {
       const err = inputError(e);
-      const data = await settingsData(c, { flash: errorFlash(err), draft: { stages: rows, conversion } });
+      const data = await settingsData(c, {
+        flash: errorFlash(err),
+        draft: { stages: drafts, conversion },
+        stagesError: { message: formMessage(err), ...(err.path === undefined ? {} : { path: err.path }) },
+      });
       return settings(c, data, err.status);
     }
     return c.redirect(back(c, 'stages'), 303);
+  });
+
+  r.post('/sites/:site/settings/template', sitePage, formBody({ required: ['template'] }), async (c) => {
+    try {
+      await applySiteTemplate(
+        c.var.actor,
+        c.var.store,
+        c.var.site,
+        { template: str(c.var.form.template) },
+        c.var.now(),
+      );
+    } catch (e) {
+      const err = inputError(e);
+      return settings(c, await settingsData(c, { flash: errorFlash(err) }), err.status);
+    }
+    return c.redirect(back(c, 'template'), 303);
   });
 
   r.post('/sites/:site/settings/keys', sitePage, formBody({ required: ['name'] }), async (c) => {

@@ -63,6 +63,14 @@ const unlessGone = (e: unknown): void => {
   if (inputError(e).status !== 404) throw e;
 };
 
+/** A member change refused (the last owner, a bad role): the page again with why; a role too low stays the 403 page. */
+const refused = async (c: PageContext, e: unknown) => {
+  const err = inputError(e);
+  if (err.status === 403) throw err;
+  const flash = h`<div class="error" role="alert">${formMessage(err)}</div>`;
+  return show(c, await teamData(c, { flash }), err.status);
+};
+
 export const teamRoutes = () => {
   const r = new Hono<SignedInEnv>();
 
@@ -94,12 +102,20 @@ export const teamRoutes = () => {
 
   r.post('/sites/:site/team/members/:user/role', sitePage, formBody({ required: ['role'] }), async (c) => {
     const { actor, store, site } = c.var;
-    await setMemberRole(actor, store, site, c.req.param('user'), str(c.var.form.role), c.var.now());
+    try {
+      await setMemberRole(actor, store, site, c.req.param('user'), str(c.var.form.role), c.var.now());
+    } catch (e) {
+      return refused(c, e);
+    }
     return c.redirect(back(c, 'member-updated'), 303);
   });
 
   r.post('/sites/:site/team/members/:user/remove', sitePage, formBody(), async (c) => {
-    await removeMember(c.var.actor, c.var.store, c.var.site, c.req.param('user'), c.var.now()).catch(unlessGone);
+    try {
+      await removeMember(c.var.actor, c.var.store, c.var.site, c.req.param('user'), c.var.now()).catch(unlessGone);
+    } catch (e) {
+      return refused(c, e);
+    }
     return c.redirect(back(c, 'member-removed'), 303);
   });
 
