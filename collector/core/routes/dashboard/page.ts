@@ -10,7 +10,6 @@ import { actorLabel, can, type Action } from '../../access';
 import { h, nothing, qs, type Html } from '../../dashboard/format';
 import {
   pageHead,
-  plainPage,
   rangePicker,
   shell,
   sitePath,
@@ -44,13 +43,17 @@ export const TAB_ACTIONS: Record<Tab, Action> = {
   settings: 'settings.read',
 };
 
-/** The page of a refusal: what was refused and why, with a way back. */
-const forbiddenPage = (c: PageContext, e: InputError) =>
-  plainPage(
+/** The page of a refusal, inside the shell (the tabs the role may open): what was refused and why, a way back. */
+const forbiddenPage = (c: PageContext, e: InputError) => {
+  c.status(403);
+  return render(
+    c,
+    null,
     'Not allowed',
-    c.var.assets,
-    h`<h1>Not allowed</h1><p role="alert" class="error">${formMessage(e)}</p><p><a href="${sitePath(c.var.site.id, 'map')}">Back to the journey map</a></p>`,
+    h`<div class="card"><p role="alert" class="error">${formMessage(e)}</p><p><a href="${sitePath(c.var.site.id, 'map')}">Back to the journey map</a></p></div>`,
+    { range: false },
   );
+};
 
 /**
  * Loads the `:site` of the path, the sites of the picker and the page's date range; a site unknown, or on which the
@@ -70,7 +73,7 @@ export const sitePage = createMiddleware<PageEnv>(async (c, next) => {
   const err = c.error;
   if (err instanceof InputError && err.status === 403) {
     c.res = undefined;
-    c.res = await c.html(forbiddenPage(c, err), 403);
+    c.res = await forbiddenPage(c, err);
   }
 });
 
