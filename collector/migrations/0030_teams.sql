@@ -3,11 +3,12 @@
 -- No secret is stored: sessions, tokens, invites and share links by the SHA-256 of theirs, passwords (of users and
 -- of share links) as KDF hashes that name their algorithm and parameters (collector/core/passwords.ts).
 
+-- No comment inside a CREATE TABLE: wrangler strips them on D1, and both runtimes must keep the same schema text.
+-- users.instance_owner: made by the bootstrap invite, owner of every site, may create sites.
 CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY,
   email TEXT NOT NULL UNIQUE,
   password_hash TEXT NOT NULL,
-  -- Made by the bootstrap invite: owner of every site, may create sites.
   instance_owner INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL,
   password_changed_at INTEGER NOT NULL
@@ -23,9 +24,9 @@ CREATE TABLE IF NOT EXISTS memberships (
 CREATE INDEX IF NOT EXISTS memberships_by_user ON memberships (user_id, site);
 
 -- A session ends at expires_at (the absolute cap), after the idle timeout since last_seen_at, or when revoked.
+-- user_id NULL: signed in with the admin token; token_tag then ties the session to that token.
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
-  -- NULL: signed in with the admin token; token_tag then ties the session to that token.
   user_id TEXT REFERENCES users (id) ON DELETE CASCADE,
   token_tag TEXT,
   created_at INTEGER NOT NULL,
@@ -51,10 +52,10 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 );
 CREATE INDEX IF NOT EXISTS api_tokens_by_user ON api_tokens (user_id, created_at);
 
+-- invites.site NULL: the bootstrap invite of the first user (an instance owner).
 CREATE TABLE IF NOT EXISTS invites (
   id TEXT PRIMARY KEY,
   hash TEXT NOT NULL UNIQUE,
-  -- NULL: the bootstrap invite of the first user (an instance owner).
   site TEXT,
   role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'analyst', 'viewer')),
   created_by TEXT NOT NULL,
