@@ -55,6 +55,20 @@ describe('sign-in per user, beside the admin token', () => {
     expect((await t.get('/sites/demo/map', cookie)).status).toBe(303);
   });
 
+  it('a sign-in in a browser that had a session ends that one on the server', async () => {
+    const t = await makeTeam();
+    const before = t.analyst.cookie;
+    const again = await t.post(
+      '/login',
+      { email: 'analyst@team.test', password: PASSWORD, next: '/' },
+      { Cookie: before },
+    );
+    expect(again.status).toBe(303);
+    expect(cookieOf(again)).not.toBe(before);
+    expect((await t.get('/sites/demo/map', before)).status).toBe(303);
+    expect((await t.get('/sites/demo/map', cookieOf(again))).status).toBe(200);
+  });
+
   it('sign-out everywhere ends every other session of the user, and keeps this one', async () => {
     const t = await makeTeam();
     const second = cookieOf(await t.signIn('viewer@team.test'));

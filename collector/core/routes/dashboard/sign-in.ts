@@ -5,7 +5,7 @@
  * ten tries at once per address, then one every 5 s, under a global ceiling; a password also counts against its
  * account (ten, then one a minute), wherever the guesses come from.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { currentSession, endSession, startSession, type SessionLimits } from '../../dashboard/auth';
 import { loginPage } from '../../dashboard/layout';
 import { InputError } from '../../errors';
@@ -28,6 +28,12 @@ export const signInRoutes = (
   limits: SessionLimits,
 ) => {
   const r = new Hono<DashboardEnv>();
+
+  /** A sign-in replaces the browser's session: the one its cookie had is ended on the server, not left running. */
+  const replaceSession = async (c: Context<DashboardEnv>, now: number) => {
+    const old = await currentSession(c, await options.getAdminToken(c), now, limits);
+    if (old) await c.var.store.revokeSession(old.id, now);
+  };
 
   r.get('/login', async (c) => {
     const next = safeNext(c.req.query('next'));
@@ -72,6 +78,7 @@ export const signInRoutes = (
           return c.html(loginPage(message, next, c.var.assets, { email }), 401);
         }
         signIns?.succeeded(ip, now, account);
+        await replaceSession(c, now);
         await startSession(c, { userId: user.id }, now, limits);
         return c.redirect(next, 303);
       }
@@ -87,6 +94,7 @@ export const signInRoutes = (
         );
       }
       signIns?.succeeded(ip, now);
+      await replaceSession(c, now);
       await startSession(c, { adminToken: token }, now, limits);
       return c.redirect(next, 303);
     },
