@@ -11,6 +11,7 @@ import { loginPage } from '../../dashboard/layout';
 import { InputError } from '../../errors';
 import { formBody, safeEqual, SIGN_IN_BODY_BYTES, type AppOptions } from '../../http';
 import type { SignInLimiter } from '../../limits';
+import type { Store } from '../../store';
 import { verifyPassword } from '../../services/users';
 import type { DashboardEnv } from './assets';
 import { str } from './page';
@@ -30,9 +31,9 @@ export const signInRoutes = (
   const r = new Hono<DashboardEnv>();
 
   /** A sign-in replaces the browser's session: the one its cookie had is ended on the server, not left running. */
-  const replaceSession = async (c: Context<DashboardEnv>, now: number) => {
+  const replaceSession = async (c: Context, store: Store, now: number) => {
     const old = await currentSession(c, await options.getAdminToken(c), now, limits);
-    if (old) await c.var.store.revokeSession(old.id, now);
+    if (old) await store.revokeSession(old.id, now);
   };
 
   r.get('/login', async (c) => {
@@ -78,7 +79,7 @@ export const signInRoutes = (
           return c.html(loginPage(message, next, c.var.assets, { email }), 401);
         }
         signIns?.succeeded(ip, now, account);
-        await replaceSession(c, now);
+        await replaceSession(c, c.var.store, now);
         await startSession(c, { userId: user.id }, now, limits);
         return c.redirect(next, 303);
       }
@@ -94,7 +95,7 @@ export const signInRoutes = (
         );
       }
       signIns?.succeeded(ip, now);
-      await replaceSession(c, now);
+      await replaceSession(c, c.var.store, now);
       await startSession(c, { adminToken: token }, now, limits);
       return c.redirect(next, 303);
     },
