@@ -3,7 +3,7 @@
  * `npm start` runs this file; tests import `start()` to run a collector on a free port.
  */
 import { lookup } from 'node:dns/promises';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scrypt } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
@@ -17,6 +17,8 @@ import { createApp, type App } from './core/app';
 import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
+import type { KdfOptions, NativeScrypt } from './core/passwords';
+import { createBootstrapInvite, invitePath } from './core/services/members';
 import { useHashSecret } from './core/privacy';
 import { rekeyLegacyHashes } from './core/rekey';
 import { createStorageMonitor, type StorageProbe } from './core/services/health';
@@ -112,12 +114,19 @@ export interface StartOptions {
    * (`scheduler`, for tests); false: off.
    */
   automation?: false | Partial<Omit<AutomationLoopOptions, 'store'>>;
+  /**
+   * The password KDF's cost (default production: scrypt N = 2^15). Tests pass TEST_KDF_COST (core/passwords.ts);
+   * the scrypt is always node:crypto's.
+   */
+  kdfCost?: KdfOptions['cost'];
 }
 
 export interface Running {
   url: string;
   port: number;
   token: string;
+  /** While no user exists: the bootstrap invite printed in the banner (the first user's account). */
+  firstUserInvite: string | null;
   app: App;
   store: Store;
   db: Database.Database;
@@ -234,6 +243,22 @@ export const quotaFromEnv = (env: NodeJS.ProcessEnv): Partial<QuotaOptions> => {
   return out;
 };
 
+/**
+ * Node's scrypt (libuv's thread pool: the event loop keeps serving while a password is hashed), for the password KDF
+ * of core/passwords.ts. `maxmem` leaves room above the 128·N·r·p bytes the parameters need.
+ */
+export const nodeScrypt: NativeScrypt = (password, salt, keyLength, cost) =>
+  new Promise((ok, fail) => {
+    const N = 2 ** cost.ln;
+    scrypt(
+      password,
+      salt,
+      keyLength,
+      { N, r: cost.r, p: cost.p, maxmem: 128 * N * cost.r * cost.p + 1024 * 1024 },
+      (e, key) => (e ? fail(e) : ok(new Uint8Array(key.buffer, key.byteOffset, key.byteLength))),
+    );
+  });
+
 /** Every address of a hostname, for the webhook target check (core/automation/urls.ts). */
 const resolveAll = async (host: string): Promise<string[]> =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
@@ -276,6 +301,7 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     // The socket's address; behind N reverse proxies (CJM_TRUST_PROXY=N) the N-th X-Forwarded-For entry from the right.
     clientIp: client.ip,
     isHttps: client.https,
+    kdf: { scrypt: nodeScrypt, ...(options.kdfCost ? { cost: options.kdfCost } : {}) },
     ...(options.quota ? { quota: options.quota } : {}),
   });
   // Periodic maintenance: delete salts older than two days, refold journeys after a stage-model change.
@@ -309,13 +335,25 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   });
   const shown = host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host;
   const url = `http://${shown}:${port}`;
+  // No user yet: a one-time link that makes the first account (an instance owner), printed where only the operator
+  // sees it. A new start prints a new one and the earlier link stops working.
+  const firstUserInvite =
+    (await store.countUsers()) === 0
+      ? url + invitePath((await createBootstrapInvite(null, store, Date.now())).secret)
+      : null;
   if (options.log) {
     console.log(`cjm collector listening on ${url}  (database ${file})
-  dashboard   ${url}/  (sign in with the admin token below)
+  dashboard   ${url}/
+  ${
+    firstUserInvite
+      ? `first user  open ${firstUserInvite}
+              (one use, 24 hours: your account, owner of every site; then invite your team from a site's Team tab)`
+      : 'sign in     with your e-mail and password (or the admin token below)'
+  }
   demo shop   ${url}/demo/
   the tag     ${url}/cjm.js
   API         ${url}/api/sites/demo/visitors
-  admin token ${token}${options.adminToken ? '  (from CJM_ADMIN_TOKEN)' : ''}
+  admin token ${token}${options.adminToken ? '  (from CJM_ADMIN_TOKEN)' : ''}   (the instance owner's key, for scripts)
   try:        curl -H "Authorization: Bearer ${token}" ${url}/api/sites/demo/visitors
   no data yet? npm run simulate -- --visitors 5000 --url ${url}   (realistic traffic for the dashboard)`);
   }
@@ -328,6 +366,7 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     url,
     port,
     token,
+    firstUserInvite,
     app,
     store,
     db,

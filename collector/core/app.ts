@@ -1,14 +1,16 @@
 /**
  * createApp: the whole collector as one runtime-agnostic Hono app. The Node and Workers entries only provide the
- * store, the admin token and the static assets (tag, demo shop). The only module that imports routes.
+ * store, the admin token, the static assets (tag, demo shop) and, on Node, a native scrypt for passwords. The only
+ * module that imports routes.
  *
  * Errors: routes and services throw InputError (core/errors.ts); `app.onError` (answerError in http.ts) turns it
  * into the JSON error body, once. The Segment-format API answers in Segment's shape from its own onError.
  */
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import { adminAuth, answerError, closeUnread, hsts, jsonError, type AppEnv, type AppOptions } from './http';
+import { answerError, apiAuth, closeUnread, hsts, jsonError, type ApiEnv, type AppEnv, type AppOptions } from './http';
 import { createSignInLimiter } from './limits';
+import { createPasswordKdf } from './passwords';
 import { createQuota } from './quota';
 import { apiRoutes } from './routes/api';
 import { automationRoutes } from './routes/automation';
@@ -18,6 +20,7 @@ import { healthRoutes } from './routes/health';
 import { keyRoutes } from './routes/keys';
 import { segmentRoutes } from './routes/segment';
 import { assetRoutes } from './routes/tag';
+import { teamRoutes } from './routes/team';
 import { StoreFullError } from './store';
 
 export type { AppEnv, AppOptions } from './http';
@@ -30,8 +33,9 @@ export type { AppEnv, AppOptions } from './http';
 export const createApp = (options: AppOptions) => {
   const now = options.now ?? Date.now;
   const isHttps = options.isHttps ?? ((c) => new URL(c.req.url).protocol === 'https:');
-  // Shared by the sign-in form and the API's bearer check: one budget of admin-token guesses per address.
+  // Shared by the sign-in form, the API's bearer check and share-link passwords: one budget of guesses per address.
   const signIns = options.signInLimit === false ? null : createSignInLimiter(options.signInLimit);
+  const kdf = createPasswordKdf(options.kdf);
   const quota = options.quota === false ? null : createQuota(options.quota);
   const app = new Hono<AppEnv>();
   app.use('*', closeUnread, async (c, next) => {
@@ -39,22 +43,25 @@ export const createApp = (options: AppOptions) => {
     c.set('now', now);
     c.set('storage', { probe: options.storage?.(c), monitor: options.monitor });
     c.set('https', isHttps(c));
+    c.set('kdf', kdf);
     await next();
   });
 
-  // The read and admin API: one sub-app, every route behind the admin token.
-  const api = new Hono<AppEnv>();
-  api.use('*', secureHeaders({ strictTransportSecurity: false }), hsts, adminAuth(options, signIns));
+  // The read and admin API: one sub-app, every route behind a bearer token (the admin token or a personal one),
+  // each service authorizing the actor it puts on c.var.actor.
+  const api = new Hono<ApiEnv>();
+  api.use('*', secureHeaders({ strictTransportSecurity: false }), hsts, apiAuth(options, signIns));
   api.route('/', apiRoutes());
   api.route('/', keyRoutes());
   api.route('/', automationRoutes());
+  api.route('/', teamRoutes());
   api.route('/', healthRoutes());
 
   app.route('/', collectRoutes({ ...options, quota }));
   app.route('/api', api);
   app.route('/', segmentRoutes({ ...options, quota }));
   app.route('/', assetRoutes(options));
-  app.route('/', dashboardRoutes(options, signIns)); // the dashboard at the root: /, /login, /sites/…, /assets/…
+  app.route('/', dashboardRoutes(options, signIns)); // the dashboard at the root: /, /login, /sites/…, /share/…, /assets/…
   app.notFound((c) => jsonError(c, 404, `[cjm] no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError(async (err, c) => {
     // A full database: the monitor's record goes to meta (best effort, at most once a minute), for every isolate.

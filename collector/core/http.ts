@@ -3,7 +3,8 @@
  * once, by `answerError` in `app.onError`), the site-loading middleware (`c.var.site`), the one body reader
  * (`readBody`: size-limited while it streams, decompressing where a route accepts it) under the JSON body
  * (`c.var.body`) and the dashboard's forms (`c.var.form`), the connection rule for answers sent before a body was
- * read, HSTS over https, and the admin token check of `/api`.
+ * read, HSTS over https, and the bearer check of `/api` (the admin token or a personal API token) that puts the
+ * request's actor on `c.var.actor`.
  *
  * Routes throw `InputError` (core/errors.ts) for bad input and never build an error body themselves: parse → call a
  * service → render.
@@ -13,13 +14,17 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Actor } from './access';
+import type { SessionLimits } from './dashboard/auth';
 import { InputError } from './errors';
 import type { RateLimitOptions, SignInLimiter, SignInLimitOptions } from './limits';
+import type { KdfOptions, PasswordKdf } from './passwords';
 import type { QuotaOptions } from './quota';
 import type { ErrorResponse } from './protocol';
 import type { StorageMonitor, StorageProbe } from './services/health';
 import type { SiteConfig } from './stages';
 import { StoreUnavailableError, type Store } from './store';
+import { API_TOKEN_PREFIX, tokenActor, type TokenRefusal } from './services/tokens';
 
 export interface AppOptions {
   /** The store of this request (on Workers built from the request's env). */
@@ -50,6 +55,15 @@ export interface AppOptions {
   /** Rate limit per write key on `/v1/*` (default: burst 500, 100/s); false turns it off. */
   writeKeyRateLimit?: RateLimitOptions | false;
   /**
+   * The password KDF (core/passwords.ts): Node passes `node:crypto`'s scrypt (collector/node.ts); without one, new
+   * hashes are PBKDF2-SHA-256 through WebCrypto (the Worker). `cost` below production only with `testOnly: true`.
+   */
+  kdf?: KdfOptions;
+  /** Dashboard sessions' idle timeout and absolute cap (default 48 hours and 14 days). */
+  sessions?: Partial<SessionLimits>;
+  /** Per-address rate limit of the public share pages (default: burst 60, 1/s); false turns it off. */
+  shareRateLimit?: RateLimitOptions | false;
+  /**
    * The databases behind the store, their names and sizes (`GET /api/health`, the dashboard's banner, the names a
    * site's `database` may take). Absent: one database of unknown size.
    */
@@ -71,8 +85,14 @@ export interface AppVariables {
   storage: StorageContext;
   /** The client reached the collector over https (AppOptions.isHttps). */
   https: boolean;
+  /** The password KDF of this runtime. */
+  kdf: PasswordKdf;
 }
 export type AppEnv = { Variables: AppVariables };
+/** A route behind an authentication (`/api`'s bearer check, the dashboard's session): who is asking. */
+export type ActorEnv = { Variables: { actor: Actor } };
+/** An `/api` route. */
+export type ApiEnv = AppEnv & ActorEnv;
 /** A route behind `withSite`: the `:site` of its path, loaded. */
 export type SiteEnv = { Variables: { site: SiteConfig } };
 /** A route behind `jsonBody`: the parsed, size-checked body (untrusted: a service checks it). */
@@ -382,31 +402,52 @@ export const safeEqual = (a: string, b: string): boolean => {
   return diff === 0;
 };
 
+const REFUSALS: Record<TokenRefusal | 'wrong', string> = {
+  wrong: '[cjm] the token is wrong (neither the admin token nor a personal API token)',
+  unknown: '[cjm] the token is wrong (neither the admin token nor a personal API token)',
+  revoked: '[cjm] this personal API token is revoked',
+  expired: '[cjm] this personal API token has expired; create a new one on your account page',
+};
+
 /**
- * `Authorization: Bearer <admin token>`, the guard of the `/api` sub-app. A request that presents a token is a guess
- * until it is right: it waits on the sign-in limiter first (429 with `Retry-After`), and a wrong one counts there.
+ * `Authorization: Bearer <admin token | personal API token>`, the guard of the `/api` sub-app; puts the actor on
+ * `c.var.actor`. A request that presents a token is a guess until it is right: it waits on the sign-in limiter first
+ * (429 with `Retry-After`), and a wrong, revoked or expired one counts there.
  */
-export const adminAuth = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>, limiter: SignInLimiter | null) => {
+export const apiAuth = (options: Pick<AppOptions, 'getAdminToken' | 'clientIp'>, limiter: SignInLimiter | null) => {
+  const refusal = new WeakMap<Context, string>();
   const bearer = bearerAuth({
     verifyToken: async (token, c) => {
-      const ok = safeEqual(token, await options.getAdminToken(c));
       const ip = options.clientIp?.(c);
       const now = (c as Context<AppEnv>).var.now();
-      if (ok) limiter?.succeeded(ip, now);
-      else limiter?.failed(ip, now);
-      return ok;
+      let actor: Actor | null = null;
+      if (safeEqual(token, await options.getAdminToken(c))) actor = { kind: 'admin-token' };
+      else if (token.startsWith(API_TOKEN_PREFIX)) {
+        const found = await tokenActor((c as Context<AppEnv>).var.store, token, now);
+        if ('actor' in found) actor = found.actor;
+        else refusal.set(c, REFUSALS[found.refused]);
+      }
+      if (actor) {
+        limiter?.succeeded(ip, now);
+        (c as Context<ApiEnv>).set('actor', actor);
+        return true;
+      }
+      limiter?.failed(ip, now);
+      return false;
     },
-    noAuthenticationHeader: { message: { error: '[cjm] the API needs Authorization: Bearer <admin token>' } },
+    noAuthenticationHeader: {
+      message: { error: '[cjm] the API needs Authorization: Bearer <admin token or personal API token>' },
+    },
     invalidAuthenticationHeader: {
-      message: { error: '[cjm] the Authorization header must be Bearer <admin token>' },
+      message: { error: '[cjm] the Authorization header must be Bearer <admin token or personal API token>' },
     },
-    invalidToken: { message: { error: '[cjm] the admin token is wrong' } },
+    invalidToken: { message: (c) => ({ error: refusal.get(c) ?? REFUSALS.wrong }) },
   });
   return createMiddleware<AppEnv>(async (c, next) => {
     const wait = limiter && c.req.header('authorization') ? limiter.wait(options.clientIp?.(c), c.var.now()) : 0;
     if (wait > 0) {
       c.header('Retry-After', String(wait));
-      throw new InputError(429, `[cjm] too many wrong admin tokens from this address; retry after ${wait} s`);
+      throw new InputError(429, `[cjm] too many wrong tokens from this address; retry after ${wait} s`);
     }
     return bearer(c as Context, next);
   });

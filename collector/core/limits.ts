@@ -83,6 +83,12 @@ export interface SignInLimitOptions {
   perAddress: { burst: number; perSecond: number };
   /** Failed attempts all addresses together may make at once, and per second: the ceiling of a distributed guess. */
   global: { burst: number; perSecond: number };
+  /**
+   * Failed password attempts against one account (an e-mail, a share link) from all addresses together: what keeps a
+   * botnet from trying a whole dictionary on one person. An address that signed in to the account lately is exempt,
+   * so a guesser cannot lock its owner out. Default: burst 10, then one a minute.
+   */
+  perAccount?: { burst: number; perSecond: number };
   /** Addresses remembered (failures and recent successes). */
   maxKeys?: number;
   /** How long an address that signed in stays exempt from the global ceiling (not from its own limit). */
@@ -91,30 +97,37 @@ export interface SignInLimitOptions {
 
 /**
  * Ten tries at once per address, then one every 5 s; 200 failures at once from everywhere together, then one a
- * second (3,600 an hour: a 24-character token stays out of reach).
+ * second (3,600 an hour: a 24-character token stays out of reach); ten per account, then one a minute.
  */
 export const DEFAULT_SIGN_IN_LIMIT: SignInLimitOptions = {
   perAddress: { burst: 10, perSecond: 0.2 },
   global: { burst: 200, perSecond: 1 },
+  perAccount: { burst: 10, perSecond: 1 / 60 },
   maxKeys: 10_000,
   trustedMs: 30 * 86_400_000,
 };
 
-/** The limiter of admin-token guesses: sign-in form posts and `/api` bearer tokens count against the same one. */
+/**
+ * The limiter of secret guesses: sign-in form posts (admin token, or e-mail and password), `/api` bearer tokens (admin
+ * token and personal API tokens), share-link passwords — all count against the same budget per address.
+ */
 export interface SignInLimiter {
-  /** Seconds before an attempt from this address may be checked (0: now). Checked before the body is read. */
-  wait(ip: string | null | undefined, now: number): number;
-  /** A wrong token from this address. */
-  failed(ip: string | null | undefined, now: number): void;
-  /** The right token from this address: it is exempt from the global ceiling from now on. */
-  succeeded(ip: string | null | undefined, now: number): void;
+  /**
+   * Seconds before an attempt from this address (and, once known, against this account) may be checked (0: now).
+   * The address is checked before the body is read.
+   */
+  wait(ip: string | null | undefined, now: number, account?: string): number;
+  /** A wrong secret from this address (against this account, when there is one). */
+  failed(ip: string | null | undefined, now: number, account?: string): void;
+  /** The right secret from this address: exempt from the global ceiling, and from the account's limit. */
+  succeeded(ip: string | null | undefined, now: number, account?: string): void;
 }
 
 /**
- * Limits failed admin-token checks per address (IPv6 addresses by /64, see addressKey) and in total. A request whose
- * address is unknown (no socket address, no trusted header) is held only to the global ceiling, never to a shared
- * `unknown` bucket that one client could empty for everyone. Addresses that presented the right token lately keep
- * their access while a distributed guess holds the global ceiling shut.
+ * Limits failed secret checks per address (IPv6 addresses by /64, see addressKey), per account and in total. A
+ * request whose address is unknown (no socket address, no trusted header) is held only to the global and account
+ * ceilings, never to a shared `unknown` bucket that one client could empty for everyone. Addresses that presented
+ * the right secret lately keep their access while a distributed guess holds the global ceiling shut.
  *
  * @example
  * const limiter = createSignInLimiter()
@@ -124,32 +137,44 @@ export interface SignInLimiter {
 export const createSignInLimiter = (options: SignInLimitOptions = DEFAULT_SIGN_IN_LIMIT): SignInLimiter => {
   const maxKeys = options.maxKeys ?? 10_000;
   const trustedMs = options.trustedMs ?? 30 * 86_400_000;
+  const perAccountOptions = options.perAccount ?? DEFAULT_SIGN_IN_LIMIT.perAccount!;
   const perAddress = buckets(options.perAddress.burst, options.perAddress.perSecond, maxKeys);
+  const perAccount = buckets(perAccountOptions.burst, perAccountOptions.perSecond, maxKeys);
   const global = buckets(options.global.burst, options.global.perSecond, 1);
-  const trusted = new Map<string, number>(); // address key → until
+  const trusted = new Map<string, number>(); // address key (or address key + account) → until
   const keyOf = (ip: string | null | undefined) => (ip ? addressKey(ip) : null);
   const isTrusted = (key: string | null, now: number) => key !== null && (trusted.get(key) ?? 0) > now;
+  const trust = (key: string, now: number) => {
+    trusted.delete(key);
+    trusted.set(key, now + trustedMs);
+    while (trusted.size > maxKeys) {
+      const oldest = trusted.keys().next().value;
+      if (oldest === undefined) break;
+      trusted.delete(oldest);
+    }
+  };
+  const pair = (key: string | null, account: string) => (key === null ? null : `${key}\u0000${account}`);
   return {
-    wait: (ip, now) => {
+    wait: (ip, now, account) => {
       const key = keyOf(ip);
-      const own = key === null ? 0 : perAddress.wait(key, now);
-      return isTrusted(key, now) ? own : Math.max(own, global.wait('*', now));
+      let wait = key === null ? 0 : perAddress.wait(key, now);
+      if (!isTrusted(key, now)) wait = Math.max(wait, global.wait('*', now));
+      if (account !== undefined && !isTrusted(pair(key, account), now)) {
+        wait = Math.max(wait, perAccount.wait(account, now));
+      }
+      return wait;
     },
-    failed: (ip, now) => {
+    failed: (ip, now, account) => {
       const key = keyOf(ip);
       if (key !== null) perAddress.take(key, now);
+      if (account !== undefined && !isTrusted(pair(key, account), now)) perAccount.take(account, now);
       global.take('*', now);
     },
-    succeeded: (ip, now) => {
+    succeeded: (ip, now, account) => {
       const key = keyOf(ip);
       if (key === null) return;
-      trusted.delete(key);
-      trusted.set(key, now + trustedMs);
-      while (trusted.size > maxKeys) {
-        const oldest = trusted.keys().next().value;
-        if (oldest === undefined) break;
-        trusted.delete(oldest);
-      }
+      trust(key, now);
+      if (account !== undefined) trust(pair(key, account)!, now);
     },
   };
 };

@@ -156,14 +156,17 @@ export const saveSite = async (
 
 /**
  * Periodic work of a runtime (Node: a timer every 30 s; Workers: the cron trigger): deletes salts older than two
- * days and refolds journeys left under an older stage model, at most `budget` journeys per run.
+ * days, deletes dashboard sessions that ended (at most `budget`), and refolds journeys left under an older stage
+ * model, at most `budget` journeys per run.
  */
 export const maintenance = async (
   store: Store,
   now: number,
   budget = 1000,
-): Promise<{ salts: number; refolded: number }> => {
+): Promise<{ salts: number; refolded: number; sessions: number }> => {
   const salts = (await rotateSalts(store, now)).length;
+  // Dashboard sessions that ended (expired or revoked) are kept no longer than that (core/dashboard/auth.ts).
+  const sessions = await store.pruneSessions(now, budget);
   // Unkeyed hashes a previous version may still have written (core/rekey.ts; a no-op an hour after completion).
   await rekeyLegacyHashes(store, now, 2_000);
   let left = budget;
@@ -181,5 +184,5 @@ export const maintenance = async (
       if (!(e instanceof StoreUnavailableError)) throw e;
     }
   }
-  return { salts, refolded };
+  return { salts, refolded, sessions };
 };

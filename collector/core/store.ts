@@ -3,6 +3,7 @@
  * (events and journeys, reports, privacy, keys, automation, sites and meta). All methods are async; the core never
  * sees SQL. Writes that must be all-or-nothing go through `commit`, which a driver runs atomically.
  */
+import type { Role } from './access';
 import type { Journey, StoredEvent } from './journey';
 import type { SiteConfig } from './stages';
 import type { Rule } from './automation/rules';
@@ -281,9 +282,178 @@ export interface SiteStore {
   putSite(site: SiteConfig): Promise<void>;
 }
 
+/** A user account (never its password hash, except through `UserRecord`). */
+export interface User {
+  id: string;
+  /** Lower-cased. */
+  email: string;
+  /** Made by the bootstrap invite: owner of every site (core/access.ts). */
+  instanceOwner: boolean;
+  createdAt: number;
+  passwordChangedAt: number;
+}
+export interface UserRecord extends User {
+  passwordHash: string;
+}
+
+export interface Membership {
+  site: string;
+  userId: string;
+  email: string;
+  role: Role;
+  createdAt: number;
+}
+
+/** A dashboard session (the cookie carries its secret; the table keeps the secret's SHA-256 as `id`). */
+export interface SessionRecord {
+  id: string;
+  /** null: signed in with the admin token. */
+  userId: string | null;
+  /** Admin-token sessions: a tag of the token they were made with (rotating the token ends them). */
+  tokenTag: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  /** The absolute end, whatever the activity. */
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+/** A personal API token as listed: never the secret, only its first characters. */
+export interface ApiToken {
+  id: string;
+  userId: string;
+  name: string;
+  /** `cjm_pat_` and the first characters of the secret. */
+  prefix: string;
+  /** The most the token may do (never above its user's role). */
+  role: Role;
+  /** The one site it works on, or null for all of its user's sites. */
+  site: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** A one-time invite link (the secret is in the link; the table keeps its SHA-256). */
+export interface Invite {
+  id: string;
+  /** null: the bootstrap invite, which makes an instance owner. */
+  site: string | null;
+  role: Role;
+  /** The actor id of who made it (`user:<id>`, `admin-token`, `bootstrap`). */
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+  usedBy: string | null;
+  revokedAt: number | null;
+}
+
+/** A public, read-only link to one site's journey map and funnel. */
+export interface ShareLink {
+  id: string;
+  site: string;
+  name: string;
+  /** The first characters of the link's secret, to tell links apart. */
+  prefix: string;
+  hasPassword: boolean;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number | null;
+  lastViewedAt: number | null;
+  revokedAt: number | null;
+}
+export interface ShareLinkRecord extends ShareLink {
+  passwordHash: string | null;
+}
+
+/** One entry of a site's audit log: who did what, when. Append-only. */
+export interface AuditEntry {
+  id: number;
+  site: string;
+  at: number;
+  /** `user:<id>`, `token:<id>`, `admin-token`. */
+  actor: string;
+  /** The actor's e-mail (or `admin token`) when it acted. */
+  actorLabel: string;
+  /** `site.update`, `stages.update`, `rule.create`, `key.revoke`, `member.role`, `visitor.erase`, … */
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown> | null;
+}
+export type AuditInput = Omit<AuditEntry, 'id'>;
+
+/** What accepting an invite does: a new account, or a role for an existing user. */
+export type InviteAcceptance = { kind: 'new-user'; user: UserRecord } | { kind: 'existing-user'; userId: string };
+
+/**
+ * Teams (core/access.ts, docs/api.md "Users, roles and tokens"): users, their roles per site, dashboard sessions,
+ * personal API tokens, invites, share links and the audit log. Instance-wide: on a deployment with a database per
+ * site it lives in the main database beside the sites and meta. Secrets are never stored: sessions, tokens, invites
+ * and share links are looked up by the SHA-256 of their secret, passwords by a KDF hash (core/passwords.ts).
+ */
+export interface TeamStore {
+  getUser(id: string): Promise<UserRecord | null>;
+  findUserByEmail(email: string): Promise<UserRecord | null>;
+  listUsers(): Promise<User[]>;
+  /** How many users exist (0 before the first one: the start banner then prints a bootstrap invite). */
+  countUsers(): Promise<number>;
+  /** Replaces a password hash; with `revokeSessionsExcept` (a session id, or null for all) ends the user's sessions. */
+  setPasswordHash(userId: string, hash: string, at: number, revokeSessionsExcept?: string | null): Promise<void>;
+
+  /** A user's roles, site → role. */
+  rolesOf(userId: string): Promise<Map<string, Role>>;
+  listMembers(site: string): Promise<Membership[]>;
+  /** Sets a member's role; false when the user is no member of the site. */
+  setMemberRole(site: string, userId: string, role: Role): Promise<boolean>;
+  /** Removes a member and revokes their tokens scoped to that site; false when there was none. */
+  removeMember(site: string, userId: string, at: number): Promise<boolean>;
+
+  createSession(session: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Records activity (written at most once a minute per session). */
+  touchSession(id: string, at: number): Promise<void>;
+  revokeSession(id: string, at: number): Promise<void>;
+  /** Revokes every live session of a user (null: of the admin token), except `except`; returns how many. */
+  revokeSessions(userId: string | null, at: number, except?: string): Promise<number>;
+  /** Deletes sessions that ended before `before` (expired or revoked); returns how many. */
+  pruneSessions(before: number, limit: number): Promise<number>;
+
+  createApiToken(token: ApiToken, hash: string): Promise<void>;
+  listApiTokens(userId: string): Promise<ApiToken[]>;
+  findApiToken(hash: string): Promise<ApiToken | null>;
+  touchApiToken(id: string, at: number): Promise<void>;
+  /** Revokes a token of the user (idempotent); null when the user has none by that id. */
+  revokeApiToken(userId: string, id: string, at: number): Promise<ApiToken | null>;
+
+  createInvite(invite: Invite, hash: string): Promise<void>;
+  findInvite(hash: string): Promise<Invite | null>;
+  /** Pending and past invites of a site (null: bootstrap invites), newest first. */
+  listInvites(site: string | null): Promise<Invite[]>;
+  revokeInvite(site: string | null, id: string, at: number): Promise<Invite | null>;
+  /**
+   * Uses an invite once, atomically: marks it used and creates the user (or gives the existing user the role). Does
+   * nothing and returns false when it is used, revoked or expired by then, or (a new user) the e-mail is taken.
+   */
+  acceptInvite(inviteId: string, at: number, acceptance: InviteAcceptance): Promise<boolean>;
+
+  createShareLink(link: ShareLinkRecord, hash: string): Promise<void>;
+  findShareLink(hash: string): Promise<ShareLinkRecord | null>;
+  listShareLinks(site: string): Promise<ShareLink[]>;
+  revokeShareLink(site: string, id: string, at: number): Promise<ShareLink | null>;
+  /** Records a view (written at most once a minute per link). */
+  touchShareLink(id: string, at: number): Promise<void>;
+
+  /** Appends to a site's audit log (there is no way to change or delete an entry). */
+  appendAudit(entry: AuditInput): Promise<void>;
+  /** A site's audit log, newest first: `limit` entries with an id below `before` (all when absent). */
+  listAudit(site: string, limit: number, before?: number): Promise<AuditEntry[]>;
+}
+
 /** The whole store: one interface per area. A function that needs one area may ask for that area only. */
 export interface Store
-  extends EventStore, ReportStore, PrivacyStore, KeyStore, AutomationStore, SiteStore, RekeyStore {}
+  extends EventStore, ReportStore, PrivacyStore, KeyStore, AutomationStore, SiteStore, RekeyStore, TeamStore {}
 
 /** A write key as listed: never the secret, only its first characters. */
 export interface WriteKey {

@@ -33,6 +33,16 @@ export const TABLE_RULES: Readonly<Record<string, TableRule>> = {
   d1_migrations: { kind: 'skip', why: 'the schema record: each database is migrated by wrangler or by cjm' },
   sites: { kind: 'settings', column: 'id' },
   write_keys: { kind: 'settings', column: 'site' },
+  // Teams (migration 0030): accounts are the instance's, not a site's — a move carries none of them (the members of
+  // a site moved out of a Node file are invited again on the target); a site's share links and audit log are its
+  // settings.
+  users: { kind: 'skip', why: "the instance's accounts" },
+  memberships: { kind: 'skip', why: "roles of the instance's accounts (they need their users)" },
+  sessions: { kind: 'skip', why: 'dashboard sessions of this instance' },
+  api_tokens: { kind: 'skip', why: "personal tokens of the instance's accounts" },
+  invites: { kind: 'skip', why: "invites to the instance's accounts" },
+  share_links: { kind: 'settings', column: 'site' },
+  audit_log: { kind: 'settings', column: 'site' },
   automation_attempts: {
     kind: 'via',
     column: 'delivery',

@@ -1,7 +1,8 @@
 /**
  * The routing store: one Store over several databases (docs/scaling.md, "One database per large site"). A site's
  * data (events, journeys, reports, privacy, automation) goes to the database its settings name; settings, write
- * keys and meta stay in the main database (`DB`); cross-site work (due stalls, delivery claims, automation pruning)
+ * keys, meta and teams (users, roles, sessions, tokens, invites, share links, each site's audit log) stay in the
+ * main database (`DB`); cross-site work (due stalls, delivery claims, automation pruning)
  * runs on every database and merges. The SQL is the same (stores/sql/); only the connector changes.
  *
  * The routing table is in the main database's `meta`: `site-database:<site>` → the binding name (`DB_SHOP`), absent
@@ -310,6 +311,40 @@ export const createRoutedStore = (
     revokeWriteKey: (site, id, now) => main.revokeWriteKey(site, id, now),
     findWriteKey: (key) => main.findWriteKey(key),
     touchWriteKey: (id, at) => main.touchWriteKey(id, at),
+
+    // ----- teams (instance-wide, and each site's audit log): the main database -----
+    getUser: (id) => main.getUser(id),
+    findUserByEmail: (email) => main.findUserByEmail(email),
+    listUsers: () => main.listUsers(),
+    countUsers: () => main.countUsers(),
+    setPasswordHash: (userId, hash, at, except) => main.setPasswordHash(userId, hash, at, except),
+    rolesOf: (userId) => main.rolesOf(userId),
+    listMembers: (site) => main.listMembers(site),
+    setMemberRole: (site, userId, role) => main.setMemberRole(site, userId, role),
+    removeMember: (site, userId, at) => main.removeMember(site, userId, at),
+    createSession: (x) => main.createSession(x),
+    getSession: (id) => main.getSession(id),
+    touchSession: (id, at) => main.touchSession(id, at),
+    revokeSession: (id, at) => main.revokeSession(id, at),
+    revokeSessions: (userId, at, except) => main.revokeSessions(userId, at, except),
+    pruneSessions: (before, limit) => main.pruneSessions(before, limit),
+    createApiToken: (t, hash) => main.createApiToken(t, hash),
+    listApiTokens: (userId) => main.listApiTokens(userId),
+    findApiToken: (hash) => main.findApiToken(hash),
+    touchApiToken: (id, at) => main.touchApiToken(id, at),
+    revokeApiToken: (userId, id, at) => main.revokeApiToken(userId, id, at),
+    createInvite: (i, hash) => main.createInvite(i, hash),
+    findInvite: (hash) => main.findInvite(hash),
+    listInvites: (site) => main.listInvites(site),
+    revokeInvite: (site, id, at) => main.revokeInvite(site, id, at),
+    acceptInvite: (id, at, acceptance) => main.acceptInvite(id, at, acceptance),
+    createShareLink: (l, hash) => main.createShareLink(l, hash),
+    findShareLink: (hash) => main.findShareLink(hash),
+    listShareLinks: (site) => main.listShareLinks(site),
+    revokeShareLink: (site, id, at) => main.revokeShareLink(site, id, at),
+    touchShareLink: (id, at) => main.touchShareLink(id, at),
+    appendAudit: (entry) => main.appendAudit(entry),
+    listAudit: (site, limit, before) => main.listAudit(site, limit, before),
 
     async getSite(id) {
       const [row] = await query<{ id: string; config: string; db: string | null }>(

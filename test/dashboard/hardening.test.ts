@@ -8,9 +8,17 @@ import { getSignedCookie } from 'hono/cookie';
 import { Hono } from 'hono';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SESSION_DAYS, sessionSecret } from '../../collector/core/dashboard/auth';
+import { sha256Hex } from '../../collector/core/privacy';
 import { createSignInLimiter } from '../../collector/core/limits';
 import { fileAssets } from '../../collector/node';
 import { makeApp, TOKEN, type TestApp } from '../helpers';
+
+/** The value of a signed session cookie (`name=value`), read back with the deployment's secret. */
+const cookieValue = async (cookie: string, secret: string): Promise<string> => {
+  const probe = new Hono();
+  probe.get('/', async (c) => c.text(String(await getSignedCookie(c, secret, 'cjm_session'))));
+  return (await probe.request('/', { headers: { Cookie: cookie } })).text();
+};
 
 let t: TestApp;
 const ORIGIN = 'http://localhost';
@@ -159,7 +167,7 @@ describe('admin tokens: brute force, cookie secret, expiry (item 4)', () => {
     const res = await api(TOKEN);
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await res.json()) as { error: string }).error).toMatch(/too many wrong admin tokens/);
+    expect(((await res.json()) as { error: string }).error).toMatch(/too many wrong tokens/);
     // The same budget as the sign-in form.
     expect((await post('/login', form({ token: TOKEN, next: '/' }), IP)).status).toBe(429);
     t.clock.now += 5_000;
@@ -175,8 +183,12 @@ describe('admin tokens: brute force, cookie secret, expiry (item 4)', () => {
     const probe = new Hono();
     probe.get('/', async (c) => c.text(String(await getSignedCookie(c, secret!, 'cjm_session'))));
     const value = await (await probe.request('/', { headers: { Cookie: cookie } })).text();
-    expect(value).toMatch(/^v2\.\d+\.[A-Za-z0-9_-]{22}$/);
+    expect(value).toMatch(/^v3\.[A-Za-z0-9_-]{43}$/);
     expect(decodeURIComponent(cookie)).not.toContain(TOKEN);
+    // The session is kept on the server by the SHA-256 of the cookie's secret, never by the secret itself.
+    const id = await sha256Hex(value.slice(3));
+    expect(await t.store.getSession(id)).toMatchObject({ userId: null, revokedAt: null });
+    expect(await t.store.getSession(value.slice(3))).toBeNull();
   });
 
   it('signs everyone out when the admin token changes', async () => {
@@ -188,21 +200,33 @@ describe('admin tokens: brute force, cookie secret, expiry (item 4)', () => {
     expect((await t.app.request('/sites/demo/map', { headers: { Cookie: cookie } })).status).toBe(303);
   });
 
-  it('caps the expiry on the server: a validly signed cookie promising more than 14 days is refused', async () => {
+  it('caps the expiry on the server: a validly signed cookie of a session older than 14 days is refused', async () => {
     const secret = await sessionSecret(t.store);
     const cookie = await signIn(IP);
-    const probe = new Hono();
-    probe.get('/', async (c) => c.text(String(await getSignedCookie(c, secret, 'cjm_session'))));
-    const value = await (await probe.request('/', { headers: { Cookie: cookie } })).text();
-    const far = value.replace(/^v2\.\d+/, `v2.${t.clock.now + (SESSION_DAYS + 30) * 86_400_000}`);
-    const signer = new Hono();
-    signer.get('/', async (c) => {
-      const { setSignedCookie } = await import('hono/cookie');
-      await setSignedCookie(c, 'cjm_session', far, secret);
-      return c.body(null);
+    const sign = async (value: string) => {
+      const signer = new Hono();
+      signer.get('/', async (c) => {
+        const { setSignedCookie } = await import('hono/cookie');
+        await setSignedCookie(c, 'cjm_session', value, secret);
+        return c.body(null);
+      });
+      return (await signer.request('/')).headers.get('set-cookie')!.split(';')[0]!;
+    };
+    // A session row that promises more than 14 days (made 15 days ago, ending in 30): the server's cap wins.
+    const old = 'A'.repeat(43);
+    await t.store.createSession({
+      id: await sha256Hex(old),
+      userId: null,
+      tokenTag: (await t.store.getSession(await sha256Hex((await cookieValue(cookie, secret)).slice(3))))!.tokenTag,
+      createdAt: t.clock.now - (SESSION_DAYS + 1) * 86_400_000,
+      lastSeenAt: t.clock.now - 60_000,
+      expiresAt: t.clock.now + 30 * 86_400_000,
+      revokedAt: null,
     });
-    const forged = (await signer.request('/')).headers.get('set-cookie')!.split(';')[0]!;
-    expect((await t.app.request('/sites/demo/map', { headers: { Cookie: forged } })).status).toBe(303);
+    expect((await t.app.request('/sites/demo/map', { headers: { Cookie: await sign(`v3.${old}`) } })).status).toBe(303);
+    // A validly signed secret of no session at all.
+    const unknown = await sign(`v3.${'B'.repeat(43)}`);
+    expect((await t.app.request('/sites/demo/map', { headers: { Cookie: unknown } })).status).toBe(303);
     expect((await t.app.request('/sites/demo/map', { headers: { Cookie: cookie } })).status).toBe(200);
   });
 });

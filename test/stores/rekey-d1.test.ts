@@ -8,7 +8,7 @@ import { rekeyLegacyHashes } from '../../collector/core/rekey';
 import { createD1Store } from '../../collector/stores/d1';
 import { createSqliteStore, openSqlite } from '../../collector/stores/sqlite';
 import { openLocalD1, type LocalD1 } from '../../scripts/worker';
-import { checkRekeyed, fixtureStatements, sqliteDump } from './rekey';
+import { checkRekeyed, fixtureStatements, SECRET_HASH_COLUMNS, sqliteDump } from './rekey';
 
 const SECRET = 'the-deployment-secret-0123456789';
 let d1: LocalD1;
@@ -29,7 +29,7 @@ const dump = async () => {
   const rows: unknown[] = [];
   for (const { name } of results) {
     for (const row of (await d1.db.prepare(`SELECT * FROM "${name}"`).all<Record<string, unknown>>()).results) {
-      if (name === 'write_keys') delete row.hash;
+      if (SECRET_HASH_COLUMNS[name]) delete row[SECRET_HASH_COLUMNS[name]];
       rows.push(row);
     }
   }

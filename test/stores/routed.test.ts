@@ -11,6 +11,7 @@ import { SiteMovingError, StoreFullError, StoreUnavailableError } from '../../co
 import { createRoutedStore, META, type PauseRecord } from '../../collector/stores/routed';
 import { createSqliteStore, openSqlite, sqliteConnector } from '../../collector/stores/sqlite';
 import { storeContract, T0, transcript } from './contract';
+import { teamContract, teamTranscript } from './team-contract';
 
 const count = (db: Database.Database, table: string, site: string) =>
   (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE site = ?`).get(site) as { n: number }).n;
@@ -31,7 +32,29 @@ storeContract('routed (shop in a second SQLite database)', async () => {
   };
 });
 
+teamContract('routed (shop in a second SQLite database)', async () => {
+  const { connectors } = twoDatabases();
+  const databaseOf = (site: string) => (site === 'shop' ? 'DB_SHOP' : undefined);
+  return {
+    store: createRoutedStore(connectors, { databaseOf }),
+    sibling: () => createRoutedStore(connectors, { databaseOf }),
+  };
+});
+
 describe('routing store over two SQLite databases', () => {
+  it('keeps teams in main, shop’s members, share links and audit log too; the same results as SQLite', async () => {
+    const { main, shop, connectors } = twoDatabases();
+    const routed = await teamTranscript(
+      createRoutedStore(connectors, { databaseOf: (s) => (s === 'shop' ? 'DB_SHOP' : undefined) }),
+    );
+    expect(routed).toEqual(await teamTranscript(createSqliteStore(openSqlite(':memory:'))));
+    for (const table of ['users', 'memberships', 'sessions', 'api_tokens', 'invites', 'audit_log']) {
+      const n = (db: Database.Database) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      expect(n(main), table).toBeGreaterThan(0);
+      expect(n(shop), table).toBe(0);
+    }
+  });
+
   it('gives the SQLite transcript byte for byte, with shop’s data in DB_SHOP and settings in DB', async () => {
     const { main, shop, connectors } = twoDatabases();
     const routed = await transcript(

@@ -10,12 +10,13 @@ import type { DashboardAssets } from './assets';
 import { qs, type Html } from './format';
 import type { Range } from './range';
 
-export type Tab = 'map' | 'funnel' | 'visitors' | 'settings';
+export type Tab = 'map' | 'funnel' | 'visitors' | 'team' | 'settings';
 
-const TABS: Array<[Tab, string]> = [
+export const TABS: Array<[Tab, string]> = [
   ['map', 'Journey map'],
   ['funnel', 'Funnel'],
   ['visitors', 'Visitors'],
+  ['team', 'Team'],
   ['settings', 'Settings'],
 ];
 
@@ -30,15 +31,29 @@ const Logo = () => (
   </svg>
 );
 
-/** The whole document. Nothing inline: the stylesheet and the script come from /assets/ (the CSP allows only that). */
-const Document = ({ title, assets, children }: { title: string; assets: DashboardAssets; children: Child }) => (
+/**
+ * The whole document. Nothing inline: the stylesheet and the script come from /assets/ (the CSP allows only that).
+ * `shared`: a share link's page — no referrer at all, and not to be indexed.
+ */
+export const Document = ({
+  title,
+  assets,
+  children,
+  shared = false,
+}: {
+  title: string;
+  assets: DashboardAssets;
+  children: Child;
+  shared?: boolean;
+}) => (
   <>
     {raw('<!doctype html>')}
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="same-origin" />
+        <meta name="referrer" content={shared ? 'no-referrer' : 'same-origin'} />
+        {shared ? <meta name="robots" content="noindex, nofollow" /> : null}
         <title>{title} · cjm</title>
         <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
         {assets.css ? <link rel="stylesheet" href={assets.css} /> : null}
@@ -59,6 +74,10 @@ export interface ShellOptions {
   /** The built stylesheet and script (`dashboardAssets`). */
   assets: DashboardAssets;
   body: Html;
+  /** The tabs the signed-in role may open (core/access.ts); the others are not shown. */
+  tabs: readonly Tab[];
+  /** Who is signed in (an e-mail, or `admin token`), linked to the account page. */
+  who: string;
   /** The storage banner (a full database, one near its limit, a site being moved), above every page. */
   banner?: StorageBanner | null;
 }
@@ -82,7 +101,7 @@ const Banner = ({ banner }: { banner: StorageBanner }) => (
 );
 
 /** A signed-in page: the top bar over `body`. */
-const Shell = ({ title, sites, site, tab, keep = {}, assets, body, banner }: ShellOptions) => (
+const Shell = ({ title, sites, site, tab, keep = {}, assets, body, tabs, who, banner }: ShellOptions) => (
   <Document title={title} assets={assets}>
     <header class="top">
       <div class="top-inner">
@@ -106,9 +125,9 @@ const Shell = ({ title, sites, site, tab, keep = {}, assets, body, banner }: She
           </button>
         </form>
         <nav class="nav" aria-label="Pages">
-          {TABS.map(([t, label]) => (
+          {TABS.filter(([t]) => tabs.includes(t)).map(([t, label]) => (
             <a
-              href={`${sitePath(site.id, t)}${t === 'settings' ? '' : qs(keep)}`}
+              href={`${sitePath(site.id, t)}${t === 'settings' || t === 'team' ? '' : qs(keep)}`}
               aria-current={tab === t ? 'page' : undefined}
             >
               {label}
@@ -116,6 +135,9 @@ const Shell = ({ title, sites, site, tab, keep = {}, assets, body, banner }: She
           ))}
         </nav>
         <span class="spacer"></span>
+        <a class="account-link" href="/account" data-testid="account-link">
+          {who}
+        </a>
         <form class="signout" method="post" action="/logout">
           <button type="submit">Sign out</button>
         </form>
@@ -128,14 +150,22 @@ const Shell = ({ title, sites, site, tab, keep = {}, assets, body, banner }: She
 
 export const shell = (o: ShellOptions): Html => <Shell {...o} />;
 
-/** The top of a page: its title, a line under it, and on the right the date-range picker of pages that have one. */
-export const pageHead = (title: string, sub: Html, picker: Html | null = null): Html => (
+/**
+ * The top of a page: its title, a line under it, and on the right the date-range picker of pages that have one and
+ * the page's actions (the export button, for a role that may export).
+ */
+export const pageHead = (title: string, sub: Html, picker: Html | null = null, actions: Html | null = null): Html => (
   <div class="page-head">
     <div>
       <h1>{title}</h1>
       {sub}
     </div>
-    {picker}
+    {picker || actions ? (
+      <div class="page-tools">
+        {picker}
+        {actions}
+      </div>
+    ) : null}
   </div>
 );
 
@@ -172,38 +202,83 @@ export const rangePicker = (path: string, range: Range, keep: Record<string, str
   <RangePicker path={path} range={range} keep={keep} />
 );
 
-/** The sign-in page; `error` says why the last attempt failed. */
-const LoginPage = ({ error, next, assets }: { error: string | null; next: string; assets: DashboardAssets }) => (
+/**
+ * The sign-in page: e-mail and password, and (folded away) the admin token, which stays the instance owner's key;
+ * `error` says why the last attempt failed, `token` keeps the admin-token form open after a failure of it.
+ */
+const LoginPage = ({
+  error,
+  next,
+  assets,
+  token,
+  email,
+}: {
+  error: string | null;
+  next: string;
+  assets: DashboardAssets;
+  token: boolean;
+  email: string;
+}) => (
   <Document title="Sign in" assets={assets}>
     <div class="login">
       <div class="brand">cjm</div>
       <div class="card">
         <h1>Sign in</h1>
-        <p class="muted">
-          Paste the admin token that <code>npm start</code> printed (or <code>CJM_ADMIN_TOKEN</code>).
-        </p>
         {error ? (
           <div class="error" role="alert">
             {error}
           </div>
         ) : null}
-        <form method="post" action="/login">
+        <form method="post" action="/login" data-testid="password-sign-in">
           <input type="hidden" name="next" value={next} />
-          <label for="token">
-            <strong>Admin token</strong>
-          </label>{' '}
-          <input id="token" type="password" name="token" autocomplete="current-password" required autofocus />{' '}
+          <div class="form-row">
+            <label for="email">E-mail</label>
+            <input id="email" type="email" name="email" value={email} autocomplete="username" required autofocus />
+          </div>
+          <div class="form-row">
+            <label for="password">Password</label>
+            <input id="password" type="password" name="password" autocomplete="current-password" required />
+          </div>
           <button class="btn primary" type="submit">
             Sign in
           </button>
         </form>
+        <details class="token-sign-in" open={token}>
+          <summary class="muted small">Sign in with the admin token</summary>
+          <p class="muted small">
+            The token that <code>npm start</code> printed (or <code>CJM_ADMIN_TOKEN</code>): the instance owner's key.
+          </p>
+          <form method="post" action="/login" data-testid="token-sign-in">
+            <input type="hidden" name="next" value={next} />
+            <label for="token">
+              <strong>Admin token</strong>
+            </label>{' '}
+            <input id="token" type="password" name="token" autocomplete="off" required />{' '}
+            <button class="btn" type="submit">
+              Sign in with the token
+            </button>
+          </form>
+        </details>
       </div>
     </div>
   </Document>
 );
 
-export const loginPage = (error: string | null, next: string, assets: DashboardAssets): Html => (
-  <LoginPage error={error} next={next} assets={assets} />
+export const loginPage = (
+  error: string | null,
+  next: string,
+  assets: DashboardAssets,
+  opts: { token?: boolean; email?: string } = {},
+): Html => <LoginPage error={error} next={next} assets={assets} token={opts.token ?? false} email={opts.email ?? ''} />;
+
+/** A small page outside the signed-in shell (an invite, a refusal): the brand over one card. */
+export const plainPage = (title: string, assets: DashboardAssets, body: Html): Html => (
+  <Document title={title} assets={assets}>
+    <div class="login">
+      <div class="brand">cjm</div>
+      <div class="card">{body}</div>
+    </div>
+  </Document>
 );
 
 /** The 404 page of a site that does not exist. */
@@ -220,25 +295,39 @@ export const unknownSitePage = (id: string, assets: DashboardAssets): Html => (
   </Document>
 );
 
-/** `/` before any site exists. */
-export const noSitesPage = (): Html => (
+/** `/` before any site exists (the instance owner), or before the user has a role on one. */
+export const noSitesPage = (owner = true): Html => (
   <>
     {raw('<!doctype html>')}
     <p>
-      No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).
+      {owner ? (
+        <>
+          No sites yet. Create one with <code>POST /api/sites</code> (docs/api.md).
+        </>
+      ) : (
+        <>
+          You have no role on any site yet: ask a site's owner or admin for an invite link.{' '}
+          <a href="/account">Account</a>
+        </>
+      )}
     </p>
   </>
 );
 
-/** A page for when there is nothing to show yet, with the command that fixes it. */
-export const emptyState = (what: string, siteId: string): Html => (
+/**
+ * A page for when there is nothing to show yet; with `hint` (someone who may change the settings) the command that
+ * fixes it.
+ */
+export const emptyState = (what: string, siteId: string, hint = true): Html => (
   <div class="card empty">
     <p>
       <strong>{what}</strong>
     </p>
-    <p>
-      Paste the tag on your site (see <a href={sitePath(siteId, 'settings')}>Settings</a>), or fill the dashboard with
-      simulated traffic: <code>npm run simulate -- --visitors 5000 --site {siteId}</code>
-    </p>
+    {hint ? (
+      <p>
+        Paste the tag on your site (see <a href={sitePath(siteId, 'settings')}>Settings</a>), or fill the dashboard with
+        simulated traffic: <code>npm run simulate -- --visitors 5000 --site {siteId}</code>
+      </p>
+    ) : null}
   </div>
 );

@@ -2,7 +2,9 @@
  * The raw-event export (`GET /api/sites/:site/export`, docs/api.md): the columns, CSV cells safe from spreadsheet
  * formulas, and a stream that reads the store page by page so memory stays flat whatever the site's size.
  */
+import { authorize, type Actor } from '../access';
 import { CSV_COLUMNS, csvValues } from '../event-fields';
+import type { SiteConfig } from '../stages';
 import type { DateRange, Store, TimelineEvent } from '../store';
 
 /** Export columns, in order (docs/protocol.md, "CSV export columns"), from the field table (core/event-fields.ts). */
@@ -64,4 +66,16 @@ export const exportStream = (
       if (after === null) controller.close();
     },
   });
+};
+
+/** The export of a site for an actor (analyst and up): the stream, or a 403/404 before anything is read. */
+export const exportSite = (
+  actor: Actor,
+  store: Store,
+  site: SiteConfig,
+  format: 'csv' | 'ndjson',
+  range: DateRange,
+): ReadableStream<Uint8Array> => {
+  authorize(actor, site.id, 'export');
+  return exportStream(store, site.id, format, range);
 };

@@ -4,7 +4,7 @@
  * results (db0's model).
  *
  * Layers (no file imports one above it): shared.ts (connector, `sql` template, chunks) ← rollups.ts ← journeys.ts
- * (a journey's rows) and automation.ts ← privacy.ts ← events.ts; reports.ts, keys.ts and sites.ts need only
+ * (a journey's rows) and automation.ts ← privacy.ts ← events.ts; reports.ts, keys.ts, sites.ts and team.ts need only
  * shared.ts (and rollups.ts); rekey.ts (earlier versions' unkeyed hashes) needs journeys.ts. This file composes them.
  */
 import type { Store } from '../../core/store';
@@ -16,6 +16,7 @@ import { sqlRekeyStore } from './rekey';
 import { sqlReportStore } from './reports';
 import type { SqlConnector } from './shared';
 import { sqlSiteStore } from './sites';
+import { sqlTeamStore } from './team';
 
 export type { SqlConnector, SqlStatement, SqlValue } from './shared';
 
@@ -33,4 +34,5 @@ export const createSqlStore = (db: SqlConnector): Store => ({
   ...sqlAutomationStore(db),
   ...sqlSiteStore(db),
   ...sqlRekeyStore(db),
+  ...sqlTeamStore(db),
 });

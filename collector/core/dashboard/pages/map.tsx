@@ -18,6 +18,8 @@ export interface MapPageProps {
   fun: FunnelReport;
   map: JourneyMapReport;
   rangeQuery: Record<string, string | undefined>;
+  /** Link each stage's "in it now" to the visitors list (a role that sees visitors; never on a share link). */
+  linkVisitors: boolean;
 }
 
 /** What one row of the map shows in the column of stage `i`. */
@@ -106,7 +108,7 @@ const PainPoints = ({ s, backSteps }: { s: JourneyMapStage; backSteps: FunnelRep
   return items.length ? <div class="pain">{items}</div> : none('none seen');
 };
 
-export const MapPage = ({ siteId, fun, map, rangeQuery }: MapPageProps) => {
+export const MapPage = ({ siteId, fun, map, rangeQuery, linkVisitors }: MapPageProps) => {
   const n = map.stages.length;
   const first = fun.stages[0]?.reached ?? 0;
   const backSteps = fun.transitions.filter((t) => t.back);
@@ -128,7 +130,12 @@ export const MapPage = ({ siteId, fun, map, rangeQuery }: MapPageProps) => {
       <div class="big">{num(s.visitors)}</div>
       <div class="sub">reached · {pct(s.visitors, first)} of all</div>
       <div class="sub">
-        in it now: <a href={visitorsLink(s.stage)}>{num(fun.stages[i]?.current ?? 0)}</a>
+        in it now:{' '}
+        {linkVisitors ? (
+          <a href={visitorsLink(s.stage)}>{num(fun.stages[i]?.current ?? 0)}</a>
+        ) : (
+          num(fun.stages[i]?.current ?? 0)
+        )}
       </div>
     </div>
   );
@@ -250,4 +257,5 @@ export const mapPage = (
   fun: FunnelReport,
   map: JourneyMapReport,
   rangeQuery: Record<string, string | undefined>,
-): Html => <MapPage siteId={siteId} fun={fun} map={map} rangeQuery={rangeQuery} />;
+  linkVisitors = true,
+): Html => <MapPage siteId={siteId} fun={fun} map={map} rangeQuery={rangeQuery} linkVisitors={linkVisitors} />;

@@ -5,12 +5,13 @@
 import type { Delivery } from '../../automation/types';
 import type { Rule } from '../../automation/rules';
 import type { SiteConfig, StageTemplate } from '../../stages';
-import type { WriteKey } from '../../store';
+import type { AuditEntry, WriteKey } from '../../store';
 import { ago, dateTime, type Html } from '../format';
 import { sitePath } from '../layout';
 import { stageDraft, type StageDraft } from '../stage-draft';
 import { StagesForm, type StagesError } from '../stages-form';
 import { TemplatePicker } from '../template-picker';
+import { AuditLog } from './audit';
 
 export interface SettingsData {
   site: SiteConfig;
@@ -18,6 +19,8 @@ export interface SettingsData {
   rules: Rule[] | null;
   deliveries: Delivery[] | null;
   keys: WriteKey[] | null;
+  /** The latest entries of the audit log, newest first. */
+  audit: AuditEntry[];
   now: number;
   flash?: Html;
   /** A write key just created: its secret, shown once. */
@@ -362,6 +365,7 @@ export const SettingsPage = ({ d }: { d: SettingsData }) => {
         <h2>Write keys</h2>
         <WriteKeys d={d} base={base} />
       </div>
+      <AuditLog site={site.id} entries={d.audit} now={d.now} />
     </>
   );
 };

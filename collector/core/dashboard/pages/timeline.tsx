@@ -321,7 +321,7 @@ const VisitorHead = ({ d }: { d: VisitorDetail }) => {
   );
 };
 
-export const TimelinePage = ({ siteId, d }: { siteId: string; d: VisitorDetail }) => {
+export const TimelinePage = ({ siteId, d, canErase }: { siteId: string; d: VisitorDetail; canErase: boolean }) => {
   const j = d.journey;
   // Sessions and events are both in time order: walk them together.
   const groups: TimelineEvent[][] = j.sessions.map(() => []);
@@ -339,24 +339,29 @@ export const TimelinePage = ({ siteId, d }: { siteId: string; d: VisitorDetail }
           <Session d={d} i={i} events={events} />
         ))}
       </div>
-      <div class="card danger-zone">
-        <h2>Erase this visitor</h2>
-        <p class="muted">
-          Deletes every event of {devices > 1 ? `these ${devices} devices` : 'this visitor'}, the journey and its
-          statistics, and ignores events that arrive for them later. This cannot be undone.
-        </p>
-        <form
-          method="post"
-          action={`${sitePath(siteId, 'visitors')}/${encodeURIComponent(d.visitor.id)}/delete`}
-          data-confirm="Erase this visitor and all their events? This cannot be undone."
-        >
-          <button class="btn danger" type="submit" data-testid="delete">
-            Erase visitor
-          </button>
-        </form>
-      </div>
+      {canErase ? (
+        <div class="card danger-zone">
+          <h2>Erase this visitor</h2>
+          <p class="muted">
+            Deletes every event of {devices > 1 ? `these ${devices} devices` : 'this visitor'}, the journey and its
+            statistics, and ignores events that arrive for them later. This cannot be undone.
+          </p>
+          <form
+            method="post"
+            action={`${sitePath(siteId, 'visitors')}/${encodeURIComponent(d.visitor.id)}/delete`}
+            data-confirm="Erase this visitor and all their events? This cannot be undone."
+          >
+            <button class="btn danger" type="submit" data-testid="delete">
+              Erase visitor
+            </button>
+          </form>
+        </div>
+      ) : null}
     </>
   );
 };
 
-export const timelinePage = (siteId: string, d: VisitorDetail): Html => <TimelinePage siteId={siteId} d={d} />;
+/** A visitor's timeline; the erase form only for a role that may erase (admin and up). */
+export const timelinePage = (siteId: string, d: VisitorDetail, canErase = true): Html => (
+  <TimelinePage siteId={siteId} d={d} canErase={canErase} />
+);

@@ -1,7 +1,8 @@
 /**
- * The settings tab and its forms: the site (name, origins, session timeout), the stage model and its templates, write
- * keys and automation rules. Each form posts to the same service the admin API calls (services/*), so both refuse the same
- * things; a refusal re-renders the page with the message and the service's status.
+ * The settings tab and its forms (admins and up): the site (name, origins, session timeout), the stage model and its
+ * templates, write keys and automation rules, and the audit log. Each form posts to the same service the admin API
+ * calls (services/*), so both authorize and refuse the same things; a refusal re-renders the page with the message
+ * and the service's status.
  */
 import { Hono } from 'hono';
 import { h } from '../../dashboard/format';
@@ -9,20 +10,22 @@ import { sitePath } from '../../dashboard/layout';
 import { settingsPage, type SettingsData } from '../../dashboard/pages/settings';
 import { draftsOfForm, stagesOfDrafts } from '../../dashboard/stage-draft';
 import { InputError, type InputStatus } from '../../errors';
-import { formBody, ownOrigin, type AppEnv } from '../../http';
-import { createWriteKey, KEY_NAME_LENGTH, revokeWriteKey } from '../../services/keys';
-import { createRule, deleteRule, toggleRule } from '../../services/rules';
+import { formBody, ownOrigin } from '../../http';
+import { listAudit } from '../../services/audit';
+import { createWriteKey, KEY_NAME_LENGTH, listWriteKeys, revokeWriteKey } from '../../services/keys';
+import { createRule, deleteRule, listDeliveries, listRules, toggleRule } from '../../services/rules';
 import { updateSite } from '../../services/sites';
 import { applySiteTemplate, listTemplates } from '../../services/templates';
-import { flashOf, formMessage, lines, list, render, sitePage, str, type PageContext } from './page';
+import { flashOf, formMessage, lines, list, render, sitePage, str, type PageContext, type SignedInEnv } from './page';
 
 /** The page's lists, the flash of a redirect, and what a form adds (its error, a draft, a new key). */
 const settingsData = async (c: PageContext, extra: Partial<SettingsData> = {}): Promise<SettingsData> => {
-  const { store, site } = c.var;
-  const [rules, deliveries, keys] = await Promise.all([
-    typeof store.listRules === 'function' ? store.listRules(site.id) : null,
-    typeof store.listDeliveries === 'function' ? store.listDeliveries(site.id, { limit: 20 }) : null,
-    typeof store.listWriteKeys === 'function' ? store.listWriteKeys(site.id) : null,
+  const { store, site, actor } = c.var;
+  const [rules, deliveries, keys, audit] = await Promise.all([
+    typeof store.listRules === 'function' ? listRules(actor, store, site) : null,
+    typeof store.listDeliveries === 'function' ? listDeliveries(actor, store, site, { limit: 20 }) : null,
+    typeof store.listWriteKeys === 'function' ? listWriteKeys(actor, store, site) : null,
+    listAudit(actor, store, site.id),
   ]);
   return {
     site,
@@ -30,6 +33,7 @@ const settingsData = async (c: PageContext, extra: Partial<SettingsData> = {}): 
     rules,
     deliveries,
     keys,
+    audit,
     now: c.var.now(),
     flash: flashOf(c),
     templates: listTemplates(),
@@ -75,7 +79,7 @@ const RULE_FIELDS: Record<string, string[]> = {
 };
 
 export const settingsRoutes = () => {
-  const r = new Hono<AppEnv>();
+  const r = new Hono<SignedInEnv>();
 
   r.get('/sites/:site/settings', sitePage, async (c) => settings(c, await settingsData(c)));
 
@@ -85,6 +89,7 @@ export const settingsRoutes = () => {
     const timeout = str(body.sessionTimeoutMinutes).trim();
     try {
       await updateSite(
+        c.var.actor,
         c.var.store,
         site,
         {
@@ -105,7 +110,13 @@ export const settingsRoutes = () => {
     const drafts = draftsOfForm(c.var.form);
     const conversion = str(c.var.form.conversion).trim();
     try {
-      await updateSite(c.var.store, c.var.site, { stages: stagesOfDrafts(drafts), conversion }, c.var.now());
+      await updateSite(
+        c.var.actor,
+        c.var.store,
+        c.var.site,
+        { stages: stagesOfDrafts(drafts), conversion },
+        c.var.now(),
+      );
     } catch (e) {
       const err = inputError(e);
       const data = await settingsData(c, {
@@ -120,7 +131,13 @@ export const settingsRoutes = () => {
 
   r.post('/sites/:site/settings/template', sitePage, formBody({ required: ['template'] }), async (c) => {
     try {
-      await applySiteTemplate(c.var.store, c.var.site, { template: str(c.var.form.template) }, c.var.now());
+      await applySiteTemplate(
+        c.var.actor,
+        c.var.store,
+        c.var.site,
+        { template: str(c.var.form.template) },
+        c.var.now(),
+      );
     } catch (e) {
       const err = inputError(e);
       return settings(c, await settingsData(c, { flash: errorFlash(err) }), err.status);
@@ -131,12 +148,12 @@ export const settingsRoutes = () => {
   r.post('/sites/:site/settings/keys', sitePage, formBody({ required: ['name'] }), async (c) => {
     const body = c.var.form;
     const name = str(body.name).trim().slice(0, KEY_NAME_LENGTH) || 'key';
-    const created = await createWriteKey(c.var.store, c.var.site, name, c.var.now());
+    const created = await createWriteKey(c.var.actor, c.var.store, c.var.site, name, c.var.now());
     return settings(c, await settingsData(c, { newKey: { name, key: created.key } }));
   });
 
   r.post('/sites/:site/settings/keys/:id/revoke', sitePage, formBody(), async (c) => {
-    await revokeWriteKey(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
+    await revokeWriteKey(c.var.actor, c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
     return c.redirect(back(c, 'revoked'), 303);
   });
 
@@ -162,7 +179,7 @@ export const settingsRoutes = () => {
             };
     const input = { name: str(body.name).trim(), trigger, action: { type: 'webhook', url: str(body.url).trim() } };
     try {
-      await createRule(c.var.store, c.var.site, input, c.var.now());
+      await createRule(c.var.actor, c.var.store, c.var.site, input, c.var.now());
     } catch (e) {
       const err = inputError(e);
       return settings(c, await settingsData(c, { ruleError: formMessage(err) }), err.status);
@@ -171,12 +188,12 @@ export const settingsRoutes = () => {
   });
 
   r.post('/sites/:site/settings/rules/:id/toggle', sitePage, formBody(), async (c) => {
-    await toggleRule(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
+    await toggleRule(c.var.actor, c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
     return c.redirect(back(c, 'rule-toggled'), 303);
   });
 
   r.post('/sites/:site/settings/rules/:id/delete', sitePage, formBody(), async (c) => {
-    await deleteRule(c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
+    await deleteRule(c.var.actor, c.var.store, c.var.site, c.req.param('id'), c.var.now()).catch(unlessGone);
     return c.redirect(back(c, 'rule-deleted'), 303);
   });
   return r;

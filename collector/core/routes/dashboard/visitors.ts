@@ -1,20 +1,25 @@
-/** The visitors tab: the filtered, paged list; one visitor's timeline; erasing a visitor. */
+/**
+ * The visitors tab (analysts and up): the filtered, paged list; one visitor's timeline; erasing a visitor (admins);
+ * the export button's CSV download of a range (analysts).
+ */
 import { Hono } from 'hono';
+import { can } from '../../access';
 import { CHANNELS } from '../../channels';
 import { h } from '../../dashboard/format';
 import { sitePath } from '../../dashboard/layout';
 import { timelinePage } from '../../dashboard/pages/timeline';
 import { visitorsPage, type VisitorFilters } from '../../dashboard/pages/visitors';
 import { InputError } from '../../errors';
-import { formBody, type AppEnv } from '../../http';
+import { formBody } from '../../http';
 import type { VisitorsPage } from '../../reports';
 import { eraseVisitor } from '../../services/erasure';
+import { exportSite } from '../../services/export';
 import { getVisitor, listVisitors } from '../../services/visitors';
 import type { VisitorQuery } from '../../store';
-import { dateRange, flashOf, render, sitePage } from './page';
+import { dateRange, flashOf, render, sitePage, type SignedInEnv } from './page';
 
 export const visitorRoutes = () => {
-  const r = new Hono<AppEnv>();
+  const r = new Hono<SignedInEnv>();
 
   r.get('/sites/:site/visitors', sitePage, async (c) => {
     const { site, range, store } = c.var;
@@ -30,11 +35,11 @@ export const visitorRoutes = () => {
     let page: VisitorsPage;
     let flash = flashOf(c);
     try {
-      page = await listVisitors(store, site, query);
+      page = await listVisitors(c.var.actor, store, site, query);
     } catch (e) {
       if (!(e instanceof InputError && e.path === 'cursor')) throw e;
       delete query.cursor;
-      page = await listVisitors(store, site, query);
+      page = await listVisitors(c.var.actor, store, site, query);
       flash = h`<div class="error">That page link has expired; showing the first page.</div>`;
     }
     const body = visitorsPage({
@@ -49,6 +54,7 @@ export const visitorRoutes = () => {
     });
     return render(c, 'visitors', 'Visitors', body, {
       sub: h`<p class="muted small">Active in the ${range.label}, newest activity first · times in UTC</p>`,
+      exportable: true,
     });
   });
 
@@ -57,7 +63,7 @@ export const visitorRoutes = () => {
     const id = c.req.param('visitor');
     let detail;
     try {
-      detail = await getVisitor(c.var.store, site, id);
+      detail = await getVisitor(c.var.actor, c.var.store, site, id);
     } catch (e) {
       if (!(e instanceof InputError && e.status === 404)) throw e;
       c.status(404);
@@ -69,7 +75,8 @@ export const visitorRoutes = () => {
         { range: false },
       );
     }
-    return render(c, 'visitors', 'Visitor timeline', timelinePage(site.id, detail), {
+    const canErase = can(c.var.actor, site.id, 'visitors.erase');
+    return render(c, 'visitors', 'Visitor timeline', timelinePage(site.id, detail, canErase), {
       range: false,
       sub: h`<p class="muted small"><a href="${sitePath(site.id, 'visitors')}">← all visitors</a> · times in UTC</p>`,
     });
@@ -77,8 +84,24 @@ export const visitorRoutes = () => {
 
   r.post('/sites/:site/visitors/:visitor/delete', sitePage, formBody(), async (c) => {
     const site = c.var.site;
-    const erased = await eraseVisitor(c.var.store, site, c.req.param('visitor'), c.var.now());
+    const erased = await eraseVisitor(c.var.actor, c.var.store, site, c.req.param('visitor'), c.var.now());
     return c.redirect(`${sitePath(site.id, 'visitors')}?erased=${erased.events}`, 303);
+  });
+
+  // The export button: the page's range, as CSV (the same stream as GET /api/sites/:site/export).
+  r.get('/sites/:site/export', sitePage, (c) => {
+    const site = c.var.site;
+    const format = c.req.query('format') === 'ndjson' ? 'ndjson' : 'csv';
+    const stream = exportSite(c.var.actor, c.var.store, site, format, dateRange(c.var.range));
+    const file = `cjm-${site.id}-events.${format}`.replace(/[^\w.-]/g, '_');
+    return new Response(stream, {
+      headers: {
+        'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${file}"`,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+      },
+    });
   });
   return r;
 };

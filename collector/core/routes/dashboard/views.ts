@@ -1,0 +1,60 @@
+/**
+ * The report views — the journey map and the funnel — as data in, page body out, for every place that shows them:
+ * the dashboard's tabs (any role from viewer up) and share links (core/routes/dashboard/share.ts). A report added
+ * here (issue 19's segments and paths) appears in both, and what a view links to is decided by what the actor may
+ * do: the visitors list only for a role that sees visitors, the settings hint only for one that may change them.
+ */
+import { can, type Actor } from '../../access';
+import { h, type Html } from '../../dashboard/format';
+import { emptyState } from '../../dashboard/layout';
+import { funnelPage } from '../../dashboard/pages/funnel';
+import { mapPage } from '../../dashboard/pages/map';
+import type { Range } from '../../dashboard/range';
+import { readFunnelAndMap, readFunnelAndTouches } from '../../services/reports';
+import type { SiteConfig } from '../../stages';
+import type { Store } from '../../store';
+import { dateRange } from './page';
+
+export interface ViewInput {
+  actor: Actor;
+  store: Store;
+  site: SiteConfig;
+  range: Range;
+}
+
+export interface ReportView {
+  title: string;
+  /** The line under the title. */
+  sub: Html;
+  body: Html;
+}
+
+/** The report views by tab, in the order tabs show them. */
+export const REPORT_VIEWS = {
+  map: async ({ actor, store, site, range }: ViewInput): Promise<ReportView> => {
+    const { funnel, map } = await readFunnelAndMap(actor, store, site, dateRange(range), 8);
+    const links = can(actor, site.id, 'visitors.read');
+    return {
+      title: 'Journey map',
+      sub: h`<p class="muted small">Journeys that started in the ${range.label}, and everything they did since · times in UTC</p>`,
+      body:
+        map.journeys === 0
+          ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
+          : mapPage(site.id, funnel, map, range.query, links),
+    };
+  },
+  funnel: async ({ actor, store, site, range }: ViewInput): Promise<ReportView> => {
+    const { funnel, touches } = await readFunnelAndTouches(actor, store, site, dateRange(range));
+    return {
+      title: 'Funnel',
+      sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in UTC</p>`,
+      body:
+        funnel.journeys === 0
+          ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
+          : funnelPage(funnel, touches),
+    };
+  },
+} as const satisfies Record<string, (input: ViewInput) => Promise<ReportView>>;
+
+export type ReportTab = keyof typeof REPORT_VIEWS;
+export const REPORT_TABS = Object.keys(REPORT_VIEWS) as ReportTab[];
