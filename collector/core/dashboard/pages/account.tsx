@@ -6,6 +6,7 @@
 import { ROLES, type Role } from '../../access';
 import type { ApiToken } from '../../store';
 import type { DashboardAssets } from '../assets';
+import { RevokeCell, ShownOnce } from '../credentials';
 import { ago, dateTime, type Html } from '../format';
 import { Document, sitePath } from '../layout';
 
@@ -75,12 +76,7 @@ const Tokens = ({ d }: { d: AccountData }) => {
   return (
     <>
       {d.newToken ? (
-        <div class="flash" role="status">
-          <strong>New token “{d.newToken.name}”.</strong> Copy it now, it is shown only once:
-          <pre class="snippet" data-testid="new-token">
-            {d.newToken.token}
-          </pre>
-        </div>
+        <ShownOnce label={`New token “${d.newToken.name}”.`} value={d.newToken.token} testId="new-token" />
       ) : null}
       {d.tokenError ? (
         <div class="error" role="alert">
@@ -111,21 +107,13 @@ const Tokens = ({ d }: { d: AccountData }) => {
                   <td class="nowrap">{t.expiresAt ? dateTime(t.expiresAt) : 'never'}</td>
                   <td class="nowrap">{t.lastUsedAt ? ago(t.lastUsedAt, d.now) : 'never'}</td>
                   <td>
-                    {t.revokedAt ? (
-                      <span class="badge poor">revoked {dateTime(t.revokedAt)}</span>
-                    ) : t.expiresAt !== null && t.expiresAt <= d.now ? (
-                      <span class="badge">expired</span>
-                    ) : (
-                      <form
-                        method="post"
-                        action={`/account/tokens/${encodeURIComponent(t.id)}/revoke`}
-                        data-confirm={`Revoke the token “${t.name}”? Scripts using it will be refused.`}
-                      >
-                        <button class="btn danger" type="submit">
-                          Revoke
-                        </button>
-                      </form>
-                    )}
+                    <RevokeCell
+                      revokedAt={t.revokedAt}
+                      expiresAt={t.expiresAt}
+                      now={d.now}
+                      action={`/account/tokens/${encodeURIComponent(t.id)}/revoke`}
+                      confirm={`Revoke the token “${t.name}”? Scripts using it will be refused.`}
+                    />
                   </td>
                 </tr>
               ))}

@@ -6,6 +6,7 @@ import type { Delivery } from '../../automation/types';
 import type { Rule } from '../../automation/rules';
 import type { SiteConfig, StageTemplate } from '../../stages';
 import type { AuditEntry, WriteKey } from '../../store';
+import { RevokeCell, ShownOnce } from '../credentials';
 import { ago, dateTime, type Html } from '../format';
 import { sitePath } from '../layout';
 import { stageDraft, type StageDraft } from '../stage-draft';
@@ -267,14 +268,7 @@ const WriteKeys = ({ d, base }: { d: SettingsData; base: string }) => {
   if (d.keys === null) return <p class="muted">Write keys are not available in this build.</p>;
   return (
     <>
-      {d.newKey ? (
-        <div class="flash" role="status">
-          <strong>New key “{d.newKey.name}”.</strong> Copy it now, it is shown only once:
-          <pre class="snippet" data-testid="new-key">
-            {d.newKey.key}
-          </pre>
-        </div>
-      ) : null}
+      {d.newKey ? <ShownOnce label={`New key “${d.newKey.name}”.`} value={d.newKey.key} testId="new-key" /> : null}
       {d.keys.length ? (
         <div class="table-wrap">
           <table data-testid="write-keys">
@@ -295,19 +289,12 @@ const WriteKeys = ({ d, base }: { d: SettingsData; base: string }) => {
                   <td class="nowrap">{dateTime(k.createdAt)}</td>
                   <td class="nowrap">{k.lastUsedAt ? ago(k.lastUsedAt, d.now) : 'never'}</td>
                   <td>
-                    {k.revokedAt ? (
-                      <span class="badge poor">revoked {dateTime(k.revokedAt)}</span>
-                    ) : (
-                      <form
-                        method="post"
-                        action={`${base}/keys/${encodeURIComponent(k.id)}/revoke`}
-                        data-confirm={`Revoke the key “${k.name}”? Servers using it will be refused.`}
-                      >
-                        <button class="btn danger" type="submit">
-                          Revoke
-                        </button>
-                      </form>
-                    )}
+                    <RevokeCell
+                      revokedAt={k.revokedAt}
+                      now={d.now}
+                      action={`${base}/keys/${encodeURIComponent(k.id)}/revoke`}
+                      confirm={`Revoke the key “${k.name}”? Servers using it will be refused.`}
+                    />
                   </td>
                 </tr>
               ))}

@@ -5,6 +5,7 @@
  */
 import { ROLES, roleRank, type Role } from '../../access';
 import type { Invite, Membership, ShareLink } from '../../store';
+import { RevokeCell, ShownOnce } from '../credentials';
 import { ago, dateTime, type Html } from '../format';
 import { sitePath } from '../layout';
 
@@ -150,12 +151,7 @@ const Invites = ({ d, base }: { d: TeamData; base: string }) => (
 const Shares = ({ d, base }: { d: TeamData; base: string }) => (
   <>
     {d.newShare ? (
-      <div class="flash" role="status">
-        <strong>Share link “{d.newShare.name}”.</strong> Copy it now, it is shown only once:
-        <pre class="snippet" data-testid="new-share">
-          {d.newShare.url}
-        </pre>
-      </div>
+      <ShownOnce label={`Share link “${d.newShare.name}”.`} value={d.newShare.url} testId="new-share" />
     ) : null}
     {d.shareError ? (
       <div class="error" role="alert">
@@ -184,21 +180,13 @@ const Shares = ({ d, base }: { d: TeamData; base: string }) => (
                 <td class="nowrap">{s.expiresAt ? dateTime(s.expiresAt) : 'never'}</td>
                 <td class="nowrap">{s.lastViewedAt ? ago(s.lastViewedAt, d.now) : 'never'}</td>
                 <td>
-                  {s.revokedAt ? (
-                    <span class="badge poor">revoked {dateTime(s.revokedAt)}</span>
-                  ) : s.expiresAt !== null && s.expiresAt <= d.now ? (
-                    <span class="badge">expired</span>
-                  ) : (
-                    <form
-                      method="post"
-                      action={`${base}/shares/${encodeURIComponent(s.id)}/revoke`}
-                      data-confirm={`Revoke the share link “${s.name}”? It stops working at once.`}
-                    >
-                      <button class="btn danger" type="submit">
-                        Revoke
-                      </button>
-                    </form>
-                  )}
+                  <RevokeCell
+                    revokedAt={s.revokedAt}
+                    expiresAt={s.expiresAt}
+                    now={d.now}
+                    action={`${base}/shares/${encodeURIComponent(s.id)}/revoke`}
+                    confirm={`Revoke the share link “${s.name}”? It stops working at once.`}
+                  />
                 </td>
               </tr>
             ))}
