@@ -18,6 +18,7 @@ import type { Actor } from './access';
 import type { SessionLimits } from './dashboard/auth';
 import { InputError } from './errors';
 import type { RateLimitOptions, SignInLimiter, SignInLimitOptions } from './limits';
+import type { Ingester } from './ingest';
 import type { KdfOptions, PasswordKdf } from './passwords';
 import type { QuotaOptions } from './quota';
 import type { ErrorResponse } from './protocol';
@@ -70,6 +71,11 @@ export interface AppOptions {
   storage?: (c: Context) => StorageProbe;
   /** Full errors and writes as the store saw them (the store built with the same monitor: stores/routed.ts). */
   monitor?: StorageMonitor;
+  /**
+   * Where `/collect` and `/v1/*` hand validated requests (core/ingest.ts, `Ingester`): default `ingestBatch` at once;
+   * Node passes its group commit (core/batcher.ts), the Worker its queue producer when it has an `INGEST` binding.
+   */
+  ingester?: (c: Context) => Ingester;
 }
 
 /** The storage of this request: its probe and the process's monitor (core/services/health.ts). */

@@ -346,6 +346,50 @@ export const ingest = (
     }),
   );
 
+/** One validated request of one visitor (and site), as `ingestBatch` takes many of them. */
+export interface IngestRequest {
+  site: SiteConfig;
+  visitor: string;
+  events: readonly IngestEvent[];
+  receivedAt: number;
+  options?: IngestOptions;
+}
+
+/** The answer of one request of a batch: its result, or its own error (the other requests still commit). */
+export type IngestOutcome = { ok: true; result: IngestResult } | { ok: false; error: unknown };
+
+/**
+ * What the routes hand validated requests to: `ingestBatch` itself (the default), the Node group commit
+ * (core/batcher.ts) or the Workers queue producer. One outcome per request, in order.
+ */
+export type Ingester = (store: Store, requests: readonly IngestRequest[]) => Promise<IngestOutcome[]>;
+
+/**
+ * Stores the requests of many visitors (and sites) and brings their journeys up to date. Each request gets its own
+ * outcome, in order.
+ *
+ * @example
+ * const [out] = await ingestBatch(store, [{ site, visitor: 'v1', events, receivedAt: Date.now() }])
+ */
+export const ingestBatch: Ingester = async (store, requests) => {
+  const out: IngestOutcome[] = [];
+  for (const r of requests) {
+    try {
+      out.push({ ok: true, result: await ingest(store, r.site, r.visitor, r.events, r.receivedAt, r.options) });
+    } catch (error) {
+      out.push({ ok: false, error });
+    }
+  }
+  return out;
+};
+
+/** The result of an outcome, or its error thrown. */
+export const settled = (o: IngestOutcome | undefined): IngestResult => {
+  if (!o) throw new Error('[cjm] an ingest batch answered fewer outcomes than it had requests');
+  if (!o.ok) throw o.error;
+  return o.result;
+};
+
 /**
  * Refolds journeys from their stored events under the site's current stage model (after a model change), in one
  * atomic commit per call; a journey without visitors any more is deleted. Runs in the same queue as ingest.

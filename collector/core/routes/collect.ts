@@ -9,7 +9,7 @@ import { isbot } from 'isbot';
 import { isInternalReferrer } from '../channels';
 import { InputError } from '../errors';
 import { jsonBody, type AppEnv, type AppOptions } from '../http';
-import { ingest, type IngestOptions } from '../ingest';
+import { ingestBatch, settled, type IngestOptions } from '../ingest';
 import { addressKey } from '../ip';
 import { createRateLimiter, DEFAULT_RATE_LIMIT } from '../limits';
 import { dayOf, derivedVisitorId, deviceClass } from '../privacy';
@@ -26,7 +26,9 @@ export const DROPPED_HEADER = 'X-Cjm-Dropped';
 /** The answer of `POST /collect`, with what was not stored. */
 export type CollectAnswer = CollectResponse & { rejected?: number; deleted?: number; overQuota?: number };
 
-export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'> & { quota?: Quota | null } = {}) => {
+export const collectRoutes = (
+  options: Pick<AppOptions, 'clientIp' | 'rateLimit' | 'ingester'> & { quota?: Quota | null } = {},
+) => {
   const r = new Hono<AppEnv>();
   const clientIp = (c: Parameters<NonNullable<AppOptions['clientIp']>>[0]) => options.clientIp?.(c) || null;
   const limiter = options.rateLimit === false ? null : createRateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
@@ -95,9 +97,11 @@ export const collectRoutes = (options: Pick<AppOptions, 'clientIp' | 'rateLimit'
       const { events, rejected } = correctTimestamps(batch, now);
       // The tag sends document.referrer as it is: one from the page's own host is a move within the site, not stored.
       for (const e of events) if (e.referrer && isInternalReferrer(e.referrer, e.url)) delete e.referrer;
-      const options: IngestOptions = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
-      if (quota) options.admit = quota.admission(store, site, clientIp(c), now);
-      const result: CollectAnswer = await ingest(store, site, visitor, events, now, options);
+      const opts: IngestOptions = { device: deviceClass(ua), dropped: batch.dropped ?? 0, tooOld: rejected };
+      if (quota) opts.admit = quota.admission(store, site, clientIp(c), now);
+      const ingester = options.ingester?.(c) ?? ingestBatch;
+      const outcomes = await ingester(store, [{ site, visitor, events, receivedAt: now, options: opts }]);
+      const result: CollectAnswer = settled(outcomes[0]);
       if (rejected) result.rejected = rejected;
       if (result.deleted) c.header(DROPPED_HEADER, 'deleted');
       else if (result.overQuota) c.header(DROPPED_HEADER, 'quota');

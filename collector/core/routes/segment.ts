@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { InputError, type InputStatus } from '../errors';
 import { jsonBody, type AppOptions, type AppVariables, type BodyEnv } from '../http';
-import { ingest, type IngestOptions } from '../ingest';
+import { ingestBatch, settled, type IngestOptions, type IngestRequest } from '../ingest';
 import { createRateLimiter, type RateLimitOptions } from '../limits';
 import type { Quota } from '../quota';
 import { keyedServerVisitor } from '../privacy';
@@ -60,7 +60,9 @@ const checkKey = async (store: Store, secret: string, now: number): Promise<{ ke
 /** Requests one write key may send at once, and per second after that. */
 export const DEFAULT_WRITE_KEY_RATE_LIMIT: RateLimitOptions = { burst: 500, perSecond: 100, maxKeys: 10_000 };
 
-export const segmentRoutes = (options: Pick<AppOptions, 'writeKeyRateLimit'> & { quota?: Quota | null } = {}) => {
+export const segmentRoutes = (
+  options: Pick<AppOptions, 'writeKeyRateLimit' | 'ingester'> & { quota?: Quota | null } = {},
+) => {
   const r = new Hono<SegmentEnv>();
   const perKey =
     options.writeKeyRateLimit === false
@@ -113,17 +115,21 @@ export const segmentRoutes = (options: Pick<AppOptions, 'writeKeyRateLimit'> & {
     if (!site) return refuse(c, 401, `[cjm] the site "${key.site}" of write key ${key.prefix}… no longer exists`);
 
     const mapped = await mapSegment(body, endpoint, now, (legacy) => keyedServerVisitor(store, legacy));
-    // One commit per visitor (each is atomic); a failure part-way answers 500 and the client's retry is
-    // deduplicated by messageId, so nothing counts twice. The site's daily quota applies; the budget of new visitors
-    // per address does not (a back end starts visitors for all its users).
-    let overQuota = 0;
+    // All visitors of the request in one batch (one atomic commit when the store can, core/ingest.ts); a request
+    // part of which failed answers with that error, and the client's retry is deduplicated by messageId, so nothing
+    // counts twice. The site's daily quota applies; the budget of new visitors per address does not (a back end
+    // starts visitors for all its users).
+    const requests: IngestRequest[] = [];
     for (const [visitor, events] of mapped.visitors) {
-      const options: IngestOptions = {};
-      if (quota) options.admit = quota.admission(store, site, null, now);
+      const opts: IngestOptions = {};
+      if (quota) opts.admit = quota.admission(store, site, null, now);
       const alias = mapped.aliases.get(visitor);
-      if (alias) options.aliases = [alias]; // erased before the ids were keyed: its tombstone is under the old id
-      overQuota += (await ingest(store, site, visitor, events, now, options)).overQuota ?? 0;
+      if (alias) opts.aliases = [alias]; // erased before the ids were keyed: its tombstone is under the old id
+      requests.push({ site, visitor, events, receivedAt: now, options: opts });
     }
+    const outcomes = requests.length ? await (options.ingester?.(c) ?? ingestBatch)(store, requests) : [];
+    let overQuota = 0;
+    for (let i = 0; i < requests.length; i++) overQuota += settled(outcomes[i]).overQuota ?? 0;
     const out: { success: true; ignored?: number; rejected?: number; overQuota?: number } = { success: true };
     if (mapped.ignored) out.ignored = mapped.ignored;
     if (mapped.rejected) out.rejected = mapped.rejected;
