@@ -63,6 +63,15 @@ export interface Commit {
   counters?: Array<{ day: string; name: CounterName; value: number }>;
   /** Webhook deliveries and stalls caused by these events (core/automation/plan.ts). */
   automation?: AutomationWrite;
+  /** The receive time of each event, parallel to `events` (a batch of requests); absent: the commit's. */
+  receivedAt?: number[];
+}
+
+/** One site's part of a batch commit (`Store.commitBatch`): its write, at the latest receive time of the batch. */
+export interface SiteWrite {
+  site: string;
+  write: Commit;
+  receivedAt: number;
 }
 
 /** A cohort of journeys: first seen in [from, to] (ms, inclusive; open when absent). */
@@ -159,6 +168,11 @@ export interface EventStore {
   eventsOfVisitors(site: string, visitors: readonly string[], latest?: number): Promise<TimelineEvent[]>;
   /** Writes everything or nothing. Inserting an event whose `(site, id)` exists is a no-op. */
   commit(site: string, write: Commit, receivedAt: number): Promise<void>;
+  /**
+   * Commits the writes of many sites of one database in one transaction (core/ingest.ts, `ingestBatch`): all or
+   * none; a stale journey of any of them is a ConflictError and nothing is written.
+   */
+  commitBatch(writes: readonly SiteWrite[]): Promise<void>;
 
   listVisitors(site: string, query: VisitorQuery): Promise<{ visitors: VisitorSummary[]; cursor: string | null }>;
 

@@ -25,7 +25,7 @@ import type { Rule } from '../core/automation/rules';
 import type { ClaimedDelivery, Stall, StallUpdate } from '../core/automation/types';
 import type { SiteConfig } from '../core/stages';
 import type { StorageEvents } from '../core/services/health';
-import { SiteMovingError, StoreFullError, StoreUnavailableError, type Store } from '../core/store';
+import { SiteMovingError, StoreFullError, StoreUnavailableError, type SiteWrite, type Store } from '../core/store';
 import { createSqlStore, type SqlConnector, type SqlStatement } from './sql';
 import { query, sql } from './sql/shared';
 
@@ -112,20 +112,30 @@ const named = (db: SqlConnector, name: string, monitor: StorageEvents | undefine
  * tells the monitor the database takes the site's writes again (settings and meta writes do not count: a small
  * write can fit in a full database's last free page while an ingest does not).
  */
-const guarded = (db: SqlConnector, site: string, name: string, monitor: StorageEvents | undefined): SqlConnector => ({
-  all: (text, params) => db.all(text, params),
-  batch: async (statements) => {
-    if (statements.length === 0) return;
-    try {
-      await db.batch([pauseGuard(site), ...statements]);
-    } catch (e) {
-      const paused = await readPause(db, site).catch(() => null);
-      if (paused) throw movingError(site, paused);
-      throw e;
-    }
-    monitor?.written(name, Date.now());
-  },
-});
+const guarded = (
+  db: SqlConnector,
+  sites: string | readonly string[],
+  name: string,
+  monitor: StorageEvents | undefined,
+): SqlConnector => {
+  const all = typeof sites === 'string' ? [sites] : sites;
+  return {
+    all: (text, params) => db.all(text, params),
+    batch: async (statements) => {
+      if (statements.length === 0) return;
+      try {
+        await db.batch([...all.map(pauseGuard), ...statements]);
+      } catch (e) {
+        for (const site of all) {
+          const paused = await readPause(db, site).catch(() => null);
+          if (paused) throw movingError(site, paused);
+        }
+        throw e;
+      }
+      monitor?.written(name, Date.now());
+    },
+  };
+};
 
 /** Sorts by `(key, site, id)`: merged results of several databases in one deterministic order. */
 const byKey =
@@ -218,6 +228,23 @@ export const createRoutedStore = (
     getJourneys: async (site, keys) => (await of(site)).getJourneys(site, keys),
     eventsOfVisitors: async (site, visitors, latest) => (await of(site)).eventsOfVisitors(site, visitors, latest),
     commit: async (site, write, receivedAt) => (await of(site)).commit(site, write, receivedAt),
+    // One transaction per database, guarded against a move of any of its sites (a batch over sites in two
+    // databases is two commits: each atomic, not both together).
+    async commitBatch(writes) {
+      const byDb = new Map<string, SiteWrite[]>();
+      for (const w of writes) {
+        await of(w.site); // refuses a site whose database this runtime has no binding for
+        const name = await databaseOf(w.site);
+        const group = byDb.get(name) ?? [];
+        group.push(w);
+        byDb.set(name, group);
+      }
+      for (const [name, group] of byDb) {
+        const sites = [...new Set(group.map((w) => w.site))];
+        const db = raw.get(name) as SqlConnector;
+        await createSqlStore(guarded(db, sites, name, options.monitor)).commitBatch(group);
+      }
+    },
     listVisitors: async (site, q) => (await of(site)).listVisitors(site, q),
     staleJourneys: async (site, revision, limit) => (await of(site)).staleJourneys(site, revision, limit),
     exportEvents: async (site, after, limit, range) => (await of(site)).exportEvents(site, after, limit, range),

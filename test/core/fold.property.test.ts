@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ingest, userJourneyKey } from '../../collector/core/ingest';
+import { ingest, ingestBatch, userJourneyKey } from '../../collector/core/ingest';
 import { compareEvents, foldEvents, type FoldOptions, type StoredEvent } from '../../collector/core/journey';
 import type { Props, WireEvent } from '../../collector/core/protocol';
 import { checkStages, compileStages, defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
@@ -182,6 +182,35 @@ const run = async (site: SiteConfig, batches: Array<Array<WireEvent & { visitor:
   return { db, store };
 };
 
+/** The same requests through `ingestBatch`, grouped into batches of the given sizes (one commit per batch). */
+const runGrouped = async (
+  site: SiteConfig,
+  batches: Array<Array<WireEvent & { visitor: string }>>,
+  groups: number[],
+) => {
+  const db = openSqlite(':memory:');
+  const store = createSqliteStore(db);
+  const requests = batches
+    .filter((b) => b.length > 0)
+    .map((b) => ({
+      site,
+      visitor: b[0]!.visitor,
+      events: b.map(({ visitor: _v, ...e }) => e),
+      receivedAt: NOW,
+    }));
+  const results = [];
+  for (let at = 0, k = 0; at < requests.length; k++) {
+    const size = groups[k % groups.length] ?? 1;
+    const outcomes = await ingestBatch(store, requests.slice(at, at + size));
+    for (const o of outcomes) {
+      if (!o.ok) throw o.error;
+      results.push(o.result);
+    }
+    at += size;
+  }
+  return { db, store, results };
+};
+
 /** The journey key each visitor must end in: the user of its earliest identify, else itself. */
 const expectedKeys = (events: Array<WireEvent & { visitor: string }>) => {
   const out = new Map<string, string>();
@@ -206,7 +235,8 @@ describe.each(MODELS)('under $label', ({ site, maxMinute }) => {
           fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 40 }),
           fc.array(fc.nat(), { maxLength: 4 }),
           fc.nat(),
-          async (gens, sizes, repeats, seed) => {
+          fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 10 }),
+          async (gens, sizes, repeats, seed, groups) => {
             const events = gens.map(toWire);
             // Reference: each visitor's events in one sorted batch, visitors in order.
             const byVisitor = new Map<string, Array<WireEvent & { visitor: string }>>();
@@ -241,6 +271,16 @@ describe.each(MODELS)('under $label', ({ site, maxMinute }) => {
             const a = dump(got.db);
             const b = dump(ref.db);
             expect(a).toEqual(b);
+
+            // The same requests grouped into ingestBatch calls of any sizes (requests of one visitor, of visitors
+            // merging by identify and repeats in one batch): the same database, and each event accepted once.
+            const grouped = await runGrouped(site, batches, groups);
+            expect(dump(grouped.db)).toEqual(b);
+            const accepted = grouped.results.reduce((n, r) => n + r.accepted, 0);
+            expect(accepted).toBe(new Set(events.map((e) => e.id)).size);
+            const answered = grouped.results.reduce((n, r) => n + r.accepted + r.duplicates, 0);
+            expect(answered).toBe(batches.reduce((n, b2) => n + b2.length, 0));
+            grouped.db.close();
 
             // And each stored journey is the pure fold of its members' events, under the expected links.
             const keys = expectedKeys(events);

@@ -52,7 +52,7 @@ export const entriesOf = (records: ReadonlyMap<string, JourneyRecord>): Map<stri
  * write.automation = await planAutomation(store, site, fresh, records, write.journeys, receivedAt)
  */
 export const planAutomation = async (
-  store: Store,
+  store: Pick<Store, 'listRules'>,
   site: SiteConfig,
   fresh: readonly StoredEvent[],
   before: ReadonlyMap<string, readonly StageEntry[]>,

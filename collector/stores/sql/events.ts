@@ -14,6 +14,7 @@ import {
   type Commit,
   type EventStore,
   type JourneyRecord,
+  type SiteWrite,
   type TimelineEvent,
   type VisitorLink,
   type VisitorSummary,
@@ -143,6 +144,51 @@ const changedJourneys = async (db: SqlConnector, site: string, write: Commit): P
     .map((r) => r.key);
 };
 
+/** The statements of one site's write: its events, links, journeys (guarded), names, counters and automation. */
+const commitStatements = async (db: SqlConnector, { site, write, receivedAt }: SiteWrite): Promise<Sql[]> => {
+  const statements: Sql[] = [];
+  const times = write.receivedAt;
+  write.events.forEach((e, i) => statements.push(insertEvent(site, e, times?.[i] ?? receivedAt)));
+  for (const l of write.links) statements.push(writeLink(site, l));
+  // The stored state of journeys deleted, or written without `previous`: their rollup sums are subtracted.
+  const unknown = [
+    ...write.deleteJourneys,
+    ...write.journeys.filter((r) => r.previous === undefined).map((r) => r.key),
+  ];
+  const stored = unknown.length ? await storedStates(db, site, unknown) : new Map<string, Journey>();
+  for (const key of write.deleteJourneys)
+    statements.push(...rollupStatements(site, stored.get(key), null), ...deleteJourney(site, key));
+  for (const r of write.journeys) {
+    const w = r.previous === undefined ? { ...r, previous: stored.get(r.key) ?? null } : r;
+    statements.push(journeyGuard(site, w), ...writeJourney(site, w));
+  }
+  for (const n of write.names ?? []) statements.push(insertName(site, n));
+  for (const c of write.counters ?? []) statements.push(addCounter(site, c.day, c.name, c.value));
+  if (write.automation) statements.push(...automationStatements(site, write.automation, receivedAt));
+  return statements;
+};
+
+/** Writes of one or many sites in one transaction; a stale journey makes it a ConflictError (nothing written). */
+const commitAll = async (db: SqlConnector, writes: readonly SiteWrite[]): Promise<void> => {
+  const statements: Sql[] = [];
+  for (const w of writes) statements.push(...(await commitStatements(db, w)));
+  try {
+    await db.batch(statements);
+  } catch (e) {
+    const stale: string[] = [];
+    for (const { site, write } of writes) {
+      if (write.journeys.length === 0) continue;
+      for (const key of await changedJourneys(db, site, write)) stale.push(`${key} of site "${site}"`);
+    }
+    if (stale.length) {
+      throw new ConflictError(
+        `[cjm] journey ${stale.join(', ')} changed since it was read; nothing was written, retry from fresh reads`,
+      );
+    }
+    throw e;
+  }
+};
+
 /** The event and journey methods of the Store over a connector. */
 export const sqlEventStore = (db: SqlConnector): EventStore => ({
   async existingEventIds(site, ids) {
@@ -225,35 +271,11 @@ export const sqlEventStore = (db: SqlConnector): EventStore => ({
   },
 
   async commit(site, write, receivedAt) {
-    const statements: Sql[] = [];
-    for (const e of write.events) statements.push(insertEvent(site, e, receivedAt));
-    for (const l of write.links) statements.push(writeLink(site, l));
-    // The stored state of journeys deleted, or written without `previous`: their rollup sums are subtracted.
-    const unknown = [
-      ...write.deleteJourneys,
-      ...write.journeys.filter((r) => r.previous === undefined).map((r) => r.key),
-    ];
-    const stored = unknown.length ? await storedStates(db, site, unknown) : new Map<string, Journey>();
-    for (const key of write.deleteJourneys)
-      statements.push(...rollupStatements(site, stored.get(key), null), ...deleteJourney(site, key));
-    for (const r of write.journeys) {
-      const w = r.previous === undefined ? { ...r, previous: stored.get(r.key) ?? null } : r;
-      statements.push(journeyGuard(site, w), ...writeJourney(site, w));
-    }
-    for (const n of write.names ?? []) statements.push(insertName(site, n));
-    for (const c of write.counters ?? []) statements.push(addCounter(site, c.day, c.name, c.value));
-    if (write.automation) statements.push(...automationStatements(site, write.automation, receivedAt));
-    try {
-      await db.batch(statements);
-    } catch (e) {
-      const stale = write.journeys.length ? await changedJourneys(db, site, write) : [];
-      if (stale.length) {
-        throw new ConflictError(
-          `[cjm] journey ${stale.join(', ')} of site "${site}" changed since it was read; nothing was written, retry from fresh reads`,
-        );
-      }
-      throw e;
-    }
+    await commitAll(db, [{ site, write, receivedAt }]);
+  },
+
+  async commitBatch(writes) {
+    await commitAll(db, writes);
   },
 
   async listVisitors(site, q) {
