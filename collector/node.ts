@@ -15,6 +15,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
 import { createApp, type App } from './core/app';
 import { startAutomationLoop, type AutomationLoopOptions } from './core/automation/run';
+import { createBatcher, type Batcher, type BatcherOptions } from './core/batcher';
 import { pinnedFetch } from './webhook-fetch';
 import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import type { KdfOptions, NativeScrypt } from './core/passwords';
@@ -107,6 +108,8 @@ export interface StartOptions {
    * CJM_QUOTA_NEW_VISITORS_PER_HOUR.
    */
   quota?: Partial<QuotaOptions>;
+  /** The group commit's caps (core/batcher.ts); tests use small ones. */
+  batch?: Partial<Omit<BatcherOptions, 'yieldToIo'>>;
   /** Timeouts and the connection cap of the HTTP server (default SERVER_LIMITS). */
   limits?: Partial<ServerLimits>;
   /**
@@ -130,6 +133,8 @@ export interface Running {
   app: App;
   store: Store;
   db: Database.Database;
+  /** The group commit of `/collect` and `/v1/*`. */
+  batcher: Batcher;
   /** The HTTP server (its timeouts and connection cap are SERVER_LIMITS unless `limits` said otherwise). */
   server: Server;
   close: () => Promise<void>;
@@ -292,8 +297,11 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   await ensureDemoSite(store);
   const asset = fileAssets();
   const client = trustedClient(trustedHops(options.trustProxy));
+  // Group commit: the requests that arrive while one commit runs go into the next (core/batcher.ts).
+  const batcher = createBatcher({ yieldToIo: setImmediate, ...options.batch });
   const app = createApp({
     getStore: () => store,
+    ingester: () => batcher.ingester,
     getAdminToken: async () => token,
     asset,
     storage: () => storage,
@@ -370,13 +378,18 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
     app,
     store,
     db,
+    batcher,
     server: server as Server,
     close: async () => {
       if (closed) return;
       closed = true;
       clearInterval(timer);
       await maintaining;
-      await new Promise<void>((ok) => server.close(() => ok()));
+      // No new connections; the requests already in answer after the commit that holds them (SIGTERM drains).
+      const closing = new Promise<void>((ok) => server.close(() => ok()));
+      await batcher.drain();
+      await closing;
+      await batcher.drain();
       await automation?.stop();
       db.close();
     },
@@ -399,7 +412,11 @@ if (isMain) {
     automation: env.CJM_AUTOMATION_INTERVAL_MS ? { intervalMs: Number(env.CJM_AUTOMATION_INTERVAL_MS) } : undefined,
   });
   const stop = () => {
-    void running.close().then(() => process.exit(0));
+    void running.close().then(() => {
+      // The sizes of the commits made (p50/p99 in the bench, docs/benchmarks.md).
+      if (env.CJM_BATCH_STATS) writeFileSync(env.CJM_BATCH_STATS, JSON.stringify(running.batcher.stats()));
+      process.exit(0);
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
