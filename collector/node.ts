@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
-import { serve, type ServerType } from '@hono/node-server';
+import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type Database from 'better-sqlite3';
 import { createApp, type App } from './core/app';
@@ -302,6 +302,8 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const app = createApp({
     getStore: () => store,
     ingester: () => batcher.ingester,
+    // Bodies straight from the socket's IncomingMessage (core/http.ts readBody), not through a Web ReadableStream.
+    rawBody: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming ?? null,
     getAdminToken: async () => token,
     asset,
     storage: () => storage,

@@ -44,6 +44,10 @@ export const createApp = (options: AppOptions) => {
     c.set('storage', { probe: options.storage?.(c), monitor: options.monitor });
     c.set('https', isHttps(c));
     c.set('kdf', kdf);
+    if (options.rawBody) {
+      const read = options.rawBody;
+      c.set('rawBody', () => read(c));
+    }
     await next();
   });
 

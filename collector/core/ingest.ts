@@ -24,7 +24,7 @@ import { InputError } from './errors';
 import { boundCardinality } from './limits';
 import { dayOf, erasedHash } from './privacy';
 import type { WireEvent } from './protocol';
-import { compileStages, DEFAULT_LIMITS, type SiteConfig, type StageModel } from './stages';
+import { stageModelOf, DEFAULT_LIMITS, type SiteConfig, type StageModel } from './stages';
 import { BatchView, type IngestReads } from './ingest-view';
 import {
   ConflictError,
@@ -64,7 +64,7 @@ const models = new WeakMap<SiteConfig, StageModel>();
 /** Fold options of a site (the compiled stage model is cached per config object). */
 export const foldOptions = (site: SiteConfig): FoldOptions => {
   let model = models.get(site);
-  if (!model) models.set(site, (model = compileStages(site)));
+  if (!model) models.set(site, (model = stageModelOf(site)));
   const siteHosts: string[] = [];
   for (const o of site.origins) {
     try {

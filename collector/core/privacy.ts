@@ -103,8 +103,24 @@ export const keyedTombstone = async (store: Store, legacy: string): Promise<stri
  * HMAC-SHA256 under the deployment's secret (of the SHA-256 earlier versions kept, so their tombstones are rekeyed
  * in place by core/rekey.ts). Without the secret, a known e-mail cannot be tested against the tombstones.
  */
-export const erasedHash = async (store: Store, kind: 'visitor' | 'user', id: string): Promise<string> =>
-  keyedTombstone(store, await sha256Hex(`${kind}:${id}`));
+export const erasedHash = async (store: Store, kind: 'visitor' | 'user', id: string): Promise<string> => {
+  // Every ingest asks for its visitor's hash (two WebCrypto jobs, about a tenth of a request's CPU on Node): kept per
+  // key (a new secret starts afresh), the oldest forgotten past ERASED_HASHES_KEPT.
+  const key = hashKey(store);
+  let cache = erasedHashes.get(key);
+  if (!cache) erasedHashes.set(key, (cache = new Map()));
+  const name = `${kind}:${id}`;
+  const hit = cache.get(name);
+  if (hit !== undefined) return hit;
+  const hash = await keyedTombstone(store, await sha256Hex(name));
+  cache.set(name, hash);
+  if (cache.size > ERASED_HASHES_KEPT) cache.delete(cache.keys().next().value as string);
+  return hash;
+};
+
+/** Hashes of visitor and user ids kept per hashing key (erasedHash). */
+const ERASED_HASHES_KEPT = 20_000;
+const erasedHashes = new WeakMap<Promise<CryptoKey>, Map<string, string>>();
 
 /** Server-side visitor ids of earlier versions: `srv:`/`srva:` and 32 hex digits of SHA-256 of the user/anonymous id. */
 export const LEGACY_SERVER_VISITOR = /^srva?:[0-9a-f]{32}$/;

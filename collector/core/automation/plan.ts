@@ -6,7 +6,7 @@
  * (INSERT OR IGNORE), so a crash can neither lose nor duplicate a trigger, and a refold does not re-fire old ones.
  */
 import { journeyView, type StageEntry, type StoredEvent } from '../journey';
-import { compileStages, type SiteConfig, type StageModel } from '../stages';
+import { stageModelOf, type SiteConfig, type StageModel } from '../stages';
 import type { JourneyRecord, Store } from '../store';
 import { afterMs, type Rule } from './rules';
 import { hashId } from './sign';
@@ -15,7 +15,7 @@ import type { AutomationWrite, NewDelivery } from './types';
 const models = new WeakMap<SiteConfig, StageModel>();
 const modelOf = (site: SiteConfig): StageModel => {
   let m = models.get(site);
-  if (!m) models.set(site, (m = compileStages(site)));
+  if (!m) models.set(site, (m = stageModelOf(site)));
   return m;
 };
 
