@@ -3,7 +3,7 @@
  * Node collector (child process, SQLite file, WAL, synchronous=NORMAL) and on the local Worker (workerd + local
  * D1), each beside a bare node:http server answering 204 to the same requests in the same run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cannon, startBareServer, type CannonResult } from './lib/cannon';
@@ -12,6 +12,8 @@ import { templatePatch } from '../collector/core/stages';
 
 /** The admin token of the benchmarked collectors (24+ characters: shorter ones are refused at start). */
 const BENCH_TOKEN = 'bench-token-0123456789abcdef';
+/** Concurrent connections of every ingest row (issue 15's figures are at 50). */
+export const CONNECTIONS = 50;
 
 export interface IngestRow {
   target: string;
@@ -19,7 +21,16 @@ export interface IngestRow {
   result: CannonResult;
   /** Median ms to read one visitor's timeline through the API on the database the run just filled. */
   timelineMs?: number;
+  /** The collector process's CPU time per event committed, in µs (Node rows). */
+  cpuUsPerEvent?: number;
+  /** Requests and events per group commit, p50 and p99 (Node rows; CJM_BATCH_STATS). */
+  commit?: { requests: [number, number]; events: [number, number] };
 }
+
+const quantile = (values: readonly number[], q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+};
 
 /** Median latency of `GET /api/sites/demo/visitors/:visitor` for up to 30 visitors of the run (the same requests on
  * every server). */
@@ -61,7 +72,13 @@ export const benchIngest = async (
   template?: string,
 ): Promise<{ rows: IngestRow[]; workerError?: string }> => {
   const rows: IngestRow[] = [];
-  const add = (target: string, events: number, result: CannonResult, timelineMs?: number) => {
+  const add = (
+    target: string,
+    events: number,
+    result: CannonResult,
+    timelineMs?: number,
+    extra: Pick<IngestRow, 'cpuUsPerEvent' | 'commit'> = {},
+  ) => {
     const row: IngestRow = {
       target,
       events,
@@ -75,6 +92,7 @@ export const benchIngest = async (
       },
     };
     if (timelineMs !== undefined) row.timelineMs = timelineMs;
+    Object.assign(row, extra);
     rows.push(row);
     log(
       `  ${target}, ${events}-event batches: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms (${result.non2xx} non-2xx, ${result.errors} errors)${timelineMs === undefined ? '' : `, timeline ${timelineMs.toFixed(1)} ms`}`,
@@ -84,19 +102,38 @@ export const benchIngest = async (
   try {
     for (const events of [1, 10]) {
       const bare = await startBareServer();
-      add('bare node:http (204)', events, await cannon({ url: bare.url, events, seconds }));
+      add('bare node:http (204)', events, await cannon({ url: bare.url, events, seconds, connections: CONNECTIONS }));
       await bare.stop();
       for (const model of template ? [undefined, template] : [undefined]) {
+        const statsFile = join(dir, `stats-${events}-${model ?? 'default'}.json`);
         const node = await startCollectorProcess({
           db: join(dir, `node-${events}-${model ?? 'default'}.db`),
           token: BENCH_TOKEN,
-          env: { CJM_TRUST_PROXY: '1', CJM_QUOTA_EVENTS_PER_DAY: '1000000000' }, // a benchmark is not a flood
+          // A benchmark is not a flood; the commit sizes are written at exit.
+          env: { CJM_TRUST_PROXY: '1', CJM_QUOTA_EVENTS_PER_DAY: '1000000000', CJM_BATCH_STATS: statsFile },
         });
         if (model) await useTemplate(node.url, BENCH_TOKEN, model);
-        const result = await cannon({ url: node.url, events, seconds, forwardedFor: true, lifecycle: !!template });
+        const cpuBefore = node.cpuMs() ?? 0;
+        const result = await cannon({
+          url: node.url,
+          events,
+          seconds,
+          connections: CONNECTIONS,
+          forwardedFor: true,
+          lifecycle: !!template,
+        });
         const label = template ? `, ${model ? `template ${model}` : 'default model'}, lifecycle traffic` : '';
-        add(`Node collector (SQLite)${label}`, events, result, await timelineLatency(node.url, BENCH_TOKEN));
+        const cpu = (node.cpuMs() ?? Number.NaN) - cpuBefore;
+        const timeline = await timelineLatency(node.url, BENCH_TOKEN);
         await node.stop();
+        const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as { requests: number[]; events: number[] };
+        add(`Node collector (SQLite)${label}`, events, result, timeline, {
+          cpuUsPerEvent: (cpu * 1000) / (result.requests * events),
+          commit: {
+            requests: [quantile(stats.requests, 0.5), quantile(stats.requests, 0.99)],
+            events: [quantile(stats.events, 0.5), quantile(stats.events, 0.99)],
+          },
+        });
       }
     }
     if (!worker || template) return { rows };

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { benchIngest, type IngestRow } from './ingest';
+import { benchIngest, CONNECTIONS, type IngestRow } from './ingest';
 import { benchLoad } from './load';
 import { benchPageCost } from './page-cost';
 import { benchQueries } from './queries';
@@ -158,7 +158,19 @@ ${t}
     const bare = (events: number) =>
       ingest!.rows.find((r) => r.target.startsWith('bare') && r.events === events)!.result;
     const t = table(
-      ['server', 'batch', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'req/s vs bare', 'non-2xx', 'timeline ms'],
+      [
+        'server',
+        'batch',
+        'requests/s',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'req/s vs bare',
+        'non-2xx',
+        'timeline ms',
+        'CPU µs/event',
+        'per commit p50/p99: requests (events)',
+      ],
       ingest.rows.map((r) => [
         r.target,
         `${r.events} ev`,
@@ -169,12 +181,16 @@ ${t}
         x(r.result.rps / bare(r.events).rps, 3),
         r.result.non2xx + r.result.errors,
         r.timelineMs === undefined ? '—' : ms(r.timelineMs),
+        r.cpuUsPerEvent === undefined ? '—' : Math.round(r.cpuUsPerEvent),
+        r.commit
+          ? `${r.commit.requests[0]}/${r.commit.requests[1]} (${r.commit.events[0]}/${r.commit.events[1]})`
+          : '—',
       ]),
     );
     log(t);
     out.push(`## Collector ingest
 
-\`autocannon\` on 127.0.0.1, 10 connections, ${secs} s per row, \`POST /collect\` with new events in every request (unique
+\`autocannon\` on 127.0.0.1, ${CONNECTIONS} connections, ${secs} s per row, \`POST /collect\` with new events in every request (unique
 ids: every request is a committed write, none is a duplicate), five batches per visitor. The Node collector runs
 as \`npm start\` does (child process, SQLite file in WAL mode, \`synchronous=NORMAL\`, 202 only after the commit),
 with \`CJM_TRUST_PROXY=1\` and \`X-Forwarded-For\` spread over 20,000 addresses so the per-IP rate limit (20/s per
@@ -183,7 +199,10 @@ requests, measured in the same run. The Worker is collector/worker.ts on workerd
 (\`scripts/worker.ts\`, wrangler's \`unstable_startWorker\`); it rate-limits per \`CF-Connecting-IP\`, which the bench spreads the same way. autocannon runs on the same
 two cores as the servers. After each run, \`timeline ms\` is the median time to read one visitor's timeline
 (\`GET /api/sites/demo/visitors/:visitor\`, 30 visitors of the run) on the database that run filled, the same
-requests on Node and on the Worker.
+requests on Node and on the Worker. The Node collector commits in groups (collector/core/batcher.ts: what arrived
+during one commit goes into the next, 202 after its commit): \`CPU µs/event\` is the collector process's user +
+system CPU time (/proc) during the run divided by the events it took, and the last column how many requests (and
+events) one commit held, from \`CJM_BATCH_STATS\`.
 
 ${t}
 ${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError}\n` : ''}`);

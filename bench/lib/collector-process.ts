@@ -20,6 +20,8 @@ export interface CollectorProcess {
   stop: () => Promise<void>;
   /** Resident set size of the process in bytes (Linux /proc), or null once it is gone. */
   rss: () => number | null;
+  /** CPU time (user + system) the process has used, in ms (Linux /proc), or null once it is gone. */
+  cpuMs: () => number | null;
 }
 
 export interface CollectorProcessOptions {
@@ -76,6 +78,15 @@ export const startCollectorProcess = (o: CollectorProcessOptions): Promise<Colle
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           await exited;
+        },
+        cpuMs: () => {
+          try {
+            // Fields 14 and 15 of /proc/<pid>/stat (after the command in parentheses): utime, stime in clock ticks.
+            const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+            return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+          } catch {
+            return null;
+          }
         },
         rss: () => {
           try {
