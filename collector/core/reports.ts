@@ -7,7 +7,7 @@ import { foldOptions } from './ingest';
 import { journeyView, type JourneyView } from './journey';
 import { dayOf } from './privacy';
 import type { SiteConfig } from './stages';
-import type { CounterName, DateRange, Store, TimelineEvent, VisitorSummary } from './store';
+import type { ConversionWindow, CounterName, DateRange, Store, TimelineEvent, VisitorSummary } from './store';
 import { percentile, sortedHistogram } from './rank';
 
 export type { DateRange } from './store';
@@ -62,7 +62,30 @@ export interface FunnelReport {
   conversionStage: string;
   stages: FunnelStage[];
   transitions: FunnelTransition[];
+  /** With a conversion window (`within`): the journeys of the cohort that converted within it of their first visit. */
+  window?: WindowAnswer;
 }
+
+/** Journeys that converted within a window of their first visit (or of entering a stage), of a cohort. */
+export interface WindowAnswer {
+  withinMs: number;
+  converted: number;
+  /** Of the cohort's journeys (that entered the stage). */
+  rate: number | null;
+}
+
+const windowAnswer = (w: ConversionWindow, journeys: number, converted: number): WindowAnswer => ({
+  withinMs: w.withinMs,
+  converted,
+  rate: ratio(converted, journeys),
+});
+
+/** How many of the ascending `times` are at most the window. */
+const countWithin = (times: readonly number[], w: ConversionWindow): number => {
+  let n = 0;
+  while (n < times.length && (times[n] as number) <= w.withinMs) n++;
+  return n;
+};
 
 const ratio = (a: number, b: number | undefined): number | null => (b ? a / b : null);
 
@@ -72,9 +95,17 @@ const ratio = (a: number, b: number | undefined): number | null => (b ? a / b : 
  * @example
  * const report = await funnel(store, site, { from: Date.UTC(2026, 10, 1) })
  */
-export const funnel = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<FunnelReport> => {
+export const funnel = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange = {},
+  window?: ConversionWindow,
+): Promise<FunnelReport> => {
   const model = foldOptions(site).model;
-  const data = await store.stageAggregates(site.id, range);
+  const [data, times] = await Promise.all([
+    store.stageAggregates(site.id, range),
+    window ? store.conversionTimes(site.id, range) : null,
+  ]);
   const by = new Map(data.stages.map((s) => [s.stage, s]));
   const first = by.get(model.names[0] ?? '')?.reached ?? 0;
   const stages = model.names.map((stage, index): FunnelStage => {
@@ -105,6 +136,7 @@ export const funnel = async (store: Store, site: SiteConfig, range: DateRange = 
     conversionStage: site.conversion,
     stages,
     transitions,
+    ...(window && times ? { window: windowAnswer(window, times.journeys, countWithin(times.times, window)) } : {}),
   };
 };
 
@@ -246,6 +278,8 @@ export interface Distribution {
 export interface TouchesReport {
   site: string;
   range: RangeAnswer;
+  /** With a conversion window: only journeys that converted within it of their first visit. */
+  withinMs?: number;
   converted: number;
   /** Touches (page views and events) up to and including the converting one. */
   touches: Distribution;
@@ -310,8 +344,13 @@ export const distribution = (
  * @example
  * const { touches: t } = await touches(store, site)   // t.median: the site's own "touches to conversion"
  */
-export const touches = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<TouchesReport> => {
-  const rows = await store.conversionCounts(site.id, range);
+export const touches = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange = {},
+  window?: ConversionWindow,
+): Promise<TouchesReport> => {
+  const rows = await store.conversionCounts(site.id, range, window);
   const channels = new Map<string, typeof rows>();
   for (const r of rows) {
     const ch = r.channel ?? 'direct';
@@ -333,6 +372,7 @@ export const touches = async (store: Store, site: SiteConfig, range: DateRange =
   return {
     site: site.id,
     range: rangeAnswer(range),
+    ...(window ? { withinMs: window.withinMs } : {}),
     converted: all.touches.count,
     ...all,
     byFirstChannel: [...channels.entries()]
@@ -341,6 +381,79 @@ export const touches = async (store: Store, site: SiteConfig, range: DateRange =
         return { channel, converted: d.touches.count, ...d };
       })
       .sort((a, b) => b.converted - a.converted || (a.channel < b.channel ? -1 : 1)),
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Time to convert
+// ---------------------------------------------------------------------------------------------------------------
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The time-to-convert histogram's buckets: [from, to) in ms, the last open. */
+export const CONVERT_BUCKETS: ReadonlyArray<readonly [number, number | null]> = [
+  [0, HOUR],
+  [HOUR, DAY],
+  [DAY, 3 * DAY],
+  [3 * DAY, 7 * DAY],
+  [7 * DAY, 14 * DAY],
+  [14 * DAY, 30 * DAY],
+  [30 * DAY, null],
+];
+
+/** The windows the report always answers (converted within a day, a week, a month), besides the one asked. */
+export const STANDARD_WINDOWS: readonly number[] = [DAY, 7 * DAY, 30 * DAY];
+
+export interface TimeToConvertReport {
+  site: string;
+  range: RangeAnswer;
+  /** The stage the clock starts at; null: the journey's first visit. */
+  since: string | null;
+  /** Journeys of the cohort (that entered `since`). */
+  journeys: number;
+  /** Of them, converted (after entering `since`). */
+  converted: number;
+  /** Nearest-rank median and p90 of the times, in ms; null without conversions. */
+  medianMs: number | null;
+  p90Ms: number | null;
+  buckets: Array<{ fromMs: number; toMs: number | null; journeys: number }>;
+  /** Converted within each window (1, 7 and 30 days, and the one asked with `within`), ascending. */
+  windows: WindowAnswer[];
+}
+
+/**
+ * How long converting journeys took: from the first visit (or from first entering the stage `since`) to the
+ * conversion, for the cohort of journeys first seen in `range`; exact (each journey's own time, not buckets).
+ *
+ * @example
+ * const r = await timeToConvert(store, site, {}, { since: 'cart', window: { withinMs: 86_400_000 } })
+ */
+export const timeToConvert = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange = {},
+  options: { since?: string; window?: ConversionWindow } = {},
+): Promise<TimeToConvertReport> => {
+  const { journeys, times } = await store.conversionTimes(site.id, range, options.since);
+  const hist = sortedHistogram(times.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<number, number>()));
+  const windows = [...new Set([...STANDARD_WINDOWS, ...(options.window ? [options.window.withinMs] : [])])]
+    .sort((a, b) => a - b)
+    .map((withinMs) => windowAnswer({ withinMs }, journeys, countWithin(times, { withinMs })));
+  return {
+    site: site.id,
+    range: rangeAnswer(range),
+    since: options.since ?? null,
+    journeys,
+    converted: times.length,
+    medianMs: percentile(hist, 0.5),
+    p90Ms: percentile(hist, 0.9),
+    buckets: CONVERT_BUCKETS.map(([fromMs, toMs]) => ({
+      fromMs,
+      toMs,
+      journeys: times.filter((t) => t >= fromMs && (toMs === null || t < toMs)).length,
+    })),
+    windows,
   };
 };
 

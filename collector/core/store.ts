@@ -191,7 +191,19 @@ export interface ReportStore {
   conversionCounts(
     site: string,
     range: DateRange,
+    window?: ConversionWindow,
   ): Promise<Array<{ channel: string | null; touches: number; sessions: number; journeys: number }>>;
+  /**
+   * The cohort's times to convert: each converted journey's ms from its first visit (or from first entering
+   * `window.since`, for journeys that entered it no later than they converted) to its conversion, ascending, and how
+   * many journeys the cohort holds (that entered `since`). Read from the journeys, not the rollups.
+   */
+  conversionTimes(site: string, range: DateRange, since?: string): Promise<{ journeys: number; times: number[] }>;
+}
+
+/** A conversion window: only journeys that converted within `withinMs` of their first visit count. */
+export interface ConversionWindow {
+  withinMs: number;
 }
 
 /** Privacy and ingest bounds: cardinality of names, counters of what was not stored as sent, tombstones, erasure. */

@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type {
   FunnelReport,
   JourneyMapReport,
+  TimeToConvertReport,
   TouchesReport,
   VisitorDetail,
   CountersReport,
@@ -414,6 +415,62 @@ describe('reports', () => {
       ['direct', 1, 3],
       ['organic_search', 1, 7],
     ]);
+  });
+});
+
+describe('conversion windows and time to convert', () => {
+  const H = 60 * MIN;
+  const D = 24 * H;
+  const journeysWithTimes = async () => {
+    t.clock.now = T0 + 20 * D;
+    const p = (ms: number, path: string) => ({ ...pg(0, path), ts: T0 + ms });
+    await t.collect(batch('p', [p(0, '/'), p(30 * MIN, '/thank-you')])); // 30 min
+    await t.collect(batch('q', [p(H, '/'), p(H + 2 * D, '/thank-you')])); // 2 days
+    await t.collect(batch('r', [p(2 * H, '/'), p(2 * H + D, '/cart'), p(2 * H + 10 * D, '/thank-you')])); // 10 days
+    await t.collect(batch('s', [p(3 * H, '/'), p(3 * H + MIN, '/signup')])); // not converted
+  };
+
+  it('time to convert: exact median and p90, histogram, and windows of 1, 7, 30 days and the one asked', async () => {
+    await journeysWithTimes();
+    const r = await json<TimeToConvertReport>(t.api('/api/sites/demo/time-to-convert?within=3d'));
+    expect(r).toMatchObject({ since: null, journeys: 4, converted: 3, medianMs: 2 * D, p90Ms: 10 * D });
+    expect(r.buckets.map((b) => b.journeys)).toEqual([1, 0, 1, 0, 1, 0, 0]);
+    expect(r.windows).toEqual([
+      { withinMs: D, converted: 1, rate: 0.25 },
+      { withinMs: 3 * D, converted: 2, rate: 0.5 },
+      { withinMs: 7 * D, converted: 2, rate: 0.5 },
+      { withinMs: 30 * D, converted: 3, rate: 0.75 },
+    ]);
+    // From entering a stage: only journeys that entered it, timed from their first entry.
+    const cart = await json<TimeToConvertReport>(t.api('/api/sites/demo/time-to-convert?since=cart'));
+    expect(cart).toMatchObject({ since: 'cart', journeys: 1, converted: 1, medianMs: 9 * D });
+    // A cohort: journeys first seen from the second hour on.
+    const later = await json<TimeToConvertReport>(t.api(`/api/sites/demo/time-to-convert?from=${T0 + H}`));
+    expect(later).toMatchObject({ journeys: 3, converted: 2, medianMs: 2 * D, p90Ms: 10 * D });
+  });
+
+  it('funnel and touches within a window of the first visit', async () => {
+    await journeysWithTimes();
+    const f = await json<FunnelReport>(t.api('/api/sites/demo/funnel?within=1d'));
+    expect(f.converted).toBe(3);
+    expect(f.window).toEqual({ withinMs: D, converted: 1, rate: 0.25 });
+    expect((await json<FunnelReport>(t.api('/api/sites/demo/funnel'))).window).toBeUndefined();
+    const tw = await json<TouchesReport>(t.api('/api/sites/demo/touches?within=7d'));
+    expect(tw).toMatchObject({ withinMs: 7 * D, converted: 2 });
+    expect((await json<TouchesReport>(t.api('/api/sites/demo/touches'))).converted).toBe(3);
+  });
+
+  it('refuses a window or a stage it cannot use, naming the parameter', async () => {
+    for (const [q, path] of [
+      ['within=abc', 'within'],
+      ['within=0d', 'within'],
+      ['within=400d', 'within'],
+      ['since=nope', 'since'],
+    ] as const) {
+      const res = await t.api(`/api/sites/demo/time-to-convert?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(((await res.json()) as { path: string }).path, q).toBe(path);
+    }
   });
 });
 

@@ -232,6 +232,10 @@ describe('pages', () => {
     expect(body).toContain('back-step');
     expect(body).toContain('data-testid="touches-by-channel"');
     expect(body).toContain('Email');
+    // Time to convert: the card, its histogram and the 1/7/30-day windows.
+    expect(body).toContain('data-testid="time-to-convert"');
+    expect(body).toMatch(/data-testid="conversion-windows"/);
+    for (const ms of [86_400_000, 604_800_000, 2_592_000_000]) expect(body).toContain(`data-within="${ms}"`);
   });
 
   it('filters and pages the visitors list', async () => {

@@ -212,6 +212,30 @@ export const transcript = async (store: Store): Promise<string[]> => {
     log(`stageAggregates ${r}`, await store.stageAggregates('shop', range));
     log(`stageDetails ${r}`, await store.stageDetails('shop', range, 3));
     log(`conversionCounts ${r}`, await store.conversionCounts('shop', range));
+    log(`conversionCounts within 20 min ${r}`, await store.conversionCounts('shop', range, { withinMs: 20 * 60_000 }));
+    // Times to convert, against a brute force over the stored journeys' states.
+    const keys = (await store.listVisitors('shop', { limit: 500 })).visitors.map((v) => v.journey);
+    const states = [...(await store.getJourneys('shop', keys)).values()].map((j) => j.journey);
+    const cohort = states.filter(
+      (j) => j.firstSeen >= (range.from ?? -Infinity) && j.firstSeen <= (range.to ?? Infinity),
+    );
+    for (const since of [undefined, ...SITE.stages.map((st) => st.name)]) {
+      const got = await store.conversionTimes('shop', range, since);
+      const entered = since === undefined ? cohort : cohort.filter((j) => j.stages[since] !== undefined);
+      const start = (j: (typeof cohort)[number]) => (since === undefined ? j.firstSeen : j.stages[since]!.firstAt);
+      const want = {
+        journeys: entered.length,
+        times: entered
+          .filter((j) => j.converted !== null && j.converted.at >= start(j))
+          .map((j) => j.converted!.at - start(j))
+          .sort((a, b) => a - b),
+      };
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        throw new Error(
+          `conversionTimes ${r} since ${since}: ${JSON.stringify(got)} ≠ brute force ${JSON.stringify(want)}`,
+        );
+      log(`conversionTimes ${r} since ${since ?? '(first visit)'}`, got);
+    }
   }
   log('eventsOfVisitors latest 4', await store.eventsOfVisitors('shop', ['v1', 'v2', 'v3'], 4));
   log('knownNames event', await store.knownNames('shop', 'event', ['add_to_cart', 'signup_completed', 'nope']));

@@ -57,6 +57,7 @@ const API: RouteCase[] = [
   },
   { method: 'GET', route: '/api/sites/:site/funnel', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/touches', need: { site: 'reports.read' }, ok: 200 },
+  { method: 'GET', route: '/api/sites/:site/time-to-convert', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/counters', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/journey-map', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/export', need: { site: 'export' }, ok: 200 },

@@ -229,13 +229,20 @@ export const FlowDiagram = ({ nodes, edges }: { nodes: FlowNode[]; edges: FlowEd
 };
 
 /** Vertical bars of a histogram (labels below, counts above). */
-export const Histogram = ({ buckets }: { buckets: Array<{ label: string; count: number }> }) => {
+export const Histogram = ({
+  buckets,
+  unit = 'touches',
+}: {
+  buckets: Array<{ label: string; count: number }>;
+  /** What the buckets count, for the titles (`touches`, `to convert`). */
+  unit?: string;
+}) => {
   const W = 600;
   const H = 180;
   const slot = W / (buckets.length || 1);
   const max = Math.max(1, ...buckets.map((b) => b.count));
   return (
-    <svg class="hist" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Distribution of touches to conversion">
+    <svg class="hist" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Distribution of ${unit} to conversion`}>
       {buckets.map((b, i) => {
         const bh = (b.count / max) * (H - 50);
         const x = i * slot + slot * 0.15;
@@ -252,7 +259,7 @@ export const Histogram = ({ buckets }: { buckets: Array<{ label: string; count: 
               rx="3"
             >
               <title>
-                {b.label} touches: {num(b.count)}
+                {b.label} {unit}: {num(b.count)}
               </title>
             </rect>
             <text class="hcount" x={mid} y={(y - 5).toFixed(1)} text-anchor="middle">

@@ -12,7 +12,7 @@ import { RANGE_REPORTS, readJourneyMap } from '../services/reports';
 import { createSite, listSitesFor, siteAnswer, updateSite } from '../services/sites';
 import { applySiteTemplate, listTemplates } from '../services/templates';
 import { getVisitor, listVisitors } from '../services/visitors';
-import { parseExport, parseIntParam, parseRange, parseVisitorQuery } from './query';
+import { parseExport, parseIntParam, parseRange, parseReportOptions, parseVisitorQuery } from './query';
 
 export const apiRoutes = () => {
   const r = new Hono<ApiEnv>();
@@ -55,9 +55,14 @@ export const apiRoutes = () => {
 
   // ----- reports -----
   for (const [name, report] of Object.entries(RANGE_REPORTS)) {
-    r.get(`/sites/:site/${name}`, withSite, async (c) =>
-      c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(searchParams(c)))),
-    );
+    r.get(`/sites/:site/${name}`, withSite, async (c) => {
+      const p = searchParams(c);
+      const options = parseReportOptions(
+        p,
+        c.var.site.stages.map((s) => s.name),
+      );
+      return c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(p), options));
+    });
   }
 
   r.get('/sites/:site/journey-map', withSite, async (c) => {

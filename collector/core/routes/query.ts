@@ -3,6 +3,8 @@
  */
 import type { DeliveryQuery, DeliveryStatus } from '../automation/types';
 import { InputError } from '../errors';
+import type { ReportOptions } from '../services/reports';
+import { parseDuration } from '../stages';
 import type { DateRange, VisitorQuery } from '../store';
 
 const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
@@ -36,6 +38,30 @@ export const parseRange = (params: URLSearchParams): DateRange => {
   if (from !== undefined) r.from = from;
   if (to !== undefined) r.to = to;
   return r;
+};
+
+/** The longest conversion window: a year. */
+const MAX_WINDOW_MS = 366 * 86_400_000;
+
+/**
+ * The report options of a query (core/services/reports.ts): `within` (a duration: `30m`, `24h`, `7d`, up to a year)
+ * and `since` (a stage of the site's model); 400 naming the parameter otherwise.
+ */
+export const parseReportOptions = (params: URLSearchParams, stages: readonly string[]): ReportOptions => {
+  const o: ReportOptions = {};
+  const within = params.get('within');
+  if (within !== null && within !== '') {
+    const ms = parseDuration(within);
+    if (ms === undefined || ms <= 0 || ms > MAX_WINDOW_MS)
+      throw bad('within must be a duration such as 30m, 24h or 7d (at most 366d)', 'within');
+    o.window = { withinMs: ms };
+  }
+  const since = params.get('since');
+  if (since !== null && since !== '') {
+    if (!stages.includes(since)) throw bad(`since must be a stage of the site's model (${stages.join(', ')})`, 'since');
+    o.since = since;
+  }
+  return o;
 };
 
 /** An integer parameter within bounds, or the fallback. */

@@ -8,30 +8,45 @@ import {
   funnel,
   funnelAndMap,
   journeyMap,
+  timeToConvert,
   touches,
   type CountersReport,
   type FunnelReport,
   type JourneyMapReport,
+  type TimeToConvertReport,
   type TouchesReport,
 } from '../reports';
 import type { SiteConfig } from '../stages';
-import type { DateRange, Store } from '../store';
+import type { ConversionWindow, DateRange, Store } from '../store';
 
-/** Reports that take only a date range (`from`, `to`), by the name of their API route. */
+/** What a report takes besides its range: a conversion window (`within`), the stage its clock starts at (`since`). */
+export interface ReportOptions {
+  window?: ConversionWindow;
+  since?: string;
+}
+
+/** Reports that take a date range (`from`, `to`) and report options, by the name of their API route. */
 export const RANGE_REPORTS = {
-  funnel: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<FunnelReport> => {
+  funnel: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o: ReportOptions = {}) => {
     authorize(actor, site.id, 'reports.read');
-    return funnel(store, site, range);
+    return funnel(store, site, range, o.window);
   },
-  touches: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<TouchesReport> => {
+  touches: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o: ReportOptions = {}) => {
     authorize(actor, site.id, 'reports.read');
-    return touches(store, site, range);
+    return touches(store, site, range, o.window);
+  },
+  'time-to-convert': (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o: ReportOptions = {}) => {
+    authorize(actor, site.id, 'reports.read');
+    return timeToConvert(store, site, range, o);
   },
   counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<CountersReport> => {
     authorize(actor, site.id, 'reports.read');
     return counters(store, site, range);
   },
-} as const;
+} as const satisfies Record<
+  string,
+  (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o?: ReportOptions) => Promise<unknown>
+>;
 
 export const readJourneyMap = (
   actor: Actor,
@@ -62,8 +77,12 @@ export const readFunnelAndTouches = async (
   store: Store,
   site: SiteConfig,
   range: DateRange,
-): Promise<{ funnel: FunnelReport; touches: TouchesReport }> => {
+): Promise<{ funnel: FunnelReport; touches: TouchesReport; timeToConvert: TimeToConvertReport }> => {
   authorize(actor, site.id, 'reports.read');
-  const [fun, tch] = await Promise.all([funnel(store, site, range), touches(store, site, range)]);
-  return { funnel: fun, touches: tch };
+  const [fun, tch, ttc] = await Promise.all([
+    funnel(store, site, range),
+    touches(store, site, range),
+    timeToConvert(store, site, range),
+  ]);
+  return { funnel: fun, touches: tch, timeToConvert: ttc };
 };

@@ -357,8 +357,19 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
     return { channels, items, vitals };
   },
 
-  async conversionCounts(site, range) {
+  async conversionCounts(site, range, window) {
     type Row = { channel: string | null; touches: number; sessions: number; journeys: number };
+    if (window) {
+      // Within a window: per journey (the rollups do not keep conversion times).
+      const rows = await query<Row>(
+        db,
+        sql`SELECT first_channel AS channel, conv_touches AS touches, conv_sessions AS sessions, COUNT(*) AS journeys
+         FROM journeys WHERE site = ${site}${within('first_seen', range)} AND converted = 1 AND conv_touches IS NOT NULL
+           AND converted_at - first_seen <= ${window.withinMs}
+         GROUP BY first_channel, conv_touches, conv_sessions`,
+      );
+      return sumBy(rows, (r) => [r.channel, r.touches, r.sessions], ['journeys']);
+    }
     const rows = await both(
       splitRange(range),
       (d) =>
@@ -377,5 +388,32 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
       'first_seen',
     );
     return sumBy(rows, (r) => [r.channel, r.touches, r.sessions], ['journeys']);
+  },
+
+  async conversionTimes(site, range, since) {
+    if (since === undefined) {
+      const [count] = await query<{ n: number }>(
+        db,
+        sql`SELECT COUNT(*) AS n FROM journeys WHERE site = ${site}${within('first_seen', range)}`,
+      );
+      const rows = await query<{ t: number }>(
+        db,
+        sql`SELECT converted_at - first_seen AS t FROM journeys
+         WHERE site = ${site}${within('first_seen', range)} AND converted = 1 AND converted_at IS NOT NULL ORDER BY t`,
+      );
+      return { journeys: count?.n ?? 0, times: rows.map((r) => r.t) };
+    }
+    const [count] = await query<{ n: number }>(
+      db,
+      sql`SELECT COUNT(*) AS n FROM journey_stages WHERE site = ${site} AND stage = ${since}${within('cohort_at', range)}`,
+    );
+    const rows = await query<{ t: number }>(
+      db,
+      sql`SELECT j.converted_at - s.first_at AS t FROM journey_stages s CROSS JOIN journeys j
+       WHERE s.site = ${site} AND s.stage = ${since}${within('s.cohort_at', range)}
+         AND j.site = s.site AND j.key = s.key AND j.converted = 1 AND j.converted_at >= s.first_at
+       ORDER BY t`,
+    );
+    return { journeys: count?.n ?? 0, times: rows.map((r) => r.t) };
   },
 });

@@ -2,9 +2,9 @@
  * The funnel: reached per stage, the stage-to-stage flow with skips and back-steps, and how many touches (and
  * sessions) converted journeys needed, per first channel.
  */
-import type { Distribution, FunnelReport, TouchesReport } from '../../reports';
+import type { Distribution, FunnelReport, TimeToConvertReport, TouchesReport } from '../../reports';
 import { FlowDiagram, Histogram } from '../charts';
-import { channelLabel, num, pct, type Html } from '../format';
+import { channelLabel, duration, num, pct, type Html } from '../format';
 
 const heatLevel = (count: number, max: number) =>
   count === 0 ? 0 : Math.min(5, 1 + Math.floor((4.999 * count) / Math.max(1, max)));
@@ -88,7 +88,55 @@ const TouchesByChannel = ({ tch }: { tch: TouchesReport }) => {
   );
 };
 
-export const FunnelPage = ({ fun, tch }: { fun: FunnelReport; tch: TouchesReport }) => (
+/** A bucket of the time-to-convert histogram as a label: `<1h`, `1h–1d`, `≥30d`. */
+const bucketLabel = (fromMs: number, toMs: number | null) => {
+  const short = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${ms / 3_600_000}h`);
+  if (fromMs === 0 && toMs !== null) return `<${short(toMs)}`;
+  return toMs === null ? `≥${short(fromMs)}` : `${short(fromMs)}–${short(toMs)}`;
+};
+
+/** From the first visit to the conversion: median, p90, a histogram, and the share converted within 1/7/30 days. */
+const TimeToConvert = ({ ttc }: { ttc: TimeToConvertReport }) => (
+  <div class="card" data-testid="time-to-convert">
+    <h2>Time to convert</h2>
+    {ttc.converted === 0 ? (
+      <p class="muted">No conversions in this range yet.</p>
+    ) : (
+      <>
+        <p class="muted small">
+          From the first visit to the conversion, for the {num(ttc.converted)} converted journeys. Median{' '}
+          <strong>{duration(ttc.medianMs)}</strong>, p90 {duration(ttc.p90Ms)}.
+        </p>
+        <Histogram
+          buckets={ttc.buckets.map((b) => ({ label: bucketLabel(b.fromMs, b.toMs), count: b.journeys }))}
+          unit="time"
+        />
+        <div class="table-wrap">
+          <table data-testid="conversion-windows">
+            <thead>
+              <tr>
+                <th>converted within</th>
+                <th class="num">journeys</th>
+                <th class="num">of all journeys</th>
+              </tr>
+            </thead>
+            <tbody>
+              {ttc.windows.map((w) => (
+                <tr data-within={String(w.withinMs)}>
+                  <th scope="row">{duration(w.withinMs)} of the first visit</th>
+                  <td class="num">{num(w.converted)}</td>
+                  <td class="num">{pct(w.converted, ttc.journeys)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </>
+    )}
+  </div>
+);
+
+export const FunnelPage = ({ fun, tch, ttc }: { fun: FunnelReport; tch: TouchesReport; ttc?: TimeToConvertReport }) => (
   <>
     <div class="kpis">
       <div class="kpi">
@@ -175,7 +223,10 @@ export const FunnelPage = ({ fun, tch }: { fun: FunnelReport; tch: TouchesReport
         </>
       )}
     </div>
+    {ttc ? <TimeToConvert ttc={ttc} /> : null}
   </>
 );
 
-export const funnelPage = (fun: FunnelReport, tch: TouchesReport): Html => <FunnelPage fun={fun} tch={tch} />;
+export const funnelPage = (fun: FunnelReport, tch: TouchesReport, ttc?: TimeToConvertReport): Html => (
+  <FunnelPage fun={fun} tch={tch} {...(ttc ? { ttc } : {})} />
+);

@@ -44,14 +44,14 @@ export const REPORT_VIEWS = {
     };
   },
   funnel: async ({ actor, store, site, range }: ViewInput): Promise<ReportView> => {
-    const { funnel, touches } = await readFunnelAndTouches(actor, store, site, dateRange(range));
+    const { funnel, touches, timeToConvert } = await readFunnelAndTouches(actor, store, site, dateRange(range));
     return {
       title: 'Funnel',
       sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in UTC</p>`,
       body:
         funnel.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
-          : funnelPage(funnel, touches),
+          : funnelPage(funnel, touches, timeToConvert),
     };
   },
 } as const satisfies Record<string, (input: ViewInput) => Promise<ReportView>>;
