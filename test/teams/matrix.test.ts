@@ -59,6 +59,7 @@ const API: RouteCase[] = [
   { method: 'GET', route: '/api/sites/:site/touches', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/counters', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/journey-map', need: { site: 'reports.read' }, ok: 200 },
+  { method: 'GET', route: '/api/sites/:site/retention', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/export', need: { site: 'export' }, ok: 200 },
   {
     method: 'POST',
