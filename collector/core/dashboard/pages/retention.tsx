@@ -8,7 +8,8 @@ import { num, type Html } from '../format';
 /** Shade 0 … 5 of a share (0 … 1). */
 const heatLevel = (share: number) => (share <= 0 ? 0 : Math.min(5, 1 + Math.floor(share * 4.999)));
 
-const percent = (share: number | null) => (share === null ? '' : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`);
+const percent = (share: number | null) =>
+  share === null ? '' : share === 0 ? '0%' : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
 
 export const RetentionPage = ({ report }: { report: RetentionReport }) => {
   const ks = Array.from({ length: report.weeks + 1 }, (_, k) => k);
