@@ -4,11 +4,13 @@
 -- (collector/stores/sql/rollups.ts).
 
 -- Per journey (NULL: folded before purchases were counted): purchases, first to second purchase, and 1 when a session
--- started after the conversion. The partial edge days of a range read them; the index serves the exact median.
+-- started after the conversion. The partial edge days of a range read them; the index (of repeat customers only)
+-- serves the exact median time to the second purchase.
 ALTER TABLE journeys ADD COLUMN purchases INTEGER;
 ALTER TABLE journeys ADD COLUMN second_purchase_ms INTEGER;
 ALTER TABLE journeys ADD COLUMN returned INTEGER;
-CREATE INDEX IF NOT EXISTS journeys_second_purchase ON journeys (site, second_purchase_ms, first_seen);
+CREATE INDEX IF NOT EXISTS journeys_second_purchase ON journeys (site, second_purchase_ms, first_seen)
+  WHERE second_purchase_ms IS NOT NULL;
 
 -- Per cohort day (the journey's first event): journeys with a purchase or a conversion, by purchases, the bucket of
 -- the time from the first to the second purchase (valueBucket; -2: no second purchase), conversion and return.
