@@ -113,6 +113,7 @@ describe.skipIf(!hasChromium())('cohort retention in Chromium', () => {
       `(${truth.lifecycle.returnedAfterConversion} of ${truth.lifecycle.converted})`,
     );
     expect(share).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'map-lifecycle.png'), fullPage: true });
     expect(cspErrors).toEqual([]);
     expect(failed).toEqual([]);
   });
