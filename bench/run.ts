@@ -19,6 +19,7 @@ import { benchIngest, CONNECTIONS, type IngestRow } from './ingest';
 import { benchLoad } from './load';
 import { benchPageCost } from './page-cost';
 import { benchQueries } from './queries';
+import { benchRetention } from './retention';
 import { benchSizes } from './sizes';
 import { ROOT } from './lib/collector-process';
 import { CHROMIUM } from '../test/browser/chromium';
@@ -280,6 +281,44 @@ The same database at each size: ingest of 300 new visitors (events/s and per-bat
 latency as a multiple of its latency at the smallest size (1.0× = flat).
 
 ${t2}
+`);
+  }
+
+  if (want('retention')) {
+    const n = quick ? 20_000 : 1_000_000;
+    log(`\n# Cohort retention and lifecycle numbers at ${kb(n)} visitors`);
+    const f = await benchRetention(n, log);
+    const t = table(
+      [
+        'visitors',
+        'retention, all cohorts',
+        'retention, 90 days',
+        'lifecycle, all',
+        'lifecycle, partial days',
+        'rollup rows',
+      ],
+      [
+        [
+          kb(f.visitors),
+          ms(f.retentionAll),
+          ms(f.retention90d),
+          ms(f.lifecycleAll),
+          ms(f.lifecycleEdges),
+          `${kb(f.retentionRows)} + ${kb(f.lifecycleRows)}`,
+        ],
+      ],
+    );
+    log(t);
+    out.push(`## Cohort retention and lifecycle numbers
+
+\`bench/retention.ts\`: a SQLite file with ${kb(f.visitors)} journeys of the \`post-purchase\` template (first visits over
+26 weeks, one to six sessions, a third buying, two fifths of those again), holding the rows ingest would write for
+them (each journey's row, and the rollup sums of \`contributions\`), built in bulk (${f.buildSeconds.toFixed(0)} s). Times in ms,
+median of 20, through the store as the API calls it: \`GET /api/sites/:site/retention\` (12 weeks) over every cohort
+and over the last 90 days, the journey map's lifecycle numbers over all time and over a range with partial first
+and last days (read from the journeys of those days). Rollup rows: \`cohort_retention\` + \`cohort_lifecycle\`.
+
+${t}
 `);
   }
 

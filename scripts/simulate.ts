@@ -133,7 +133,73 @@ export interface Truth {
   >;
   identified: number;
   returning: number;
+  /**
+   * The lifecycle numbers of the journey map (docs/api.md "Lifecycle"): a purchase is an event of the conversion
+   * stage's events (written out here per model; the lifecycle template leaves out test orders), sessions split at 30
+   * minutes of inactivity, the conversion at the first purchase (every model here converts on one).
+   */
+  lifecycle: {
+    customers: number;
+    repeatCustomers: number;
+    purchases: number;
+    medianToSecondPurchaseMs: number | null;
+    converted: number;
+    returnedAfterConversion: number;
+  };
+  /** Cohort retention: per first-visit ISO week (its Monday), journeys active (a session started) k = 0 … 12 weeks on. */
+  retention: Array<{ week: string; journeys: number; active: number[] }>;
 }
+
+/** The events of the conversion stage of each model (collector/core/stages.ts), as the truth counts purchases. */
+const PURCHASE_EVENTS: Record<string, readonly string[]> = {
+  shop: ['purchase', 'order_completed'],
+  'repeat-purchase': ['purchase', 'order_completed'],
+  'post-purchase': ['purchase', 'order_completed'],
+  lifecycle: ['purchase', 'order_completed'],
+  engagement: ['purchase', 'order_completed', 'onboarding_completed', 'subscription_started'],
+};
+
+const lifecycleTruth = (visitors: SimVisitor[], template: string): Pick<Truth, 'lifecycle' | 'retention'> => {
+  const names = new Set(PURCHASE_EVENTS[template] ?? []);
+  const week = (ms: number) => Math.floor((Math.floor(ms / DAY) + 3) / 7);
+  const life = { customers: 0, repeatCustomers: 0, purchases: 0, converted: 0, returnedAfterConversion: 0 };
+  const seconds: number[] = [];
+  const cohorts = new Map<number, { journeys: number; active: number[] }>();
+  for (const v of visitors) {
+    const all = v.batches.flat().sort((a, b) => a.ts - b.ts || (a.id < b.id ? -1 : 1));
+    const starts = all.filter((e, i) => i === 0 || e.ts - all[i - 1]!.ts > 30 * MIN).map((e) => e.ts);
+    const buys = all
+      .filter((e) => e.type === 'event' && names.has(e.name ?? ''))
+      .filter((e) => template !== 'lifecycle' || e.props?.test === undefined || e.props.test === null)
+      .map((e) => e.ts);
+    if (buys.length > 0) {
+      life.customers++;
+      life.converted++;
+      life.purchases += buys.length;
+      if (starts.some((t) => t > buys[0]!)) life.returnedAfterConversion++;
+    }
+    if (buys.length > 1) {
+      life.repeatCustomers++;
+      seconds.push(buys[1]! - buys[0]!);
+    }
+    if (starts.length === 0) continue;
+    const w0 = week(starts[0]!);
+    const c = cohorts.get(w0) ?? { journeys: 0, active: new Array<number>(13).fill(0) };
+    cohorts.set(w0, c);
+    c.journeys++;
+    for (const k of new Set(starts.map((t) => week(t) - w0))) if (k <= 12) c.active[k]!++;
+  }
+  seconds.sort((a, b) => a - b);
+  return {
+    lifecycle: {
+      ...life,
+      medianToSecondPurchaseMs: seconds.length ? seconds[Math.ceil(seconds.length / 2) - 1]! : null,
+    },
+    retention: [...cohorts]
+      .sort(([a], [b]) => a - b)
+      .map(([w, c]) => ({ week: new Date((w * 7 - 3) * DAY).toISOString().slice(0, 10), ...c })),
+  };
+};
 
 // ------------------------------------------------------------------------------------------------------------
 // Seeded randomness (sfc32 seeded through splitmix32): same seed, same sequence on every platform.
@@ -896,6 +962,7 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
     ),
     identified: visitors.filter((v) => v.identified).length,
     returning: visitors.filter((v) => v.sessions > 1).length,
+    ...lifecycleTruth(visitors, opts.template ?? 'shop'),
   };
 };
 

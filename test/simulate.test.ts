@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Running } from '../collector/node';
-import type { FunnelReport, JourneyMapReport, TouchesReport } from '../collector/core/reports';
+import type { FunnelReport, JourneyMapReport, RetentionReport, TouchesReport } from '../collector/core/reports';
 import { STAGE_TEMPLATES } from '../collector/core/stages';
 import { generate, STAGES, type Distribution as TruthDistribution, type Truth } from '../scripts/simulate';
 
@@ -244,6 +244,31 @@ describe('simulate → /collect → API equals the ground truth', () => {
         expect(asRecord(map.stages[i]!.entryChannels), truth.stages[i]!.stage).toEqual(truth.stages[i]!.entryChannels);
       }
       for (const c of ['maps', 'forum']) expect(truth.firstChannels[c], c).toBeGreaterThan(0);
+    });
+
+    it('lifecycle numbers (repeat purchases, time to the second, returns) and cohort retention', async () => {
+      const { truth, map } = got();
+      const want = truth.lifecycle;
+      // With a template, customers live after the purchase (reorders, returns); the default shop run buys once.
+      if (template) expect(want.repeatCustomers).toBeGreaterThan(0);
+      expect(want.converted).toBe(truth.converted);
+      expect(map.lifecycle).toEqual({
+        customers: want.customers,
+        repeatCustomers: want.repeatCustomers,
+        repeatPurchaseRate: want.customers ? want.repeatCustomers / want.customers : null,
+        medianToSecondPurchaseMs: want.medianToSecondPurchaseMs,
+        purchases: want.purchases,
+        purchasesPerCustomer: want.customers ? want.purchases / want.customers : null,
+        converted: want.converted,
+        returnedAfterConversion: want.returnedAfterConversion,
+        returnRate: want.converted ? want.returnedAfterConversion / want.converted : null,
+      });
+      const r = await api<RetentionReport>(`/api/sites/${site}/retention`);
+      expect(r.cohorts.map((c) => [c.week, c.journeys])).toEqual(truth.retention.map((c) => [c.week, c.journeys]));
+      r.cohorts.forEach((c, i) => {
+        // A week that has not begun (null) can hold no session of the simulated past.
+        expect(c.active, c.week).toEqual(truth.retention[i]!.active.map((n, k) => (c.active[k] === null ? null : n)));
+      });
     });
 
     it('journey map: visitors, drop-offs, feedback and vitals p75 per stage', () => {

@@ -81,8 +81,9 @@ export const JOURNEY_VERSION = 3;
  *
  * 1. maps, forum and retargeting channels; stage rules `nth`, `where`, `returnAfter`, `afterStage`; when rules of
  *    several stages match one event, the furthest stage in the model wins (it was the first); `counts`.
+ * 2. `purchases` (the lifecycle numbers and the cohort retention rollups, migration 0032).
  */
-export const FOLD_VERSION = 1;
+export const FOLD_VERSION = 2;
 
 export interface Journey {
   v: typeof JOURNEY_VERSION;
@@ -111,6 +112,18 @@ export interface Journey {
    * before FOLD_VERSION 1 lack it; they are never extended in place (their revision is stale), only refolded.
    */
   counts: Record<string, number>;
+  /**
+   * Purchases (`StageModel.isPurchase`): how many, and the times of the first two. Journeys stored before
+   * FOLD_VERSION 2 lack it (they are only refolded, as for `counts`); the rollups of migration 0032 count a journey
+   * only once it has it, so a journey of an older fold adds to them nothing it could later take away.
+   */
+  purchases?: Purchases;
+}
+
+export interface Purchases {
+  count: number;
+  /** Times of the first two purchases. */
+  at: number[];
 }
 
 export interface FoldOptions {
@@ -139,7 +152,14 @@ export const emptyJourney = (): Journey => ({
   firstChannel: null,
   lastChannel: null,
   counts: {},
+  purchases: { count: 0, at: [] },
 });
+
+const purchase = (j: Journey, at: number) => {
+  const p = (j.purchases ??= { count: 0, at: [] });
+  p.count++;
+  if (p.at.length < 2) p.at.push(at);
+};
 
 /** Total order of events: by timestamp, then id. */
 export const compareEvents = (a: { ts: number; id: string }, b: { ts: number; id: string }): number =>
@@ -202,6 +222,7 @@ const enter = (j: Journey, stage: string, e: StoredEvent, opts: FoldOptions) => 
     if (bs && bs.toNextMs === null) bs.toNextMs = e.ts - bs.firstAt;
   }
   st.entries++;
+  if (model.isPurchase === null && idx === model.conversionIndex) purchase(j, e.ts);
   if (idx > model.index(j.furthest ?? undefined)) j.furthest = stage;
   if (!j.converted && model.conversionIndex >= 0 && idx >= model.conversionIndex) {
     j.converted = { at: e.ts, touches: j.touches, sessions: session };
@@ -260,6 +281,7 @@ export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journe
       firstTouch: touch && session.touches === 1,
     }) ?? (j.current === null && touch ? opts.model.names[0] : undefined);
   if (target !== undefined && target !== j.current) enter(j, target, e, opts);
+  if (touch && opts.model.isPurchase?.(e)) purchase(j, e.ts);
 
   const here = j.current === null ? undefined : j.stages[j.current];
   if (here && e.type === 'page') bump(here.pages, pathOf(e.url ?? undefined) ?? '(unknown)');

@@ -171,7 +171,46 @@ export interface JourneyMapReport {
   range: RangeAnswer;
   journeys: number;
   stages: JourneyMapStage[];
+  /** What the cohort did after converting: the post-purchase columns of the map (docs/api.md, "Lifecycle"). */
+  lifecycle: LifecycleReport;
 }
+
+/**
+ * Lifecycle numbers of a cohort. A purchase is an event of the conversion stage's `events` (its `where` holding), or,
+ * when that stage lists none, a page view of its `urls` (docs/api.md); a customer is a journey with ≥ 1 purchase.
+ */
+export interface LifecycleReport {
+  customers: number;
+  repeatCustomers: number;
+  /** repeatCustomers / customers (Shopify's "returning customer rate" over the cohort); null with no customers. */
+  repeatPurchaseRate: number | null;
+  /** Median (nearest-rank) time from the first to the second purchase over repeat customers. */
+  medianToSecondPurchaseMs: number | null;
+  purchases: number;
+  /** purchases / customers; null with no customers. */
+  purchasesPerCustomer: number | null;
+  converted: number;
+  /** Converted journeys with a session that started after the conversion. */
+  returnedAfterConversion: number;
+  /** returnedAfterConversion / converted; null with no conversions. */
+  returnRate: number | null;
+}
+
+/** The lifecycle numbers of the cohort first seen in `range`. */
+export const lifecycle = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<LifecycleReport> => {
+  const a = await store.lifecycleAggregates(site.id, range);
+  return {
+    customers: a.customers,
+    repeatCustomers: a.repeatCustomers,
+    repeatPurchaseRate: ratio(a.repeatCustomers, a.customers),
+    medianToSecondPurchaseMs: a.medianToSecondPurchaseMs,
+    purchases: a.purchases,
+    purchasesPerCustomer: ratio(a.purchases, a.customers),
+    converted: a.converted,
+    returnedAfterConversion: a.returned,
+    returnRate: ratio(a.returned, a.converted),
+  };
+};
 
 /**
  * The journey map: per stage who got there, from where, what they did, how it felt and how fast it was.
@@ -186,9 +225,10 @@ export const journeyMap = async (
   top = 10,
 ): Promise<JourneyMapReport> => {
   const model = foldOptions(site).model;
-  const [agg, details] = await Promise.all([
+  const [agg, details, life] = await Promise.all([
     store.stageAggregates(site.id, range),
     store.stageDetails(site.id, range, top),
+    lifecycle(store, site, range),
   ]);
   const by = new Map(agg.stages.map((s) => [s.stage, s]));
   const last = model.names.length - 1;
@@ -222,7 +262,7 @@ export const journeyMap = async (
       medianSessions: s?.medianSessions ?? null,
     };
   });
-  return { site: site.id, range: rangeAnswer(range), journeys: agg.journeys, stages };
+  return { site: site.id, range: rangeAnswer(range), journeys: agg.journeys, stages, lifecycle: life };
 };
 
 /** The store, with `stageAggregates` answered once per (site, range) for the lifetime of this wrapper. */
@@ -251,6 +291,95 @@ export const funnelAndMap = async (
   const once = onceAggregates(store);
   const fun = await funnel(once, site, range);
   return { funnel: fun, map: await journeyMap(once, site, range, top) };
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cohort retention
+// ---------------------------------------------------------------------------------------------------------------
+
+const DAY_MS = 86_400_000;
+/** The ISO week (UTC) of a time, counted from the Monday 1969-12-29 (as stores/sql/rollups.ts `weekIndex`). */
+const weekIndex = (ms: number): number => Math.floor((Math.floor(ms / DAY_MS) + 3) / 7);
+const weekMonday = (week: number): string => dayOf((week * 7 - 3) * DAY_MS);
+
+/** The most weeks since the first visit a retention report shows (the rollup keeps 0 … 52). */
+export const MAX_RETENTION_WEEKS = 52;
+export const DEFAULT_RETENTION_WEEKS = 12;
+
+export interface RetentionCohort {
+  /** Monday (UTC) of the cohort's first-visit week. */
+  week: string;
+  /** Journeys whose first session started that week. */
+  journeys: number;
+  /** Per week since (0 … weeks): journeys with a session starting in it; null for a week that has not begun. */
+  active: Array<number | null>;
+  /** active / journeys, per week since; null for a week that has not begun. */
+  share: Array<number | null>;
+}
+
+export interface RetentionReport {
+  site: string;
+  range: RangeAnswer;
+  weeks: number;
+  cohorts: RetentionCohort[];
+  /** Per week since: Σ active / Σ journeys over the cohorts that have reached it (null: none has). */
+  average: Array<number | null>;
+}
+
+/**
+ * Cohort retention: journeys grouped by the ISO week (UTC) of their first session, every week that overlaps
+ * `range`; column k is the share of a cohort with a session starting k weeks later (week 0 is 100 %).
+ *
+ * @example
+ * const r = await retention(store, site, { from: Date.UTC(2026, 8, 1) }, 12, Date.now())
+ */
+export const retention = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange,
+  weeks: number,
+  now: number,
+): Promise<RetentionReport> => {
+  const current = weekIndex(now);
+  const toWeek = Math.min(range.to === undefined ? current : weekIndex(range.to), current);
+  const fromWeek = range.from === undefined ? null : weekIndex(range.from);
+  const rows =
+    fromWeek !== null && fromWeek > toWeek
+      ? []
+      : await store.retentionCounts(
+          site.id,
+          fromWeek === null ? '0000-00-00' : weekMonday(fromWeek),
+          weekMonday(toWeek),
+          weeks,
+        );
+  const byWeek = new Map<string, number[]>();
+  for (const r of rows) {
+    let a = byWeek.get(r.week);
+    if (!a) byWeek.set(r.week, (a = new Array<number>(weeks + 1).fill(0)));
+    a[r.offset] = r.journeys;
+  }
+  const sums = new Array<number>(weeks + 1).fill(0);
+  const bases = new Array<number>(weeks + 1).fill(0);
+  const cohorts: RetentionCohort[] = [];
+  for (const [week, counts] of [...byWeek].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const journeys = counts[0] ?? 0;
+    if (journeys <= 0) continue;
+    const started = current - weekIndex(Date.parse(`${week}T00:00:00Z`)); // weeks since that have begun
+    const active = counts.map((n, k) => (k <= started ? n : null));
+    active.forEach((n, k) => {
+      if (n === null) return;
+      sums[k]! += n;
+      bases[k]! += journeys;
+    });
+    cohorts.push({ week, journeys, active, share: active.map((n) => (n === null ? null : n / journeys)) });
+  }
+  return {
+    site: site.id,
+    range: rangeAnswer(range),
+    weeks,
+    cohorts,
+    average: sums.map((s, k) => ratio(s, bases[k])),
+  };
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -316,6 +316,13 @@ export interface StageModel {
    * otherwise the furthest stage in the model whose rule fires. Adds the event's occurrences to `state.counts`.
    */
   stageOf: (e: RuleEvent, state: RuleState) => string | undefined;
+  /**
+   * True for a purchase (the lifecycle numbers of the journey map, docs/api.md): an event named in the conversion
+   * stage's `events` whose `where` holds; when that stage lists no events, a page view matching its `urls` whose
+   * `where` holds. `nth`, `afterStage` and `returnAfter` only gate entering the stage: every such event is a purchase.
+   * Null when the conversion stage has neither events nor URLs: each entry into it then counts as a purchase.
+   */
+  isPurchase: ((e: RuleEvent) => boolean) | null;
 }
 
 const DECIMAL = /^\s*-?\d+(\.\d+)?\s*$/;
@@ -420,6 +427,21 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
   }
   const counting = config.stages.some((s) => (s.nth ?? 1) > 1);
 
+  const conv = config.stages.find((s) => s.name === config.conversion);
+  const convWhere = compileWhere(conv?.where);
+  let isPurchase: StageModel['isPurchase'] = null;
+  if (conv && hasItems(conv.events)) {
+    const names = new Set(conv.events);
+    isPurchase = (e) => e.type === 'event' && !!e.name && names.has(e.name) && (convWhere === null || convWhere(e));
+  } else if (conv && hasItems(conv.urls)) {
+    const matchers = conv.urls.map(globMatcher);
+    isPurchase = (e) => {
+      if (e.type !== 'page') return false;
+      const path = pathOf(e.url ?? undefined);
+      return path !== undefined && matchers.some((m) => m(path)) && (convWhere === null || convWhere(e));
+    };
+  }
+
   /** True when the rule's conditions hold for the event (its `urls`/`events` matched already). */
   const holds = (r: Rule, e: RuleEvent, s: RuleState): boolean =>
     (r.returnAfterMs === null || (s.returnGap !== null && s.returnGap >= r.returnAfterMs)) &&
@@ -442,6 +464,7 @@ export const compileStages = (config: Pick<SiteConfig, 'stages' | 'conversion'>)
     index,
     conversionIndex: index(config.conversion),
     counting,
+    isPurchase,
     stageOf: (e, s) => {
       if (e.type === 'vital' || e.type === 'feedback' || e.type === 'identify') return undefined;
       // An unknown explicit stage falls through to the rules.

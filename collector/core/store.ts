@@ -199,11 +199,41 @@ export interface ReportStore {
    * many journeys the cohort holds (that entered `since`). Read from the journeys, not the rollups.
    */
   conversionTimes(site: string, range: DateRange, since?: string): Promise<{ journeys: number; times: number[] }>;
+  /**
+   * Purchases and returns of the cohort's journeys (those folded with purchases counted, FOLD_VERSION 2), from
+   * `cohort_lifecycle` and the journeys of partial edge days (migration 0032).
+   */
+  lifecycleAggregates(site: string, range: DateRange): Promise<LifecycleAggregates>;
+  /**
+   * Cohort retention rows (migration 0032): per first-visit week (its Monday, `YYYY-MM-DD`, from `fromWeek` to
+   * `toWeek` inclusive) and week since (0 … `weeks`), the journeys with a session starting in that week.
+   */
+  retentionCounts(
+    site: string,
+    fromWeek: string,
+    toWeek: string,
+    weeks: number,
+  ): Promise<Array<{ week: string; offset: number; journeys: number }>>;
 }
 
 /** A conversion window: only journeys that converted within `withinMs` of their first visit count. */
 export interface ConversionWindow {
   withinMs: number;
+}
+
+export interface LifecycleAggregates {
+  /** Journeys with at least one purchase. */
+  customers: number;
+  /** Journeys with at least two purchases. */
+  repeatCustomers: number;
+  /** Purchases of the customers, in all. */
+  purchases: number;
+  /** Median (nearest-rank) ms from the first to the second purchase over repeat customers; null when none. */
+  medianToSecondPurchaseMs: number | null;
+  /** Converted journeys (of those counted here). */
+  converted: number;
+  /** Converted journeys with a session starting after the conversion. */
+  returned: number;
 }
 
 /** Privacy and ingest bounds: cardinality of names, counters of what was not stored as sent, tombstones, erasure. */

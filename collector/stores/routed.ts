@@ -252,6 +252,9 @@ export const createRoutedStore = (
     stageDetails: async (site, range, top) => (await of(site)).stageDetails(site, range, top),
     conversionCounts: async (site, range, window) => (await of(site)).conversionCounts(site, range, window),
     conversionTimes: async (site, range, since) => (await of(site)).conversionTimes(site, range, since),
+    lifecycleAggregates: async (site, range) => (await of(site)).lifecycleAggregates(site, range),
+    retentionCounts: async (site, fromWeek, toWeek, weeks) =>
+      (await of(site)).retentionCounts(site, fromWeek, toWeek, weeks),
     knownNames: async (site, kind, list) => (await of(site)).knownNames(site, kind, list),
     getCounters: async (site, fromDay, toDay) => (await of(site)).getCounters(site, fromDay, toDay),
     addCounters: async (site, counters) => (await of(site)).addCounters(site, counters),

@@ -75,7 +75,7 @@ describe.skipIf(!run)('teams in Chromium', () => {
     await owner.waitForURL(/\/sites\/demo\/map$/);
     expect(await owner.textContent('[data-testid=account-link]')).toContain('owner@teams.test');
     const tabs = await owner.locator('nav.nav a').allTextContents();
-    expect(tabs.map((t) => t.trim())).toEqual(['Journey map', 'Funnel', 'Visitors', 'Team', 'Settings']);
+    expect(tabs.map((t) => t.trim())).toEqual(['Journey map', 'Funnel', 'Retention', 'Visitors', 'Team', 'Settings']);
   });
 
   it('the owner makes a viewer invite and a share link on the team tab, each shown once', async () => {
@@ -103,7 +103,7 @@ describe.skipIf(!run)('teams in Chromium', () => {
     await viewer.click('[data-testid=create-account] button[type=submit]');
     await viewer.waitForURL(/\/sites\/demo\/map$/);
     const tabs = (await viewer.locator('nav.nav a').allTextContents()).map((t) => t.trim());
-    expect(tabs).toEqual(['Journey map', 'Funnel']);
+    expect(tabs).toEqual(['Journey map', 'Funnel', 'Retention']);
     expect(await viewer.locator('.stage-card, .big').count()).toBeGreaterThan(0);
     expect(await viewer.locator('a[href*="/visitors"]').count()).toBe(0);
     expect(await viewer.locator('[data-testid=export]').count()).toBe(0);

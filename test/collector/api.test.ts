@@ -8,6 +8,7 @@ import type {
   FunnelReport,
   JourneyMapReport,
   TimeToConvertReport,
+  RetentionReport,
   TouchesReport,
   VisitorDetail,
   CountersReport,
@@ -402,6 +403,49 @@ describe('reports', () => {
     expect(top1.stages[0]!.entryChannels).toHaveLength(1);
   });
 
+  it('journey map lifecycle numbers and cohort retention: purchases, repeat rate, time to the second purchase, returns', async () => {
+    t.clock.now = T0 + 10 * 24 * 60 * MIN;
+    const DAYM = 24 * 60;
+    // x buys twice (the second 8 days later, in a new session); y converts by the thank-you page only (no purchase
+    // event: not a customer, but converted); z only looks, and comes back a week later.
+    await t.collect(
+      batch('x', [
+        pg(0, '/'),
+        at(1, 'event', { name: 'purchase', url: 'https://shop.test/checkout' }),
+        pg(8 * DAYM, '/'),
+        at(8 * DAYM + 2, 'event', { name: 'order_completed', url: 'https://shop.test/checkout' }),
+      ]),
+    );
+    await t.collect(batch('y', [pg(0, '/'), pg(2, '/thank-you')]));
+    await t.collect(batch('z', [pg(0, '/'), pg(7 * DAYM, '/')]));
+    const m = await json<JourneyMapReport>(t.api('/api/sites/demo/journey-map'));
+    expect(m.lifecycle).toEqual({
+      customers: 1,
+      repeatCustomers: 1,
+      repeatPurchaseRate: 1,
+      medianToSecondPurchaseMs: (8 * DAYM + 1) * MIN,
+      purchases: 2,
+      purchasesPerCustomer: 2,
+      converted: 2,
+      returnedAfterConversion: 1,
+      returnRate: 0.5,
+    });
+    // T0 is Friday 2026-11-20: its ISO week starts Monday 2026-11-16; x and z come back in the next week (Nov 27/28);
+    // the clock (Monday Nov 30) is in week 2, so week 3 has not begun.
+    const r = await json<RetentionReport>(t.api('/api/sites/demo/retention?weeks=3'));
+    expect(r.weeks).toBe(3);
+    expect(r.cohorts).toEqual([
+      { week: '2026-11-16', journeys: 3, active: [3, 2, 0, null], share: [1, 2 / 3, 0, null] },
+    ]);
+    expect(r.average).toEqual([1, 2 / 3, 0, null]);
+    const later = await json<RetentionReport>(t.api('/api/sites/demo/retention?from=2026-11-23'));
+    expect(later.cohorts).toEqual([]);
+    expect(later.weeks).toBe(12);
+    expect((await t.api('/api/sites/demo/retention?weeks=0')).status).toBe(400);
+    expect((await t.api('/api/sites/demo/retention?weeks=53')).status).toBe(400);
+    expect((await t.api('/api/sites/demo/retention?from=soon')).status).toBe(400);
+  });
+
   it('touches: distribution of touches and sessions to conversion, overall and per first channel', async () => {
     await seed();
     await t.collect(batch('d', [pg(0, '/'), pg(40, '/checkout'), pg(41, '/thank-you')]));
@@ -532,7 +576,7 @@ describe('export', () => {
 
 describe('auth and errors', () => {
   it('every endpoint needs the token and answers 404 for unknown sites', async () => {
-    const paths = ['visitors', 'visitors/x', 'funnel', 'journey-map', 'touches', 'export', 'counters'];
+    const paths = ['visitors', 'visitors/x', 'funnel', 'journey-map', 'retention', 'touches', 'export', 'counters'];
     for (const p of paths) {
       expect((await t.app.request(`/api/sites/demo/${p}`)).status, p).toBe(401);
       expect((await t.api(`/api/sites/nope/${p}`)).status, p).toBe(404);

@@ -60,7 +60,8 @@ const freshDatabase = async () => {
 /** Everything the reports read, without write counters (`version`) and the sites' creation time. */
 const dump = (db: ReturnType<typeof openSqlite>) =>
   Object.fromEntries(
-    Object.keys(fixture.tables).map((t) => [
+    // With the rollups the fixture predates (migration 0032): journeys of the old fold count there only once refolded.
+    [...Object.keys(fixture.tables), 'cohort_lifecycle', 'cohort_retention'].map((t) => [
       t,
       (db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all() as Array<Record<string, unknown>>)
         .map(({ version: _v, created_at: _c, ...r }) => r)
@@ -83,7 +84,7 @@ describe('a database written before fold version 1', () => {
     expect(fixture.commit).toBe('145f653');
     const revisions = new Set(fixture.tables.journeys!.map((r) => r.revision));
     expect(revisions).toEqual(new Set([1, 3])); // the bare site revisions (demo 1, overlap 3)
-    expect(FOLD_VERSION).toBe(1);
+    expect(FOLD_VERSION).toBeGreaterThanOrEqual(1);
   });
 
   it('is refolded by maintenance in bounded chunks to exactly what ingesting it today gives', async () => {

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ingest } from '../../collector/core/ingest';
-import { funnel, journeyMap, touches, visitorDetail } from '../../collector/core/reports';
+import { funnel, journeyMap, lifecycle, retention, touches, visitorDetail } from '../../collector/core/reports';
 import { defaultSiteConfig } from '../../collector/core/stages';
 import { createSqlStore, type SqlConnector, type SqlValue } from '../../collector/stores/sql';
 import { openSqlite, sqliteConnector } from '../../collector/stores/sqlite';
@@ -22,6 +22,7 @@ const recording: SqlConnector = {
 };
 const store = createSqlStore(recording);
 const site = defaultSiteConfig('demo');
+const life = defaultSiteConfig('life');
 const T = Date.UTC(2026, 0, 1);
 
 const plan = (sql: string, params: readonly SqlValue[]) =>
@@ -38,6 +39,24 @@ beforeAll(async () => {
     }));
     const vital = { id: `v${v}lcp`, type: 'vital' as const, ts: T + v * 1000 + 1, name: 'LCP', value: 900 + v * 37.5 };
     await ingest(store, site, `v${v}`, [...events.slice(0, 2 + (v % 5)), vital], T + 86400_000);
+  }
+  // Another site whose customers buy again (the lifecycle numbers), days apart.
+  await store.putSite(life);
+  for (let v = 0; v < 30; v++) {
+    const t = T + v * 3 * 3600_000;
+    const buys = Array.from({ length: 1 + (v % 3) }, (_, i) => ({
+      id: `l${v}b${i}`,
+      type: 'event' as const,
+      ts: t + 60_000 + i * (v + 1) * 86400_000,
+      name: 'purchase',
+    }));
+    await ingest(
+      store,
+      life,
+      `l${v}`,
+      [{ id: `l${v}p`, type: 'page', ts: t, url: 'https://shop.test/' }, ...buys],
+      T + 90 * 86400_000,
+    );
   }
 });
 
@@ -107,7 +126,7 @@ describe('query plans', () => {
   it(
     'quantiles read one bucket of a covering index, located by the histogram rollup',
     withAndWithoutStats(() => {
-      const reads = log.filter((q) => /LIMIT 1 OFFSET/.test(q.sql));
+      const reads = log.filter((q) => /LIMIT 1 OFFSET/.test(q.sql) && !/second_purchase_ms/.test(q.sql));
       expect(reads.map((q) => q.sql.match(/SELECT (\w+) AS v/)?.[1]).sort()).toEqual(
         expect.arrayContaining(['to_next_ms', 'value']),
       );
@@ -123,6 +142,36 @@ describe('query plans', () => {
         expect(p, q.sql).toMatch(/^SEARCH cohort_values USING PRIMARY KEY \(site=\?/);
         expect(p, q.sql).not.toMatch(/TEMP B-TREE/);
       }
+    }),
+  );
+  it(
+    'lifecycle and retention: rollup key ranges, partial days by the cohort index, the median in one bucket',
+    withAndWithoutStats(async () => {
+      log = [];
+      const all = await lifecycle(store, life, {});
+      expect(all.repeatCustomers).toBe(20);
+      const part = await lifecycle(store, life, { from: T + 3600_000, to: T + 2 * 86400_000 + 3600_000 });
+      expect(part.customers).toBeGreaterThan(0);
+      expect((await retention(store, life, {}, 12, T + 90 * 86400_000)).cohorts.length).toBeGreaterThan(0);
+      for (const q of log) {
+        const p = plan(q.sql, q.params).join('\n');
+        expect(p, q.sql).not.toMatch(/^SCAN /m);
+        expect(q.sql).not.toMatch(/\bevents\b(?!_)/);
+        if (/FROM cohort_(lifecycle|retention)/.test(q.sql))
+          expect(p, q.sql).toMatch(
+            /^SEARCH cohort_(lifecycle|retention) USING PRIMARY KEY \(site=\?( AND (day|week)>\?)?/,
+          );
+        if (/FROM journeys/.test(q.sql) && /GROUP BY/.test(q.sql))
+          expect(p, q.sql).toMatch(
+            /SEARCH journeys USING INDEX journeys_by_cohort\w* \(site=\? AND first_seen>\? AND first_seen<\?\)/,
+          );
+      }
+      const reads = log.filter((q) => /LIMIT 1 OFFSET/.test(q.sql));
+      expect(reads.length).toBe(2);
+      for (const q of reads)
+        expect(plan(q.sql, q.params).join('\n'), q.sql).toMatch(
+          /SEARCH journeys USING COVERING INDEX journeys_second_purchase \(site=\? AND second_purchase_ms>\? AND second_purchase_ms<\?\)/,
+        );
     }),
   );
 });

@@ -135,3 +135,47 @@ describe('ingest keeps journeys identical under any arrival order and duplicates
 function j0() {
   return foldEvents(walk, opts);
 }
+
+describe('purchases (the lifecycle numbers)', () => {
+  const fold = (config: Parameters<typeof compileStages>[0], events: StoredEvent[]) =>
+    foldEvents(events, { model: compileStages(config), sessionTimeoutMs: 30 * 60_000 }).purchases;
+
+  it("counts every event of the conversion stage's events whose where holds, re-entry or not", () => {
+    const stages = [
+      { name: 'browse' },
+      { name: 'buy', events: ['purchase', 'order_completed'], where: { 'props.test': { exists: false } } },
+      { name: 'again', events: ['purchase'], nth: 2 },
+    ];
+    const got = fold({ stages, conversion: 'buy' }, [
+      e('a', 0, {}),
+      e('b', 1, { type: 'event', name: 'purchase', props: { test: true } }), // a test order: not a purchase
+      e('c', 2, { type: 'event', name: 'purchase' }),
+      e('d', 3, { type: 'event', name: 'order_completed' }), // still in `buy`: no entry, a purchase all the same
+      e('f', 900, { type: 'event', name: 'purchase' }), // a later session, whatever stage it enters
+      e('g', 901, { url: 'https://shop.test/thank-you' }),
+    ]);
+    expect(got).toEqual({ count: 3, at: [T + 2 * min, T + 3 * min] });
+  });
+
+  it('with a conversion stage of URLs only, its page views; with neither, each entry into it; none without', () => {
+    const urls = fold({ stages: [{ name: 'a' }, { name: 'done', urls: ['/thank-you*'] }], conversion: 'done' }, [
+      e('a', 0, {}),
+      e('b', 1, { url: 'https://shop.test/thank-you' }),
+      e('c', 2, { url: 'https://shop.test/thank-you?reload=1' }),
+      e('d', 3, { type: 'event', name: 'purchase' }),
+    ]);
+    expect(urls).toEqual({ count: 2, at: [T + min, T + 2 * min] });
+    const entries = fold({ stages: [{ name: 'a' }, { name: 'done' }], conversion: 'done' }, [
+      e('a', 0, {}),
+      e('b', 1, { type: 'stage', stage: 'done' }),
+      e('c', 2, { type: 'stage', stage: 'a' }),
+      e('d', 3, { type: 'stage', stage: 'done' }),
+    ]);
+    expect(entries).toEqual({ count: 2, at: [T + min, T + 3 * min] });
+    // The default model converts on the thank-you page too, but lists purchase events: the page is no purchase.
+    expect(fold(site, [e('a', 0, {}), e('b', 1, { url: 'https://shop.test/thank-you' })])).toEqual({
+      count: 0,
+      at: [],
+    });
+  });
+});

@@ -109,6 +109,8 @@ describe.skipIf(VISITORS <= 0)(`dashboard pages over ${VISITORS} visitors`, () =
     '/sites/demo/funnel',
     '/sites/demo/funnel?range=all',
     '/sites/demo/funnel?range=24h',
+    '/sites/demo/retention',
+    '/sites/demo/retention?range=all',
     '/sites/demo/visitors',
     '/sites/demo/visitors?stage=checkout&converted=false',
     '/sites/demo/visitors?channel=email&range=all',

@@ -205,19 +205,22 @@ describe('pages', () => {
     expect(res.headers.get('location')).toBe('/sites/demo/map');
   });
 
-  it.each(['map', 'funnel', 'visitors', 'settings'])('renders %s with CSP and no inline code', async (tab) => {
-    const res = await get(`/sites/demo/${tab}`, cookie);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('text/html');
-    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
-    const body = await res.text();
-    assertNoInline(body);
-    const { 'dashboard.css': css, 'dashboard.js': js } = manifest();
-    expect(css).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.css$/);
-    expect(js).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.js$/);
-    expect(body).toContain(`<link rel="stylesheet" href="${css}"/>`);
-    expect(body).toContain(`<script src="${js}" defer=""></script>`);
-  });
+  it.each(['map', 'funnel', 'retention', 'visitors', 'settings'])(
+    'renders %s with CSP and no inline code',
+    async (tab) => {
+      const res = await get(`/sites/demo/${tab}`, cookie);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/html');
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+      const body = await res.text();
+      assertNoInline(body);
+      const { 'dashboard.css': css, 'dashboard.js': js } = manifest();
+      expect(css).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.css$/);
+      expect(js).toMatch(/^\/assets\/dashboard\.[0-9a-f]{8}\.js$/);
+      expect(body).toContain(`<link rel="stylesheet" href="${css}"/>`);
+      expect(body).toContain(`<script src="${js}" defer=""></script>`);
+    },
+  );
 
   it('draws the journey map from the reports', async () => {
     const body = await (await get('/sites/demo/map?range=all', cookie)).text();
@@ -225,6 +228,16 @@ describe('pages', () => {
     expect(body).toContain('stepped back to cart');
     expect(body).toContain('LCP 5.10 s');
     expect(body).toMatch(/class="badge poor"[^>]*>LCP/);
+    // The lifecycle numbers in the conversion column (the last one here): v1 bought once and has not come back.
+    expect(body).toContain('data-testid="lifecycle-purchases"');
+    expect(body).toContain('1</span> customers');
+    expect(body).toContain('returned after converting: <span class="n">0%</span>');
+  });
+
+  it('draws the cohort retention table', async () => {
+    const body = await (await get('/sites/demo/retention?range=all', cookie)).text();
+    expect(body).toContain('data-testid="cohort-retention"');
+    expect(body).toMatch(/<td class="h h5" data-k="0" title="2 of 2 journeys">100%<\/td>/);
   });
 
   it('draws the funnel with back-steps and the touches table', async () => {

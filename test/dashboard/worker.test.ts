@@ -78,6 +78,15 @@ describe('the dashboard on workerd + D1', () => {
     expect(body).not.toContain('<img src=x');
   });
 
+  it('serves the retention tab from the D1 rollup', async () => {
+    const res = await get('/sites/demo/retention?range=all');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const body = await res.text();
+    expect(body).toContain('data-testid="cohort-retention"');
+    expect(body).toMatch(/data-k="0" title="(\d+) of \1 journeys">100%</);
+  });
+
   it('serves the stylesheet and script', async () => {
     expect((await get('/assets/dashboard.css')).headers.get('content-type')).toContain('text/css');
     expect((await get('/assets/dashboard.js')).headers.get('content-type')).toContain('javascript');

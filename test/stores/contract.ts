@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { foldOptions, ingest, toStoredEvent } from '../../collector/core/ingest';
 import { foldEvents, type StoredEvent } from '../../collector/core/journey';
 import type { WireEvent } from '../../collector/core/protocol';
-import { defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
+import { lifecycle, retention } from '../../collector/core/reports';
+import { applyTemplate, defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
 import {
   BadCursorError,
   ConflictError,
@@ -502,6 +503,134 @@ export const storeContract = (driver: string, open: StoreFactory) => {
       expect(seen).toEqual(['u:zed', 'ab1', 'a_1']);
       await expect(store.listVisitors('shop', { limit: 2, cursor: 'bogus' })).rejects.toBeInstanceOf(BadCursorError);
     });
+
+    it('lifecycle numbers and cohort retention equal a brute force over the generated journeys, through late events and erasure', async () => {
+      const { store } = await open();
+      const site = applyTemplate(defaultSiteConfig('life'), 'post-purchase');
+      await store.putSite(site);
+      const H = 3600_000;
+      const DAY = 24 * H;
+      const NOW = T0 + 60 * DAY;
+      // Visitors arriving every 18 hours over 15 days: browsers, buyers, repeat buyers, returners.
+      const gen = new Map<string, WireEvent[]>();
+      for (let v = 0; v < 20; v++) {
+        const s0 = T0 + v * 18 * H + v * 1000;
+        const list: WireEvent[] = [];
+        const ev = (dt: number, fields: Partial<WireEvent>) =>
+          list.push({ id: `l${v}-${list.length}`, type: 'page', ts: s0 + dt, ...fields });
+        ev(0, { url: url('/') });
+        if (v % 5 !== 0) ev(2 * 60_000, { url: url('/products/mug') });
+        if (v % 5 >= 2) ev(4 * 60_000, { type: 'event', name: 'purchase' });
+        if (v % 5 >= 3) ev((1 + (v % 7)) * DAY + v * 60_000, { type: 'event', name: 'order_completed' });
+        if (v % 5 === 4) {
+          ev(9 * DAY, { url: url('/orders/1') });
+          ev(10 * DAY, { type: 'event', name: 'purchase' });
+        }
+        if (v % 4 === 1) ev(7 * DAY + 3 * H, { url: url('/') });
+        if (v % 6 === 1) ev(21 * DAY, { url: url('/') });
+        if (v % 7 === 3) ev(2 * 60_000 + 30_000, { type: 'event', name: 'purchase' }); // same session, before the other
+        gen.set(`l${v}`, list);
+      }
+      // Late events: each journey arrives newest half first, then the older half (a refold each).
+      for (const [visitor, list] of gen) {
+        const half = Math.ceil(list.length / 2);
+        const sorted = [...list].sort((a, b) => a.ts - b.ts);
+        await ingest(store, site, visitor, sorted.slice(half), NOW);
+        if (half > 0) await ingest(store, site, visitor, sorted.slice(0, half), NOW);
+      }
+
+      /** The numbers straight from the generated events: sessions split at 30 minutes of inactivity. */
+      const truth = (range: { from?: number; to?: number }) => {
+        let customers = 0;
+        let repeat = 0;
+        let purchases = 0;
+        let converted = 0;
+        let returned = 0;
+        const seconds: number[] = [];
+        for (const list of gen.values()) {
+          const sorted = [...list].sort((a, b) => a.ts - b.ts);
+          const first = sorted[0]!.ts;
+          if ((range.from !== undefined && first < range.from) || (range.to !== undefined && first > range.to))
+            continue;
+          const buys = sorted.filter((e) => e.type === 'event').map((e) => e.ts);
+          const starts = sorted.filter((e, i) => i === 0 || e.ts - sorted[i - 1]!.ts > 30 * 60_000).map((e) => e.ts);
+          if (buys.length > 0) {
+            customers++;
+            converted++;
+            purchases += buys.length;
+            if (starts.some((t) => t > buys[0]!)) returned++;
+          }
+          if (buys.length > 1) {
+            repeat++;
+            seconds.push(buys[1]! - buys[0]!);
+          }
+        }
+        seconds.sort((a, b) => a - b);
+        return {
+          customers,
+          repeatCustomers: repeat,
+          repeatPurchaseRate: customers ? repeat / customers : null,
+          medianToSecondPurchaseMs: seconds.length ? seconds[Math.ceil(seconds.length / 2) - 1]! : null,
+          purchases,
+          purchasesPerCustomer: customers ? purchases / customers : null,
+          converted,
+          returnedAfterConversion: returned,
+          returnRate: converted ? returned / converted : null,
+        };
+      };
+      const week = (t: number) => Math.floor((Math.floor(t / DAY) + 3) / 7);
+      const retentionTruth = () => {
+        const cohorts = new Map<number, { journeys: number; active: number[] }>();
+        for (const list of gen.values()) {
+          const sorted = [...list].sort((a, b) => a.ts - b.ts);
+          const w0 = week(sorted[0]!.ts);
+          const c = cohorts.get(w0) ?? { journeys: 0, active: new Array<number>(13).fill(0) };
+          cohorts.set(w0, c);
+          c.journeys++;
+          const ks = new Set(
+            sorted.filter((e, i) => i === 0 || e.ts - sorted[i - 1]!.ts > 30 * 60_000).map((e) => week(e.ts) - w0),
+          );
+          for (const k of ks) if (k <= 12) c.active[k]!++;
+        }
+        return [...cohorts]
+          .sort(([a], [b]) => a - b)
+          .map(([w, c]) => ({
+            week: new Date((w * 7 - 3) * DAY).toISOString().slice(0, 10),
+            journeys: c.journeys,
+            active: c.active.map((n, k) => (w + k <= week(NOW) ? n : null)),
+          }));
+      };
+      const check = async (label: string) => {
+        for (const r of [
+          {},
+          { from: T0 + 3 * H, to: T0 + 53 * H },
+          { from: T0 + 24 * H, to: T0 + 7 * DAY - 1 },
+          { from: T0 + 5 * DAY + 13 * H },
+          { to: T0 + 9 * DAY + 7 * H },
+        ]) {
+          expect(await lifecycle(store, site, r), `${label} ${JSON.stringify(r)}`).toEqual(truth(r));
+        }
+        const got = await retention(store, site, {}, 12, NOW);
+        expect(
+          got.cohorts.map((c) => ({ week: c.week, journeys: c.journeys, active: c.active })),
+          label,
+        ).toEqual(retentionTruth());
+        // A range selects the ISO weeks it overlaps.
+        const one = await retention(store, site, { from: T0 + 4 * DAY, to: T0 + 4 * DAY + H }, 12, NOW);
+        expect(one.cohorts.map((c) => c.week)).toEqual(['2026-11-23']);
+      };
+      const sample = truth({});
+      expect(sample.repeatCustomers).toBeGreaterThan(5);
+      expect(sample.returnedAfterConversion).toBeGreaterThan(5);
+      await check('after late events');
+
+      // Erasure takes a journey out of both rollups.
+      for (const v of ['l4', 'l9', 'l13']) {
+        await store.erase('life', v, [v], [`hash-${v}`], NOW);
+        gen.delete(v);
+      }
+      await check('after erasure');
+    }, 120_000); // about 50 commits and 24 report reads: seconds on SQLite, longer on a busy local D1
 
     it('two isolates folding the same journey at once lose no event', async () => {
       const handle = await open();

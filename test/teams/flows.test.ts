@@ -327,7 +327,7 @@ describe('share links', () => {
   it('show the journey map and funnel signed out: aggregates only, noindex, no referrer, nothing else reachable', async () => {
     const t = await makeTeam();
     const base = `/share/${t.ids.shareSecret}`;
-    for (const path of [base, `${base}/funnel`]) {
+    for (const path of [base, `${base}/funnel`, `${base}/retention`]) {
       const res = await t.get(path);
       expect(res.status, path).toBe(200);
       expect(res.headers.get('x-robots-tag')).toBe('noindex, nofollow');

@@ -60,6 +60,7 @@ const API: RouteCase[] = [
   { method: 'GET', route: '/api/sites/:site/time-to-convert', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/counters', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/journey-map', need: { site: 'reports.read' }, ok: 200 },
+  { method: 'GET', route: '/api/sites/:site/retention', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/api/sites/:site/export', need: { site: 'export' }, ok: 200 },
   {
     method: 'POST',
@@ -206,6 +207,7 @@ const DASHBOARD: RouteCase[] = [
   { method: 'GET', route: '/sites/:site', need: 'signed-in', ok: 303 },
   { method: 'GET', route: '/sites/:site/map', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/sites/:site/funnel', need: { site: 'reports.read' }, ok: 200 },
+  { method: 'GET', route: '/sites/:site/retention', need: { site: 'reports.read' }, ok: 200 },
   { method: 'GET', route: '/sites/:site/visitors', need: { site: 'visitors.read' }, ok: 200 },
   {
     method: 'GET',
@@ -375,6 +377,7 @@ const PUBLIC = new Set([
   'POST /invite/:secret',
   'GET /share/:secret',
   'GET /share/:secret/funnel',
+  'GET /share/:secret/retention',
   'POST /share/:secret',
   'GET /demo',
   'GET /demo/*',

@@ -95,7 +95,8 @@ const dashboard = async (base: string, cookie: string, path: string) => {
 const everything = async (base: string): Promise<string[]> => {
   const all = 'from=2000-01-01&to=2100-01-01';
   const out: string[] = [];
-  for (const report of ['funnel', 'touches', 'counters']) out.push(await api(base, `/api/sites/demo/${report}?${all}`));
+  for (const report of ['funnel', 'touches', 'counters', 'retention'])
+    out.push(await api(base, `/api/sites/demo/${report}?${all}`));
   out.push(await api(base, `/api/sites/demo/journey-map?${all}&top=10`));
   const visitors: string[] = [];
   let cursor = '';
@@ -116,7 +117,7 @@ const everything = async (base: string): Promise<string[]> => {
     await api(base, `/api/sites/demo/export?format=csv`),
   );
   const cookie = await signIn(base);
-  for (const page of ['map?range=all', 'funnel?range=all', 'visitors?range=all'])
+  for (const page of ['map?range=all', 'funnel?range=all', 'retention?range=all', 'visitors?range=all'])
     out.push(await dashboard(base, cookie, `/sites/demo/${page}`));
   out.push(await dashboard(base, cookie, `/sites/demo/visitors/${encodeURIComponent(visitors[0] ?? '')}`));
   return out;

@@ -10,11 +10,12 @@ import type { DashboardAssets } from './assets';
 import { qs, type Html } from './format';
 import type { Range } from './range';
 
-export type Tab = 'map' | 'funnel' | 'visitors' | 'team' | 'settings';
+export type Tab = 'map' | 'funnel' | 'retention' | 'visitors' | 'team' | 'settings';
 
 export const TABS: Array<[Tab, string]> = [
   ['map', 'Journey map'],
   ['funnel', 'Funnel'],
+  ['retention', 'Retention'],
   ['visitors', 'Visitors'],
   ['team', 'Team'],
   ['settings', 'Settings'],

@@ -5,10 +5,10 @@
  */
 import { Hono } from 'hono';
 import { jsonBody, searchParams, withSite, type ApiEnv } from '../http';
-import type { VisitorsPage } from '../reports';
 import { eraseVisitor } from '../services/erasure';
 import { exportSite } from '../services/export';
-import { RANGE_REPORTS, readJourneyMap } from '../services/reports';
+import { DEFAULT_RETENTION_WEEKS, MAX_RETENTION_WEEKS, type VisitorsPage } from '../reports';
+import { RANGE_REPORTS, readJourneyMap, readRetention } from '../services/reports';
 import { createSite, listSitesFor, siteAnswer, updateSite } from '../services/sites';
 import { applySiteTemplate, listTemplates } from '../services/templates';
 import { getVisitor, listVisitors } from '../services/visitors';
@@ -70,6 +70,13 @@ export const apiRoutes = () => {
     const range = parseRange(p);
     const top = parseIntParam(p, 'top', 10, 1, 50);
     return c.json(await readJourneyMap(c.var.actor, c.var.store, c.var.site, range, top));
+  });
+
+  r.get('/sites/:site/retention', withSite, async (c) => {
+    const p = searchParams(c);
+    const range = parseRange(p);
+    const weeks = parseIntParam(p, 'weeks', DEFAULT_RETENTION_WEEKS, 1, MAX_RETENTION_WEEKS);
+    return c.json(await readRetention(c.var.actor, c.var.store, c.var.site, range, weeks, c.var.now()));
   });
 
   // ----- export -----

@@ -9,11 +9,13 @@ import {
   funnelAndMap,
   journeyMap,
   timeToConvert,
+  retention,
   touches,
   type CountersReport,
   type FunnelReport,
   type JourneyMapReport,
   type TimeToConvertReport,
+  type RetentionReport,
   type TouchesReport,
 } from '../reports';
 import type { SiteConfig } from '../stages';
@@ -57,6 +59,19 @@ export const readJourneyMap = (
 ): Promise<JourneyMapReport> => {
   authorize(actor, site.id, 'reports.read');
   return journeyMap(store, site, range, top);
+};
+
+/** Cohort retention by first-visit week (the API's `retention` and the dashboard's retention tab). */
+export const readRetention = (
+  actor: Actor,
+  store: Store,
+  site: SiteConfig,
+  range: DateRange,
+  weeks: number,
+  now: number,
+): Promise<RetentionReport> => {
+  authorize(actor, site.id, 'reports.read');
+  return retention(store, site, range, weeks, now);
 };
 
 /** The funnel and the journey map together (the map tab and the shared map). */

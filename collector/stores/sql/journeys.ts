@@ -5,7 +5,7 @@
  */
 import { JOURNEY_VERSION, transitions, type Journey } from '../../core/journey';
 import type { JourneyRecord } from '../../core/store';
-import { rollupStatements } from './rollups';
+import { lifecycleOf, rollupStatements } from './rollups';
 import { chunks, join, list, query, raw, sql, type Sql, type SqlConnector, type SqlValue } from './shared';
 
 /** One derived row of a journey: its table, primary key and full insert. */
@@ -95,22 +95,25 @@ const deleteRow = (r: DerivedRow): Sql => {
  */
 export const writeJourney = (site: string, r: JourneyRecord): Sql[] => {
   const j = r.journey;
+  const life = lifecycleOf(j);
   const out: Sql[] = [
     sql`INSERT INTO journeys (site, key, version, visitor, visitor_count, user_id, current_stage, furthest_stage, converted,
          converted_at, first_seen, last_seen, first_channel, last_channel, touches, sessions, state, revision,
-         conv_touches, conv_sessions, device)
+         conv_touches, conv_sessions, device, purchases, second_purchase_ms, returned)
        VALUES (${site}, ${r.key}, ${r.version}, ${j.visitors[0] ?? r.key}, ${j.visitors.length}, ${j.userId},
          ${j.current}, ${j.furthest}, ${j.converted ? 1 : 0}, ${j.converted?.at}, ${j.firstSeen}, ${j.lastSeen},
          ${j.firstChannel}, ${j.lastChannel}, ${j.touches}, ${j.sessions.length}, ${JSON.stringify(j)},
          ${r.revision ?? 0}, ${j.converted?.touches}, ${j.converted?.sessions},
-         ${j.sessions[j.sessions.length - 1]?.device})
+         ${j.sessions[j.sessions.length - 1]?.device}, ${life?.purchases}, ${life?.secondMs},
+         ${life ? (life.returned ? 1 : 0) : null})
        ON CONFLICT (site, key) DO UPDATE SET version = excluded.version, visitor = excluded.visitor,
          visitor_count = excluded.visitor_count, user_id = excluded.user_id, current_stage = excluded.current_stage,
          furthest_stage = excluded.furthest_stage, converted = excluded.converted, converted_at = excluded.converted_at,
          first_seen = excluded.first_seen, last_seen = excluded.last_seen, first_channel = excluded.first_channel,
          last_channel = excluded.last_channel, touches = excluded.touches, sessions = excluded.sessions,
          state = excluded.state, revision = excluded.revision, conv_touches = excluded.conv_touches,
-         conv_sessions = excluded.conv_sessions, device = excluded.device`,
+         conv_sessions = excluded.conv_sessions, device = excluded.device, purchases = excluded.purchases,
+         second_purchase_ms = excluded.second_purchase_ms, returned = excluded.returned`,
   ];
   out.push(...rollupStatements(site, r.previous, j));
   const next = derivedRows(site, r.key, j);

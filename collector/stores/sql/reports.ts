@@ -416,4 +416,72 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
     );
     return { journeys: count?.n ?? 0, times: rows.map((r) => r.t) };
   },
+
+  async lifecycleAggregates(site, range) {
+    type Row = { purchases: number; bucket: number; converted: number; returned: number; n: number };
+    const rows = await both(
+      splitRange(range),
+      (d) =>
+        query<Row>(
+          db,
+          sql`SELECT purchases, second_bucket AS bucket, converted, returned, SUM(n) AS n FROM cohort_lifecycle
+           WHERE site = ${site}${d} GROUP BY purchases, second_bucket, converted, returned`,
+        ),
+      (r) =>
+        query<Row>(
+          db,
+          sql`SELECT purchases, COALESCE(${raw(bucketSql('second_purchase_ms'))}, -2) AS bucket, converted, returned,
+             COUNT(*) AS n
+           FROM journeys WHERE site = ${site}${r} AND purchases IS NOT NULL AND (purchases > 0 OR converted = 1)
+           GROUP BY 1, 2, 3, 4`,
+        ),
+      'first_seen',
+    );
+    let customers = 0;
+    let repeatCustomers = 0;
+    let purchases = 0;
+    let converted = 0;
+    let returned = 0;
+    const hist = new Map<number, number>();
+    for (const r of rows) {
+      if (r.n === 0) continue;
+      if (r.purchases > 0) customers += r.n;
+      if (r.purchases > 1) repeatCustomers += r.n;
+      purchases += r.purchases * r.n;
+      if (r.converted) converted += r.n;
+      if (r.returned) returned += r.n;
+      if (r.bucket !== -2) hist.set(r.bucket, (hist.get(r.bucket) ?? 0) + r.n);
+    }
+    // The median time to the second purchase: the ⌈n/2⌉-th value, read inside its bucket from the sorted index.
+    let medianToSecondPurchaseMs: number | null = null;
+    if (repeatCustomers > 0) {
+      const k = Math.ceil(repeatCustomers / 2);
+      const buckets = sortedHistogram(hist);
+      const at = buckets.reduce((t, [, n]) => t + n, 0) === repeatCustomers ? atRank(buckets, k) : null;
+      const sc = within('first_seen', range);
+      let q: Sql;
+      if (at) {
+        const { lo, hi } = bucketRange(at.value);
+        q = sql`SELECT second_purchase_ms AS v FROM journeys WHERE site = ${site}
+          ${lo === null ? empty : sql` AND second_purchase_ms >= ${lo}`}${hi === null ? empty : sql` AND second_purchase_ms < ${hi}`}${sc}
+          ORDER BY second_purchase_ms LIMIT 1 OFFSET ${k - at.before - 1}`;
+      } else {
+        q = sql`SELECT second_purchase_ms AS v FROM journeys WHERE site = ${site} AND second_purchase_ms IS NOT NULL${sc}
+          ORDER BY second_purchase_ms LIMIT 1 OFFSET ${k - 1}`;
+      }
+      const [row] = await query<{ v: number }>(db, q);
+      medianToSecondPurchaseMs = row?.v ?? null;
+    }
+    return { customers, repeatCustomers, purchases, medianToSecondPurchaseMs, converted, returned };
+  },
+
+  async retentionCounts(site, fromWeek, toWeek, weeks) {
+    const rows = await query<{ week: string; offset: number; journeys: number }>(
+      db,
+      sql`SELECT week, week_offset AS "offset", n AS journeys FROM cohort_retention
+       WHERE site = ${site} AND week >= ${fromWeek} AND week <= ${toWeek} AND week_offset <= ${weeks} AND n <> 0
+       ORDER BY week, week_offset`,
+    );
+    return rows;
+  },
 });

@@ -61,6 +61,50 @@ export const bucketRange = (b: number): { lo: number | null; hi: number | null }
   hi: b >= TOP_BUCKET ? null : firstOfBucket(b + 1),
 });
 
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+
+/** Weeks since the first-visit week the cohort retention rollup counts (0 … MAX_RETENTION_WEEKS). */
+export const MAX_RETENTION_WEEKS = 52;
+
+/** The ISO week (UTC) of a time, as the number of whole weeks since the Monday 1969-12-29. */
+export const weekIndex = (ms: number): number => Math.floor((Math.floor(ms / DAY_MS) + 3) / 7);
+
+/** The Monday (UTC, `YYYY-MM-DD`) starting week `weekIndex`. */
+export const weekDay = (week: number): string => dayOf(week * WEEK_MS - 3 * DAY_MS);
+
+/**
+ * A journey's lifecycle numbers (the journeys columns and `cohort_lifecycle` of migration 0032): null for a journey
+ * folded before purchases were counted (FOLD_VERSION 2), which counts nowhere until it is refolded.
+ */
+export const lifecycleOf = (
+  j: Journey,
+): { purchases: number; secondMs: number | null; converted: boolean; returned: boolean } | null => {
+  const p = j.purchases;
+  if (!p) return null;
+  const [first, second] = p.at;
+  const conv = j.converted;
+  return {
+    purchases: p.count,
+    secondMs: first !== undefined && second !== undefined ? second - first : null,
+    converted: conv !== null,
+    returned: conv !== null && j.sessions.some((s) => s.start > conv.at),
+  };
+};
+
+/** The weeks since its first-visit week in which a journey started a session (each once, ascending, ≤ 52). */
+export const activeWeeks = (j: Journey): number[] => {
+  const first = j.sessions[0];
+  if (!first) return [];
+  const w0 = weekIndex(first.start);
+  const out: number[] = [];
+  for (const s of j.sessions) {
+    const k = weekIndex(s.start) - w0;
+    if (k <= MAX_RETENTION_WEEKS && out[out.length - 1] !== k) out.push(k);
+  }
+  return out;
+};
+
 /** What one journey adds to the rollups. */
 export const contributions = (site: string, j: Journey): Contribution[] => {
   if (j.events === 0) return [];
@@ -126,6 +170,26 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
       key: { site, day, from_stage: t.from, to_stage: t.to },
       add: { journeys: 1, count: t.count },
     });
+  }
+  const life = lifecycleOf(j);
+  if (life && (life.purchases > 0 || life.converted)) {
+    out.push({
+      table: 'cohort_lifecycle',
+      key: {
+        site,
+        day,
+        purchases: life.purchases,
+        second_bucket: life.secondMs === null ? -2 : valueBucket(life.secondMs),
+        converted: life.converted ? 1 : 0,
+        returned: life.returned ? 1 : 0,
+      },
+      add: { n: 1 },
+    });
+  }
+  if (life) {
+    const week = weekDay(weekIndex(j.sessions[0]?.start ?? 0));
+    for (const k of activeWeeks(j))
+      out.push({ table: 'cohort_retention', key: { site, week, week_offset: k }, add: { n: 1 } });
   }
   return out;
 };

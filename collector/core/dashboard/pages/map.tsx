@@ -181,6 +181,47 @@ export const MapPage = ({ siteId, fun, map, rangeQuery, linkVisitors }: MapPageP
     ));
   };
 
+  // Lifecycle numbers in the post-purchase columns: purchases in the conversion stage's column, returns in the next
+  // one (both in the conversion column when it is the last).
+  const life = map.lifecycle;
+  const conv = map.stages.findIndex((s) => s.stage === fun.conversionStage);
+  const purchaseNumbers = (
+    <>
+      <div>
+        <span class="n">{num(life.customers)}</span> customers ·{' '}
+        <span class="n">{life.purchasesPerCustomer === null ? '–' : life.purchasesPerCustomer.toFixed(2)}</span>{' '}
+        purchases each
+      </div>
+      <div>
+        repeat purchase: <span class="n">{pct(life.repeatCustomers, life.customers)}</span>{' '}
+        <span class="muted small">({num(life.repeatCustomers)})</span>
+      </div>
+      <div>
+        median to 2nd purchase: <span class="n">{duration(life.medianToSecondPurchaseMs)}</span>
+      </div>
+    </>
+  );
+  const returnNumbers = (
+    <div>
+      returned after converting: <span class="n">{pct(life.returnedAfterConversion, life.converted)}</span>{' '}
+      <span class="muted small">
+        ({num(life.returnedAfterConversion)} of {num(life.converted)})
+      </span>
+    </div>
+  );
+  const lifecycleCell: CellRender = (_, i) => {
+    if (conv < 0 || i < conv) return none();
+    const here = i === conv;
+    const returns = i === conv + 1 || (here && conv === n - 1);
+    if (!here && !returns) return none();
+    return (
+      <div class="lifecycle" data-testid={here ? 'lifecycle-purchases' : 'lifecycle-returns'}>
+        {here ? purchaseNumbers : null}
+        {returns ? returnNumbers : null}
+      </div>
+    );
+  };
+
   const touchpoints: CellRender = (s) => {
     const pages = s.topPages.slice(0, TOP);
     const events = s.topEvents.filter((e) => !isAbandon(e.name)).slice(0, TOP);
@@ -225,6 +266,10 @@ export const MapPage = ({ siteId, fun, map, rangeQuery, linkVisitors }: MapPageP
           <div class="l">conversion rate</div>
         </div>
         <div class="kpi">
+          <div class="v">{pct(life.repeatCustomers, life.customers)}</div>
+          <div class="l">repeat-purchase rate</div>
+        </div>
+        <div class="kpi">
           <div class="v">{num(backJourneys)}</div>
           <div class="l">journeys with back-steps</div>
         </div>
@@ -246,6 +291,7 @@ export const MapPage = ({ siteId, fun, map, rangeQuery, linkVisitors }: MapPageP
           </div>
           <Row label="Web vitals (p75)" map={map} render={(s) => <StageVitals vitals={s.vitals} />} />
           <Row label="Pain points" map={map} render={(s) => <PainPoints s={s} backSteps={backSteps} />} />
+          <Row label="After the purchase: repeat purchases and returns" map={map} render={lifecycleCell} />
         </div>
       </div>
     </>

@@ -25,6 +25,7 @@ import { dashboardAssetRoutes, withAssets } from './assets';
 import { funnelRoutes } from './funnel';
 import { inviteRoutes } from './invite';
 import { mapRoutes } from './map';
+import { retentionRoutes } from './retention';
 import type { SignedInEnv } from './page';
 import { settingsRoutes } from './settings';
 import { shareRoutes } from './share';
@@ -46,7 +47,7 @@ export const DASHBOARD_CSP = {
   frameAncestors: ["'none'"],
 };
 
-const TABS: readonly Tab[] = ['map', 'funnel', 'visitors', 'team', 'settings'];
+const TABS: readonly Tab[] = ['map', 'funnel', 'retention', 'visitors', 'team', 'settings'];
 
 export const dashboardRoutes = (
   options: Pick<AppOptions, 'getAdminToken' | 'clientIp' | 'asset' | 'sessions' | 'shareRateLimit'>,
@@ -118,6 +119,7 @@ export const dashboardRoutes = (
   // ----- one module per tab -----
   r.route('/', mapRoutes());
   r.route('/', funnelRoutes());
+  r.route('/', retentionRoutes());
   r.route('/', visitorRoutes());
   r.route('/', teamRoutes());
   r.route('/', settingsRoutes());

@@ -38,6 +38,7 @@ export type PageContext = Context<PageEnv>;
 export const TAB_ACTIONS: Record<Tab, Action> = {
   map: 'reports.read',
   funnel: 'reports.read',
+  retention: 'reports.read',
   visitors: 'visitors.read',
   team: 'members.invite',
   settings: 'settings.read',

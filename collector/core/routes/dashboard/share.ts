@@ -28,7 +28,7 @@ export const SHARE_COOKIE_HOURS = 12;
 const COOKIE = 'cjm_share';
 
 /** Labels of the shared tabs. */
-const LABELS: Record<ReportTab, string> = { map: 'Journey map', funnel: 'Funnel' };
+const LABELS: Record<ReportTab, string> = { map: 'Journey map', funnel: 'Funnel', retention: 'Retention' };
 
 type ShareEnv = DashboardEnv & FormEnv;
 
@@ -83,7 +83,7 @@ export const shareRoutes = (
     await c.var.store.touchShareLink(link.id, c.var.now());
     const actor: Actor = { kind: 'share', site: site.id, link: link.id };
     const range = parseRange(new URL(c.req.url).searchParams, c.var.now());
-    const v = await REPORT_VIEWS[tab]({ actor, store: c.var.store, site, range });
+    const v = await REPORT_VIEWS[tab]({ actor, store: c.var.store, site, range, now: c.var.now });
     const path = tab === 'map' ? base : `${base}/${tab}`;
     return c.html(
       sharePage({

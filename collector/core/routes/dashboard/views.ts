@@ -9,8 +9,10 @@ import { h, type Html } from '../../dashboard/format';
 import { emptyState } from '../../dashboard/layout';
 import { funnelPage } from '../../dashboard/pages/funnel';
 import { mapPage } from '../../dashboard/pages/map';
+import { retentionPage } from '../../dashboard/pages/retention';
 import type { Range } from '../../dashboard/range';
-import { readFunnelAndMap, readFunnelAndTouches } from '../../services/reports';
+import { DEFAULT_RETENTION_WEEKS } from '../../reports';
+import { readFunnelAndMap, readFunnelAndTouches, readRetention } from '../../services/reports';
 import type { SiteConfig } from '../../stages';
 import type { Store } from '../../store';
 import { dateRange } from './page';
@@ -20,6 +22,7 @@ export interface ViewInput {
   store: Store;
   site: SiteConfig;
   range: Range;
+  now: () => number;
 }
 
 export interface ReportView {
@@ -52,6 +55,17 @@ export const REPORT_VIEWS = {
         funnel.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
           : funnelPage(funnel, touches, timeToConvert),
+    };
+  },
+  retention: async ({ actor, store, site, range, now }: ViewInput): Promise<ReportView> => {
+    const report = await readRetention(actor, store, site, dateRange(range), DEFAULT_RETENTION_WEEKS, now());
+    return {
+      title: 'Retention',
+      sub: h`<p class="muted small">Weekly cohorts by first visit in the ${range.label} · share active each week since · weeks in UTC</p>`,
+      body:
+        report.cohorts.length === 0
+          ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
+          : retentionPage(report),
     };
   },
 } as const satisfies Record<string, (input: ViewInput) => Promise<ReportView>>;
