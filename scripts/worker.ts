@@ -94,7 +94,8 @@ export const openLocalD1 = async (
   mkdirSync(persistTo, { recursive: true });
   for (let attempt = 1; ; attempt++) {
     const proxy = await getPlatformProxy<Record<string, D1Database>>({
-      configPath: extra.length ? localConfig(persistTo, { assets: true, databases: extra }) : WRANGLER_TOML,
+      // Without the queue tables: only the D1 bindings are used here.
+      configPath: localConfig(persistTo, { assets: true, databases: extra }),
       persist: { path: join(persistTo, 'v3') },
     });
     try {
@@ -119,13 +120,18 @@ export const openLocalD1 = async (
 
 /**
  * wrangler.toml for a local run, written into `dir` (paths made absolute): without its `[assets]` table when
- * `assets` is false, and with one more `[[d1_databases]]` entry per name of `databases`.
+ * `assets` is false, without its `[[queues.*]]` tables (the `INGEST` queue) unless `queue` is true, and with one more
+ * `[[d1_databases]]` entry per name of `databases`.
  */
-export const localConfig = (dir: string, o: { assets: boolean; databases?: readonly string[] }): string => {
+export const localConfig = (
+  dir: string,
+  o: { assets: boolean; databases?: readonly string[]; queue?: boolean },
+): string => {
   const lines: string[] = [];
   let skipping = false;
   for (const line of readFileSync(WRANGLER_TOML, 'utf8').split('\n')) {
-    if (/^\s*\[/.test(line)) skipping = !o.assets && /^\s*\[assets\]/.test(line);
+    if (/^\s*\[/.test(line))
+      skipping = (!o.assets && /^\s*\[assets\]/.test(line)) || (!o.queue && /^\s*\[\[queues\./.test(line));
     if (skipping) continue;
     lines.push(
       line.replace(
@@ -144,7 +150,7 @@ export const localConfig = (dir: string, o: { assets: boolean; databases?: reado
       `migrations_dir = ${JSON.stringify(join(ROOT, 'collector/migrations'))}`,
     );
   }
-  const file = join(dir, `wrangler.local${o.assets ? '' : '.no-assets'}.toml`);
+  const file = join(dir, `wrangler.local${o.assets ? '' : '.no-assets'}${o.queue ? '' : '.no-queue'}.toml`);
   writeFileSync(file, lines.join('\n'));
   return file;
 };
@@ -180,6 +186,11 @@ export interface LocalWorkerOptions {
   databases?: readonly string[];
   /** More plain-text vars (`CJM_D1_LIMIT_BYTES`…). */
   vars?: Record<string, string>;
+  /**
+   * Run with wrangler.toml's `INGEST` queue, local (default false: the Worker ingests directly, as without the
+   * binding on Cloudflare).
+   */
+  queue?: boolean;
 }
 
 export interface LocalWorker {
@@ -201,6 +212,7 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
   const temp = options.persistTo === undefined;
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'cjm-worker-'));
   const assets = options.assets !== false;
+  const queue = options.queue === true;
   // Assembled per Worker (in its own folder): test files running in parallel never see each other's half-copied assets.
   const assetsDir = assets ? assembleAssets(ROOT, join(persistTo, 'assets')) : undefined;
   // Migrate (and read a kept token) through the same local D1 files the Worker will open.
@@ -214,7 +226,8 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
     ...(options.secret ? { CJM_SECRET: options.secret } : {}),
   };
   const worker = await unstable_startWorker({
-    config: assets && databases.length === 0 ? WRANGLER_TOML : localConfig(persistTo, { assets, databases }),
+    config:
+      assets && databases.length === 0 && queue ? WRANGLER_TOML : localConfig(persistTo, { assets, databases, queue }),
     ...(assetsDir ? { assets: assetsDir } : {}),
     bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
     dev: {
