@@ -41,9 +41,9 @@ export interface Env {
    */
   INGEST?: Queue<IngestMessage>;
   /**
-   * Tests only (test/worker/queue.test.ts sets it as a var; never in wrangler.toml): `after-commit` makes the consumer
-   * fail each batch holding a first delivery after its commit and before its acknowledgements, as a consumer killed
-   * mid-batch would, and answers GET /__test/queue with what it did.
+   * Tests only (test/worker/queue.test.ts sets it as a var; never in wrangler.toml): a visitor id prefix. A batch
+   * holding the first delivery of a message of such a visitor fails after its commit and before its
+   * acknowledgements, as a consumer killed mid-batch would; GET /__test/queue answers what the consumer did.
    */
   CJM_TEST_QUEUE_CRASH?: string;
 }
@@ -176,12 +176,17 @@ export const consumeBatch = async (batch: MessageBatch<unknown>, env: Env): Prom
     return;
   }
   const decisions = await consumeIngest(storeOf(env), batch.messages, { quota: consumerQuota });
-  if (env.CJM_TEST_QUEUE_CRASH === 'after-commit') {
-    if (batch.messages.some((m) => m.attempts === 1)) {
+  const crash = env.CJM_TEST_QUEUE_CRASH;
+  if (crash) {
+    const first = (m: Message<unknown>) => {
+      const visitor = (m.body as { visitor?: unknown } | null)?.visitor;
+      return m.attempts === 1 && typeof visitor === 'string' && visitor.startsWith(crash);
+    };
+    if (batch.messages.some(first)) {
       testQueue.crashed += batch.messages.length;
       throw new Error('[cjm] test: the consumer failed after the commit, before the acknowledgements');
     }
-    testQueue.redelivered += batch.messages.length;
+    testQueue.redelivered += batch.messages.filter((m) => m.attempts > 1).length;
   }
   batch.messages.forEach((m, i) => {
     const d = decisions[i];
