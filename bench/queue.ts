@@ -26,7 +26,9 @@ const TICK_MS = 100;
 
 export interface QueueBench {
   seconds: number;
-  /** Full-speed run: 202s per second, latency of the 202. */
+  /** The producer alone (no consumer configured): 202s per second at full speed. */
+  producer: CannonResult;
+  /** Full-speed run with the consumer in the same workerd: 202s per second, latency of the 202. */
   accepted: CannonResult;
   /** 202s of that run (its events, one each). */
   acceptedEvents: number;
@@ -164,7 +166,23 @@ const queriesPerEvent = async (requests: number) => {
   return { direct: { reads: direct.reads, commits: direct.commits }, queued, events: direct.events };
 };
 
+/** The producer alone: the binding without a consumer (the local broker accepts and discards each message). */
+const producerOnly = async (seconds: number): Promise<CannonResult> => {
+  const w = await startLocalWorker({ adminToken: TOKEN, assets: false, queue: 'producer-only' });
+  try {
+    await (await fetch(`${w.url}/api/sites/demo`, { headers: { Authorization: `Bearer ${TOKEN}` } })).arrayBuffer();
+    const { raw: _raw, ...result } = await cannon({ url: w.url, events: 1, seconds, forwardedFor: true });
+    return result;
+  } finally {
+    await w.stop();
+  }
+};
+
 export const benchQueue = async (seconds: number, log: (s: string) => void): Promise<QueueBench> => {
+  const producer = await producerOnly(seconds);
+  log(
+    `  producer alone (no consumer): ${producer.rps.toFixed(0)} req/s (p50 ${producer.p50} ms, p99 ${producer.p99} ms, ${producer.non2xx} non-2xx)`,
+  );
   const w = await startLocalWorker({ adminToken: TOKEN, assets: false, queue: true });
   try {
     // Warm up: boot, the demo site.
@@ -210,6 +228,7 @@ export const benchQueue = async (seconds: number, log: (s: string) => void): Pro
     const { raw: _raw, ...result } = accepted;
     return {
       seconds,
+      producer,
       accepted: result,
       acceptedEvents: accepted.raw['2xx'],
       drainEventsPerSec,

@@ -199,7 +199,14 @@ ${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError
       ['run', 'requests/s', 'p50 ms', 'p99 ms', 'non-2xx'],
       [
         [
-          `\`POST /collect\`, 1-event batches, 202 once queued`,
+          'producer alone (no consumer: the local broker discards)',
+          kb(Math.round(q.producer.rps)),
+          q.producer.p50,
+          q.producer.p99,
+          q.producer.non2xx + q.producer.errors,
+        ],
+        [
+          'producer and consumer in one workerd',
           kb(Math.round(q.accepted.rps)),
           q.accepted.p50,
           q.accepted.p99,
@@ -231,9 +238,11 @@ ${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError
 
 collector/worker.ts on workerd with a local D1 and wrangler.toml's \`INGEST\` queue (miniflare's local broker: one
 consumer batch at a time, up to 100 messages or 1 s). autocannon as above (10 connections, ${q.seconds} s, spread
-\`CF-Connecting-IP\`), 1-event batches answered \`202 {"accepted":1,"duplicates":0,"queued":true}\` once the queue
-has them. The consumer then stored those ${kb(q.acceptedEvents)} events in ${q.drainSeconds.toFixed(1)} s from the start of the run:
-${kb(Math.round(q.drainEventsPerSec))} events/s.
+\`CF-Connecting-IP\`), \`POST /collect\` with 1-event batches answered \`202 {"accepted":1,"duplicates":0,"queued":true}\`
+once the queue has them. First the producer alone (the binding without a consumer: what each edge isolate does per
+request), then producer and consumer sharing one local workerd, as \`npm run dev:worker\` runs them (on Cloudflare
+they are separate invocations). The consumer stored the second run's ${kb(q.acceptedEvents)} events in
+${q.drainSeconds.toFixed(1)} s from the start of the run: ${kb(Math.round(q.drainEventsPerSec))} events/s.
 
 ${t1}
 
