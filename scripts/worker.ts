@@ -94,8 +94,7 @@ export const openLocalD1 = async (
   mkdirSync(persistTo, { recursive: true });
   for (let attempt = 1; ; attempt++) {
     const proxy = await getPlatformProxy<Record<string, D1Database>>({
-      // Without the queue tables: only the D1 bindings are used here.
-      configPath: localConfig(persistTo, { assets: true, databases: extra }),
+      configPath: extra.length ? localConfig(persistTo, { assets: true, databases: extra }) : WRANGLER_TOML,
       persist: { path: join(persistTo, 'v3') },
     });
     try {
