@@ -46,6 +46,8 @@ export const QUEUE_LIMITS = { messageBytes: 128 * 1024, batchMessages: 100, batc
 
 /** What a message may take before it is split: the limit less room for the queue's own envelope. */
 const MESSAGE_ROOM = QUEUE_LIMITS.messageBytes - 4 * 1024;
+/** What one `sendBatch` call may carry, with the same room. */
+const BATCH_ROOM = QUEUE_LIMITS.batchBytes - 8 * 1024;
 
 /** The queue as the producer sees it (a Workers `Queue<IngestMessage>` binding fits). */
 export interface IngestQueue {
@@ -99,7 +101,7 @@ const sendGroups = <T extends { bytes: number }>(messages: readonly T[]): T[][] 
   let group: T[] = [];
   let used = 0;
   for (const m of messages) {
-    if (group.length > 0 && (group.length >= QUEUE_LIMITS.batchMessages || used + m.bytes > QUEUE_LIMITS.batchBytes)) {
+    if (group.length > 0 && (group.length >= QUEUE_LIMITS.batchMessages || used + m.bytes > BATCH_ROOM)) {
       groups.push(group);
       group = [];
       used = 0;
