@@ -5,7 +5,8 @@
  *   npm run bench                      sizes, page cost, ingest (Node + Worker), queries at 10k/100k/1M events, 60 s load
  *   npm run bench -- --full            queries also at 10M events / 1M visitors (hours on a small machine)
  *   npm run bench -- --quick           small sizes and short runs, to try the bench itself (does not write the docs)
- *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write)
+ *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write);
+ *                                      sections: sizes, page, ingest, queue, queries, load
  *   --rate=N                           load rate in requests/s (default: 70% of the measured Node ingest rate)
  *   --template=ID                      ingest: the Node collector under the default model and under a stage template
  *                                      (collector/core/stages.ts STAGE_TEMPLATES), on traffic its rules act on
@@ -20,6 +21,7 @@ import { benchLoad } from './load';
 import { benchPageCost } from './page-cost';
 import { benchQueries } from './queries';
 import { benchRetention } from './retention';
+import { benchQueue } from './queue';
 import { benchSizes } from './sizes';
 import { ROOT } from './lib/collector-process';
 import { CHROMIUM } from '../test/browser/chromium';
@@ -207,6 +209,75 @@ events) one commit held, from \`CJM_BATCH_STATS\`.
 
 ${t}
 ${ingest.workerError ? `\nThe Worker could not be measured: ${ingest.workerError}\n` : ''}`);
+  }
+
+  if (want('queue')) {
+    log('\n# Worker with the ingest queue');
+    const secs = quick ? 3 : 10;
+    const q = await benchQueue(secs, log);
+    const t1 = table(
+      ['run', 'requests/s', 'p50 ms', 'p99 ms', 'non-2xx'],
+      [
+        [
+          'producer alone (no consumer: the local broker discards)',
+          kb(Math.round(q.producer.rps)),
+          q.producer.p50,
+          q.producer.p99,
+          q.producer.non2xx + q.producer.errors,
+        ],
+        [
+          'producer and consumer in one workerd',
+          kb(Math.round(q.accepted.rps)),
+          q.accepted.p50,
+          q.accepted.p99,
+          q.accepted.non2xx + q.accepted.errors,
+        ],
+      ],
+    );
+    const t2 = table(
+      ['background req/s (achieved)', 'probes seen', 'lag p50 ms', 'lag p99 ms', 'lag max ms'],
+      q.lag.map((l) => [
+        l.background ? `${kb(l.background)} (${kb(Math.round(l.achieved))})` : 'none',
+        `${l.seen}/${l.probes}`,
+        Math.round(l.p50),
+        Math.round(l.p99),
+        Math.round(l.max),
+      ]),
+    );
+    const t3 = table(
+      ['path', 'D1 reads per event', 'D1 commits per event'],
+      [
+        ['direct (no `INGEST` binding)', q.queries.direct.reads.toFixed(2), q.queries.direct.commits.toFixed(2)],
+        ['queued (producer + consumer)', q.queries.queued.reads.toFixed(2), q.queries.queued.commits.toFixed(2)],
+      ],
+    );
+    log(t1);
+    log(t2);
+    log(t3);
+    out.push(`## Worker ingest through the queue
+
+collector/worker.ts on workerd with a local D1 and wrangler.toml's \`INGEST\` queue (miniflare's local broker: one
+consumer batch at a time, up to 100 messages or 1 s). autocannon as above (10 connections, ${q.seconds} s, spread
+\`CF-Connecting-IP\`), \`POST /collect\` with 1-event batches answered \`202 {"accepted":1,"duplicates":0,"queued":true}\`
+once the queue has them. First the producer alone (the binding without a consumer: what each edge isolate does per
+request), then producer and consumer sharing one local workerd, as \`npm run dev:worker\` runs them (on Cloudflare
+they are separate invocations). The consumer stored the second run's ${kb(q.acceptedEvents)} events in
+${q.drainSeconds.toFixed(1)} s from the start of the run: ${kb(Math.round(q.drainEventsPerSec))} events/s.
+
+${t1}
+
+Lag from a 202 to the event being visible: 10 probe requests a second for ${q.seconds} s (a new visitor each), alone and beside
+background traffic at half the drain rate; one visitors-list read (\`?q=<probe prefix>\`) per 100 ms tick, so
+figures are up to one tick late.
+
+${t2}
+
+D1 round trips per event on the same 500 requests (1 event each, five per visitor), counted at the connector, as
+/collect and the consumer run them in-process on a local D1: the direct path reads the site and ingests each
+request; the queued path reads the site per request and ingests batches of 100 messages with \`ingestBatch\`.
+
+${t3}
+`);
   }
 
   if (want('queries')) {

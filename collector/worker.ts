@@ -4,7 +4,8 @@
  *
  * Bindings (wrangler.toml): `DB` (D1, the main database), more D1 bindings for sites kept in their own database
  * (`DB_SHOP`…: any D1 binding counts, see `d1Databases`), `ASSETS` (static assets assembled by `npm run build:worker`), and the
- * `CJM_ADMIN_TOKEN` secret or var. Everything comes from `env`, never from globals.
+ * `CJM_ADMIN_TOKEN` secret or var, and optionally `INGEST` (a Cloudflare Queue: producer and consumer, see `queue`
+ * below). Everything comes from `env`, never from globals.
  */
 import type { Context } from 'hono';
 import { createApp } from './core/app';
@@ -13,6 +14,9 @@ import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { hashKey, useHashKey, useHashSecret } from './core/privacy';
 import { rekeyLegacyHashes } from './core/rekey';
 import { createStorageMonitor, D1_LIMIT_BYTES, type StorageProbe } from './core/services/health';
+import { ingestBatch } from './core/ingest';
+import { consumeIngest, queueIngester, type IngestMessage } from './core/queue';
+import { createQuota } from './core/quota';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
 import { d1Connector, d1Databases, d1Stats } from './stores/d1';
@@ -31,6 +35,17 @@ export interface Env {
    * when unset, one is generated and kept in D1, where a D1 export then holds it too (docs/api.md).
    */
   CJM_SECRET?: string;
+  /**
+   * The ingest queue (wrangler.toml `[[queues.producers]]` and `[[queues.consumers]]`): with it, /collect and /v1/*
+   * answer once the queue has accepted the request and `queue()` stores the batches; without it, they ingest directly.
+   */
+  INGEST?: Queue<IngestMessage>;
+  /**
+   * Tests only (test/worker/queue.test.ts sets it as a var; never in wrangler.toml): a visitor id prefix. A batch
+   * holding the first delivery of a message of such a visitor fails after its commit and before its
+   * acknowledgements, as a consumer killed mid-batch would; GET /__test/queue answers what the consumer did.
+   */
+  CJM_TEST_QUEUE_CRASH?: string;
 }
 
 /** Full errors and writes of this isolate's stores (core/services/health.ts). */
@@ -133,7 +148,60 @@ export const app = createApp({
   monitor,
   // Set by Cloudflare's edge for every request (a client cannot forge it there); absent in tests outside workerd.
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? null,
+  // With the queue binding, /collect and /v1/* answer once the queue has the request; the consumer stores it.
+  ingester: (c) => {
+    const queue = envOf(c).INGEST;
+    return queue ? queueIngester(queue) : ingestBatch;
+  },
 });
+
+/** The consumer's quota (per isolate, as the app's): the daily quota and the budget of new visitors per address. */
+const consumerQuota = createQuota();
+
+/** What the consumer did under `CJM_TEST_QUEUE_CRASH` (GET /__test/queue). */
+const testQueue = { crashed: 0, redelivered: 0 };
+
+/**
+ * The consumer of the `INGEST` queue: each batch (up to 100 messages, wrangler.toml) is stored with one
+ * `ingestBatch`; a message is acknowledged after its commit, retried with a growing delay on a store error, and
+ * acknowledged and logged when it can never be stored. A batch that fails as a whole (no boot, a crash) is delivered
+ * again; its events then count as duplicates, never twice.
+ */
+export const consumeBatch = async (batch: MessageBatch<unknown>, env: Env): Promise<void> => {
+  try {
+    await boot(env);
+  } catch (e) {
+    console.error('[cjm] the ingest consumer cannot start; the batch is retried', e);
+    batch.retryAll({ delaySeconds: 30 });
+    return;
+  }
+  const decisions = await consumeIngest(storeOf(env), batch.messages, { quota: consumerQuota });
+  const crash = env.CJM_TEST_QUEUE_CRASH;
+  if (crash) {
+    const first = (m: Message<unknown>) => {
+      const visitor = (m.body as { visitor?: unknown } | null)?.visitor;
+      return m.attempts === 1 && typeof visitor === 'string' && visitor.startsWith(crash);
+    };
+    if (batch.messages.some(first)) {
+      testQueue.crashed += batch.messages.length;
+      throw new Error('[cjm] test: the consumer failed after the commit, before the acknowledgements');
+    }
+    testQueue.redelivered += batch.messages.filter((m) => m.attempts > 1).length;
+  }
+  batch.messages.forEach((m, i) => {
+    const d = decisions[i];
+    if (!d || d.ack) {
+      if (d?.error) console.error(`[cjm] dropped queued message ${m.id}: it can never be stored`, d.error);
+      m.ack();
+    } else {
+      console.error(
+        `[cjm] queued message ${m.id} failed (attempt ${m.attempts}); retried in ${d.delaySeconds} s`,
+        d.error,
+      );
+      m.retry({ delaySeconds: d.delaySeconds });
+    }
+  });
+};
 
 /**
  * Periodic work run by the cron trigger (wrangler.toml `[triggers] crons`), in order, each with the D1 store and
@@ -166,6 +234,7 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
 
 export default {
   async fetch(request, env, ctx) {
+    if (env.CJM_TEST_QUEUE_CRASH && new URL(request.url).pathname === '/__test/queue') return Response.json(testQueue);
     const refused = await bootFailure(env);
     if (refused) return refused;
     return app.fetch(request as unknown as Request, env, ctx);
@@ -175,4 +244,5 @@ export default {
     const store = storeOf(env);
     for (const job of periodicJobs) await job(store, controller.scheduledTime);
   },
+  queue: (batch, env) => consumeBatch(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -6,7 +6,8 @@
  * 2. applies collector/migrations to the local D1 with `wrangler d1 migrations apply DB --local`;
  * 3. resolves the admin token (`CJM_ADMIN_TOKEN`, else the one kept in D1, generated on first start) and creates the
  *    demo site, with the same code the Worker runs (core/bootstrap.ts), and prints where everything is;
- * 4. runs `wrangler dev` on `PORT` (default 8787) and `HOST` (default 127.0.0.1).
+ * 4. runs `wrangler dev` on `PORT` (default 8787) and `HOST` (default 127.0.0.1), with wrangler.toml's `INGEST` queue
+ *    local (miniflare's queue broker, in memory): /collect and /v1/* answer once queued, `queue()` stores each batch.
  *
  * Local D1 state lives in .wrangler/state (`CJM_WORKER_STATE` overrides), the folder `wrangler dev` uses.
  */
@@ -58,6 +59,7 @@ console.log(`cjm collector (Cloudflare Worker on local workerd) starting on ${ur
   demo shop   ${url}/demo/
   the tag     ${url}/cjm.js
   API         ${url}/api/sites/demo/visitors
+  ingest      through the local queue cjm-ingest (batches of up to 100, within 1 s; docs/scaling.md)
   admin token ${token}${fromEnv ? '  (from CJM_ADMIN_TOKEN)' : ''}
   try:        curl -H "Authorization: Bearer ${token}" ${url}/api/sites/demo/visitors`);
 

@@ -119,13 +119,21 @@ export const openLocalD1 = async (
 
 /**
  * wrangler.toml for a local run, written into `dir` (paths made absolute): without its `[assets]` table when
- * `assets` is false, and with one more `[[d1_databases]]` entry per name of `databases`.
+ * `assets` is false, without its `[[queues.*]]` tables (the `INGEST` queue) unless `queue` is set (only its
+ * consumer left out with `'producer-only'`), and with one more `[[d1_databases]]` entry per name of `databases`.
  */
-export const localConfig = (dir: string, o: { assets: boolean; databases?: readonly string[] }): string => {
+export const localConfig = (
+  dir: string,
+  o: { assets: boolean; databases?: readonly string[]; queue?: LocalWorkerOptions['queue'] },
+): string => {
   const lines: string[] = [];
   let skipping = false;
   for (const line of readFileSync(WRANGLER_TOML, 'utf8').split('\n')) {
-    if (/^\s*\[/.test(line)) skipping = !o.assets && /^\s*\[assets\]/.test(line);
+    if (/^\s*\[/.test(line))
+      skipping =
+        (!o.assets && /^\s*\[assets\]/.test(line)) ||
+        (!o.queue && /^\s*\[\[queues\./.test(line)) ||
+        (o.queue === 'producer-only' && /^\s*\[\[queues\.consumers\]\]/.test(line));
     if (skipping) continue;
     lines.push(
       line.replace(
@@ -144,7 +152,8 @@ export const localConfig = (dir: string, o: { assets: boolean; databases?: reado
       `migrations_dir = ${JSON.stringify(join(ROOT, 'collector/migrations'))}`,
     );
   }
-  const file = join(dir, `wrangler.local${o.assets ? '' : '.no-assets'}.toml`);
+  const queue = o.queue === 'producer-only' ? '.producer-only' : o.queue ? '' : '.no-queue';
+  const file = join(dir, `wrangler.local${o.assets ? '' : '.no-assets'}${queue}.toml`);
   writeFileSync(file, lines.join('\n'));
   return file;
 };
@@ -180,6 +189,12 @@ export interface LocalWorkerOptions {
   databases?: readonly string[];
   /** More plain-text vars (`CJM_D1_LIMIT_BYTES`…). */
   vars?: Record<string, string>;
+  /**
+   * Run with wrangler.toml's `INGEST` queue, local (default false: the Worker ingests directly, as without the
+   * binding on Cloudflare). `'producer-only'`: the producer binding without the consumer, where the local broker
+   * accepts and discards every message (what the bench measures the producer's own cost with).
+   */
+  queue?: boolean | 'producer-only';
 }
 
 export interface LocalWorker {
@@ -201,6 +216,7 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
   const temp = options.persistTo === undefined;
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), 'cjm-worker-'));
   const assets = options.assets !== false;
+  const queue = options.queue ?? false;
   // Assembled per Worker (in its own folder): test files running in parallel never see each other's half-copied assets.
   const assetsDir = assets ? assembleAssets(ROOT, join(persistTo, 'assets')) : undefined;
   // Migrate (and read a kept token) through the same local D1 files the Worker will open.
@@ -214,7 +230,10 @@ export const startLocalWorker = async (options: LocalWorkerOptions = {}): Promis
     ...(options.secret ? { CJM_SECRET: options.secret } : {}),
   };
   const worker = await unstable_startWorker({
-    config: assets && databases.length === 0 ? WRANGLER_TOML : localConfig(persistTo, { assets, databases }),
+    config:
+      assets && databases.length === 0 && queue === true
+        ? WRANGLER_TOML
+        : localConfig(persistTo, { assets, databases, queue }),
     ...(assetsDir ? { assets: assetsDir } : {}),
     bindings: Object.fromEntries(Object.entries(vars).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
     dev: {

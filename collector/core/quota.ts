@@ -54,6 +54,15 @@ export interface Quota {
  * const quota = createQuota()
  * await ingest(store, site, visitor, events, now, { admit: quota.admission(store, site, ip, now) })
  */
+/** The client address each admission was made for (what a queued request carries to its consumer, core/queue.ts). */
+const addresses = new WeakMap<Admission, string | null>();
+
+/**
+ * The address an admission of `Quota.admission` was made for (null on `/v1/*`), or undefined for any other
+ * admission: what the Worker's queue producer carries in its message, so the consumer rebuilds the same admission.
+ */
+export const admissionAddress = (admit: Admission): string | null | undefined => addresses.get(admit);
+
 export const createQuota = (options: Partial<QuotaOptions> = {}): Quota => {
   const o: QuotaOptions = { ...DEFAULT_QUOTA, ...options };
   const days = new Map<string, { day: string; base: number; local: number; readAt: number }>();
@@ -90,18 +99,22 @@ export const createQuota = (options: Partial<QuotaOptions> = {}): Quota => {
   };
 
   return {
-    admission: (store, site, address, now) => ({
-      // Loopback senders are this machine: `npm run simulate`, a local tool, a proxy on the same host.
-      newVisitor: () => (address && !isLoopback(address) ? newVisitor(site, address, now) : true),
-      events: async (n) => {
-        const day = dayOf(now);
-        const limit = site.limits?.eventsPerDay ?? o.eventsPerDay;
-        const left = Math.max(0, limit - (await used(store, site.id, day, now)));
-        const admitted = Math.min(n, left);
-        const d = days.get(site.id);
-        if (d) d.local += admitted;
-        return admitted;
-      },
-    }),
+    admission: (store, site, address, now) => {
+      const admit: Admission = {
+        // Loopback senders are this machine: `npm run simulate`, a local tool, a proxy on the same host.
+        newVisitor: () => (address && !isLoopback(address) ? newVisitor(site, address, now) : true),
+        events: async (n) => {
+          const day = dayOf(now);
+          const limit = site.limits?.eventsPerDay ?? o.eventsPerDay;
+          const left = Math.max(0, limit - (await used(store, site.id, day, now)));
+          const admitted = Math.min(n, left);
+          const d = days.get(site.id);
+          if (d) d.local += admitted;
+          return admitted;
+        },
+      };
+      addresses.set(admit, address);
+      return admit;
+    },
   };
 };

@@ -23,8 +23,16 @@ import { correctTimestamps, validateBatch } from '../validate';
  */
 export const DROPPED_HEADER = 'X-Cjm-Dropped';
 
-/** The answer of `POST /collect`, with what was not stored. */
-export type CollectAnswer = CollectResponse & { rejected?: number; deleted?: number; overQuota?: number };
+/**
+ * The answer of `POST /collect`, with what was not stored; `queued: true` when the Worker's ingest queue took the
+ * batch (then `accepted` counts its events and duplicates are dropped by the consumer, core/queue.ts).
+ */
+export type CollectAnswer = CollectResponse & {
+  rejected?: number;
+  deleted?: number;
+  overQuota?: number;
+  queued?: true;
+};
 
 export const collectRoutes = (
   options: Pick<AppOptions, 'clientIp' | 'rateLimit' | 'ingester'> & { quota?: Quota | null } = {},
