@@ -268,6 +268,9 @@ export const nodeScrypt: NativeScrypt = (password, salt, keyLength, cost) =>
 const resolveAll = async (host: string): Promise<string[]> =>
   (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
+/** How long the ingest routes keep a site (core/site-cache.ts); changes through the app drop it at once. */
+const SITE_CACHE_MS = 10_000;
+
 /** Starts a collector; resolves once it listens. */
 export const start = async (options: StartOptions = {}): Promise<Running> => {
   const file = options.db ?? './data/cjm.db';
@@ -302,6 +305,7 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   const app = createApp({
     getStore: () => store,
     ingester: () => batcher.ingester,
+    siteCacheMs: SITE_CACHE_MS,
     // Bodies straight from the socket's IncomingMessage (core/http.ts readBody), not through a Web ReadableStream.
     rawBody: (c) => (c.env as Partial<HttpBindings> | undefined)?.incoming ?? null,
     getAdminToken: async () => token,

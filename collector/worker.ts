@@ -148,6 +148,8 @@ export const app = createApp({
   monitor,
   // Set by Cloudflare's edge for every request (a client cannot forge it there); absent in tests outside workerd.
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? null,
+  // The ingest routes keep each site 10 s per isolate: a /collect reads nothing from D1 for it (core/site-cache.ts).
+  siteCacheMs: 10_000,
   // With the queue binding, /collect and /v1/* answer once the queue has the request; the consumer stores it.
   ingester: (c) => {
     const queue = envOf(c).INGEST;

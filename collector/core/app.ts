@@ -12,6 +12,7 @@ import { answerError, apiAuth, closeUnread, hsts, jsonError, type ApiEnv, type A
 import { createSignInLimiter } from './limits';
 import { createPasswordKdf } from './passwords';
 import { createQuota } from './quota';
+import { createSiteCache, siteOfWrite } from './site-cache';
 import { apiRoutes } from './routes/api';
 import { automationRoutes } from './routes/automation';
 import { collectRoutes } from './routes/collect';
@@ -37,6 +38,7 @@ export const createApp = (options: AppOptions) => {
   const signIns = options.signInLimit === false ? null : createSignInLimiter(options.signInLimit);
   const kdf = createPasswordKdf(options.kdf);
   const quota = options.quota === false ? null : createQuota(options.quota);
+  const sites = options.siteCacheMs ? createSiteCache({ ttlMs: options.siteCacheMs }) : null;
   const app = new Hono<AppEnv>();
   app.use('*', closeUnread, async (c, next) => {
     c.set('store', options.getStore(c));
@@ -48,7 +50,11 @@ export const createApp = (options: AppOptions) => {
       const read = options.rawBody;
       c.set('rawBody', () => read(c));
     }
+    if (sites) c.set('siteCache', sites);
     await next();
+    // A change of a site through this app: the ingest routes read it afresh (another isolate within siteCacheMs).
+    const changed = sites ? siteOfWrite(c.req.method, c.req.path) : null;
+    if (sites && changed !== null) sites.invalidate(changed === '' ? undefined : changed);
   });
 
   // The read and admin API: one sub-app, every route behind a bearer token (the admin token or a personal one),

@@ -19,6 +19,7 @@ import type { SessionLimits } from './dashboard/auth';
 import { InputError } from './errors';
 import type { RateLimitOptions, SignInLimiter, SignInLimitOptions } from './limits';
 import type { Ingester } from './ingest';
+import type { SiteCache } from './site-cache';
 import type { KdfOptions, PasswordKdf } from './passwords';
 import type { QuotaOptions } from './quota';
 import type { ErrorResponse } from './protocol';
@@ -82,6 +83,11 @@ export interface AppOptions {
    * CPU on Node). Absent: `c.req.raw.body`.
    */
   rawBody?: (c: Context) => AsyncIterable<Uint8Array> | null;
+  /**
+   * Keep the sites the ingest routes read for this long per process or isolate (core/site-cache.ts); a change made
+   * through this app drops its site at once. Absent or 0: every request reads its site.
+   */
+  siteCacheMs?: number;
 }
 
 /** The storage of this request: its probe and the process's monitor (core/services/health.ts). */
@@ -99,6 +105,8 @@ export interface AppVariables {
   https: boolean;
   /** The password KDF of this runtime. */
   kdf: PasswordKdf;
+  /** The ingest routes' site cache (AppOptions.siteCacheMs), when on. */
+  siteCache?: SiteCache;
   /** The request body as the runtime reads it, when it can without a Web stream (AppOptions.rawBody). */
   rawBody?: () => AsyncIterable<Uint8Array> | null;
 }

@@ -68,7 +68,7 @@ export const collectRoutes = (
     async (c) => {
       const batch = validateBatch(c.var.body);
       const store = c.var.store;
-      const site = await store.getSite(batch.site);
+      const site = await (c.var.siteCache?.get(store, batch.site, c.var.now()) ?? store.getSite(batch.site));
       if (!site) throw new InputError(404, `[cjm] unknown site "${batch.site}"`, 'site');
       // The allow-list keeps other sites' pages from sending into this one; it is not authentication (any non-browser
       // client can send any Origin, or none). `requireOrigin` refuses requests without one.

@@ -111,7 +111,7 @@ export const segmentRoutes = (
       c.header('Retry-After', String(wait));
       return refuse(c, 429, `[cjm] too many requests with write key ${key.prefix}…; retry after ${wait} s`);
     }
-    const site = await store.getSite(key.site);
+    const site = await (c.var.siteCache?.get(store, key.site, now) ?? store.getSite(key.site));
     if (!site) return refuse(c, 401, `[cjm] the site "${key.site}" of write key ${key.prefix}… no longer exists`);
 
     const mapped = await mapSegment(body, endpoint, now, (legacy) => keyedServerVisitor(store, legacy));
