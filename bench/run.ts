@@ -5,14 +5,15 @@
  *   npm run bench                      sizes, page cost, ingest (Node + Worker), queries at 10k/100k/1M events, 60 s load
  *   npm run bench -- --full            queries also at 10M events / 1M visitors (hours on a small machine)
  *   npm run bench -- --quick           small sizes and short runs, to try the bench itself (does not write the docs)
- *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write);
+ *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write: then only
+ *                                      those sections of docs/benchmarks.md are replaced, each saying how it was run);
  *                                      sections: sizes, page, ingest, queue, queries, load
  *   --rate=N                           load rate in requests/s (default: 70% of the measured Node ingest rate)
  *   --template=ID                      ingest: the Node collector under the default model and under a stage template
  *                                      (collector/core/stages.ts STAGE_TEMPLATES), on traffic its rules act on
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -426,7 +427,28 @@ Highest RSS: ${(load.rssMax / 2 ** 20).toFixed(0)} MiB (${(load.rssStart / 2 ** 
   }
 
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  if (write) {
+  if (write && only) {
+    // Some sections: replace those of docs/benchmarks.md (by heading), keep the others as they were measured.
+    const file = join(ROOT, 'docs', 'benchmarks.md');
+    const existing = readFileSync(file, 'utf8');
+    const parts = existing.split(/^(?=## )/m);
+    const head = parts[0] ?? '';
+    const sections = new Map(parts.slice(1).map((p) => [p.split('\n')[0] as string, p]));
+    const stamp = `_This section: \`${command}\`, ${m.date}, commit ${m.commit}, load average ${m.load} at start._\n\n`;
+    for (const section of out) {
+      const [title, ...rest] = section.split('\n');
+      sections.set(title as string, `${title}\n\n${stamp}${rest.join('\n').replace(/^\n+/, '')}\n`);
+    }
+    writeFileSync(
+      file,
+      head +
+        [...sections.values()]
+          .map((p) => p.replace(/\n*$/, '\n\n'))
+          .join('')
+          .replace(/\n+$/, '\n'),
+    );
+    log(`\nreplaced ${out.length} section(s) of docs/benchmarks.md (${minutes} min)`);
+  } else if (write) {
     const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); every number below comes from one run of that command. Reproduce it with:
