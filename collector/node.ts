@@ -308,7 +308,8 @@ export const start = async (options: StartOptions = {}): Promise<Running> => {
   let maintaining: Promise<unknown> = Promise.resolve();
   const runMaintenance = () => {
     maintaining = maintaining
-      .then(() => maintenance(store, Date.now()))
+      // Between retention chunks the event loop runs (the ingest commits go in between).
+      .then(() => maintenance(store, Date.now(), undefined, () => new Promise<void>((ok) => setImmediate(ok))))
       .catch((e: unknown) => console.error('[cjm] maintenance failed', e));
   };
   runMaintenance();

@@ -229,6 +229,7 @@ export const createRoutedStore = (
     addCounters: async (site, counters) => (await of(site)).addCounters(site, counters),
     tombstoned: async (site, hashes) => (await of(site)).tombstoned(site, hashes),
     erase: async (site, journey, visitors, hashes, at) => (await of(site)).erase(site, journey, visitors, hashes, at),
+    expire: async (site, before, limit) => (await of(site)).expire(site, before, limit),
     listRules: async (site) => (await of(site)).listRules(site),
     putRule: async (rule: Rule) => (await of(rule.site)).putRule(rule),
     deleteRule: async (site, id, now) => (await of(site)).deleteRule(site, id, now),

@@ -1,0 +1,87 @@
+/**
+ * Retention per site (`retentionDays`, docs/api.md "Retention"): the horizon before which a site keeps no visitor
+ * details, and the periodic pass that deletes the journeys last active before it, in bounded chunks through the
+ * store's `expire` (the deletion path of erasure, without touching the rollups).
+ */
+import type { SiteConfig } from './stages';
+import type { DateRange, Store } from './store';
+
+const DAY = 86_400_000;
+
+/** One chunk of the pass: one short write transaction (SQLite) or one D1 batch. */
+export const RETENTION_CHUNK = { journeys: 100, events: 2_000 } as const;
+
+/**
+ * The start of the first UTC day whose journeys keep their details: journeys last active before it are deleted
+ * (so every cohort day before it may have lost some), or null when the site keeps everything. A day start, so the
+ * days a report reads from the rollups alone are whole days.
+ */
+export const retentionHorizon = (site: SiteConfig, now: number): number | null =>
+  site.retentionDays == null ? null : Math.floor((now - site.retentionDays * DAY) / DAY) * DAY;
+
+/**
+ * The range a report reads, with `detailsFrom` set when the site has a retention: before it, the report is answered
+ * from the rollups alone (edges rounded to whole days, quantiles from their buckets), whether the pass has run yet
+ * or not, so its numbers do not change when the pass deletes the journeys.
+ */
+export const reportRange = (site: SiteConfig, range: DateRange, now: number): DateRange => {
+  const horizon = retentionHorizon(site, now);
+  return horizon === null ? range : { ...range, detailsFrom: horizon };
+};
+
+/** Whether a range reaches into the days whose visitor details may be gone. */
+export const reachesExpired = (range: DateRange): boolean =>
+  range.detailsFrom !== undefined && (range.from === undefined || range.from < range.detailsFrom);
+
+/** The answer's note on a range of a site with a retention (absent on a site that keeps everything). */
+export interface ExpiryNote {
+  /** true: the range reaches before `detailsFrom`: "visitor details expired" there (numbers from the rollups). */
+  expired: boolean;
+  /** Visitor details are kept from this time (ms) on. */
+  detailsFrom: number;
+  retentionDays: number;
+}
+
+export const expiryNote = (site: SiteConfig, range: DateRange): ExpiryNote | null =>
+  range.detailsFrom === undefined || site.retentionDays == null
+    ? null
+    : { expired: reachesExpired(range), detailsFrom: range.detailsFrom, retentionDays: site.retentionDays };
+
+export interface RetentionRun {
+  journeys: number;
+  events: number;
+  chunks: number;
+  /** Nothing older than the horizon is left. */
+  done: boolean;
+}
+
+/**
+ * Deletes the site's journeys last active before its horizon, chunk by chunk, at most `maxChunks` chunks, calling
+ * `pause` between chunks (Node: the event loop takes the ingest commits in between).
+ */
+export const expireSite = async (
+  store: Store,
+  site: SiteConfig,
+  now: number,
+  options: {
+    maxChunks?: number;
+    chunk?: { journeys: number; events: number };
+    pause?: () => Promise<void>;
+    onChunk?: (r: { journeys: number; events: number }) => void;
+  } = {},
+): Promise<RetentionRun> => {
+  const horizon = retentionHorizon(site, now);
+  const run: RetentionRun = { journeys: 0, events: 0, chunks: 0, done: true };
+  if (horizon === null) return run;
+  const max = options.maxChunks ?? 50;
+  for (;;) {
+    if (run.chunks >= max) return { ...run, done: false };
+    const r = await store.expire(site.id, horizon, options.chunk ?? RETENTION_CHUNK);
+    if (r.done) return run;
+    run.chunks++;
+    run.journeys += r.journeys;
+    run.events += r.events;
+    options.onChunk?.(r);
+    await options.pause?.();
+  }
+};
