@@ -12,14 +12,27 @@ import { percentile, sortedHistogram } from './rank';
 
 export type { DateRange } from './store';
 export { dayOf } from './privacy';
+import { expiryNote } from './retention';
 
 /** The range as answered: null = open end. */
 export interface RangeAnswer {
   from: number | null;
   to: number | null;
+  /**
+   * On a site with a retention (`retentionDays`): whether the range reaches before `detailsFrom`, where visitor
+   * details expired — numbers there come from the day rollups (edges rounded to whole days, quantiles as their
+   * bucket's lower bound) and stay as they were (core/retention.ts).
+   */
+  expired?: boolean;
+  detailsFrom?: number;
+  retentionDays?: number;
 }
 
-const rangeAnswer = (r: DateRange): RangeAnswer => ({ from: r.from ?? null, to: r.to ?? null });
+const rangeAnswer = (r: DateRange, site: SiteConfig): RangeAnswer => ({
+  from: r.from ?? null,
+  to: r.to ?? null,
+  ...expiryNote(site, r),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Funnel
@@ -99,7 +112,7 @@ export const funnel = async (store: Store, site: SiteConfig, range: DateRange = 
     .sort((a, b) => model.index(a.from) - model.index(b.from) || model.index(a.to) - model.index(b.to));
   return {
     site: site.id,
-    range: rangeAnswer(range),
+    range: rangeAnswer(range, site),
     journeys: data.journeys,
     converted: data.converted,
     conversionStage: site.conversion,
@@ -190,7 +203,7 @@ export const journeyMap = async (
       medianSessions: s?.medianSessions ?? null,
     };
   });
-  return { site: site.id, range: rangeAnswer(range), journeys: agg.journeys, stages };
+  return { site: site.id, range: rangeAnswer(range, site), journeys: agg.journeys, stages };
 };
 
 /** The store, with `stageAggregates` answered once per (site, range) for the lifetime of this wrapper. */
@@ -332,7 +345,7 @@ export const touches = async (store: Store, site: SiteConfig, range: DateRange =
   const all = dist(rows);
   return {
     site: site.id,
-    range: rangeAnswer(range),
+    range: rangeAnswer(range, site),
     converted: all.touches.count,
     ...all,
     byFirstChannel: [...channels.entries()]
@@ -351,6 +364,13 @@ export const touches = async (store: Store, site: SiteConfig, range: DateRange =
 export interface VisitorsPage {
   visitors: VisitorSummary[];
   cursor: string | null;
+  /**
+   * On a site with a retention: whether the range reaches before `detailsFrom` — journeys inactive since then are
+   * deleted and so not listed ("visitor details expired").
+   */
+  expired?: boolean;
+  detailsFrom?: number;
+  retentionDays?: number;
 }
 
 /** The most timeline events a visitor detail returns (the latest ones). */

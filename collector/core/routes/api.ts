@@ -42,7 +42,9 @@ export const apiRoutes = () => {
 
   // ----- visitors -----
   r.get('/sites/:site/visitors', withSite, async (c) =>
-    c.json<VisitorsPage>(await listVisitors(c.var.actor, c.var.store, c.var.site, parseVisitorQuery(searchParams(c)))),
+    c.json<VisitorsPage>(
+      await listVisitors(c.var.actor, c.var.store, c.var.site, parseVisitorQuery(searchParams(c)), c.var.now()),
+    ),
   );
 
   r.get('/sites/:site/visitors/:visitor', withSite, async (c) =>
@@ -56,7 +58,7 @@ export const apiRoutes = () => {
   // ----- reports -----
   for (const [name, report] of Object.entries(RANGE_REPORTS)) {
     r.get(`/sites/:site/${name}`, withSite, async (c) =>
-      c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(searchParams(c)))),
+      c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(searchParams(c)), c.var.now())),
     );
   }
 
@@ -64,7 +66,7 @@ export const apiRoutes = () => {
     const p = searchParams(c);
     const range = parseRange(p);
     const top = parseIntParam(p, 'top', 10, 1, 50);
-    return c.json(await readJourneyMap(c.var.actor, c.var.store, c.var.site, range, top));
+    return c.json(await readJourneyMap(c.var.actor, c.var.store, c.var.site, range, top, c.var.now()));
   });
 
   // ----- export -----

@@ -14,20 +14,22 @@ import {
   type JourneyMapReport,
   type TouchesReport,
 } from '../reports';
+import { reportRange } from '../retention';
 import type { SiteConfig } from '../stages';
 import type { DateRange, Store } from '../store';
 
 /** Reports that take only a date range (`from`, `to`), by the name of their API route. */
 export const RANGE_REPORTS = {
-  funnel: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<FunnelReport> => {
+  funnel: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, now: number): Promise<FunnelReport> => {
     authorize(actor, site.id, 'reports.read');
-    return funnel(store, site, range);
+    return funnel(store, site, reportRange(site, range, now));
   },
-  touches: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<TouchesReport> => {
+  touches: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, now: number): Promise<TouchesReport> => {
     authorize(actor, site.id, 'reports.read');
-    return touches(store, site, range);
+    return touches(store, site, reportRange(site, range, now));
   },
-  counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<CountersReport> => {
+  // Counters are per day and kept whatever the retention.
+  counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, _now: number): Promise<CountersReport> => {
     authorize(actor, site.id, 'reports.read');
     return counters(store, site, range);
   },
@@ -39,9 +41,10 @@ export const readJourneyMap = (
   site: SiteConfig,
   range: DateRange,
   top: number,
+  now: number,
 ): Promise<JourneyMapReport> => {
   authorize(actor, site.id, 'reports.read');
-  return journeyMap(store, site, range, top);
+  return journeyMap(store, site, reportRange(site, range, now), top);
 };
 
 /** The funnel and the journey map together (the map tab and the shared map). */
@@ -51,9 +54,10 @@ export const readFunnelAndMap = (
   site: SiteConfig,
   range: DateRange,
   top: number,
+  now: number,
 ): Promise<{ funnel: FunnelReport; map: JourneyMapReport }> => {
   authorize(actor, site.id, 'reports.read');
-  return funnelAndMap(store, site, range, top);
+  return funnelAndMap(store, site, reportRange(site, range, now), top);
 };
 
 /** The funnel tab's two reports. */
@@ -61,9 +65,11 @@ export const readFunnelAndTouches = async (
   actor: Actor,
   store: Store,
   site: SiteConfig,
-  range: DateRange,
+  asked: DateRange,
+  now: number,
 ): Promise<{ funnel: FunnelReport; touches: TouchesReport }> => {
   authorize(actor, site.id, 'reports.read');
+  const range = reportRange(site, asked, now);
   const [fun, tch] = await Promise.all([funnel(store, site, range), touches(store, site, range)]);
   return { funnel: fun, touches: tch };
 };

@@ -87,6 +87,18 @@ const kthValues = async (
   }
   const sc = within('cohort_at', range);
   const out: Array<number | undefined> = [];
+  if (range.detailsFrom !== undefined && (range.from === undefined || range.from < range.detailsFrom)) {
+    // The range reaches into days without per-journey rows (retention): the k-th value's bucket, as its lower bound.
+    for (const w of wants) {
+      const at = atRank(sortedHistogram(hist.get(id(w.stage, w.name)) ?? new Map()), w.k);
+      if (!at) out.push(undefined);
+      else {
+        const { lo, hi } = bucketRange(at.value);
+        out.push(lo ?? hi ?? undefined);
+      }
+    }
+    return out;
+  }
   for (const w of wants) {
     const named = src.named ? sql` AND name = ${w.name}` : empty;
     const buckets = sortedHistogram(hist.get(id(w.stage, w.name)) ?? new Map());

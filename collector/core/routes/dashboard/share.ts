@@ -83,7 +83,7 @@ export const shareRoutes = (
     await c.var.store.touchShareLink(link.id, c.var.now());
     const actor: Actor = { kind: 'share', site: site.id, link: link.id };
     const range = parseRange(new URL(c.req.url).searchParams, c.var.now());
-    const v = await REPORT_VIEWS[tab]({ actor, store: c.var.store, site, range });
+    const v = await REPORT_VIEWS[tab]({ actor, store: c.var.store, site, range, now: c.var.now });
     const path = tab === 'map' ? base : `${base}/${tab}`;
     return c.html(
       sharePage({
