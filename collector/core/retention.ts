@@ -85,3 +85,6 @@ export const expireSite = async (
     await options.pause?.();
   }
 };
+
+/** "1 day", "400 days". */
+export const days = (n: number): string => `${n} day${n === 1 ? '' : 's'}`;

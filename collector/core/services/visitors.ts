@@ -5,7 +5,7 @@
 import { authorize, type Actor } from '../access';
 import { InputError } from '../errors';
 import { visitorDetail, type VisitorDetail, type VisitorsPage } from '../reports';
-import { expiryNote, reportRange } from '../retention';
+import { days, expiryNote, reportRange } from '../retention';
 import type { SiteConfig } from '../stages';
 import { BadCursorError, type Store, type VisitorQuery } from '../store';
 
@@ -37,7 +37,7 @@ export const getVisitor = async (actor: Actor, store: Store, site: SiteConfig, i
     const kept =
       site.retentionDays == null
         ? ''
-        : ` (erased, never seen, or expired: this site keeps visitor details ${site.retentionDays} days after a journey's last activity, retentionDays)`;
+        : ` (erased, never seen, or expired: this site keeps visitor details ${days(site.retentionDays)} after a journey's last activity, retentionDays)`;
     throw new InputError(404, `[cjm] no visitor "${id}" on site "${site.id}"${kept}`, 'visitor');
   }
   return detail;

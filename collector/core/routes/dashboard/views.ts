@@ -11,6 +11,7 @@ import { funnelPage } from '../../dashboard/pages/funnel';
 import { mapPage } from '../../dashboard/pages/map';
 import type { Range } from '../../dashboard/range';
 import type { RangeAnswer } from '../../reports';
+import { days } from '../../retention';
 import { readFunnelAndMap, readFunnelAndTouches } from '../../services/reports';
 import type { SiteConfig } from '../../stages';
 import type { Store } from '../../store';
@@ -37,7 +38,7 @@ export interface ReportView {
  */
 export const expiredNote = (range: RangeAnswer): Html | string =>
   range.expired && range.detailsFrom !== undefined
-    ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(range.detailsFrom)} (this site keeps them ${range.retentionDays} days after a journey's last activity): those days show their daily totals, whole days only, with medians and p75 rounded down to their histogram bucket.</p>`
+    ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(range.detailsFrom)} (this site keeps them ${days(range.retentionDays ?? 0)} after a journey's last activity): those days show their daily totals, whole days only, with medians and p75 rounded down to their histogram bucket.</p>`
     : '';
 
 /** The report views by tab, in the order tabs show them. */

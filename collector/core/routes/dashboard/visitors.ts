@@ -12,6 +12,7 @@ import { visitorsPage, type VisitorFilters } from '../../dashboard/pages/visitor
 import { InputError } from '../../errors';
 import { formBody } from '../../http';
 import type { VisitorsPage } from '../../reports';
+import { days } from '../../retention';
 import { eraseVisitor } from '../../services/erasure';
 import { exportSite } from '../../services/export';
 import { getVisitor, listVisitors } from '../../services/visitors';
@@ -55,7 +56,7 @@ export const visitorRoutes = () => {
     return render(c, 'visitors', 'Visitors', body, {
       sub: h`<p class="muted small">Active in the ${range.label}, newest activity first · times in UTC</p>${
         page.expired && page.detailsFrom !== undefined
-          ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(page.detailsFrom)}: this site keeps them ${page.retentionDays} days after a journey's last activity, so visitors inactive since then are no longer listed. The journey map and funnel keep their numbers.</p>`
+          ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(page.detailsFrom)}: this site keeps them ${days(page.retentionDays ?? 0)} after a journey's last activity, so visitors inactive since then are no longer listed. The journey map and funnel keep their numbers.</p>`
           : ''
       }`,
       exportable: true,
@@ -75,7 +76,7 @@ export const visitorRoutes = () => {
         c,
         'visitors',
         'Visitor not found',
-        h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen${site.retentionDays == null ? '' : h`, or expired: this site keeps visitor details ${site.retentionDays} days after a journey's last activity`}).</p><p><a href="${sitePath(site.id, 'visitors')}">All visitors</a></p></div>`,
+        h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen${site.retentionDays == null ? '' : h`, or expired: this site keeps visitor details ${days(site.retentionDays)} after a journey's last activity`}).</p><p><a href="${sitePath(site.id, 'visitors')}">All visitors</a></p></div>`,
         { range: false },
       );
     }
