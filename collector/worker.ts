@@ -13,6 +13,7 @@ import { ensureDemoSite, resolveAdminToken } from './core/bootstrap';
 import { hashKey, useHashKey, useHashSecret } from './core/privacy';
 import { rekeyLegacyHashes } from './core/rekey';
 import { createStorageMonitor, D1_LIMIT_BYTES, type StorageProbe } from './core/services/health';
+import { dutyCycle } from './core/retention';
 import { maintenance } from './core/sites';
 import type { Store } from './core/store';
 import { d1Connector, d1Databases, d1Stats } from './stores/d1';
@@ -143,7 +144,7 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
   // Salts older than two days, refolds after a stage-model change (what Node's 30-second timer runs).
   async (store, now) => {
     try {
-      await maintenance(store, now);
+      await maintenance(store, now, undefined, dutyCycle); // dutyCycle: D1 serves the ingest between chunks
     } catch (e) {
       console.error('[cjm] maintenance failed', e); // the next cron run tries again; the automation still runs
     }

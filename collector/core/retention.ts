@@ -9,7 +9,7 @@ import type { DateRange, Store } from './store';
 const DAY = 86_400_000;
 
 /** One chunk of the pass: one short write transaction (SQLite) or one D1 batch. */
-export const RETENTION_CHUNK = { journeys: 100, events: 2_000 } as const;
+export const RETENTION_CHUNK = { journeys: 25, events: 250 } as const;
 
 /**
  * The start of the first UTC day whose journeys keep their details: journeys last active before it are deleted
@@ -56,8 +56,15 @@ export interface RetentionRun {
 }
 
 /**
+ * What the runtimes wait between two chunks: as long as the chunk took (at least a timer turn), so the pass takes at
+ * most about half of the database's time and the ingest commits go in between.
+ */
+export const dutyCycle = (chunkMs: number): Promise<void> =>
+  new Promise((ok) => setTimeout(ok, Math.max(1, Math.ceil(chunkMs))));
+
+/**
  * Deletes the site's journeys last active before its horizon, chunk by chunk, at most `maxChunks` chunks, calling
- * `pause` between chunks (Node: the event loop takes the ingest commits in between).
+ * `pause` with each chunk's time between chunks (the runtimes pass `dutyCycle`).
  */
 export const expireSite = async (
   store: Store,
@@ -66,7 +73,7 @@ export const expireSite = async (
   options: {
     maxChunks?: number;
     chunk?: { journeys: number; events: number };
-    pause?: () => Promise<void>;
+    pause?: (chunkMs: number) => Promise<void>;
     onChunk?: (r: { journeys: number; events: number }) => void;
   } = {},
 ): Promise<RetentionRun> => {
@@ -76,13 +83,14 @@ export const expireSite = async (
   const max = options.maxChunks ?? 50;
   for (;;) {
     if (run.chunks >= max) return { ...run, done: false };
+    const started = Date.now();
     const r = await store.expire(site.id, horizon, options.chunk ?? RETENTION_CHUNK);
     if (r.done) return run;
     run.chunks++;
     run.journeys += r.journeys;
     run.events += r.events;
     options.onChunk?.(r);
-    await options.pause?.();
+    await options.pause?.(Date.now() - started);
   }
 };
 

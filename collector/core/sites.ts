@@ -189,7 +189,7 @@ export const maintenance = async (
   store: Store,
   now: number,
   budget = 1000,
-  pause?: () => Promise<void>,
+  pause?: (chunkMs: number) => Promise<void>,
 ): Promise<{ salts: number; refolded: number; sessions: number; expired: number }> => {
   const salts = (await rotateSalts(store, now)).length;
   // Dashboard sessions that ended (expired or revoked) are kept no longer than that (core/dashboard/auth.ts).

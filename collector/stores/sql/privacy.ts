@@ -8,7 +8,7 @@ import { eraseAutomationStatements } from './automation';
 import { DERIVED_TABLES, storedStates } from './journeys';
 import { rollupStatements } from './rollups';
 import type { Journey } from '../../core/journey';
-import { chunks, empty, join, list, query, raw, sql, type Sql, type SqlConnector } from './shared';
+import { chunks, empty, list, query, raw, sql, type Sql, type SqlConnector } from './shared';
 
 export const insertName = (site: string, n: NameEntry): Sql =>
   sql`INSERT OR IGNORE INTO site_names (site, kind, name) VALUES (${site}, ${n.kind}, ${n.name})`;
@@ -88,24 +88,37 @@ export const sqlPrivacyStore = (db: SqlConnector): PrivacyStore => ({
       );
       for (const r of rows) members.get(r.journey)?.add(r.visitor);
     }
-    // Whole journeys while their events fit the chunk (at least one journey).
+    // Events per visitor, one grouped read per 90 visitors; then whole journeys while their events fit the chunk.
+    const perVisitor = new Map<string, number>();
+    for (const part of chunks([...members.values()].flatMap((m) => [...m]))) {
+      const rows = await query<{ visitor: string; n: number }>(
+        db,
+        sql`SELECT visitor, COUNT(*) AS n FROM events WHERE site = ${site} AND visitor IN ${list(part)} GROUP BY visitor`,
+      );
+      for (const r of rows) perVisitor.set(r.visitor, r.n);
+    }
     const taken: string[] = [];
     const visitors: string[] = [];
     let events = 0;
     for (const key of keys) {
       const own = [...members.get(key)!];
-      const n = await countEvents(db, site, own);
+      const n = own.reduce((t, v) => t + (perVisitor.get(v) ?? 0), 0);
       if (taken.length > 0 && events + n > limit.events) break;
       if (n > limit.events) {
         // One journey with more events than a chunk: its events go in slices first, the journey in a later chunk.
-        const statements = chunks(own).map(
-          (part) =>
-            sql`DELETE FROM events WHERE site = ${site} AND id IN (SELECT id FROM events WHERE site = ${site}
-              AND visitor IN ${list(part)} LIMIT ${limit.events})`,
-        );
-        if (!(await guarded(db, site, [key], before, statements.slice(0, 1))))
-          return { journeys: 0, events: 0, done: false };
-        return { journeys: 0, events: Math.min(n, limit.events), done: false };
+        const has = (v: string) => perVisitor.get(v) ?? 0;
+        const part = chunks(own).find((p) => p.some((v) => has(v) > 0))!;
+        const slice = sql`DELETE FROM events WHERE site = ${site} AND id IN (SELECT id FROM events WHERE site = ${site}
+          AND visitor IN ${list(part)} LIMIT ${limit.events})`;
+        if (!(await guarded(db, site, [key], before, [slice]))) return { journeys: 0, events: 0, done: false };
+        return {
+          journeys: 0,
+          events: Math.min(
+            limit.events,
+            part.reduce((t, v) => t + has(v), 0),
+          ),
+          done: false,
+        };
       }
       taken.push(key);
       visitors.push(...own);
@@ -130,7 +143,7 @@ const guarded = async (
   statements: readonly Sql[],
 ): Promise<boolean> => {
   try {
-    await db.batch([expiryGuard(site, keys, before), ...statements]);
+    await db.batch([...expiryGuard(site, keys, before), ...statements]);
     return true;
   } catch (e) {
     for (const part of chunks(keys)) {
@@ -187,10 +200,9 @@ export const deletionStatements = (
  * Fails the whole retention batch (a NOT NULL violation on `meta.value`, as journeyGuard) when one of the journeys
  * was active again since it was chosen: an event that arrived in between keeps it.
  */
-const expiryGuard = (site: string, keys: readonly string[], before: number): Sql => {
-  const parts = chunks(keys).map(
+const expiryGuard = (site: string, keys: readonly string[], before: number): Sql[] =>
+  chunks(keys).map(
     (part) =>
-      sql`EXISTS (SELECT 1 FROM journeys WHERE site = ${site} AND key IN ${list(part)} AND last_seen >= ${before})`,
+      sql`INSERT INTO meta (key, value) SELECT 'cjm:journey-active-again', NULL WHERE EXISTS
+        (SELECT 1 FROM journeys WHERE site = ${site} AND key IN ${list(part)} AND last_seen >= ${before})`,
   );
-  return sql`INSERT INTO meta (key, value) SELECT 'cjm:journey-active-again', NULL WHERE ${join(parts, ' OR ')}`;
-};
