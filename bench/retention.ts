@@ -134,7 +134,7 @@ export const benchRetention = async (
     let deleted = 0;
     for (;;) {
       const run = await expireSite(timed, site, now, {
-        maxChunks: 200,
+        maxChunks: 400,
         pause: async (ms) => {
           const t = performance.now();
           const wait = retentionPause(db, ms); // the checkpoint runs synchronously here

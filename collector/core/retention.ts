@@ -9,7 +9,7 @@ import type { DateRange, Store } from './store';
 const DAY = 86_400_000;
 
 /** One chunk of the pass: one short write transaction (SQLite) or one D1 batch. */
-export const RETENTION_CHUNK = { journeys: 10, events: 100 } as const;
+export const RETENTION_CHUNK = { journeys: 5, events: 50 } as const;
 
 /**
  * The start of the first UTC day whose journeys keep their details: journeys last active before it are deleted

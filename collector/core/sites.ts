@@ -176,8 +176,8 @@ export const saveSite = async (
   return { site: next, refold: { pending } };
 };
 
-/** Retention chunks per site and maintenance run (each at most RETENTION_CHUNK: 10 journeys, 100 events). */
-export const RETENTION_CHUNKS_PER_RUN = 500;
+/** Retention chunks per site and maintenance run (each at most RETENTION_CHUNK: 5 journeys, 50 events). */
+export const RETENTION_CHUNKS_PER_RUN = 1000;
 
 /**
  * Periodic work of a runtime (Node: a timer every 30 s; Workers: the cron trigger): deletes salts older than two
