@@ -189,7 +189,8 @@ export const maintenance = async (
   store: Store,
   now: number,
   budget = 1000,
-  pause?: (chunkMs: number) => Promise<void>,
+  /** Between retention chunks; null: no retention in this run (the Worker runs it as a job of its own). */
+  pause?: ((chunkMs: number) => Promise<void>) | null,
 ): Promise<{ salts: number; refolded: number; sessions: number; expired: number }> => {
   const salts = (await rotateSalts(store, now)).length;
   // Dashboard sessions that ended (expired or revoked) are kept no longer than that (core/dashboard/auth.ts).
@@ -211,7 +212,19 @@ export const maintenance = async (
       if (!(e instanceof StoreUnavailableError)) throw e;
     }
   }
-  // Retention: journeys last active before each site's horizon, in bounded chunks (core/retention.ts).
+  const expired = pause === null ? 0 : await expireSites(store, now, pause);
+  return { salts, refolded, sessions, expired };
+};
+
+/**
+ * Retention: each site's journeys last active before its horizon, in bounded chunks (core/retention.ts), at most
+ * RETENTION_CHUNKS_PER_RUN per site, `pause` between chunks. Returns the journeys deleted.
+ */
+export const expireSites = async (
+  store: Store,
+  now: number,
+  pause?: (chunkMs: number) => Promise<void>,
+): Promise<number> => {
   let expired = 0;
   for (const site of await store.listSites()) {
     if (site.retentionDays == null) continue;
@@ -223,5 +236,5 @@ export const maintenance = async (
       if (!(e instanceof StoreUnavailableError)) throw e;
     }
   }
-  return { salts, refolded, sessions, expired };
+  return expired;
 };
