@@ -5,9 +5,11 @@
  *   npm run bench                      sizes, page cost, ingest (Node + Worker), queries at 10k/100k/1M events, 60 s load
  *   npm run bench -- --full            queries also at 10M events / 1M visitors (hours on a small machine)
  *   npm run bench -- --quick           small sizes and short runs, to try the bench itself (does not write the docs)
+<<<<<<< HEAD
  *   npm run bench -- --only=sizes,ingest   some sections only (does not write the docs unless --write: then only
  *                                      those sections of docs/benchmarks.md are replaced, each saying how it was run);
- *                                      sections: sizes, page, ingest, queue, queries, load
+ *                                      sections: sizes, page, ingest, queue, queries, retention, expiry, load
+ *   --only=expiry                      the retention pass on 100k visitors (--retention-visitors=N; --full: 1M)
  *   --rate=N                           load rate in requests/s (default: 70% of the measured Node ingest rate)
  *   --template=ID                      ingest: the Node collector under the default model and under a stage template
  *                                      (collector/core/stages.ts STAGE_TEMPLATES), on traffic its rules act on
@@ -23,6 +25,8 @@ import { benchPageCost } from './page-cost';
 import { benchQueries } from './queries';
 import { benchRetention } from './retention';
 import { benchQueue } from './queue';
+import { RETENTION_CHUNK } from '../collector/core/retention';
+import { benchExpiry } from './expiry';
 import { benchSizes } from './sizes';
 import { ROOT } from './lib/collector-process';
 import { CHROMIUM } from '../test/browser/chromium';
@@ -423,6 +427,69 @@ ${t}
 
 p99 per 10-second window: ${load.windows.map((w) => `${w} ms`).join(', ')}; last window ÷ first: ${x(load.p99Last / load.p99First, 2)}.
 Highest RSS: ${(load.rssMax / 2 ** 20).toFixed(0)} MiB (${(load.rssStart / 2 ** 20).toFixed(0)} MiB at the start, ${(load.rssEnd / 2 ** 20).toFixed(0)} MiB at the end).
+`);
+  }
+
+  if (want('expiry')) {
+    // 1M visitors through the real ingest path takes over an hour here (see the queries section); 100k by default.
+    const visitors = Number(value('retention-visitors') ?? (quick ? 5_000 : full ? 1_000_000 : 100_000));
+    log(`\n# Retention pass on ${kb(visitors)} visitors (about 10 events each, over 60 days; retention 30 days)`);
+    const r = await benchExpiry(visitors, log);
+    const t = table(
+      [
+        'visitors',
+        'events',
+        'expired journeys',
+        'events deleted',
+        'chunks',
+        'chunk p50 ms',
+        'chunk p99 ms',
+        'chunk max ms',
+        'write p99 ms',
+        'write max ms',
+        'checkpoint p99 ms',
+        'pass s',
+      ],
+      [
+        [
+          kb(r.visitors),
+          kb(r.events),
+          kb(r.expiredJourneys),
+          kb(r.expiredEvents),
+          kb(r.chunks),
+          ms(r.chunkP50),
+          ms(r.chunkP99),
+          ms(r.chunkMax),
+          ms(r.writeP99),
+          ms(r.writeMax),
+          ms(r.checkpointP99),
+          r.totalSeconds.toFixed(1),
+        ],
+      ],
+    );
+    const t2 = table(
+      ['ingest of new visitors', 'events/s', 'batch p99 ms'],
+      [
+        ['alone', kb(Math.round(r.ingestAlone)), ms(r.ingestP99Alone)],
+        ['while the pass runs', kb(Math.round(r.ingestDuring)), ms(r.ingestP99During)],
+      ],
+    );
+    log(t);
+    log(t2);
+    out.push(`## Retention pass
+
+A SQLite file of ${kb(r.visitors)} visitors (${kb(r.events)} events, ${(r.bytes / 2 ** 20).toFixed(0)} MiB) spread over 60 days,
+with \`retentionDays: 30\`: the pass (core/retention.ts, as the Node timer runs it: chunks of at most
+${RETENTION_CHUNK.journeys} journeys / ${kb(RETENTION_CHUNK.events)} events, the event loop free between them) deletes the journeys last
+active more than 30 days ago. A chunk's time is its reads and its one write transaction ("write": that
+transaction alone); between chunks the Node collector runs a passive WAL checkpoint (outside any transaction, so
+the pages a chunk zeroed are not copied inside the next commit) and waits as long as the chunk took
+(\`retentionPause\` in collector/node.ts). New visitors are ingested beside it (one batch per session), and alone
+before it for comparison.
+
+${t}
+
+${t2}
 `);
   }
 

@@ -17,7 +17,8 @@ import { createStorageMonitor, D1_LIMIT_BYTES, type StorageProbe } from './core/
 import { ingestBatch } from './core/ingest';
 import { consumeIngest, queueIngester, type IngestMessage } from './core/queue';
 import { createQuota } from './core/quota';
-import { maintenance } from './core/sites';
+import { dutyCycle } from './core/retention';
+import { expireSites, maintenance } from './core/sites';
 import type { Store } from './core/store';
 import { d1Connector, d1Databases, d1Stats } from './stores/d1';
 import { createRoutedStore, MAIN_DATABASE } from './stores/routed';
@@ -213,7 +214,7 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
   // Salts older than two days, refolds after a stage-model change (what Node's 30-second timer runs).
   async (store, now) => {
     try {
-      await maintenance(store, now);
+      await maintenance(store, now, undefined, null); // retention: the last job
     } catch (e) {
       console.error('[cjm] maintenance failed', e); // the next cron run tries again; the automation still runs
     }
@@ -230,6 +231,15 @@ export const periodicJobs: Array<(store: Store, now: number) => Promise<void>> =
       });
     } catch (e) {
       console.error('[cjm] automation pass failed', e); // the next cron run tries again; other jobs still run
+    }
+  },
+  // Retention (core/retention.ts), last: a long catch-up delays no other job. dutyCycle: D1 serves the ingest between
+  // chunks.
+  async (store, now) => {
+    try {
+      await expireSites(store, now, dutyCycle);
+    } catch (e) {
+      console.error('[cjm] retention failed', e);
     }
   },
 ];

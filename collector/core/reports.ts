@@ -12,14 +12,27 @@ import { percentile, sortedHistogram } from './rank';
 
 export type { DateRange } from './store';
 export { dayOf } from './privacy';
+import { detailsRange, expiryNote } from './retention';
 
 /** The range as answered: null = open end. */
 export interface RangeAnswer {
   from: number | null;
   to: number | null;
+  /**
+   * On a site with a retention (`retentionDays`): whether the range reaches before `detailsFrom`, where visitor
+   * details expired — numbers there come from the day rollups (edges rounded to whole days, quantiles as their
+   * bucket's lower bound) and stay as they were (core/retention.ts).
+   */
+  expired?: boolean;
+  detailsFrom?: number;
+  retentionDays?: number;
 }
 
-const rangeAnswer = (r: DateRange): RangeAnswer => ({ from: r.from ?? null, to: r.to ?? null });
+const rangeAnswer = (r: DateRange, site: SiteConfig): RangeAnswer => ({
+  from: r.from ?? null,
+  to: r.to ?? null,
+  ...expiryNote(site, r),
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Funnel
@@ -104,7 +117,7 @@ export const funnel = async (
   const model = foldOptions(site).model;
   const [data, times] = await Promise.all([
     store.stageAggregates(site.id, range),
-    window ? store.conversionTimes(site.id, range) : null,
+    window ? store.conversionTimes(site.id, detailsRange(range)) : null,
   ]);
   const by = new Map(data.stages.map((s) => [s.stage, s]));
   const first = by.get(model.names[0] ?? '')?.reached ?? 0;
@@ -130,7 +143,7 @@ export const funnel = async (
     .sort((a, b) => model.index(a.from) - model.index(b.from) || model.index(a.to) - model.index(b.to));
   return {
     site: site.id,
-    range: rangeAnswer(range),
+    range: rangeAnswer(range, site),
     journeys: data.journeys,
     converted: data.converted,
     conversionStage: site.conversion,
@@ -262,7 +275,7 @@ export const journeyMap = async (
       medianSessions: s?.medianSessions ?? null,
     };
   });
-  return { site: site.id, range: rangeAnswer(range), journeys: agg.journeys, stages, lifecycle: life };
+  return { site: site.id, range: rangeAnswer(range, site), journeys: agg.journeys, stages, lifecycle: life };
 };
 
 /** The store, with `stageAggregates` answered once per (site, range) for the lifetime of this wrapper. */
@@ -375,7 +388,7 @@ export const retention = async (
   }
   return {
     site: site.id,
-    range: rangeAnswer(range),
+    range: rangeAnswer(range, site),
     weeks,
     cohorts,
     average: sums.map((s, k) => ratio(s, bases[k])),
@@ -479,7 +492,8 @@ export const touches = async (
   range: DateRange = {},
   window?: ConversionWindow,
 ): Promise<TouchesReport> => {
-  const rows = await store.conversionCounts(site.id, range, window);
+  // Within a window the counts are per journey: over the kept part of the range only (core/retention.ts).
+  const rows = await store.conversionCounts(site.id, window ? detailsRange(range) : range, window);
   const channels = new Map<string, typeof rows>();
   for (const r of rows) {
     const ch = r.channel ?? 'direct';
@@ -500,7 +514,7 @@ export const touches = async (
   const all = dist(rows);
   return {
     site: site.id,
-    range: rangeAnswer(range),
+    range: rangeAnswer(range, site),
     ...(window ? { withinMs: window.withinMs } : {}),
     converted: all.touches.count,
     ...all,
@@ -537,6 +551,11 @@ export const STANDARD_WINDOWS: readonly number[] = [DAY, 7 * DAY, 30 * DAY];
 export interface TimeToConvertReport {
   site: string;
   range: RangeAnswer;
+  /**
+   * Set when the range reaches past the site's retention horizon: the report counts the journeys first seen from
+   * this time on (times to convert are kept per journey only, and expired journeys are gone).
+   */
+  countedFrom: number | null;
   /** The stage the clock starts at; null: the journey's first visit. */
   since: string | null;
   /** Journeys of the cohort (that entered `since`). */
@@ -564,14 +583,17 @@ export const timeToConvert = async (
   range: DateRange = {},
   options: { since?: string; window?: ConversionWindow } = {},
 ): Promise<TimeToConvertReport> => {
-  const { journeys, times } = await store.conversionTimes(site.id, range, options.since);
+  // Per journey only: over a range reaching past the retention horizon, the journeys from it on (`countedFrom`).
+  const counted = detailsRange(range);
+  const { journeys, times } = await store.conversionTimes(site.id, counted, options.since);
   const hist = sortedHistogram(times.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<number, number>()));
   const windows = [...new Set([...STANDARD_WINDOWS, ...(options.window ? [options.window.withinMs] : [])])]
     .sort((a, b) => a - b)
     .map((withinMs) => windowAnswer({ withinMs }, journeys, countWithin(times, { withinMs })));
   return {
     site: site.id,
-    range: rangeAnswer(range),
+    range: rangeAnswer(range, site),
+    countedFrom: counted === range ? null : (counted.from as number),
     since: options.since ?? null,
     journeys,
     converted: times.length,
@@ -593,6 +615,13 @@ export const timeToConvert = async (
 export interface VisitorsPage {
   visitors: VisitorSummary[];
   cursor: string | null;
+  /**
+   * On a site with a retention: whether the range reaches before `detailsFrom` — journeys inactive since then are
+   * deleted and so not listed ("visitor details expired").
+   */
+  expired?: boolean;
+  detailsFrom?: number;
+  retentionDays?: number;
 }
 
 /** The most timeline events a visitor detail returns (the latest ones). */

@@ -8,7 +8,8 @@ import { journeyRevision, refoldJourneys, siteRevision } from './ingest';
 import { rotateSalts } from './privacy';
 import { rekeyLegacyHashes } from './rekey';
 import type { SiteAnswer } from './reports';
-import { checkStages, cleanStage, DEFAULT_LIMITS, type SiteConfig } from './stages';
+import { expireSite } from './retention';
+import { checkStages, cleanStage, DEFAULT_LIMITS, MAX_RETENTION_DAYS, type SiteConfig } from './stages';
 import { StoreUnavailableError, type Store } from './store';
 
 /** A bad field of a site configuration: a 400 naming it. */
@@ -21,6 +22,9 @@ export const MODEL_FIELDS = ['stages', 'conversion', 'sessionTimeoutMinutes', 'o
 
 /** Journeys refolded before `PUT /api/sites/:site` answers; the rest by the periodic maintenance. */
 export const REFOLD_ON_SAVE = 200;
+
+const isRetention = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_RETENTION_DAYS;
 
 const SITE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -65,7 +69,17 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
   const b = body as Record<string, unknown>;
   const out: Partial<Omit<SiteConfig, 'id' | 'revision'>> = {};
   for (const k of Object.keys(b)) {
-    const known = ['id', 'name', 'origins', 'requireOrigin', 'stages', 'conversion', 'sessionTimeoutMinutes', 'limits'];
+    const known = [
+      'id',
+      'name',
+      'origins',
+      'requireOrigin',
+      'stages',
+      'conversion',
+      'sessionTimeoutMinutes',
+      'limits',
+      'retentionDays',
+    ];
     if (![...known, 'revision'].includes(k)) {
       fail(k, `unknown field "${k.slice(0, 40)}"`);
     }
@@ -91,6 +105,14 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
   }
   if (b.sessionTimeoutMinutes !== undefined)
     out.sessionTimeoutMinutes = intIn(b.sessionTimeoutMinutes, 'sessionTimeoutMinutes', 1, 1440);
+  if (b.retentionDays !== undefined) {
+    if (b.retentionDays !== null && !isRetention(b.retentionDays))
+      fail(
+        'retentionDays',
+        `retentionDays must be an integer from 1 to ${MAX_RETENTION_DAYS} (days of visitor details kept), or null to keep everything`,
+      );
+    out.retentionDays = b.retentionDays as number | null;
+  }
   if (b.limits !== undefined) {
     if (typeof b.limits !== 'object' || b.limits === null)
       fail('limits', 'limits must be { eventNames, propKeys, eventsPerDay, newVisitorsPerHour }');
@@ -154,16 +176,22 @@ export const saveSite = async (
   return { site: next, refold: { pending } };
 };
 
+/** Retention chunks per site and maintenance run (each at most RETENTION_CHUNK: 5 journeys, 50 events). */
+export const RETENTION_CHUNKS_PER_RUN = 1000;
+
 /**
  * Periodic work of a runtime (Node: a timer every 30 s; Workers: the cron trigger): deletes salts older than two
- * days, deletes dashboard sessions that ended (at most `budget`), and refolds journeys left under an older stage
- * model, at most `budget` journeys per run.
+ * days, deletes dashboard sessions that ended (at most `budget`), refolds journeys left under an older stage
+ * model, at most `budget` journeys per run, and runs each site's retention (at most RETENTION_CHUNKS_PER_RUN chunks,
+ * `pause` between them).
  */
 export const maintenance = async (
   store: Store,
   now: number,
   budget = 1000,
-): Promise<{ salts: number; refolded: number; sessions: number }> => {
+  /** Between retention chunks; null: no retention in this run (the Worker runs it as a job of its own). */
+  pause?: ((chunkMs: number) => Promise<void>) | null,
+): Promise<{ salts: number; refolded: number; sessions: number; expired: number }> => {
   const salts = (await rotateSalts(store, now)).length;
   // Dashboard sessions that ended (expired or revoked) are kept no longer than that (core/dashboard/auth.ts).
   const sessions = await store.pruneSessions(now, budget);
@@ -184,5 +212,29 @@ export const maintenance = async (
       if (!(e instanceof StoreUnavailableError)) throw e;
     }
   }
-  return { salts, refolded, sessions };
+  const expired = pause === null ? 0 : await expireSites(store, now, pause);
+  return { salts, refolded, sessions, expired };
+};
+
+/**
+ * Retention: each site's journeys last active before its horizon, in bounded chunks (core/retention.ts), at most
+ * RETENTION_CHUNKS_PER_RUN per site, `pause` between chunks. Returns the journeys deleted.
+ */
+export const expireSites = async (
+  store: Store,
+  now: number,
+  pause?: (chunkMs: number) => Promise<void>,
+): Promise<number> => {
+  let expired = 0;
+  for (const site of await store.listSites()) {
+    if (site.retentionDays == null) continue;
+    try {
+      expired += (
+        await expireSite(store, site, now, { maxChunks: RETENTION_CHUNKS_PER_RUN, ...(pause ? { pause } : {}) })
+      ).journeys;
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+    }
+  }
+  return expired;
 };

@@ -66,6 +66,12 @@ export interface SiteConfig {
    * events stored per UTC day and new visitors per hour from one address (defaults of the deployment when absent).
    */
   limits?: { eventNames: number; propKeys: number; eventsPerDay?: number; newVisitorsPerHour?: number };
+  /**
+   * Days of visitor details kept (raw events, visitors, journeys and their per-journey rows) after a journey's last
+   * activity; the cohort rollups stay. `null` or absent keeps everything: a site saved before retention existed keeps
+   * its data until its owner sets a value; a site created through the API gets `DEFAULT_RETENTION_DAYS`.
+   */
+  retentionDays?: number | null;
   /** Refuse `/collect` requests without an `Origin` header (server-side senders use `/v1/*` with a write key). */
   requireOrigin?: boolean;
   /** Set by the server, incremented whenever a change needs the journeys refolded (stages, conversion, timeout, origins). */
@@ -76,6 +82,11 @@ export interface SiteConfig {
    */
   database?: string;
 }
+
+/** The retention of a site created through `POST /api/sites` or the dashboard when none is given. */
+export const DEFAULT_RETENTION_DAYS = 400;
+/** The longest retention that can be set (100 years); `null` keeps everything. */
+export const MAX_RETENTION_DAYS = 36_500;
 
 export const DEFAULT_LIMITS = { eventNames: 500, propKeys: 500 } as const;
 

@@ -78,6 +78,12 @@ export interface SiteWrite {
 export interface DateRange {
   from?: number;
   to?: number;
+  /**
+   * A site's retention horizon (core/retention.ts, a UTC day start): before it, reports read the rollups alone —
+   * edges before it rounded out to whole days, quantiles over a range reaching before it as their bucket's lower
+   * bound — since the per-journey rows of those days may be deleted.
+   */
+  detailsFrom?: number;
 }
 
 /** Per-stage aggregates over a cohort, from `journey_stages` and `journeys`. */
@@ -199,6 +205,8 @@ export interface ReportStore {
    * many journeys the cohort holds (that entered `since`). Read from the journeys, not the rollups.
    */
   conversionTimes(site: string, range: DateRange, since?: string): Promise<{ journeys: number; times: number[] }>;
+  /** Whether the site has journeys first seen before `before` (a day start), by its cohort rollups. */
+  hasCohortsBefore(site: string, before: number): Promise<boolean>;
   /**
    * Purchases and returns of the cohort's journeys (those folded with purchases counted, FOLD_VERSION 2), from
    * `cohort_lifecycle` and the journeys of partial edge days (migration 0032).
@@ -264,6 +272,19 @@ export interface PrivacyStore {
     hashes: readonly string[],
     at: number,
   ): Promise<number>;
+  /**
+   * Retention, one bounded chunk: deletes journeys of the site whose last activity is before `before` (oldest
+   * first), at most `limit.journeys` of them and, but for a single journey, at most `limit.events` events, with their
+   * visitors' events and links, automation rows and derived rows, atomically — the path of `erase`, except that the
+   * cohort rollups keep the journeys' sums and no tombstone is written. A journey with more events than
+   * `limit.events` has them deleted in slices first. A journey active again since it was chosen keeps the whole
+   * chunk undone (0 deleted; the next call chooses again without it). `done`: nothing was left to delete.
+   */
+  expire(
+    site: string,
+    before: number,
+    limit: { journeys: number; events: number },
+  ): Promise<{ journeys: number; events: number; done: boolean }>;
   /**
    * After an erasure: make the erased rows unrecoverable from the database files where the driver can (SQLite: a
    * WAL checkpoint that truncates the log; pages are zeroed by `secure_delete`). Absent on D1 (docs/api.md).

@@ -252,6 +252,7 @@ export const createRoutedStore = (
     stageDetails: async (site, range, top) => (await of(site)).stageDetails(site, range, top),
     conversionCounts: async (site, range, window) => (await of(site)).conversionCounts(site, range, window),
     conversionTimes: async (site, range, since) => (await of(site)).conversionTimes(site, range, since),
+    hasCohortsBefore: async (site, before) => (await of(site)).hasCohortsBefore(site, before),
     lifecycleAggregates: async (site, range) => (await of(site)).lifecycleAggregates(site, range),
     retentionCounts: async (site, fromWeek, toWeek, weeks) =>
       (await of(site)).retentionCounts(site, fromWeek, toWeek, weeks),
@@ -260,6 +261,7 @@ export const createRoutedStore = (
     addCounters: async (site, counters) => (await of(site)).addCounters(site, counters),
     tombstoned: async (site, hashes) => (await of(site)).tombstoned(site, hashes),
     erase: async (site, journey, visitors, hashes, at) => (await of(site)).erase(site, journey, visitors, hashes, at),
+    expire: async (site, before, limit) => (await of(site)).expire(site, before, limit),
     listRules: async (site) => (await of(site)).listRules(site),
     putRule: async (rule: Rule) => (await of(rule.site)).putRule(rule),
     deleteRule: async (site, id, now) => (await of(site)).deleteRule(site, id, now),

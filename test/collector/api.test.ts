@@ -229,6 +229,76 @@ describe('sites admin', () => {
   });
 });
 
+describe('retention (retentionDays)', () => {
+  it('defaults to 400 on a new site, keeps everything with null or on a site saved before; refuses bad values naming it', async () => {
+    const created = await json<SiteAnswer>(
+      t.api('/api/sites', { method: 'POST', body: JSON.stringify({ id: 'blog' }) }),
+    );
+    expect(created.site.retentionDays).toBe(400);
+    // The demo site was saved without the field (as every site before this version): it keeps everything.
+    expect((await json<SiteAnswer>(t.api('/api/sites/demo'))).site.retentionDays).toBeUndefined();
+    const put = (body: unknown) => t.api('/api/sites/blog', { method: 'PUT', body: JSON.stringify(body) });
+    expect((await json<SiteAnswer>(put({ retentionDays: null }))).site.retentionDays).toBeNull();
+    expect((await json<SiteAnswer>(put({ retentionDays: 30 }))).site.retentionDays).toBe(30);
+    expect((await json<SiteAnswer>(put({ name: 'Blog' }))).site.retentionDays).toBe(30); // left out: kept
+    for (const v of [0, -1, 1.5, 36_501, '30', true]) {
+      const res = await put({ retentionDays: v });
+      expect(res.status, String(v)).toBe(400);
+      const err = await json<{ error: string; path: string }>(res);
+      expect(err.path).toBe('retentionDays');
+      expect(err.error).toContain('retentionDays must be an integer from 1 to 36500');
+    }
+    const bad = await t.api('/api/sites', { method: 'POST', body: JSON.stringify({ id: 'x', retentionDays: 0 }) });
+    expect(bad.status).toBe(400);
+    expect((await t.api('/api/sites/x')).status).toBe(404); // nothing written
+    expect((await json<SiteAnswer>(t.api('/api/sites/blog'))).site.retentionDays).toBe(30);
+  });
+
+  it('the pass deletes old visitors; the funnel and map keep their numbers, marked expired; list and 404 say so', async () => {
+    await seed();
+    await t.api('/api/sites/demo', { method: 'PUT', body: JSON.stringify({ retentionDays: 1 }) });
+    t.clock.now = T0 + 60 * 3_600_000; // the horizon: the start of T0's next day (a and b expire, c stays)
+    const reports = async () =>
+      Promise.all([
+        json<FunnelReport>(t.api('/api/sites/demo/funnel')),
+        json<JourneyMapReport>(t.api('/api/sites/demo/journey-map')),
+        json<TouchesReport>(t.api('/api/sites/demo/touches')),
+      ]);
+    const ttc = () => json<TimeToConvertReport>(t.api('/api/sites/demo/time-to-convert?within=1d'));
+    const ttcBefore = await ttc();
+    // Times to convert are per journey: past the horizon they count the journeys first seen from it on, and say so.
+    expect(ttcBefore).toMatchObject({ countedFrom: Date.UTC(2026, 10, 21), journeys: 0, converted: 0 });
+    expect(ttcBefore.range.expired).toBe(true);
+    const before = await reports();
+    expect(before[0].range).toEqual({
+      from: null,
+      to: null,
+      expired: true,
+      detailsFrom: Date.UTC(2026, 10, 21),
+      retentionDays: 1,
+    });
+    expect(before[0].journeys).toBe(3);
+    const { maintenance } = await import('../../collector/core/sites');
+    expect((await maintenance(t.store, t.clock.now)).expired).toBe(2);
+    expect(await reports()).toEqual(before);
+    expect(await ttc()).toEqual(ttcBefore);
+    const recent = await json<FunnelReport>(t.api(`/api/sites/demo/funnel?from=${Date.UTC(2026, 10, 21)}`));
+    expect(recent.range.expired).toBe(false);
+    const list = await json<{ visitors: { visitor: string }[]; expired: boolean; retentionDays: number }>(
+      t.api('/api/sites/demo/visitors'),
+    );
+    expect(list.visitors.map((v) => v.visitor)).toEqual(['c']);
+    expect(list).toMatchObject({ expired: true, retentionDays: 1 });
+    const gone = await t.api('/api/sites/demo/visitors/a');
+    expect(gone.status).toBe(404);
+    expect(await json<{ error: string; path: string }>(gone)).toEqual({
+      error: `[cjm] no visitor "a" on site "demo" (erased, never seen, or expired: this site keeps visitor details 1 day after a journey's last activity, retentionDays)`,
+      path: 'visitor',
+    });
+    expect((await t.api('/api/sites/demo/visitors/c')).status).toBe(200);
+  });
+});
+
 describe('visitors', () => {
   it('lists with every filter, shows one journey, answers 404 for unknown ones', async () => {
     await seed();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { SESSION_DAYS } from '../../collector/core/dashboard/auth';
+import { ingest } from '../../collector/core/ingest';
 import { safeNext } from '../../collector/core/routes/dashboard/sign-in';
 import { fileAssets } from '../../collector/node';
 import { batch, ev, makeApp, page, TOKEN, type TestApp } from '../helpers';
@@ -374,6 +375,61 @@ describe('settings', () => {
     ]);
     expect(site.conversion).toBe('paid');
     expect(site.revision ?? 1).toBeGreaterThan(before.revision ?? 1);
+  });
+
+  it('saves the retention (empty keeps everything) and marks expired ranges on the map, funnel and visitors', async () => {
+    const save = (retentionDays: string) =>
+      post(
+        '/sites/demo/settings/site',
+        { name: 'Shop', origins: '', sessionTimeoutMinutes: '30', retentionDays },
+        { Cookie: cookie },
+      );
+    let body = await (await get('/sites/demo/settings', cookie)).text();
+    expect(body).toMatch(/name="retentionDays"[^>]*value=""/); // a site saved before retention: keeps everything
+    expect((await save('90')).status).toBe(303);
+    expect((await t.store.getSite('demo'))!.retentionDays).toBe(90);
+    body = await (await get('/sites/demo/settings', cookie)).text();
+    expect(body).toMatch(/name="retentionDays"[^>]*value="90"/);
+    for (const bad of ['0', '-3', '2.5', '36501', 'soon']) {
+      const res = await save(bad);
+      expect(res.status, bad).toBe(400);
+      expect(await res.text()).toContain('retentionDays must be an integer from 1 to 36500');
+    }
+    expect((await t.store.getSite('demo'))!.retentionDays).toBe(90);
+    // A form without the field (a page of an earlier version) leaves it as it is.
+    await post(
+      '/sites/demo/settings/site',
+      { name: 'Shop', origins: '', sessionTimeoutMinutes: '30' },
+      { Cookie: cookie },
+    );
+    expect((await t.store.getSite('demo'))!.retentionDays).toBe(90);
+
+    await t.collect(batch('v1', [page('/'), page('/cart')]));
+    const all = ['/sites/demo/map?range=all', '/sites/demo/funnel?range=all', '/sites/demo/visitors?range=all'];
+    // Every journey started after the horizon: nothing can have expired, no note.
+    for (const path of all) expect(await (await get(path, cookie)).text(), path).not.toContain('expired-note');
+    // A journey first seen 120 days ago (stored as an older collector would have taken it): those days may expire.
+    const old = t.clock.now - 120 * 86_400_000;
+    await ingest(
+      t.store,
+      (await t.store.getSite('demo'))!,
+      'v-old',
+      [{ id: 'old-1', type: 'page', ts: old, url: 'https://shop.test/' }],
+      old,
+    );
+    for (const path of all) {
+      const text = await (await get(path, cookie)).text();
+      expect(text, path).toContain('data-testid="expired-note"');
+      expect(text, path).toContain('keeps them 90 days after');
+    }
+    for (const path of ['/sites/demo/map?range=7d', '/sites/demo/visitors?range=7d'])
+      expect(await (await get(path, cookie)).text(), path).not.toContain('expired-note');
+    const missing = await (await get('/sites/demo/visitors/nobody', cookie)).text();
+    expect(missing).toContain('or expired: this site keeps visitor details 90 days');
+
+    expect((await save('')).status).toBe(303);
+    expect((await t.store.getSite('demo'))!.retentionDays).toBeNull();
+    expect(await (await get('/sites/demo/map?range=all', cookie)).text()).not.toContain('expired-note');
   });
 
   it('saves origins and refuses one that is not an origin', async () => {

@@ -11,12 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { foldOptions, ingest, toStoredEvent } from '../../collector/core/ingest';
 import { foldEvents, type StoredEvent } from '../../collector/core/journey';
 import type { WireEvent } from '../../collector/core/protocol';
-import { lifecycle, retention } from '../../collector/core/reports';
+import { funnel, journeyMap, lifecycle, retention, touches } from '../../collector/core/reports';
+import { expireSite, reportRange, retentionHorizon } from '../../collector/core/retention';
 import { applyTemplate, defaultSiteConfig, type SiteConfig } from '../../collector/core/stages';
 import {
   BadCursorError,
   ConflictError,
   type Commit,
+  type DateRange,
   type ExportPage,
   type JourneyRecord,
   type Store,
@@ -631,6 +633,104 @@ export const storeContract = (driver: string, open: StoreFactory) => {
       }
       await check('after erasure');
     }, 120_000); // about 50 commits and 24 report reads: seconds on SQLite, longer on a busy local D1
+
+    it('retention: expire deletes journeys last active before the horizon in bounded chunks; the rollups stay', async () => {
+      const { store } = await open();
+      const DAY = 86_400_000;
+      const site: SiteConfig = { ...SITE, retentionDays: 30 };
+      await store.putSite(site);
+      const OLD = T0 - 100 * DAY; // 10:00 UTC, 100 days before T0
+      const walk = (p: string, at: number, n: number): WireEvent[] => {
+        const out: WireEvent[] = [
+          { id: `${p}-1`, type: 'page', ts: at, url: url('/?utm_source=news') },
+          { id: `${p}-2`, type: 'page', ts: at + 60_000, url: url('/cart') },
+          { id: `${p}-3`, type: 'vital', ts: at + 61_000, name: 'LCP', value: 1000 + n * 37, stage: 'cart' },
+          { id: `${p}-4`, type: 'page', ts: at + (2 + n) * 60_000, url: url('/checkout') },
+        ];
+        if (n % 2 === 0)
+          out.push({ id: `${p}-5`, type: 'event', ts: at + (3 + n) * 60_000, name: 'purchase', value: n });
+        return out;
+      };
+      // 8 old journeys (one an identified user of two visitors), one with 30 events, two recent ones, and one of the
+      // old cohort still active 1 day before T0 (it stays).
+      for (let i = 0; i < 8; i++) await ingest(store, site, `o${i}`, walk(`o${i}`, OLD + i * 3_600_000, i), OLD + DAY);
+      await ingest(
+        store,
+        site,
+        'o1',
+        [{ id: 'o1-id', type: 'identify', ts: OLD + 4_000_000, userId: 'old-user' }],
+        OLD + DAY,
+      );
+      await ingest(
+        store,
+        site,
+        'o2',
+        [{ id: 'o2-id', type: 'identify', ts: OLD + 8_000_000, userId: 'old-user' }],
+        OLD + DAY,
+      );
+      const big = Array.from({ length: 30 }, (_, k): WireEvent => ({
+        id: `big-${k}`,
+        type: 'page',
+        ts: OLD + k * 1000,
+        url: url('/'),
+      }));
+      await ingest(store, site, 'big', big, OLD + DAY);
+      await ingest(store, site, 'keep', walk('keep', OLD + 5_000_000, 3), OLD + DAY);
+      await ingest(store, site, 'keep', [{ id: 'keep-late', type: 'page', ts: T0 - DAY, url: url('/') }], T0 - DAY);
+      for (let i = 0; i < 2; i++) await ingest(store, site, `r${i}`, walk(`r${i}`, T0 - 3_600_000 * (i + 1), i), T0);
+
+      const ranges: DateRange[] = [
+        {}, // open: reaches into the expired days
+        { from: OLD - DAY, to: OLD + DAY }, // whole and partial old days
+        { from: OLD + 3 * 3_600_000 + 1, to: OLD + 6 * 3_600_000 }, // within one old day
+        { from: T0 - 2 * DAY }, // recent only
+      ];
+      const reports = async () =>
+        Promise.all(
+          ranges.map(async (r) => {
+            const range = await reportRange(store, site, r, T0);
+            return JSON.stringify([
+              await funnel(store, site, range),
+              await journeyMap(store, site, range, 10),
+              await touches(store, site, range),
+            ]);
+          }),
+        );
+      const before = await reports();
+      expect(JSON.parse(before[1]!)[0].range).toMatchObject({ expired: true, retentionDays: 30 });
+      expect(JSON.parse(before[3]!)[0].range).toMatchObject({ expired: false });
+      expect(JSON.parse(before[1]!)[0].journeys).toBe(9); // 7 old journeys (o1 + o2 merged), big, keep
+
+      const chunks: Array<{ journeys: number; events: number }> = [];
+      const chunk = { journeys: 3, events: 10 };
+      let run;
+      do run = await expireSite(store, site, T0, { chunk, maxChunks: 2, onChunk: (c) => chunks.push(c) });
+      while (!run.done);
+      for (const c of chunks) {
+        expect(c.journeys).toBeLessThanOrEqual(chunk.journeys);
+        if (c.journeys !== 1) expect(c.events).toBeLessThanOrEqual(chunk.events);
+      }
+      expect(chunks.reduce((n, c) => n + c.journeys, 0)).toBe(8); // o0, u:old-user, o3…o7, big
+      expect(chunks.reduce((n, c) => n + c.events, 0)).toBe(30 + 8 * 4 + 4 + 2); // big, 4 per walk, 4 purchases, 2 identify
+      // Nothing older than the horizon is left; "keep" (its cohort old, its last activity recent) stays.
+      expect(await store.expire('shop', retentionHorizon(site, T0)!, chunk)).toEqual({
+        journeys: 0,
+        events: 0,
+        done: true,
+      });
+      const gone = ['o0', 'o1', 'o2', 'o3', 'o7', 'big'];
+      expect(await store.eventsOfVisitors('shop', gone)).toEqual([]);
+      expect((await store.getLinks('shop', gone)).size).toBe(0);
+      expect((await store.getJourneys('shop', [...gone, 'u:old-user'])).size).toBe(0);
+      expect([...(await store.getJourneys('shop', ['keep', 'r0', 'r1'])).keys()].sort()).toEqual(['keep', 'r0', 'r1']);
+      expect((await store.eventsOfVisitors('shop', ['keep'])).length).toBe(5);
+      // The funnel, the journey map and touches over every range give the numbers they gave before the pass.
+      expect(await reports()).toEqual(before);
+      // Erasure, on the same deletion path, does subtract: the recent cohort loses r0.
+      await store.erase('shop', 'r0', ['r0'], [], T0);
+      const after = await funnel(store, site, await reportRange(store, site, ranges[3]!, T0));
+      expect(after.journeys).toBe(JSON.parse(before[3]!)[0].journeys - 1);
+    });
 
     it('two isolates folding the same journey at once lose no event', async () => {
       const handle = await open();

@@ -42,7 +42,9 @@ export const apiRoutes = () => {
 
   // ----- visitors -----
   r.get('/sites/:site/visitors', withSite, async (c) =>
-    c.json<VisitorsPage>(await listVisitors(c.var.actor, c.var.store, c.var.site, parseVisitorQuery(searchParams(c)))),
+    c.json<VisitorsPage>(
+      await listVisitors(c.var.actor, c.var.store, c.var.site, parseVisitorQuery(searchParams(c)), c.var.now()),
+    ),
   );
 
   r.get('/sites/:site/visitors/:visitor', withSite, async (c) =>
@@ -61,7 +63,7 @@ export const apiRoutes = () => {
         p,
         c.var.site.stages.map((s) => s.name),
       );
-      return c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(p), options));
+      return c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(p), c.var.now(), options));
     });
   }
 
@@ -69,7 +71,7 @@ export const apiRoutes = () => {
     const p = searchParams(c);
     const range = parseRange(p);
     const top = parseIntParam(p, 'top', 10, 1, 50);
-    return c.json(await readJourneyMap(c.var.actor, c.var.store, c.var.site, range, top));
+    return c.json(await readJourneyMap(c.var.actor, c.var.store, c.var.site, range, top, c.var.now()));
   });
 
   r.get('/sites/:site/retention', withSite, async (c) => {

@@ -18,6 +18,7 @@ import {
   type RetentionReport,
   type TouchesReport,
 } from '../reports';
+import { reportRange } from '../retention';
 import type { SiteConfig } from '../stages';
 import type { ConversionWindow, DateRange, Store } from '../store';
 
@@ -29,36 +30,59 @@ export interface ReportOptions {
 
 /** Reports that take a date range (`from`, `to`) and report options, by the name of their API route. */
 export const RANGE_REPORTS = {
-  funnel: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o: ReportOptions = {}) => {
+  funnel: async (
+    actor: Actor,
+    store: Store,
+    site: SiteConfig,
+    range: DateRange,
+    now: number,
+    o: ReportOptions = {},
+  ) => {
     authorize(actor, site.id, 'reports.read');
-    return funnel(store, site, range, o.window);
+    return funnel(store, site, await reportRange(store, site, range, now), o.window);
   },
-  touches: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o: ReportOptions = {}) => {
+  touches: async (
+    actor: Actor,
+    store: Store,
+    site: SiteConfig,
+    range: DateRange,
+    now: number,
+    o: ReportOptions = {},
+  ) => {
     authorize(actor, site.id, 'reports.read');
-    return touches(store, site, range, o.window);
+    return touches(store, site, await reportRange(store, site, range, now), o.window);
   },
-  'time-to-convert': (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o: ReportOptions = {}) => {
+  'time-to-convert': async (
+    actor: Actor,
+    store: Store,
+    site: SiteConfig,
+    range: DateRange,
+    now: number,
+    o: ReportOptions = {},
+  ) => {
     authorize(actor, site.id, 'reports.read');
-    return timeToConvert(store, site, range, o);
+    return timeToConvert(store, site, await reportRange(store, site, range, now), o);
   },
-  counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<CountersReport> => {
+  // Counters are per day and kept whatever the retention.
+  counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, _now: number): Promise<CountersReport> => {
     authorize(actor, site.id, 'reports.read');
     return counters(store, site, range);
   },
 } as const satisfies Record<
   string,
-  (actor: Actor, store: Store, site: SiteConfig, range: DateRange, o?: ReportOptions) => Promise<unknown>
+  (actor: Actor, store: Store, site: SiteConfig, range: DateRange, now: number, o?: ReportOptions) => Promise<unknown>
 >;
 
-export const readJourneyMap = (
+export const readJourneyMap = async (
   actor: Actor,
   store: Store,
   site: SiteConfig,
   range: DateRange,
   top: number,
+  now: number,
 ): Promise<JourneyMapReport> => {
   authorize(actor, site.id, 'reports.read');
-  return journeyMap(store, site, range, top);
+  return journeyMap(store, site, await reportRange(store, site, range, now), top);
 };
 
 /** Cohort retention by first-visit week (the API's `retention` and the dashboard's retention tab). */
@@ -75,15 +99,16 @@ export const readRetention = (
 };
 
 /** The funnel and the journey map together (the map tab and the shared map). */
-export const readFunnelAndMap = (
+export const readFunnelAndMap = async (
   actor: Actor,
   store: Store,
   site: SiteConfig,
   range: DateRange,
   top: number,
+  now: number,
 ): Promise<{ funnel: FunnelReport; map: JourneyMapReport }> => {
   authorize(actor, site.id, 'reports.read');
-  return funnelAndMap(store, site, range, top);
+  return funnelAndMap(store, site, await reportRange(store, site, range, now), top);
 };
 
 /** The funnel tab's two reports. */
@@ -91,9 +116,11 @@ export const readFunnelAndTouches = async (
   actor: Actor,
   store: Store,
   site: SiteConfig,
-  range: DateRange,
+  asked: DateRange,
+  now: number,
 ): Promise<{ funnel: FunnelReport; touches: TouchesReport; timeToConvert: TimeToConvertReport }> => {
   authorize(actor, site.id, 'reports.read');
+  const range = await reportRange(store, site, asked, now);
   const [fun, tch, ttc] = await Promise.all([
     funnel(store, site, range),
     touches(store, site, range),

@@ -8,7 +8,7 @@ import { authorize, authorizeInstance, can, roleOf, type Actor } from '../access
 import { InputError } from '../errors';
 import type { SiteAnswer } from '../reports';
 import { checkSiteId, checkSitePatch, checkWhole, MODEL_FIELDS, pendingRefolds, saveSite } from '../sites';
-import { defaultSiteConfig, type SiteConfig } from '../stages';
+import { DEFAULT_RETENTION_DAYS, defaultSiteConfig, type SiteConfig } from '../stages';
 import type { Store } from '../store';
 import { audit } from './audit';
 
@@ -80,7 +80,13 @@ export const createSite = async (
   const [rest, wanted] = withoutDatabase(input);
   const database = checkDatabase(wanted, databases);
   const patch = checkSitePatch(rest);
-  const site = checkWhole({ ...defaultSiteConfig(id), ...patch, revision: 1, ...(database ? { database } : {}) });
+  const site = checkWhole({
+    ...defaultSiteConfig(id),
+    retentionDays: DEFAULT_RETENTION_DAYS,
+    ...patch,
+    revision: 1,
+    ...(database ? { database } : {}),
+  });
   if (await store.getSite(site.id))
     throw new InputError(409, `[cjm] site "${site.id}" exists; change it with PUT /api/sites/${site.id}`, 'id');
   await store.putSite(site);

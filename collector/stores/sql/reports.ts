@@ -87,6 +87,18 @@ const kthValues = async (
   }
   const sc = within('cohort_at', range);
   const out: Array<number | undefined> = [];
+  if (range.detailsFrom !== undefined && (range.from === undefined || range.from < range.detailsFrom)) {
+    // The range reaches into days without per-journey rows (retention): the k-th value's bucket, as its lower bound.
+    for (const w of wants) {
+      const at = atRank(sortedHistogram(hist.get(id(w.stage, w.name)) ?? new Map()), w.k);
+      if (!at) out.push(undefined);
+      else {
+        const { lo, hi } = bucketRange(at.value);
+        out.push(lo ?? hi ?? undefined);
+      }
+    }
+    return out;
+  }
   for (const w of wants) {
     const named = src.named ? sql` AND name = ${w.name}` : empty;
     const buckets = sortedHistogram(hist.get(id(w.stage, w.name)) ?? new Map());
@@ -390,6 +402,15 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
     return sumBy(rows, (r) => [r.channel, r.touches, r.sessions], ['journeys']);
   },
 
+  async hasCohortsBefore(site, before) {
+    const day = new Date(before).toISOString().slice(0, 10);
+    const [row] = await query<{ n: number }>(
+      db,
+      sql`SELECT 1 AS n FROM cohort_journeys WHERE site = ${site} AND day < ${day} AND n <> 0 LIMIT 1`,
+    );
+    return row !== undefined;
+  },
+
   async conversionTimes(site, range, since) {
     if (since === undefined) {
       const [count] = await query<{ n: number }>(
@@ -459,6 +480,18 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
       const buckets = sortedHistogram(hist);
       const at = buckets.reduce((t, [, n]) => t + n, 0) === repeatCustomers ? atRank(buckets, k) : null;
       const sc = within('first_seen', range);
+      if (at && range.detailsFrom !== undefined && (range.from === undefined || range.from < range.detailsFrom)) {
+        // Past a retention horizon the journeys may be gone: the median's bucket, as its lower bound (as kthValues).
+        const { lo, hi } = bucketRange(at.value);
+        return {
+          customers,
+          repeatCustomers,
+          purchases,
+          medianToSecondPurchaseMs: lo ?? hi,
+          converted,
+          returned,
+        };
+      }
       let q: Sql;
       if (at) {
         const { lo, hi } = bucketRange(at.value);

@@ -245,7 +245,16 @@ export interface RangeParts {
 
 const DAY = 86_400_000;
 
-export const splitRange = (range: { from?: number; to?: number }): RangeParts => {
+/**
+ * Splits a cohort range. With `detailsFrom` (a retention horizon, a day start), an edge before it is rounded out to
+ * its whole day: those days are read from the rollups alone, their per-journey rows being gone or going.
+ */
+export const splitRange = (asked: { from?: number; to?: number; detailsFrom?: number }): RangeParts => {
+  const range = { ...asked };
+  if (asked.detailsFrom !== undefined) {
+    if (range.from !== undefined && range.from < asked.detailsFrom) range.from = Math.floor(range.from / DAY) * DAY;
+    if (range.to !== undefined && range.to < asked.detailsFrom) range.to = Math.floor(range.to / DAY) * DAY + DAY - 1;
+  }
   const start = range.from === undefined ? undefined : Math.ceil(range.from / DAY) * DAY; // first whole day start
   const end = range.to === undefined ? undefined : Math.floor((range.to + 1) / DAY) * DAY; // end (exclusive) of the last whole day
   if (start !== undefined && end !== undefined && start >= end) {

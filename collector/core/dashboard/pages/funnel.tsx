@@ -4,7 +4,7 @@
  */
 import type { Distribution, FunnelReport, TimeToConvertReport, TouchesReport } from '../../reports';
 import { FlowDiagram, Histogram } from '../charts';
-import { channelLabel, duration, num, pct, type Html } from '../format';
+import { channelLabel, day, duration, num, pct, type Html } from '../format';
 
 const heatLevel = (count: number, max: number) =>
   count === 0 ? 0 : Math.min(5, 1 + Math.floor((4.999 * count) / Math.max(1, max)));
@@ -103,6 +103,11 @@ const TimeToConvert = ({ ttc }: { ttc: TimeToConvertReport }) => (
       <p class="muted">No conversions in this range yet.</p>
     ) : (
       <>
+        {ttc.countedFrom !== null ? (
+          <p class="muted small" data-testid="ttc-expired">
+            Visitor details before {day(ttc.countedFrom)} expired: these times count the journeys first seen since.
+          </p>
+        ) : null}
         <p class="muted small">
           From the first visit to the conversion, for the {num(ttc.converted)} converted journeys. Median{' '}
           <strong>{duration(ttc.medianMs)}</strong>, p90 {duration(ttc.p90Ms)}.

@@ -4,7 +4,7 @@
  */
 import type { Delivery } from '../../automation/types';
 import type { Rule } from '../../automation/rules';
-import type { SiteConfig, StageTemplate } from '../../stages';
+import { MAX_RETENTION_DAYS, type SiteConfig, type StageTemplate } from '../../stages';
 import type { AuditEntry, WriteKey } from '../../store';
 import { RevokeCell, ShownOnce } from '../credentials';
 import { ago, dateTime, type Html } from '../format';
@@ -92,6 +92,22 @@ const SiteForm = ({ site, base }: { site: SiteConfig; base: string }) => (
           max="1440"
           value={site.sessionTimeoutMinutes}
         />
+      </div>
+      <div class="form-row">
+        <label for="retention">Keep visitor details (days)</label>
+        <input
+          id="retention"
+          type="number"
+          name="retentionDays"
+          min="1"
+          max={String(MAX_RETENTION_DAYS)}
+          placeholder="keep everything"
+          value={site.retentionDays ?? ''}
+        />
+        <span class="hint">
+          Raw events, visitors and timelines of journeys inactive this long are deleted; the funnel and journey map keep
+          their numbers. Empty: keep everything.
+        </span>
       </div>
       <button class="btn primary" type="submit">
         Save site

@@ -87,6 +87,7 @@ export const settingsRoutes = () => {
     const site = c.var.site;
     const body = c.var.form;
     const timeout = str(body.sessionTimeoutMinutes).trim();
+    const retention = body.retentionDays === undefined ? undefined : str(body.retentionDays).trim();
     try {
       await updateSite(
         c.var.actor,
@@ -96,6 +97,8 @@ export const settingsRoutes = () => {
           name: str(body.name).trim() || site.id,
           origins: lines(str(body.origins)),
           sessionTimeoutMinutes: timeout === '' ? site.sessionTimeoutMinutes : Number(timeout),
+          // Empty keeps everything; a form without the field (an older page) leaves it as it is.
+          ...(retention === undefined ? {} : { retentionDays: retention === '' ? null : Number(retention) }),
         },
         c.var.now(),
       );

@@ -5,13 +5,14 @@
  * do: the visitors list only for a role that sees visitors, the settings hint only for one that may change them.
  */
 import { can, type Actor } from '../../access';
-import { h, type Html } from '../../dashboard/format';
+import { day, h, type Html } from '../../dashboard/format';
 import { emptyState } from '../../dashboard/layout';
 import { funnelPage } from '../../dashboard/pages/funnel';
 import { mapPage } from '../../dashboard/pages/map';
 import { retentionPage } from '../../dashboard/pages/retention';
 import type { Range } from '../../dashboard/range';
-import { DEFAULT_RETENTION_WEEKS } from '../../reports';
+import { DEFAULT_RETENTION_WEEKS, type RangeAnswer } from '../../reports';
+import { days } from '../../retention';
 import { readFunnelAndMap, readFunnelAndTouches, readRetention } from '../../services/reports';
 import type { SiteConfig } from '../../stages';
 import type { Store } from '../../store';
@@ -32,25 +33,34 @@ export interface ReportView {
   body: Html;
 }
 
+/**
+ * "Visitor details expired": a range reaching before the site's retention horizon is read from the day totals
+ * (edges rounded to whole days, medians and p75 from their histogram bucket).
+ */
+export const expiredNote = (range: RangeAnswer): Html | string =>
+  range.expired && range.detailsFrom !== undefined
+    ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(range.detailsFrom)} (this site keeps them ${days(range.retentionDays ?? 0)} after a journey's last activity): those days show their daily totals, whole days only, with medians and p75 rounded down to their histogram bucket.</p>`
+    : '';
+
 /** The report views by tab, in the order tabs show them. */
 export const REPORT_VIEWS = {
-  map: async ({ actor, store, site, range }: ViewInput): Promise<ReportView> => {
-    const { funnel, map } = await readFunnelAndMap(actor, store, site, dateRange(range), 8);
+  map: async ({ actor, store, site, range, now }: ViewInput): Promise<ReportView> => {
+    const { funnel, map } = await readFunnelAndMap(actor, store, site, dateRange(range), 8, now());
     const links = can(actor, site.id, 'visitors.read');
     return {
       title: 'Journey map',
-      sub: h`<p class="muted small">Journeys that started in the ${range.label}, and everything they did since · times in UTC</p>`,
+      sub: h`<p class="muted small">Journeys that started in the ${range.label}, and everything they did since · times in UTC</p>${expiredNote(funnel.range)}`,
       body:
         map.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
           : mapPage(site.id, funnel, map, range.query, links),
     };
   },
-  funnel: async ({ actor, store, site, range }: ViewInput): Promise<ReportView> => {
-    const { funnel, touches, timeToConvert } = await readFunnelAndTouches(actor, store, site, dateRange(range));
+  funnel: async ({ actor, store, site, range, now }: ViewInput): Promise<ReportView> => {
+    const { funnel, touches, timeToConvert } = await readFunnelAndTouches(actor, store, site, dateRange(range), now());
     return {
       title: 'Funnel',
-      sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in UTC</p>`,
+      sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in UTC</p>${expiredNote(funnel.range)}`,
       body:
         funnel.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))

@@ -5,13 +5,14 @@
 import { Hono } from 'hono';
 import { can } from '../../access';
 import { CHANNELS } from '../../channels';
-import { h } from '../../dashboard/format';
+import { day, h } from '../../dashboard/format';
 import { sitePath } from '../../dashboard/layout';
 import { timelinePage } from '../../dashboard/pages/timeline';
 import { visitorsPage, type VisitorFilters } from '../../dashboard/pages/visitors';
 import { InputError } from '../../errors';
 import { formBody } from '../../http';
 import type { VisitorsPage } from '../../reports';
+import { days } from '../../retention';
 import { eraseVisitor } from '../../services/erasure';
 import { exportSite } from '../../services/export';
 import { getVisitor, listVisitors } from '../../services/visitors';
@@ -35,11 +36,11 @@ export const visitorRoutes = () => {
     let page: VisitorsPage;
     let flash = flashOf(c);
     try {
-      page = await listVisitors(c.var.actor, store, site, query);
+      page = await listVisitors(c.var.actor, store, site, query, c.var.now());
     } catch (e) {
       if (!(e instanceof InputError && e.path === 'cursor')) throw e;
       delete query.cursor;
-      page = await listVisitors(c.var.actor, store, site, query);
+      page = await listVisitors(c.var.actor, store, site, query, c.var.now());
       flash = h`<div class="error">That page link has expired; showing the first page.</div>`;
     }
     const body = visitorsPage({
@@ -53,7 +54,11 @@ export const visitorRoutes = () => {
       flash,
     });
     return render(c, 'visitors', 'Visitors', body, {
-      sub: h`<p class="muted small">Active in the ${range.label}, newest activity first · times in UTC</p>`,
+      sub: h`<p class="muted small">Active in the ${range.label}, newest activity first · times in UTC</p>${
+        page.expired && page.detailsFrom !== undefined
+          ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(page.detailsFrom)}: this site keeps them ${days(page.retentionDays ?? 0)} after a journey's last activity, so visitors inactive since then are no longer listed. The journey map and funnel keep their numbers.</p>`
+          : ''
+      }`,
       exportable: true,
     });
   });
@@ -71,7 +76,7 @@ export const visitorRoutes = () => {
         c,
         'visitors',
         'Visitor not found',
-        h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen).</p><p><a href="${sitePath(site.id, 'visitors')}">All visitors</a></p></div>`,
+        h`<div class="card empty"><p>No visitor “${id}” on this site (erased, or never seen${site.retentionDays == null ? '' : h`, or expired: this site keeps visitor details ${days(site.retentionDays)} after a journey's last activity`}).</p><p><a href="${sitePath(site.id, 'visitors')}">All visitors</a></p></div>`,
         { range: false },
       );
     }
