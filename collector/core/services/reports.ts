@@ -28,50 +28,35 @@ export interface ReportOptions {
   since?: string;
 }
 
+/** A report of the API's range routes: authorized, then over the range as the site's retention leaves it. */
+type RangeReport<T> = (
+  actor: Actor,
+  store: Store,
+  site: SiteConfig,
+  range: DateRange,
+  now: number,
+  o?: ReportOptions,
+) => Promise<T>;
+
+/** `reports.read`, then the report over `reportRange` (core/retention.ts: expired days from the rollups alone). */
+const overKeptRange =
+  <T>(read: (store: Store, site: SiteConfig, range: DateRange, o: ReportOptions) => Promise<T>): RangeReport<T> =>
+  async (actor, store, site, range, now, o = {}) => {
+    authorize(actor, site.id, 'reports.read');
+    return read(store, site, await reportRange(store, site, range, now), o);
+  };
+
 /** Reports that take a date range (`from`, `to`) and report options, by the name of their API route. */
 export const RANGE_REPORTS = {
-  funnel: async (
-    actor: Actor,
-    store: Store,
-    site: SiteConfig,
-    range: DateRange,
-    now: number,
-    o: ReportOptions = {},
-  ) => {
-    authorize(actor, site.id, 'reports.read');
-    return funnel(store, site, await reportRange(store, site, range, now), o.window);
-  },
-  touches: async (
-    actor: Actor,
-    store: Store,
-    site: SiteConfig,
-    range: DateRange,
-    now: number,
-    o: ReportOptions = {},
-  ) => {
-    authorize(actor, site.id, 'reports.read');
-    return touches(store, site, await reportRange(store, site, range, now), o.window);
-  },
-  'time-to-convert': async (
-    actor: Actor,
-    store: Store,
-    site: SiteConfig,
-    range: DateRange,
-    now: number,
-    o: ReportOptions = {},
-  ) => {
-    authorize(actor, site.id, 'reports.read');
-    return timeToConvert(store, site, await reportRange(store, site, range, now), o);
-  },
+  funnel: overKeptRange((store, site, range, o) => funnel(store, site, range, o.window)),
+  touches: overKeptRange((store, site, range, o) => touches(store, site, range, o.window)),
+  'time-to-convert': overKeptRange((store, site, range, o) => timeToConvert(store, site, range, o)),
   // Counters are per day and kept whatever the retention.
-  counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange, _now: number): Promise<CountersReport> => {
+  counters: (actor: Actor, store: Store, site: SiteConfig, range: DateRange): Promise<CountersReport> => {
     authorize(actor, site.id, 'reports.read');
     return counters(store, site, range);
   },
-} as const satisfies Record<
-  string,
-  (actor: Actor, store: Store, site: SiteConfig, range: DateRange, now: number, o?: ReportOptions) => Promise<unknown>
->;
+} as const satisfies Record<string, RangeReport<unknown>>;
 
 export const readJourneyMap = async (
   actor: Actor,
