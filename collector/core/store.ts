@@ -126,7 +126,14 @@ export interface ExportPage {
 
 export interface VisitorQuery {
   stage?: string;
+  /** The first channel (API: `firstChannel`, or `channel` as before). */
   channel?: string;
+  /** The channel of the latest session. */
+  lastChannel?: string;
+  /** The device class of the latest session (`desktop`, `mobile`, `tablet`, `other`). */
+  device?: string;
+  /** Journeys of an identified user (true) or anonymous ones (false). */
+  identified?: boolean;
   converted?: boolean;
   /** Search by visitor id or user id (prefix). */
   q?: string;

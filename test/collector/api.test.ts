@@ -325,6 +325,62 @@ describe('visitors', () => {
     expect((await t.api('/api/sites/demo/visitors/zzz')).status).toBe(404);
   });
 
+  it('segments the list by first and last channel, device, identified and converted, as a brute force over it', async () => {
+    const phone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
+    const desk = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36';
+    const send = (visitor: string, ua: string, events: WireEvent[]) =>
+      t.collect(batch(visitor, events), { headers: { 'Content-Type': 'text/plain', 'User-Agent': ua } });
+    await send('m1', phone, [pg(0, '/', { referrer: 'https://www.google.com/' }), pg(1, '/thank-you')]);
+    await send('m2', phone, [
+      pg(0, '/?utm_source=news&utm_medium=email'),
+      pg(90, '/', { referrer: 'https://www.google.com/' }),
+    ]);
+    await send('d1', desk, [pg(0, '/'), at(1, 'identify', { userId: 'dee' })]);
+    await send('d2', desk, [pg(0, '/?utm_source=news&utm_medium=email')]);
+    type Row = {
+      visitor: string;
+      firstChannel: string;
+      lastChannel: string;
+      device: string;
+      userId: string | null;
+      converted: boolean;
+    };
+    const list = async (qs: string) =>
+      (await json<{ visitors: Row[] }>(t.api(`/api/sites/demo/visitors?limit=500${qs}`))).visitors;
+    const all = await list('');
+    expect(all).toHaveLength(4);
+    expect(all.find((v) => v.visitor === 'm2')).toMatchObject({
+      firstChannel: 'email',
+      lastChannel: 'organic_search',
+      device: 'mobile',
+    });
+    const filters: Array<[string, (v: Row) => boolean]> = [
+      ['&firstChannel=email', (v) => v.firstChannel === 'email'],
+      ['&channel=email', (v) => v.firstChannel === 'email'],
+      ['&lastChannel=organic_search', (v) => v.lastChannel === 'organic_search'],
+      ['&device=mobile', (v) => v.device === 'mobile'],
+      ['&device=desktop&identified=true', (v) => v.device === 'desktop' && v.userId !== null],
+      ['&identified=false', (v) => v.userId === null],
+      ['&device=mobile&converted=true', (v) => v.device === 'mobile' && v.converted],
+      [
+        '&firstChannel=email&lastChannel=organic_search',
+        (v) => v.firstChannel === 'email' && v.lastChannel === 'organic_search',
+      ],
+    ];
+    for (const [qs, keep] of filters) {
+      const want = all.filter(keep).map((v) => v.visitor);
+      expect(want.length, qs).toBeGreaterThan(0);
+      expect(
+        (await list(qs)).map((v) => v.visitor),
+        qs,
+      ).toEqual(want);
+    }
+    const bad = await t.api('/api/sites/demo/visitors?device=fridge');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { path: string }).path).toBe('device');
+    expect((await t.api('/api/sites/demo/visitors?identified=maybe')).status).toBe(400);
+  });
+
   it('merges identified visitors (cross-device) into one journey, found by any of their ids', async () => {
     await t.collect(batch('phone', [pg(0, '/', { referrer: 'https://t.me/x' }), at(1, 'identify', { userId: 'ada' })]));
     await t.collect(batch('laptop', [pg(100, '/cart'), at(101, 'identify', { userId: 'ada' }), pg(102, '/thank-you')]));

@@ -259,6 +259,14 @@ describe('pages', () => {
     const cart = await (await get('/sites/demo/visitors?range=all&stage=cart', cookie)).text();
     expect(cart).toContain('>v2<');
     expect(cart).not.toContain('>v1<');
+    // Segments: identified or not, device, last channel; an unknown value is left out, not refused.
+    const named = await (await get('/sites/demo/visitors?range=all&identified=true', cookie)).text();
+    const anonymous = await (await get('/sites/demo/visitors?range=all&identified=false', cookie)).text();
+    expect(named.includes('>v1<') !== anonymous.includes('>v1<')).toBe(true);
+    expect(named).toMatch(/<option value="true" selected="">yes<\/option>/);
+    const fridge = await get('/sites/demo/visitors?range=all&device=fridge&lastChannel=nowhere', cookie);
+    expect(fridge.status).toBe(200);
+    expect(await fridge.text()).toContain('>v1<');
     const search = await (await get('/sites/demo/visitors?range=all&q=ad', cookie)).text();
     expect(search).toContain('>v1<');
     expect(search).not.toContain('>v2<');

@@ -102,11 +102,22 @@ const text = (params: URLSearchParams, name: string, max = 200): string | undefi
   return v;
 };
 
+/** The device classes a visitors filter may name (core/privacy.ts `deviceClass`). */
+const DEVICES: readonly string[] = ['desktop', 'mobile', 'tablet', 'other'];
+
 export const parseVisitorQuery = (params: URLSearchParams): VisitorQuery => {
   const q: VisitorQuery = { limit: parseLimit(params) };
   const stage = text(params, 'stage');
-  const channel = text(params, 'channel');
+  const channel = text(params, 'firstChannel') ?? text(params, 'channel');
+  const lastChannel = text(params, 'lastChannel');
+  const device = text(params, 'device');
+  if (device !== undefined && !DEVICES.includes(device))
+    throw bad(`device must be one of ${DEVICES.join(', ')}`, 'device');
+  const identified = parseBool(params, 'identified');
   const converted = parseBool(params, 'converted');
+  if (lastChannel !== undefined) q.lastChannel = lastChannel;
+  if (device !== undefined) q.device = device;
+  if (identified !== undefined) q.identified = identified;
   const search = text(params, 'q');
   const { from, to } = parseRange(params);
   const cursor = text(params, 'cursor', 1000);

@@ -282,6 +282,9 @@ export const sqlEventStore = (db: SqlConnector): EventStore => ({
     const where: Sql[] = [sql`site = ${site}`];
     if (q.stage !== undefined) where.push(sql`current_stage = ${q.stage}`);
     if (q.channel !== undefined) where.push(sql`first_channel = ${q.channel}`);
+    if (q.lastChannel !== undefined) where.push(sql`last_channel = ${q.lastChannel}`);
+    if (q.device !== undefined) where.push(sql`device = ${q.device}`);
+    if (q.identified !== undefined) where.push(q.identified ? sql`user_id IS NOT NULL` : sql`user_id IS NULL`);
     if (q.converted !== undefined) where.push(sql`converted = ${q.converted ? 1 : 0}`);
     if (q.from !== undefined) where.push(sql`last_seen >= ${q.from}`);
     if (q.to !== undefined) where.push(sql`first_seen <= ${q.to}`);

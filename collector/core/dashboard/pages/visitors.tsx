@@ -11,9 +11,15 @@ import { sitePath } from '../layout';
 export interface VisitorFilters {
   stage?: string;
   channel?: string;
+  lastChannel?: string;
+  device?: string;
+  identified?: boolean;
   converted?: boolean;
   q?: string;
 }
+
+/** The device classes the collector keeps (core/privacy.ts `deviceClass`). */
+export const DEVICE_CLASSES = ['desktop', 'mobile', 'tablet', 'other'] as const;
 
 export interface VisitorsPageProps {
   site: SiteConfig;
@@ -80,11 +86,22 @@ export const VisitorsPage = ({ site, filters, rangeQuery, visitors, cursor, page
     ...rangeQuery,
     stage: filters.stage,
     channel: filters.channel,
+    lastChannel: filters.lastChannel,
+    device: filters.device,
+    identified: filters.identified === undefined ? undefined : String(filters.identified),
     converted: filters.converted === undefined ? undefined : String(filters.converted),
     q: filters.q,
   };
   const converted = filters.converted === undefined ? '' : String(filters.converted);
-  const filtered = filters.stage || filters.channel || filters.converted !== undefined || filters.q;
+  const identified = filters.identified === undefined ? '' : String(filters.identified);
+  const filtered =
+    filters.stage ||
+    filters.channel ||
+    filters.lastChannel ||
+    filters.device ||
+    filters.identified !== undefined ||
+    filters.converted !== undefined ||
+    filters.q;
   return (
     <>
       {flash}
@@ -111,6 +128,32 @@ export const VisitorsPage = ({ site, filters, rangeQuery, visitors, cursor, page
               {CHANNELS.map((c) => (
                 <Option value={c} label={channelLabel(c)} selected={filters.channel} />
               ))}
+            </select>
+          </label>
+          <label>
+            Last channel
+            <select name="lastChannel" data-autosubmit="">
+              <Option value="" label="any" selected={filters.lastChannel ?? ''} />
+              {CHANNELS.map((c) => (
+                <Option value={c} label={channelLabel(c)} selected={filters.lastChannel} />
+              ))}
+            </select>
+          </label>
+          <label>
+            Device
+            <select name="device" data-autosubmit="">
+              <Option value="" label="any" selected={filters.device ?? ''} />
+              {DEVICE_CLASSES.map((d) => (
+                <Option value={d} label={d} selected={filters.device} />
+              ))}
+            </select>
+          </label>
+          <label>
+            Identified
+            <select name="identified" data-autosubmit="">
+              <Option value="" label="any" selected={identified} />
+              <Option value="true" label="yes" selected={identified} />
+              <Option value="false" label="no" selected={identified} />
             </select>
           </label>
           <label>

@@ -8,7 +8,7 @@ import { CHANNELS } from '../../channels';
 import { day, h } from '../../dashboard/format';
 import { sitePath } from '../../dashboard/layout';
 import { timelinePage } from '../../dashboard/pages/timeline';
-import { visitorsPage, type VisitorFilters } from '../../dashboard/pages/visitors';
+import { DEVICE_CLASSES, visitorsPage, type VisitorFilters } from '../../dashboard/pages/visitors';
 import { InputError } from '../../errors';
 import { formBody } from '../../http';
 import type { VisitorsPage } from '../../reports';
@@ -29,6 +29,9 @@ export const visitorRoutes = () => {
     const filters: VisitorFilters = {};
     if (q.stage && site.stages.some((s) => s.name === q.stage)) filters.stage = q.stage;
     if (q.channel && (CHANNELS as readonly string[]).includes(q.channel)) filters.channel = q.channel;
+    if (q.lastChannel && (CHANNELS as readonly string[]).includes(q.lastChannel)) filters.lastChannel = q.lastChannel;
+    if (q.device && (DEVICE_CLASSES as readonly string[]).includes(q.device)) filters.device = q.device;
+    if (q.identified === 'true' || q.identified === 'false') filters.identified = q.identified === 'true';
     if (q.converted === 'true' || q.converted === 'false') filters.converted = q.converted === 'true';
     if (q.q && q.q.trim()) filters.q = q.q.trim().slice(0, 200);
     const query: VisitorQuery = { limit: 50, ...filters, ...dateRange(range) };
