@@ -7,7 +7,7 @@ import { foldOptions } from './ingest';
 import { journeyView, type JourneyView } from './journey';
 import { dayOf } from './privacy';
 import type { SiteConfig } from './stages';
-import type { ConversionWindow, CounterName, DateRange, Store, TimelineEvent, VisitorSummary } from './store';
+import type { ConversionWindow, CounterName, DateRange, Segment, Store, TimelineEvent, VisitorSummary } from './store';
 import { percentile, sortedHistogram } from './rank';
 
 export type { DateRange } from './store';
@@ -558,6 +558,8 @@ export interface TimeToConvertReport {
   countedFrom: number | null;
   /** The stage the clock starts at; null: the journey's first visit. */
   since: string | null;
+  /** The journeys counted: those of the segment asked (`{}`: all). */
+  segment: Segment;
   /** Journeys of the cohort (that entered `since`). */
   journeys: number;
   /** Of them, converted (after entering `since`). */
@@ -581,11 +583,11 @@ export const timeToConvert = async (
   store: Store,
   site: SiteConfig,
   range: DateRange = {},
-  options: { since?: string; window?: ConversionWindow } = {},
+  options: { since?: string; window?: ConversionWindow; segment?: Segment } = {},
 ): Promise<TimeToConvertReport> => {
   // Per journey only: over a range reaching past the retention horizon, the journeys from it on (`countedFrom`).
   const counted = detailsRange(range);
-  const { journeys, times } = await store.conversionTimes(site.id, counted, options.since);
+  const { journeys, times } = await store.conversionTimes(site.id, counted, options.since, options.segment);
   const hist = sortedHistogram(times.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<number, number>()));
   const windows = [...new Set([...STANDARD_WINDOWS, ...(options.window ? [options.window.withinMs] : [])])]
     .sort((a, b) => a - b)
@@ -595,6 +597,7 @@ export const timeToConvert = async (
     range: rangeAnswer(range, site),
     countedFrom: counted === range ? null : (counted.from as number),
     since: options.since ?? null,
+    segment: options.segment ?? {},
     journeys,
     converted: times.length,
     medianMs: percentile(hist, 0.5),

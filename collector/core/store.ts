@@ -211,7 +211,12 @@ export interface ReportStore {
    * `window.since`, for journeys that entered it no later than they converted) to its conversion, ascending, and how
    * many journeys the cohort holds (that entered `since`). Read from the journeys, not the rollups.
    */
-  conversionTimes(site: string, range: DateRange, since?: string): Promise<{ journeys: number; times: number[] }>;
+  conversionTimes(
+    site: string,
+    range: DateRange,
+    since?: string,
+    segment?: Segment,
+  ): Promise<{ journeys: number; times: number[] }>;
   /** Whether the site has journeys first seen before `before` (a day start), by its cohort rollups. */
   hasCohortsBefore(site: string, before: number): Promise<boolean>;
   /**
@@ -229,6 +234,14 @@ export interface ReportStore {
     toWeek: string,
     weeks: number,
   ): Promise<Array<{ week: string; offset: number; journeys: number }>>;
+}
+
+/** A segment of journeys by what each journey keeps (its first and last channel, latest device, identified). */
+export interface Segment {
+  firstChannel?: string;
+  lastChannel?: string;
+  device?: string;
+  identified?: boolean;
 }
 
 /** A conversion window: only journeys that converted within `withinMs` of their first visit count. */

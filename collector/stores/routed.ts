@@ -251,7 +251,8 @@ export const createRoutedStore = (
     stageAggregates: async (site, range) => (await of(site)).stageAggregates(site, range),
     stageDetails: async (site, range, top) => (await of(site)).stageDetails(site, range, top),
     conversionCounts: async (site, range, window) => (await of(site)).conversionCounts(site, range, window),
-    conversionTimes: async (site, range, since) => (await of(site)).conversionTimes(site, range, since),
+    conversionTimes: async (site, range, since, segment) =>
+      (await of(site)).conversionTimes(site, range, since, segment),
     hasCohortsBefore: async (site, before) => (await of(site)).hasCohortsBefore(site, before),
     lifecycleAggregates: async (site, range) => (await of(site)).lifecycleAggregates(site, range),
     retentionCounts: async (site, fromWeek, toWeek, weeks) =>

@@ -245,6 +245,23 @@ export const transcript = async (store: Store): Promise<string[]> => {
         );
       log(`conversionTimes ${r} since ${since ?? '(first visit)'}`, got);
     }
+    // Of a segment: identified journeys only (and anonymous ones), against the same brute force.
+    for (const identified of [true, false]) {
+      const got = await store.conversionTimes('shop', range, undefined, { identified });
+      const seg = cohort.filter((j) => (j.userId !== null) === identified);
+      const want = {
+        journeys: seg.length,
+        times: seg
+          .filter((j) => j.converted !== null)
+          .map((j) => j.converted!.at - j.firstSeen)
+          .sort((a, b) => a - b),
+      };
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        throw new Error(
+          `conversionTimes ${r} identified ${identified}: ${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`,
+        );
+      log(`conversionTimes ${r} identified ${identified}`, got);
+    }
   }
   log('eventsOfVisitors latest 4', await store.eventsOfVisitors('shop', ['v1', 'v2', 'v3'], 4));
   log('knownNames event', await store.knownNames('shop', 'event', ['add_to_cart', 'signup_completed', 'nope']));

@@ -5,14 +5,15 @@
  */
 import { Hono } from 'hono';
 import { jsonBody, searchParams, withSite, type ApiEnv } from '../http';
+import { InputError } from '../errors';
 import { eraseVisitor } from '../services/erasure';
 import { exportSite } from '../services/export';
 import { DEFAULT_RETENTION_WEEKS, MAX_RETENTION_WEEKS, type VisitorsPage } from '../reports';
-import { RANGE_REPORTS, readJourneyMap, readRetention } from '../services/reports';
+import { RANGE_REPORTS, readJourneyMap, readRetention, SEGMENTED_REPORTS } from '../services/reports';
 import { createSite, listSitesFor, siteAnswer, updateSite } from '../services/sites';
 import { applySiteTemplate, listTemplates } from '../services/templates';
 import { getVisitor, listVisitors } from '../services/visitors';
-import { parseExport, parseIntParam, parseRange, parseReportOptions, parseVisitorQuery } from './query';
+import { parseExport, parseIntParam, parseRange, parseReportOptions, parseVisitorQuery, SEGMENT_PARAMS } from './query';
 
 export const apiRoutes = () => {
   const r = new Hono<ApiEnv>();
@@ -63,6 +64,14 @@ export const apiRoutes = () => {
         p,
         c.var.site.stages.map((s) => s.name),
       );
+      if (options.segment && !SEGMENTED_REPORTS.has(name)) {
+        const given = SEGMENT_PARAMS.find((k) => p.has(k)) ?? 'firstChannel';
+        throw new InputError(
+          400,
+          `[cjm] ${name} does not take segments yet (its day rollups are not kept per segment); time-to-convert and the visitors list do`,
+          given,
+        );
+      }
       return c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(p), c.var.now(), options));
     });
   }

@@ -5,7 +5,7 @@ import type { DeliveryQuery, DeliveryStatus } from '../automation/types';
 import { InputError } from '../errors';
 import type { ReportOptions } from '../services/reports';
 import { parseDuration } from '../stages';
-import type { DateRange, VisitorQuery } from '../store';
+import type { DateRange, Segment, VisitorQuery } from '../store';
 
 const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
@@ -56,6 +56,8 @@ export const parseReportOptions = (params: URLSearchParams, stages: readonly str
       throw bad('within must be a duration such as 30m, 24h or 7d (at most 366d)', 'within');
     o.window = { withinMs: ms };
   }
+  const segment = parseSegment(params);
+  if (segment) o.segment = segment;
   const since = params.get('since');
   if (since !== null && since !== '') {
     if (!stages.includes(since)) throw bad(`since must be a stage of the site's model (${stages.join(', ')})`, 'since');
@@ -63,6 +65,25 @@ export const parseReportOptions = (params: URLSearchParams, stages: readonly str
   }
   return o;
 };
+
+/** The segment parameters of a report (`firstChannel`, `lastChannel`, `device`, `identified`), or undefined. */
+export const parseSegment = (params: URLSearchParams): Segment | undefined => {
+  const s: Segment = {};
+  const first = text(params, 'firstChannel');
+  const last = text(params, 'lastChannel');
+  const device = text(params, 'device');
+  if (device !== undefined && !DEVICES.includes(device))
+    throw bad(`device must be one of ${DEVICES.join(', ')}`, 'device');
+  const identified = parseBool(params, 'identified');
+  if (first !== undefined) s.firstChannel = first;
+  if (last !== undefined) s.lastChannel = last;
+  if (device !== undefined) s.device = device;
+  if (identified !== undefined) s.identified = identified;
+  return Object.keys(s).length ? s : undefined;
+};
+
+/** The first of a segment's parameters given (for the 400 of a report that takes none). */
+export const SEGMENT_PARAMS = ['firstChannel', 'lastChannel', 'device', 'identified'] as const;
 
 /** An integer parameter within bounds, or the fallback. */
 export const parseIntParam = (

@@ -20,13 +20,18 @@ import {
 } from '../reports';
 import { reportRange } from '../retention';
 import type { SiteConfig } from '../stages';
-import type { ConversionWindow, DateRange, Store } from '../store';
+import type { ConversionWindow, DateRange, Segment, Store } from '../store';
 
 /** What a report takes besides its range: a conversion window (`within`), the stage its clock starts at (`since`). */
 export interface ReportOptions {
   window?: ConversionWindow;
   since?: string;
+  /** Journeys of a segment only (`time-to-convert` so far: `SEGMENTED_REPORTS`). */
+  segment?: Segment;
 }
+
+/** The range reports that take a segment; the others refuse its parameters (their rollups are not per segment). */
+export const SEGMENTED_REPORTS: ReadonlySet<string> = new Set(['time-to-convert']);
 
 /** A report of the API's range routes: authorized, then over the range as the site's retention leaves it. */
 type RangeReport<T> = (

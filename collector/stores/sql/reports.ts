@@ -8,9 +8,9 @@
  * reading that entry from the bucket's range of a sorted index. No row list travels to the app.
  */
 import { atRank, percentile, sortedHistogram } from '../../core/rank';
-import type { DateRange, ReportStore, StageAggregate } from '../../core/store';
+import type { DateRange, ReportStore, Segment, StageAggregate } from '../../core/store';
 import { bucketRange, bucketSql, splitRange, type RangeParts } from './rollups';
-import { empty, query, raw, sql, within, type Sql, type SqlConnector } from './shared';
+import { empty, join, query, raw, sql, within, type Sql, type SqlConnector } from './shared';
 
 /**
  * Runs a report query over the whole days of the range (rollups, given `AND day >= … AND day <= …`) and over each
@@ -131,6 +131,19 @@ const sumBy = <T extends object>(rows: readonly T[], key: (r: T) => unknown[], f
     else for (const f of fields) (m[f] as number) = (m[f] as number) + (r[f] as number);
   }
   return [...out.values()].filter((r) => fields.some((f) => (r[f] as number) !== 0));
+};
+
+/** ` AND …` conditions of a segment on the journeys table (columns prefixed with `alias`), or nothing. */
+const segmentSql = (alias: '' | 'j.', segment: Segment | undefined): Sql => {
+  if (!segment) return empty;
+  const parts: Sql[] = [];
+  const col = (c: string) => raw(`${alias}${c}`);
+  if (segment.firstChannel !== undefined) parts.push(sql` AND ${col('first_channel')} = ${segment.firstChannel}`);
+  if (segment.lastChannel !== undefined) parts.push(sql` AND ${col('last_channel')} = ${segment.lastChannel}`);
+  if (segment.device !== undefined) parts.push(sql` AND ${col('device')} = ${segment.device}`);
+  if (segment.identified !== undefined)
+    parts.push(segment.identified ? sql` AND ${col('user_id')} IS NOT NULL` : sql` AND ${col('user_id')} IS NULL`);
+  return parts.length ? join(parts, '') : empty;
 };
 
 /** The first `top` rows of each group, in `order`. */
@@ -411,28 +424,35 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
     return row !== undefined;
   },
 
-  async conversionTimes(site, range, since) {
+  async conversionTimes(site, range, since, segment) {
     if (since === undefined) {
+      const seg = segmentSql('', segment);
       const [count] = await query<{ n: number }>(
         db,
-        sql`SELECT COUNT(*) AS n FROM journeys WHERE site = ${site}${within('first_seen', range)}`,
+        sql`SELECT COUNT(*) AS n FROM journeys WHERE site = ${site}${within('first_seen', range)}${seg}`,
       );
       const rows = await query<{ t: number }>(
         db,
         sql`SELECT converted_at - first_seen AS t FROM journeys
-         WHERE site = ${site}${within('first_seen', range)} AND converted = 1 AND converted_at IS NOT NULL ORDER BY t`,
+         WHERE site = ${site}${within('first_seen', range)}${seg} AND converted = 1 AND converted_at IS NOT NULL
+         ORDER BY t`,
       );
       return { journeys: count?.n ?? 0, times: rows.map((r) => r.t) };
     }
+    const seg = segmentSql('j.', segment);
     const [count] = await query<{ n: number }>(
       db,
-      sql`SELECT COUNT(*) AS n FROM journey_stages WHERE site = ${site} AND stage = ${since}${within('cohort_at', range)}`,
+      seg === empty
+        ? sql`SELECT COUNT(*) AS n FROM journey_stages WHERE site = ${site} AND stage = ${since}${within('cohort_at', range)}`
+        : sql`SELECT COUNT(*) AS n FROM journey_stages s CROSS JOIN journeys j
+           WHERE s.site = ${site} AND s.stage = ${since}${within('s.cohort_at', range)}
+             AND j.site = s.site AND j.key = s.key${seg}`,
     );
     const rows = await query<{ t: number }>(
       db,
       sql`SELECT j.converted_at - s.first_at AS t FROM journey_stages s CROSS JOIN journeys j
        WHERE s.site = ${site} AND s.stage = ${since}${within('s.cohort_at', range)}
-         AND j.site = s.site AND j.key = s.key AND j.converted = 1 AND j.converted_at >= s.first_at
+         AND j.site = s.site AND j.key = s.key${seg} AND j.converted = 1 AND j.converted_at >= s.first_at
        ORDER BY t`,
     );
     return { journeys: count?.n ?? 0, times: rows.map((r) => r.t) };
