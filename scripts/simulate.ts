@@ -28,6 +28,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WireBatch, WireEvent } from '../collector/core/protocol';
+import { deviceClass } from '../collector/core/privacy';
 import { STAGE_TEMPLATES, stageTemplate, templatePatch } from '../collector/core/stages';
 
 /** The default model's stages (the `shop` template), which also name how pages behave (vitals, feedback). */
@@ -133,6 +134,11 @@ export interface Truth {
   >;
   identified: number;
   returning: number;
+  /**
+   * Times to convert (ms from a journey's first event to the event that reached the conversion stage), ascending:
+   * of every converted journey, and per device class of the visitor's User-Agent.
+   */
+  timeToConvert: { all: number[]; byDevice: Record<string, { journeys: number; times: number[] }> };
   /**
    * The lifecycle numbers of the journey map (docs/api.md "Lifecycle"): a purchase is an event of the conversion
    * stage's events (written out here per model; the lifecycle template leaves out test orders), sessions split at 30
@@ -454,7 +460,9 @@ export interface SimVisitor {
   entries: Array<{ stage: number; from: number | null; session: number; channel: string }>;
   current: number;
   furthest: number;
-  converted: { touches: number; sessions: number } | null;
+  converted: { touches: number; sessions: number; at: number } | null;
+  /** The earliest event's time (the journey's first seen). */
+  firstAt: number;
   feedback: Array<{ stage: number; value: number }>;
   vitals: Map<number, Record<string, number>>;
   identified: boolean;
@@ -588,6 +596,7 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
     current: -1,
     furthest: -1,
     converted: null,
+    firstAt: Number.POSITIVE_INFINITY,
     feedback: [],
     vitals: new Map(),
     identified: false,
@@ -606,7 +615,7 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
     v.entries.push({ stage, from: v.current === -1 ? null : v.current, session, channel });
     v.current = stage;
     if (stage > v.furthest) v.furthest = stage;
-    if (!v.converted && stage >= conversion) v.converted = { touches, sessions: session };
+    if (!v.converted && stage >= conversion) v.converted = { touches, sessions: session, at: lastTs ?? t };
   };
   const after = (lo: number, hi: number) => (t += between(r, lo, hi));
   const push = (e: WireEvent) => {
@@ -614,6 +623,7 @@ const walk = (r: Rand, index: number, opts: SimulateOptions): SimVisitor => {
     if (batch && batch.length < 40) batch.push(e);
     else pages.push([e]);
     lastTs = e.ts;
+    if (e.ts < v.firstAt) v.firstAt = e.ts;
   };
 
   const afterPage = () => {
@@ -962,6 +972,19 @@ export const truthOf = (visitors: SimVisitor[], opts: SimulateOptions): Truth =>
     ),
     identified: visitors.filter((v) => v.identified).length,
     returning: visitors.filter((v) => v.sessions > 1).length,
+    timeToConvert: (() => {
+      const byDevice: Record<string, { journeys: number; times: number[] }> = {};
+      const all: number[] = [];
+      for (const v of visitors) {
+        const d = (byDevice[deviceClass(v.userAgent) ?? 'none'] ??= { journeys: 0, times: [] });
+        d.journeys++;
+        if (!v.converted) continue;
+        all.push(v.converted.at - v.firstAt);
+        d.times.push(v.converted.at - v.firstAt);
+      }
+      for (const d of Object.values(byDevice)) d.times.sort((a, b) => a - b);
+      return { all: all.sort((a, b) => a - b), byDevice };
+    })(),
     ...lifecycleTruth(visitors, opts.template ?? 'shop'),
   };
 };

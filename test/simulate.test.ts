@@ -11,7 +11,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Running } from '../collector/node';
-import type { FunnelReport, JourneyMapReport, RetentionReport, TouchesReport } from '../collector/core/reports';
+import type {
+  TimeToConvertReport,
+  FunnelReport,
+  JourneyMapReport,
+  RetentionReport,
+  TouchesReport,
+} from '../collector/core/reports';
 import { STAGE_TEMPLATES } from '../collector/core/stages';
 import { generate, STAGES, type Distribution as TruthDistribution, type Truth } from '../scripts/simulate';
 
@@ -244,6 +250,30 @@ describe('simulate → /collect → API equals the ground truth', () => {
         expect(asRecord(map.stages[i]!.entryChannels), truth.stages[i]!.stage).toEqual(truth.stages[i]!.entryChannels);
       }
       for (const c of ['maps', 'forum']) expect(truth.firstChannels[c], c).toBeGreaterThan(0);
+    });
+
+    it('time to convert: count, exact median and p90, windows, and per device', async () => {
+      const { truth } = got();
+      const rank = (times: number[], p: number) => (times.length ? times[Math.ceil(p * times.length) - 1]! : null);
+      const check = async (qs: string, journeys: number, times: number[]) => {
+        const r = await api<TimeToConvertReport>(`/api/sites/${site}/time-to-convert${qs}`);
+        expect(r.journeys, qs).toBe(journeys);
+        expect(r.converted, qs).toBe(times.length);
+        expect(r.medianMs, qs).toBe(rank(times, 0.5));
+        expect(r.p90Ms, qs).toBe(rank(times, 0.9));
+        for (const w of r.windows)
+          expect(w.converted, `${qs} ${w.withinMs}`).toBe(times.filter((x) => x <= w.withinMs).length);
+        expect(
+          r.buckets.reduce((n, b) => n + b.journeys, 0),
+          qs,
+        ).toBe(times.length);
+      };
+      expect(truth.timeToConvert.all.length).toBe(truth.converted);
+      await check('', truth.journeys, truth.timeToConvert.all);
+      for (const [device, d] of Object.entries(truth.timeToConvert.byDevice)) {
+        if (device === 'none') continue;
+        await check(`?device=${device}`, d.journeys, d.times);
+      }
     });
 
     it('lifecycle numbers (repeat purchases, time to the second, returns) and cohort retention', async () => {
