@@ -38,6 +38,32 @@ const Option = ({ value, label, selected }: { value: string; label: string; sele
   </option>
 );
 
+/** The channels as (value, label) choices of a filter. */
+const CHANNEL_CHOICES: ReadonlyArray<readonly [string, string]> = CHANNELS.map((c) => [c, channelLabel(c)]);
+
+/** One select of the filter bar: "any", then the choices; a change submits the form. */
+const Filter = ({
+  label,
+  name,
+  value,
+  choices,
+}: {
+  label: string;
+  name: string;
+  value: string | undefined;
+  choices: ReadonlyArray<readonly [string, string]>;
+}) => (
+  <label>
+    {label}
+    <select name={name} data-autosubmit="">
+      <Option value="" label="any" selected={value ?? ''} />
+      {choices.map(([v, l]) => (
+        <Option value={v} label={l} selected={value} />
+      ))}
+    </select>
+  </label>
+);
+
 const VisitorRow = ({ site, v, now }: { site: SiteConfig; v: VisitorSummary; now: number }) => (
   <tr>
     <td class="id">
@@ -112,42 +138,15 @@ export const VisitorsPage = ({ site, filters, rangeQuery, visitors, cursor, page
             Visitor or user id
             <input type="search" name="q" value={filters.q ?? ''} placeholder="prefix of a visitor id or user id" />
           </label>
-          <label>
-            Current stage
-            <select name="stage" data-autosubmit="">
-              <Option value="" label="any" selected={filters.stage ?? ''} />
-              {site.stages.map((s) => (
-                <Option value={s.name} label={s.name} selected={filters.stage} />
-              ))}
-            </select>
-          </label>
-          <label>
-            First channel
-            <select name="channel" data-autosubmit="">
-              <Option value="" label="any" selected={filters.channel ?? ''} />
-              {CHANNELS.map((c) => (
-                <Option value={c} label={channelLabel(c)} selected={filters.channel} />
-              ))}
-            </select>
-          </label>
-          <label>
-            Last channel
-            <select name="lastChannel" data-autosubmit="">
-              <Option value="" label="any" selected={filters.lastChannel ?? ''} />
-              {CHANNELS.map((c) => (
-                <Option value={c} label={channelLabel(c)} selected={filters.lastChannel} />
-              ))}
-            </select>
-          </label>
-          <label>
-            Device
-            <select name="device" data-autosubmit="">
-              <Option value="" label="any" selected={filters.device ?? ''} />
-              {DEVICE_CLASSES.map((d) => (
-                <Option value={d} label={d} selected={filters.device} />
-              ))}
-            </select>
-          </label>
+          <Filter
+            label="Current stage"
+            name="stage"
+            value={filters.stage}
+            choices={site.stages.map((s) => [s.name, s.name])}
+          />
+          <Filter label="First channel" name="channel" value={filters.channel} choices={CHANNEL_CHOICES} />
+          <Filter label="Last channel" name="lastChannel" value={filters.lastChannel} choices={CHANNEL_CHOICES} />
+          <Filter label="Device" name="device" value={filters.device} choices={DEVICE_CLASSES.map((d) => [d, d])} />
           <label>
             Identified
             <select name="identified" data-autosubmit="">
