@@ -252,6 +252,30 @@ describe('pages', () => {
     for (const ms of [86_400_000, 604_800_000, 2_592_000_000]) expect(body).toContain(`data-within="${ms}"`);
   });
 
+  it('shows the time to convert by device when journeys come from more than one', async () => {
+    const phone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
+    const desk = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36';
+    const send = (v: string, ua: string, paths: string[]) =>
+      t.collect(
+        batch(
+          v,
+          paths.map((p) => page(p)),
+        ),
+        { headers: { 'Content-Type': 'text/plain', 'User-Agent': ua } },
+      );
+    await send('ph1', phone, ['/', '/cart', '/checkout', '/thank-you']);
+    await send('ph2', phone, ['/']);
+    await send('dk1', desk, ['/', '/thank-you']);
+    const body = await (await get('/sites/demo/funnel?range=all', cookie)).text();
+    expect(body).toContain('data-testid="time-to-convert-by-device"');
+    const row = (device: string) =>
+      new RegExp(
+        `data-device="${device}"><th scope="row">${device}</th><td class="num">(\\d+)</td><td class="num">(\\d+)`,
+      ).exec(body);
+    expect(row('mobile')?.slice(1)).toEqual(['2', '1']);
+    expect(row('desktop')?.slice(1)).toEqual(['1', '1']);
+  });
+
   it('filters and pages the visitors list', async () => {
     const all = await (await get('/sites/demo/visitors?range=all', cookie)).text();
     expect(all).toContain('>v1<');

@@ -30,6 +30,9 @@ export interface ReportOptions {
   segment?: Segment;
 }
 
+/** The device classes the collector keeps (core/privacy.ts `deviceClass`), as segments of the funnel tab. */
+const DEVICE_SEGMENTS = ['desktop', 'mobile', 'tablet', 'other'] as const;
+
 /** The range reports that take a segment; the others refuse its parameters (their rollups are not per segment). */
 export const SEGMENTED_REPORTS: ReadonlySet<string> = new Set(['time-to-convert']);
 
@@ -108,7 +111,13 @@ export const readFunnelAndTouches = async (
   site: SiteConfig,
   asked: DateRange,
   now: number,
-): Promise<{ funnel: FunnelReport; touches: TouchesReport; timeToConvert: TimeToConvertReport }> => {
+): Promise<{
+  funnel: FunnelReport;
+  touches: TouchesReport;
+  timeToConvert: TimeToConvertReport;
+  /** The time to convert of each device class with journeys in the range (the funnel tab's segment table). */
+  byDevice: TimeToConvertReport[];
+}> => {
   authorize(actor, site.id, 'reports.read');
   const range = await reportRange(store, site, asked, now);
   const [fun, tch, ttc] = await Promise.all([
@@ -116,5 +125,8 @@ export const readFunnelAndTouches = async (
     touches(store, site, range),
     timeToConvert(store, site, range),
   ]);
-  return { funnel: fun, touches: tch, timeToConvert: ttc };
+  const byDevice = (
+    await Promise.all(DEVICE_SEGMENTS.map((device) => timeToConvert(store, site, range, { segment: { device } })))
+  ).filter((r) => r.journeys > 0);
+  return { funnel: fun, touches: tch, timeToConvert: ttc, byDevice };
 };

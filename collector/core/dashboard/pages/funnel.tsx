@@ -96,7 +96,39 @@ const bucketLabel = (fromMs: number, toMs: number | null) => {
 };
 
 /** From the first visit to the conversion: median, p90, a histogram, and the share converted within 1/7/30 days. */
-const TimeToConvert = ({ ttc }: { ttc: TimeToConvertReport }) => (
+/** The time to convert of each device class: who converts, and how fast. */
+const ByDevice = ({ rows }: { rows: readonly TimeToConvertReport[] }) => (
+  <div class="table-wrap">
+    <table data-testid="time-to-convert-by-device">
+      <thead>
+        <tr>
+          <th>device</th>
+          <th class="num">journeys</th>
+          <th class="num">converted</th>
+          <th class="num">median</th>
+          <th class="num">p90</th>
+          <th class="num">within 7 days</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr data-device={r.segment.device ?? ''}>
+            <th scope="row">{r.segment.device ?? '–'}</th>
+            <td class="num">{num(r.journeys)}</td>
+            <td class="num">
+              {num(r.converted)} · {pct(r.converted, r.journeys)}
+            </td>
+            <td class="num">{duration(r.medianMs)}</td>
+            <td class="num">{duration(r.p90Ms)}</td>
+            <td class="num">{num(r.windows.find((w) => w.withinMs === 7 * 86_400_000)?.converted ?? 0)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  </div>
+);
+
+const TimeToConvert = ({ ttc, byDevice }: { ttc: TimeToConvertReport; byDevice: readonly TimeToConvertReport[] }) => (
   <div class="card" data-testid="time-to-convert">
     <h2>Time to convert</h2>
     {ttc.converted === 0 ? (
@@ -136,12 +168,28 @@ const TimeToConvert = ({ ttc }: { ttc: TimeToConvertReport }) => (
             </tbody>
           </table>
         </div>
+        {byDevice.length > 1 ? (
+          <>
+            <h3>By device</h3>
+            <ByDevice rows={byDevice} />
+          </>
+        ) : null}
       </>
     )}
   </div>
 );
 
-export const FunnelPage = ({ fun, tch, ttc }: { fun: FunnelReport; tch: TouchesReport; ttc?: TimeToConvertReport }) => (
+export const FunnelPage = ({
+  fun,
+  tch,
+  ttc,
+  byDevice = [],
+}: {
+  fun: FunnelReport;
+  tch: TouchesReport;
+  ttc?: TimeToConvertReport;
+  byDevice?: readonly TimeToConvertReport[];
+}) => (
   <>
     <div class="kpis">
       <div class="kpi">
@@ -228,10 +276,13 @@ export const FunnelPage = ({ fun, tch, ttc }: { fun: FunnelReport; tch: TouchesR
         </>
       )}
     </div>
-    {ttc ? <TimeToConvert ttc={ttc} /> : null}
+    {ttc ? <TimeToConvert ttc={ttc} byDevice={byDevice} /> : null}
   </>
 );
 
-export const funnelPage = (fun: FunnelReport, tch: TouchesReport, ttc?: TimeToConvertReport): Html => (
-  <FunnelPage fun={fun} tch={tch} {...(ttc ? { ttc } : {})} />
-);
+export const funnelPage = (
+  fun: FunnelReport,
+  tch: TouchesReport,
+  ttc?: TimeToConvertReport,
+  byDevice: readonly TimeToConvertReport[] = [],
+): Html => <FunnelPage fun={fun} tch={tch} byDevice={byDevice} {...(ttc ? { ttc } : {})} />;

@@ -57,14 +57,20 @@ export const REPORT_VIEWS = {
     };
   },
   funnel: async ({ actor, store, site, range, now }: ViewInput): Promise<ReportView> => {
-    const { funnel, touches, timeToConvert } = await readFunnelAndTouches(actor, store, site, dateRange(range), now());
+    const { funnel, touches, timeToConvert, byDevice } = await readFunnelAndTouches(
+      actor,
+      store,
+      site,
+      dateRange(range),
+      now(),
+    );
     return {
       title: 'Funnel',
       sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in UTC</p>${expiredNote(funnel.range)}`,
       body:
         funnel.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
-          : funnelPage(funnel, touches, timeToConvert),
+          : funnelPage(funnel, touches, timeToConvert, byDevice),
     };
   },
   retention: async ({ actor, store, site, range, now }: ViewInput): Promise<ReportView> => {
