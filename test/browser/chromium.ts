@@ -3,7 +3,7 @@
  * missing; under CI=true they must run, so a missing browser fails the run.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -37,3 +37,12 @@ export const hasChromium = (): boolean => {
 
 export const launch = (): Promise<Browser> =>
   chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+
+/** Signs in with the admin token (its form is folded under e-mail and password) and waits for the journey map. */
+export const signInWithToken = async (page: Page, url: string, token: string): Promise<void> => {
+  await page.goto(`${url}/login`);
+  await page.click('.token-sign-in summary');
+  await page.fill('#token', token);
+  await page.click('[data-testid=token-sign-in] button[type=submit]');
+  await page.waitForURL(/\/sites\/demo\/map$/);
+};

@@ -13,7 +13,7 @@ import type { FunnelReport, SiteAnswer } from '../../collector/core/reports';
 import { STAGE_TEMPLATES } from '../../collector/core/stages';
 import { start, type Running } from '../../collector/node';
 import { simulate, type Truth } from '../../scripts/simulate';
-import { hasChromium, launch } from './chromium';
+import { hasChromium, launch, signInWithToken } from './chromium';
 
 const run = hasChromium();
 const SHOTS = join(process.cwd(), 'test', 'screenshots');
@@ -80,11 +80,7 @@ describe.skipIf(!run)('choosing a stage template in settings (Chromium)', () => 
     page.on('response', (r) => {
       if (r.status() >= 400 && !r.url().includes('/login')) failed.push(`${r.status()} ${r.url()}`);
     });
-    await page.goto(`${server.url}/login`);
-    await page.click('.token-sign-in summary'); // the admin token's form, folded under e-mail and password
-    await page.fill('#token', server.token);
-    await page.click('[data-testid=token-sign-in] button[type=submit]');
-    await page.waitForURL(/\/sites\/demo\/map$/);
+    await signInWithToken(page, server.url, server.token);
   }, 240_000);
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Running } from '../../collector/node';
 import { simulate, type Truth } from '../../scripts/simulate';
-import { hasChromium, launch } from './chromium';
+import { hasChromium, launch, signInWithToken } from './chromium';
 
 const HOUR = 3_600_000;
 const SHOTS = join(process.cwd(), 'test', 'screenshots');
@@ -48,11 +48,7 @@ describe.skipIf(!hasChromium())('cohort retention in Chromium', () => {
     page.on('response', (r) => {
       if (r.status() >= 400 && !r.url().includes('/login')) failed.push(`${r.status()} ${r.url()}`);
     });
-    await page.goto(`${server.url}/login`);
-    await page.click('.token-sign-in summary');
-    await page.fill('#token', server.token);
-    await page.click('[data-testid=token-sign-in] button[type=submit]');
-    await page.waitForURL(/\/sites\/demo\/map$/);
+    await signInWithToken(page, server.url, server.token);
   }, 240_000);
 
   afterAll(async () => {
