@@ -587,7 +587,45 @@ export const timeToConvert = async (
 ): Promise<TimeToConvertReport> => {
   // Per journey only: over a range reaching past the retention horizon, the journeys from it on (`countedFrom`).
   const counted = detailsRange(range);
-  const { journeys, times } = await store.conversionTimes(site.id, counted, options.since, options.segment);
+  const data = await store.conversionTimes(site.id, counted, options.since, options.segment);
+  return timeToConvertOf(site, range, counted, options, data);
+};
+
+/**
+ * The time to convert of the whole cohort and of each device class with journeys in it (the funnel tab), from one
+ * pass over the cohort (`conversionTimesByDevice`).
+ *
+ * @example
+ * const { all, byDevice } = await timeToConvertByDevice(store, site, {})
+ */
+export const timeToConvertByDevice = async (
+  store: Store,
+  site: SiteConfig,
+  range: DateRange = {},
+): Promise<{ all: TimeToConvertReport; byDevice: TimeToConvertReport[] }> => {
+  const counted = detailsRange(range);
+  const groups = await store.conversionTimesByDevice(site.id, counted);
+  const all = {
+    journeys: groups.reduce((n, g) => n + g.journeys, 0),
+    times: groups.flatMap((g) => g.times).sort((a, b) => a - b),
+  };
+  return {
+    all: timeToConvertOf(site, range, counted, {}, all),
+    byDevice: groups
+      .filter((g): g is (typeof groups)[number] & { device: string } => g.device !== null)
+      .sort((a, b) => (a.device < b.device ? -1 : 1))
+      .map((g) => timeToConvertOf(site, range, counted, { segment: { device: g.device } }, g)),
+  };
+};
+
+/** The report from the cohort's count and its ascending times to convert. */
+const timeToConvertOf = (
+  site: SiteConfig,
+  range: DateRange,
+  counted: DateRange,
+  options: { since?: string; window?: ConversionWindow; segment?: Segment },
+  { journeys, times }: { journeys: number; times: readonly number[] },
+): TimeToConvertReport => {
   const hist = sortedHistogram(times.reduce((m, t) => m.set(t, (m.get(t) ?? 0) + 1), new Map<number, number>()));
   const windows = [...new Set([...STANDARD_WINDOWS, ...(options.window ? [options.window.withinMs] : [])])]
     .sort((a, b) => a - b)

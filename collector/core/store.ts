@@ -217,6 +217,14 @@ export interface ReportStore {
     since?: string,
     segment?: Segment,
   ): Promise<{ journeys: number; times: number[] }>;
+  /**
+   * `conversionTimes` of every device class at once (the journey's latest device; null: none known), in one pass
+   * over the cohort: journeys per device, and the converted ones' times from the first visit, ascending.
+   */
+  conversionTimesByDevice(
+    site: string,
+    range: DateRange,
+  ): Promise<Array<{ device: string | null; journeys: number; times: number[] }>>;
   /** Whether the site has journeys first seen before `before` (a day start), by its cohort rollups. */
   hasCohortsBefore(site: string, before: number): Promise<boolean>;
   /**

@@ -254,6 +254,7 @@ export const createRoutedStore = (
     conversionTimes: async (site, range, since, segment) =>
       (await of(site)).conversionTimes(site, range, since, segment),
     hasCohortsBefore: async (site, before) => (await of(site)).hasCohortsBefore(site, before),
+    conversionTimesByDevice: async (site, range) => (await of(site)).conversionTimesByDevice(site, range),
     lifecycleAggregates: async (site, range) => (await of(site)).lifecycleAggregates(site, range),
     retentionCounts: async (site, fromWeek, toWeek, weeks) =>
       (await of(site)).retentionCounts(site, fromWeek, toWeek, weeks),

@@ -245,6 +245,22 @@ export const transcript = async (store: Store): Promise<string[]> => {
         );
       log(`conversionTimes ${r} since ${since ?? '(first visit)'}`, got);
     }
+    // Every device class in one pass, against the same brute force (the device of the latest session).
+    const byDevice = new Map<string | null, { device: string | null; journeys: number; times: number[] }>();
+    for (const j of cohort) {
+      const device = j.sessions[j.sessions.length - 1]?.device ?? null;
+      const g = byDevice.get(device) ?? { device, journeys: 0, times: [] };
+      g.journeys++;
+      if (j.converted !== null) g.times.push(j.converted.at - j.firstSeen);
+      byDevice.set(device, g);
+    }
+    const order = (gs: Array<{ device: string | null }>) =>
+      [...gs].sort((a, b) => String(a.device).localeCompare(String(b.device)));
+    const gotDevices = await store.conversionTimesByDevice('shop', range);
+    const wantDevices = [...byDevice.values()].map((g) => ({ ...g, times: g.times.sort((a, b) => a - b) }));
+    if (JSON.stringify(order(gotDevices)) !== JSON.stringify(order(wantDevices)))
+      throw new Error(`conversionTimesByDevice ${r}: ${JSON.stringify(gotDevices)} ≠ ${JSON.stringify(wantDevices)}`);
+    log(`conversionTimesByDevice ${r}`, order(gotDevices));
     // Of a segment: identified journeys only (and anonymous ones), against the same brute force.
     for (const identified of [true, false]) {
       const got = await store.conversionTimes('shop', range, undefined, { identified });

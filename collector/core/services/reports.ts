@@ -9,6 +9,7 @@ import {
   funnelAndMap,
   journeyMap,
   timeToConvert,
+  timeToConvertByDevice,
   retention,
   touches,
   type CountersReport,
@@ -29,9 +30,6 @@ export interface ReportOptions {
   /** Journeys of a segment only (`time-to-convert` so far: `SEGMENTED_REPORTS`). */
   segment?: Segment;
 }
-
-/** The device classes the collector keeps (core/privacy.ts `deviceClass`), as segments of the funnel tab. */
-const DEVICE_SEGMENTS = ['desktop', 'mobile', 'tablet', 'other'] as const;
 
 /** The range reports that take a segment; the others refuse its parameters (their rollups are not per segment). */
 export const SEGMENTED_REPORTS: ReadonlySet<string> = new Set(['time-to-convert']);
@@ -123,10 +121,7 @@ export const readFunnelAndTouches = async (
   const [fun, tch, ttc] = await Promise.all([
     funnel(store, site, range),
     touches(store, site, range),
-    timeToConvert(store, site, range),
+    timeToConvertByDevice(store, site, range),
   ]);
-  const byDevice = (
-    await Promise.all(DEVICE_SEGMENTS.map((device) => timeToConvert(store, site, range, { segment: { device } })))
-  ).filter((r) => r.journeys > 0);
-  return { funnel: fun, touches: tch, timeToConvert: ttc, byDevice };
+  return { funnel: fun, touches: tch, timeToConvert: ttc.all, byDevice: ttc.byDevice };
 };

@@ -424,6 +424,21 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
     return row !== undefined;
   },
 
+  async conversionTimesByDevice(site, range) {
+    const counts = await query<{ device: string | null; n: number }>(
+      db,
+      sql`SELECT device, COUNT(*) AS n FROM journeys WHERE site = ${site}${within('first_seen', range)} GROUP BY device`,
+    );
+    const rows = await query<{ device: string | null; t: number }>(
+      db,
+      sql`SELECT device, converted_at - first_seen AS t FROM journeys
+       WHERE site = ${site}${within('first_seen', range)} AND converted = 1 AND converted_at IS NOT NULL ORDER BY t`,
+    );
+    const out = new Map(counts.map((c) => [c.device, { device: c.device, journeys: c.n, times: [] as number[] }]));
+    for (const r of rows) out.get(r.device)?.times.push(r.t);
+    return [...out.values()];
+  },
+
   async conversionTimes(site, range, since, segment) {
     if (since === undefined) {
       const seg = segmentSql('', segment);
