@@ -23,9 +23,8 @@ export type IngestReads = Pick<
 >;
 
 interface SiteState {
-  /** Event ids known stored (read) or absent (read), and the pending events by id. */
-  stored: Set<string>;
-  absent: Set<string>;
+  /** Event ids read: stored (true) or absent (null); and the pending events by id. */
+  ids: Map<string, true | null>;
   events: Map<string, { event: StoredEvent; receivedAt: number }>;
   /** Links read from the store (null: none), pending links. */
   readLinks: Map<string, VisitorLink | null>;
@@ -37,11 +36,29 @@ interface SiteState {
   names: Map<string, NameEntry>;
   counters: Map<string, { day: string; name: NonNullable<Commit['counters']>[number]['name']; value: number }>;
   automation: AutomationWrite;
-  tombstones: Map<string, boolean>;
+  tombstones: Map<string, true | null>;
   /** The latest receive time of the requests applied. */
   receivedAt: number;
   rules?: ReturnType<Store['listRules']>;
 }
+
+/**
+ * Reads, in one call, the keys `cache` has not seen yet, and keeps what it found for each (null: absent), so a batch
+ * reads each link, journey, event id or tombstone once however many of its requests ask.
+ */
+const readThrough = async <V>(
+  cache: Map<string, V | null>,
+  keys: readonly string[],
+  read: (missing: string[]) => Promise<ReadonlyMap<string, V>>,
+): Promise<void> => {
+  const missing = [...new Set(keys.filter((k) => !cache.has(k)))];
+  if (missing.length === 0) return;
+  const found = await read(missing);
+  for (const k of missing) cache.set(k, found.get(k) ?? null);
+};
+
+/** A set of found keys as read-through values. */
+const asMap = (found: ReadonlySet<string>): Map<string, true> => new Map([...found].map((k) => [k, true]));
 
 const nameKey = (kind: string, name: string) => `${kind}\u0000${name}`;
 
@@ -54,8 +71,7 @@ export class BatchView implements IngestReads {
     let s = this.sites.get(site);
     if (!s) {
       s = {
-        stored: new Set(),
-        absent: new Set(),
+        ids: new Map(),
         events: new Map(),
         readLinks: new Map(),
         links: new Map(),
@@ -87,21 +103,17 @@ export class BatchView implements IngestReads {
 
   async existingEventIds(site: string, ids: readonly string[]): Promise<Set<string>> {
     const s = this.of(site);
-    const unknown = ids.filter((id) => !s.stored.has(id) && !s.absent.has(id) && !s.events.has(id));
-    if (unknown.length > 0) {
-      const found = await this.store.existingEventIds(site, [...new Set(unknown)]);
-      for (const id of unknown) (found.has(id) ? s.stored : s.absent).add(id);
-    }
-    return new Set(ids.filter((id) => s.stored.has(id) || s.events.has(id)));
+    await readThrough(
+      s.ids,
+      ids.filter((id) => !s.events.has(id)),
+      async (missing) => asMap(await this.store.existingEventIds(site, missing)),
+    );
+    return new Set(ids.filter((id) => s.ids.get(id) || s.events.has(id)));
   }
 
   async getLinks(site: string, visitors: readonly string[]): Promise<Map<string, VisitorLink>> {
     const s = this.of(site);
-    const unknown = visitors.filter((v) => !s.readLinks.has(v));
-    if (unknown.length > 0) {
-      const found = await this.store.getLinks(site, [...new Set(unknown)]);
-      for (const v of unknown) s.readLinks.set(v, found.get(v) ?? null);
-    }
+    await readThrough(s.readLinks, visitors, (missing) => this.store.getLinks(site, missing));
     const out = new Map<string, VisitorLink>();
     for (const v of visitors) {
       const l = s.links.get(v) ?? s.readLinks.get(v);
@@ -112,11 +124,7 @@ export class BatchView implements IngestReads {
 
   async getJourneys(site: string, keys: readonly string[]): Promise<Map<string, JourneyRecord>> {
     const s = this.of(site);
-    const unknown = keys.filter((k) => !s.base.has(k));
-    if (unknown.length > 0) {
-      const found = await this.store.getJourneys(site, [...new Set(unknown)]);
-      for (const k of unknown) s.base.set(k, found.get(k) ?? null);
-    }
+    await readThrough(s.base, keys, (missing) => this.store.getJourneys(site, missing));
     const out = new Map<string, JourneyRecord>();
     for (const k of keys) {
       const r = s.journeys.has(k) ? s.journeys.get(k) : s.base.get(k);
@@ -163,11 +171,7 @@ export class BatchView implements IngestReads {
 
   async tombstoned(site: string, hashes: readonly string[]): Promise<Set<string>> {
     const s = this.of(site);
-    const unknown = hashes.filter((h) => !s.tombstones.has(h));
-    if (unknown.length > 0) {
-      const found = await this.store.tombstoned(site, [...new Set(unknown)]);
-      for (const h of unknown) s.tombstones.set(h, found.has(h));
-    }
+    await readThrough(s.tombstones, hashes, async (missing) => asMap(await this.store.tombstoned(site, missing)));
     return new Set(hashes.filter((h) => s.tombstones.get(h)));
   }
 
