@@ -22,7 +22,8 @@ import {
 } from './journey';
 import { InputError } from './errors';
 import { boundCardinality } from './limits';
-import { dayOf, erasedHash } from './privacy';
+import { erasedHash } from './privacy';
+import { localDay, timezoneOf } from './timezone';
 import type { WireEvent } from './protocol';
 import { stageModelOf, DEFAULT_LIMITS, type SiteConfig, type StageModel } from './stages';
 import { BatchView, type IngestReads } from './ingest-view';
@@ -73,7 +74,12 @@ export const foldOptions = (site: SiteConfig): FoldOptions => {
       /* origins are checked when saved */
     }
   }
-  return { model, sessionTimeoutMs: site.sessionTimeoutMinutes * 60_000, siteHosts };
+  return {
+    model,
+    sessionTimeoutMs: site.sessionTimeoutMinutes * 60_000,
+    siteHosts,
+    ...(site.timezone !== undefined && site.timezone !== 'UTC' ? { timezone: site.timezone } : {}),
+  };
 };
 
 const locks = new WeakMap<Store, Promise<unknown>>();
@@ -202,7 +208,7 @@ const plan = async (
 ): Promise<Planned> => {
   if (visitor.startsWith('u:'))
     throw new InputError(400, 'visitor ids starting with "u:" are reserved for users', 'visitor');
-  const day = dayOf(receivedAt);
+  const day = localDay(receivedAt, timezoneOf(site));
   const counters: NonNullable<Commit['counters']> = [];
   if (options.dropped) counters.push({ day, name: 'dropped', value: options.dropped });
   if (options.tooOld) counters.push({ day, name: 'tooOld', value: options.tooOld });

@@ -118,6 +118,12 @@ export interface Journey {
    * only once it has it, so a journey of an older fold adds to them nothing it could later take away.
    */
   purchases?: Purchases;
+  /**
+   * The site's time zone the journey was folded under (absent: UTC, as for every journey folded before zones): the
+   * rollups count it on the local day of its first event (stores/sql/rollups.ts), so a write subtracts exactly what
+   * the stored state added even after the site's zone changed (the change makes the journey stale; its refold moves it).
+   */
+  tz?: string;
 }
 
 export interface Purchases {
@@ -131,6 +137,8 @@ export interface FoldOptions {
   sessionTimeoutMs: number;
   /** Hosts of the site, whose referrers are internal. */
   siteHosts?: readonly string[];
+  /** The site's time zone (absent or `UTC`: the journey's state carries none). */
+  timezone?: string;
 }
 
 export const emptyJourney = (): Journey => ({
@@ -236,6 +244,7 @@ const enter = (j: Journey, stage: string, e: StoredEvent, opts: FoldOptions) => 
  * const j = events.sort(compareEvents).reduce((j, e) => foldEvent(j, e, opts), emptyJourney())
  */
 export const foldEvent = (j: Journey, e: StoredEvent, opts: FoldOptions): Journey => {
+  if (opts.timezone !== undefined && opts.timezone !== 'UTC' && j.tz !== opts.timezone) j.tz = opts.timezone;
   if (!j.visitors.includes(e.visitor)) j.visitors.push(e.visitor);
   if (e.synthetic) {
     // What the collector adds itself (a stall rule firing, the link of a server-side message) stays in the

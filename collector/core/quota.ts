@@ -11,7 +11,7 @@
  */
 import type { Admission } from './ingest';
 import { addressKey, isLoopback } from './ip';
-import { dayOf } from './privacy';
+import { localDay, timezoneOf } from './timezone';
 import type { SiteConfig } from './stages';
 import type { Store } from './store';
 
@@ -104,7 +104,7 @@ export const createQuota = (options: Partial<QuotaOptions> = {}): Quota => {
         // Loopback senders are this machine: `npm run simulate`, a local tool, a proxy on the same host.
         newVisitor: () => (address && !isLoopback(address) ? newVisitor(site, address, now) : true),
         events: async (n) => {
-          const day = dayOf(now);
+          const day = localDay(now, timezoneOf(site));
           const limit = site.limits?.eventsPerDay ?? o.eventsPerDay;
           const left = Math.max(0, limit - (await used(store, site.id, day, now)));
           const admitted = Math.min(n, left);

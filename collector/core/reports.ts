@@ -5,7 +5,7 @@
  */
 import { foldOptions } from './ingest';
 import { journeyView, type JourneyView } from './journey';
-import { dayOf } from './privacy';
+import { localDay, localIso, timezoneOf, weekIndex, weekMonday } from './timezone';
 import type { SiteConfig } from './stages';
 import type { ConversionWindow, CounterName, DateRange, Segment, Store, TimelineEvent, VisitorSummary } from './store';
 import { percentile, sortedHistogram } from './rank';
@@ -18,6 +18,11 @@ import { detailsRange, expiryNote } from './retention';
 export interface RangeAnswer {
   from: number | null;
   to: number | null;
+  /** The site's time zone, whose local days the range's whole days are. */
+  timezone: string;
+  /** `from` and `to` as ISO 8601 times with the zone's offset (`2026-11-01T00:00:00.000+01:00`), null when open. */
+  fromLocal: string | null;
+  toLocal: string | null;
   /**
    * On a site with a retention (`retentionDays`): whether the range reaches before `detailsFrom`, where visitor
    * details expired — numbers there come from the day rollups (edges rounded to whole days, quantiles as their
@@ -28,11 +33,17 @@ export interface RangeAnswer {
   retentionDays?: number;
 }
 
-const rangeAnswer = (r: DateRange, site: SiteConfig): RangeAnswer => ({
-  from: r.from ?? null,
-  to: r.to ?? null,
-  ...expiryNote(site, r),
-});
+const rangeAnswer = (r: DateRange, site: SiteConfig): RangeAnswer => {
+  const tz = timezoneOf(site);
+  return {
+    from: r.from ?? null,
+    to: r.to ?? null,
+    timezone: tz,
+    fromLocal: r.from === undefined ? null : localIso(r.from, tz),
+    toLocal: r.to === undefined ? null : localIso(r.to, tz),
+    ...expiryNote(site, r),
+  };
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Funnel
@@ -310,11 +321,6 @@ export const funnelAndMap = async (
 // Cohort retention
 // ---------------------------------------------------------------------------------------------------------------
 
-const DAY_MS = 86_400_000;
-/** The ISO week (UTC) of a time, counted from the Monday 1969-12-29 (as stores/sql/rollups.ts `weekIndex`). */
-const weekIndex = (ms: number): number => Math.floor((Math.floor(ms / DAY_MS) + 3) / 7);
-const weekMonday = (week: number): string => dayOf((week * 7 - 3) * DAY_MS);
-
 /** The most weeks since the first visit a retention report shows (the rollup keeps 0 … 52). */
 export const MAX_RETENTION_WEEKS = 52;
 export const DEFAULT_RETENTION_WEEKS = 12;
@@ -340,7 +346,7 @@ export interface RetentionReport {
 }
 
 /**
- * Cohort retention: journeys grouped by the ISO week (UTC) of their first session, every week that overlaps
+ * Cohort retention: journeys grouped by the ISO week (local to the site's zone) of their first session, every week that overlaps
  * `range`; column k is the share of a cohort with a session starting k weeks later (week 0 is 100 %).
  *
  * @example
@@ -353,9 +359,10 @@ export const retention = async (
   weeks: number,
   now: number,
 ): Promise<RetentionReport> => {
-  const current = weekIndex(now);
-  const toWeek = Math.min(range.to === undefined ? current : weekIndex(range.to), current);
-  const fromWeek = range.from === undefined ? null : weekIndex(range.from);
+  const tz = timezoneOf(site);
+  const current = weekIndex(now, tz);
+  const toWeek = Math.min(range.to === undefined ? current : weekIndex(range.to, tz), current);
+  const fromWeek = range.from === undefined ? null : weekIndex(range.from, tz);
   const rows =
     fromWeek !== null && fromWeek > toWeek
       ? []
@@ -377,7 +384,7 @@ export const retention = async (
   for (const [week, counts] of [...byWeek].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const journeys = counts[0] ?? 0;
     if (journeys <= 0) continue;
-    const started = current - weekIndex(Date.parse(`${week}T00:00:00Z`)); // weeks since that have begun
+    const started = current - weekIndex(Date.parse(`${week}T00:00:00Z`), 'UTC'); // weeks since that have begun (`week` is a local day)
     const active = counts.map((n, k) => (k <= started ? n : null));
     active.forEach((n, k) => {
       if (n === null) return;
@@ -674,6 +681,8 @@ export interface VisitorDetail {
   timeline: TimelineEvent[];
   /** True when the journey has more than TIMELINE_LIMIT events and only the latest are in `timeline`. */
   truncated: boolean;
+  /** The site's time zone (the times are ms since the epoch; the dashboard shows them in this zone). */
+  timezone: string;
 }
 
 /**
@@ -692,6 +701,7 @@ export const visitorDetail = async (store: Store, site: SiteConfig, id: string):
     journey: journeyView(key, record.journey, foldOptions(site).model),
     timeline: truncated ? timeline.slice(timeline.length - TIMELINE_LIMIT) : timeline,
     truncated,
+    timezone: timezoneOf(site),
   };
 };
 
@@ -737,7 +747,7 @@ const zeroCounters = (): CounterValues => ({
 });
 
 /**
- * What /collect did not store as sent, per UTC day.
+ * What /collect did not store as sent, per day (local to the site's zone at the time it was counted).
  *
  * @example
  * const { totals } = await counters(store, site, { from: Date.UTC(2026, 10, 1) })
@@ -745,8 +755,8 @@ const zeroCounters = (): CounterValues => ({
 export const counters = async (store: Store, site: SiteConfig, range: DateRange = {}): Promise<CountersReport> => {
   const rows = await store.getCounters(
     site.id,
-    range.from === undefined ? undefined : dayOf(range.from),
-    range.to === undefined ? undefined : dayOf(range.to),
+    range.from === undefined ? undefined : localDay(range.from, timezoneOf(site)),
+    range.to === undefined ? undefined : localDay(range.to, timezoneOf(site)),
   );
   const days = new Map<string, { day: string } & CounterValues>();
   const totals = zeroCounters();

@@ -5,19 +5,22 @@
  */
 import type { SiteConfig } from './stages';
 import type { DateRange, Store } from './store';
-
-const DAY = 86_400_000;
+import { addDays, dayStart, localDay, timezoneOf } from './timezone';
 
 /** One chunk of the pass: one short write transaction (SQLite) or one D1 batch. */
 export const RETENTION_CHUNK = { journeys: 5, events: 50 } as const;
 
 /**
- * The start of the first UTC day whose journeys keep their details: journeys last active before it are deleted
- * (so every cohort day before it may have lost some), or null when the site keeps everything. A day start, so the
- * days a report reads from the rollups alone are whole days.
+ * The start of the first day (local to the site's zone) whose journeys keep their details: the local day
+ * `retentionDays` days before today. Journeys last active before it are deleted (so every cohort day before it may
+ * have lost some), or null when the site keeps everything. A day start, so the days a report reads from the rollups
+ * alone are whole days.
  */
-export const retentionHorizon = (site: SiteConfig, now: number): number | null =>
-  site.retentionDays == null ? null : Math.floor((now - site.retentionDays * DAY) / DAY) * DAY;
+export const retentionHorizon = (site: SiteConfig, now: number): number | null => {
+  if (site.retentionDays == null) return null;
+  const tz = timezoneOf(site);
+  return dayStart(addDays(localDay(now, tz), -site.retentionDays), tz);
+};
 
 /**
  * The range a report reads, with `detailsFrom` set when the site has a retention and the range reaches before the
@@ -32,10 +35,12 @@ export const reportRange = async (
   range: DateRange,
   now: number,
 ): Promise<DateRange> => {
+  const tz = timezoneOf(site);
+  const zoned: DateRange = tz === 'UTC' ? range : { ...range, tz };
   const horizon = retentionHorizon(site, now);
-  if (horizon === null) return range;
-  if (range.from !== undefined && range.from >= horizon) return { ...range, detailsFrom: horizon };
-  return (await store.hasCohortsBefore(site.id, horizon)) ? { ...range, detailsFrom: horizon } : range;
+  if (horizon === null) return zoned;
+  if (range.from !== undefined && range.from >= horizon) return { ...zoned, detailsFrom: horizon };
+  return (await store.hasCohortsBefore(site.id, horizon, tz)) ? { ...zoned, detailsFrom: horizon } : zoned;
 };
 
 /** Whether a range reaches into the days whose visitor details may be gone. */

@@ -9,6 +9,7 @@ import { rotateSalts } from './privacy';
 import { rekeyLegacyHashes } from './rekey';
 import type { SiteAnswer } from './reports';
 import { expireSite } from './retention';
+import { canonicalTimeZone, isTimeZone, timezoneOf } from './timezone';
 import { checkStages, cleanStage, DEFAULT_LIMITS, MAX_RETENTION_DAYS, type SiteConfig } from './stages';
 import { StoreUnavailableError, type Store } from './store';
 
@@ -18,7 +19,7 @@ const fail = (path: string, message: string): never => {
 };
 
 /** Fields whose change alters how events fold into journeys: changing one refolds the site's journeys. */
-export const MODEL_FIELDS = ['stages', 'conversion', 'sessionTimeoutMinutes', 'origins'] as const;
+export const MODEL_FIELDS = ['stages', 'conversion', 'sessionTimeoutMinutes', 'origins', 'timezone'] as const;
 
 /** Journeys refolded before `PUT /api/sites/:site` answers; the rest by the periodic maintenance. */
 export const REFOLD_ON_SAVE = 200;
@@ -79,6 +80,7 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
       'sessionTimeoutMinutes',
       'limits',
       'retentionDays',
+      'timezone',
     ];
     if (![...known, 'revision'].includes(k)) {
       fail(k, `unknown field "${k.slice(0, 40)}"`);
@@ -112,6 +114,14 @@ export const checkSitePatch = (body: unknown): Partial<Omit<SiteConfig, 'id' | '
         `retentionDays must be an integer from 1 to ${MAX_RETENTION_DAYS} (days of visitor details kept), or null to keep everything`,
       );
     out.retentionDays = b.retentionDays as number | null;
+  }
+  if (b.timezone !== undefined) {
+    if (!isTimeZone(b.timezone))
+      fail(
+        'timezone',
+        'timezone must be an IANA time zone name such as "Europe/Berlin" or "America/New_York", or "UTC"',
+      );
+    out.timezone = canonicalTimeZone(b.timezone as string);
   }
   if (b.limits !== undefined) {
     if (typeof b.limits !== 'object' || b.limits === null)
@@ -168,7 +178,8 @@ export const saveSite = async (
   refoldNow = REFOLD_ON_SAVE,
 ): Promise<SiteAnswer> => {
   const next = checkWhole({ ...site, ...patch, id: site.id, revision: siteRevision(site) });
-  const changed = MODEL_FIELDS.some((k) => JSON.stringify(site[k]) !== JSON.stringify(next[k]));
+  const field = (s: SiteConfig, k: (typeof MODEL_FIELDS)[number]) => (k === 'timezone' ? timezoneOf(s) : s[k]);
+  const changed = MODEL_FIELDS.some((k) => JSON.stringify(field(site, k)) !== JSON.stringify(field(next, k)));
   if (changed) next.revision = siteRevision(site) + 1;
   await store.putSite(next);
   const pending =

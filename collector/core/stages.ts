@@ -72,6 +72,12 @@ export interface SiteConfig {
    * its data until its owner sets a value; a site created through the API gets `DEFAULT_RETENTION_DAYS`.
    */
   retentionDays?: number | null;
+  /**
+   * The site's time zone (an IANA name such as `Europe/Berlin`; absent: `UTC`): report days, presets, cohort days,
+   * ISO weeks and the times shown are local to it (core/timezone.ts). Changing it bumps the revision: the journeys are
+   * refolded and their rollups move to the new zone's days.
+   */
+  timezone?: string;
   /** Refuse `/collect` requests without an `Origin` header (server-side senders use `/v1/*` with a write key). */
   requireOrigin?: boolean;
   /** Set by the server, incremented whenever a change needs the journeys refolded (stages, conversion, timeout, origins). */

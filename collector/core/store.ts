@@ -84,6 +84,11 @@ export interface DateRange {
    * bound — since the per-journey rows of those days may be deleted.
    */
   detailsFrom?: number;
+  /**
+   * The site's time zone (core/timezone.ts; absent: UTC): the whole days of the range, read from the rollups, are its
+   * local days, and only the partial first and last local day are read per journey.
+   */
+  tz?: string;
 }
 
 /** Per-stage aggregates over a cohort, from `journey_stages` and `journeys`. */
@@ -226,7 +231,8 @@ export interface ReportStore {
     range: DateRange,
   ): Promise<Array<{ device: string | null; journeys: number; times: number[] }>>;
   /** Whether the site has journeys first seen before `before` (a day start), by its cohort rollups. */
-  hasCohortsBefore(site: string, before: number): Promise<boolean>;
+  /** Whether a cohort rollup holds journeys of a local day (in `tz`, default UTC) before the one holding `before`. */
+  hasCohortsBefore(site: string, before: number, tz?: string): Promise<boolean>;
   /**
    * Purchases and returns of the cohort's journeys (those folded with purchases counted, FOLD_VERSION 2), from
    * `cohort_lifecycle` and the journeys of partial edge days (migration 0032).

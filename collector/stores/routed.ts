@@ -253,7 +253,7 @@ export const createRoutedStore = (
     conversionCounts: async (site, range, window) => (await of(site)).conversionCounts(site, range, window),
     conversionTimes: async (site, range, since, segment) =>
       (await of(site)).conversionTimes(site, range, since, segment),
-    hasCohortsBefore: async (site, before) => (await of(site)).hasCohortsBefore(site, before),
+    hasCohortsBefore: async (site, before, tz) => (await of(site)).hasCohortsBefore(site, before, tz),
     conversionTimesByDevice: async (site, range) => (await of(site)).conversionTimesByDevice(site, range),
     lifecycleAggregates: async (site, range) => (await of(site)).lifecycleAggregates(site, range),
     retentionCounts: async (site, fromWeek, toWeek, weeks) =>

@@ -273,6 +273,9 @@ describe('retention (retentionDays)', () => {
     expect(before[0].range).toEqual({
       from: null,
       to: null,
+      timezone: 'UTC',
+      fromLocal: null,
+      toLocal: null,
       expired: true,
       detailsFrom: Date.UTC(2026, 10, 21),
       retentionDays: 1,
@@ -492,7 +495,13 @@ describe('reports', () => {
     const day = (d: number) => new Date(T0 + d * 86400_000).toISOString().slice(0, 10);
     const f0 = await json<FunnelReport>(t.api(`/api/sites/demo/funnel?from=${day(0)}&to=${day(0)}`));
     expect(f0.journeys).toBe(3);
-    expect(f0.range).toEqual({ from: Date.parse(day(0)), to: Date.parse(day(0)) + 86400_000 - 1 });
+    expect(f0.range).toEqual({
+      from: Date.parse(day(0)),
+      to: Date.parse(day(0)) + 86400_000 - 1,
+      timezone: 'UTC',
+      fromLocal: `${day(0)}T00:00:00.000Z`,
+      toLocal: `${day(0)}T23:59:59.999Z`,
+    });
     const f3 = await json<FunnelReport>(t.api(`/api/sites/demo/funnel?from=${day(3)}`));
     expect(f3.journeys).toBe(1);
     expect(f3.stages.map((s) => s.reached)).toEqual([1, 0, 1, 0, 0]);

@@ -6,6 +6,7 @@
 import { html } from 'hono/html';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { Channel } from '../channels';
+import { localDay, offsetMs } from '../timezone';
 
 /** A rendered fragment: a hono/jsx element, or a fragment of `h`. */
 export type Html = JSX.Element;
@@ -35,16 +36,21 @@ export const duration = (ms: number | null | undefined): string => {
 };
 
 const pad = (n: number) => String(n).padStart(2, '0');
-/** `2026-11-23 14:05` in UTC (Workers have no local time zone; the page says UTC once). */
-export const dateTime = (ms: number): string => {
-  const d = new Date(ms);
+/**
+ * `2026-11-23 14:05` in the zone `tz` (a site's `timezone`; UTC for what belongs to no site): the page says which
+ * zone once.
+ */
+export const dateTime = (ms: number, tz = 'UTC'): string => {
+  const d = new Date(ms + offsetMs(ms, tz));
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
 };
-export const time = (ms: number): string => {
-  const d = new Date(ms);
+/** `14:05:09` in the zone `tz`. */
+export const time = (ms: number, tz = 'UTC'): string => {
+  const d = new Date(ms + offsetMs(ms, tz));
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 };
-export const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/** The day (`2026-11-23`) of `ms` in the zone `tz`. */
+export const day = (ms: number, tz = 'UTC'): string => localDay(ms, tz);
 
 /** "3 min ago", relative to `now`. */
 export const ago = (ms: number, now: number): string => {

@@ -1,12 +1,14 @@
 /**
  * The date range of a dashboard page: a preset (`?range=7d`) or custom days (`?from=2026-11-01&to=2026-11-22`,
- * whole UTC days, both included). Default: the last 30 days. Bad values fall back to the default rather than erroring
+ * whole days of the site's time zone, both included). Default: the last 30 days. Bad values fall back to the default rather than erroring
  * (a dashboard link should never dead-end).
  *
- * `7d`, `30d` and `90d` are whole UTC days, today included (as Umami counts them): "last 7 days" starts at midnight
+ * `7d`, `30d` and `90d` are whole local days (the site's `timezone`; 23–25 hours around a DST change), today included (as Umami counts them): "last 7 days" starts at midnight
  * six days ago, so the same link shows the same cohort all day and the reports read whole days from the rollups.
  * `24h` is the rolling last 24 hours.
  */
+import { addDays, dayStart, localDay } from '../timezone';
+
 export type Preset = '24h' | '7d' | '30d' | '90d' | 'all';
 
 export interface Range {
@@ -38,17 +40,21 @@ const LABELS: Record<Preset, string> = {
   all: 'all time',
 };
 
-const dayStart = (s: string | null): number | undefined => {
+/** A valid `YYYY-MM-DD`, or undefined. */
+const dayParam = (s: string | null): string | undefined => {
   if (!s || !/^\d{4}-\d{2}-\d{2}$/.test(s)) return undefined;
   const t = Date.parse(`${s}T00:00:00Z`);
-  return Number.isFinite(t) ? t : undefined;
+  return Number.isFinite(t) && new Date(t).toISOString().slice(0, 10) === s ? s : undefined;
 };
 
-export const parseRange = (params: URLSearchParams, now: number): Range => {
-  const from = dayStart(params.get('from'));
-  const toStart = dayStart(params.get('to'));
+/** The page's range in the site's zone `tz` (default UTC). */
+export const parseRange = (params: URLSearchParams, now: number, tz = 'UTC'): Range => {
+  const fromParam = dayParam(params.get('from'));
+  const toParam = dayParam(params.get('to'));
+  const from = fromParam === undefined ? undefined : dayStart(fromParam, tz);
+  const toStart = toParam === undefined ? undefined : dayStart(toParam, tz);
   if (from !== undefined || toStart !== undefined) {
-    const to = toStart === undefined ? undefined : toStart + DAY - 1;
+    const to = toParam === undefined ? undefined : dayStart(addDays(toParam, 1), tz) - 1;
     const fromDay = params.get('from') || undefined;
     const toDay = params.get('to') || undefined;
     return {
@@ -67,7 +73,11 @@ export const parseRange = (params: URLSearchParams, now: number): Range => {
   return {
     preset,
     from:
-      span === null ? undefined : 'ms' in span ? now - span.ms : Math.floor(now / DAY) * DAY - (span.days - 1) * DAY,
+      span === null
+        ? undefined
+        : 'ms' in span
+          ? now - span.ms
+          : dayStart(addDays(localDay(now, tz), -(span.days - 1)), tz),
     to: undefined,
     fromDay: undefined,
     toDay: undefined,

@@ -13,6 +13,7 @@ import { RANGE_REPORTS, readJourneyMap, readRetention, SEGMENTED_REPORTS } from 
 import { createSite, listSitesFor, siteAnswer, updateSite } from '../services/sites';
 import { applySiteTemplate, listTemplates } from '../services/templates';
 import { getVisitor, listVisitors } from '../services/visitors';
+import { timezoneOf } from '../timezone';
 import { parseExport, parseIntParam, parseRange, parseReportOptions, parseVisitorQuery, SEGMENT_PARAMS } from './query';
 
 export const apiRoutes = () => {
@@ -44,7 +45,13 @@ export const apiRoutes = () => {
   // ----- visitors -----
   r.get('/sites/:site/visitors', withSite, async (c) =>
     c.json<VisitorsPage>(
-      await listVisitors(c.var.actor, c.var.store, c.var.site, parseVisitorQuery(searchParams(c)), c.var.now()),
+      await listVisitors(
+        c.var.actor,
+        c.var.store,
+        c.var.site,
+        parseVisitorQuery(searchParams(c), timezoneOf(c.var.site)),
+        c.var.now(),
+      ),
     ),
   );
 
@@ -72,27 +79,29 @@ export const apiRoutes = () => {
           given,
         );
       }
-      return c.json(await report(c.var.actor, c.var.store, c.var.site, parseRange(p), c.var.now(), options));
+      return c.json(
+        await report(c.var.actor, c.var.store, c.var.site, parseRange(p, timezoneOf(c.var.site)), c.var.now(), options),
+      );
     });
   }
 
   r.get('/sites/:site/journey-map', withSite, async (c) => {
     const p = searchParams(c);
-    const range = parseRange(p);
+    const range = parseRange(p, timezoneOf(c.var.site));
     const top = parseIntParam(p, 'top', 10, 1, 50);
     return c.json(await readJourneyMap(c.var.actor, c.var.store, c.var.site, range, top, c.var.now()));
   });
 
   r.get('/sites/:site/retention', withSite, async (c) => {
     const p = searchParams(c);
-    const range = parseRange(p);
+    const range = parseRange(p, timezoneOf(c.var.site));
     const weeks = parseIntParam(p, 'weeks', DEFAULT_RETENTION_WEEKS, 1, MAX_RETENTION_WEEKS);
     return c.json(await readRetention(c.var.actor, c.var.store, c.var.site, range, weeks, c.var.now()));
   });
 
   // ----- export -----
   r.get('/sites/:site/export', withSite, (c) => {
-    const { format, range } = parseExport(searchParams(c));
+    const { format, range } = parseExport(searchParams(c), timezoneOf(c.var.site));
     const site = c.var.site;
     const file = `cjm-${site.id}-events.${format === 'csv' ? 'csv' : 'ndjson'}`;
     return new Response(exportSite(c.var.actor, c.var.store, site, format, range), {

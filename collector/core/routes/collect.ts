@@ -12,7 +12,8 @@ import { jsonBody, type AppEnv, type AppOptions } from '../http';
 import { ingestBatch, settled, type IngestOptions } from '../ingest';
 import { addressKey } from '../ip';
 import { createRateLimiter, DEFAULT_RATE_LIMIT } from '../limits';
-import { dayOf, derivedVisitorId, deviceClass } from '../privacy';
+import { derivedVisitorId, deviceClass } from '../privacy';
+import { localDay, timezoneOf } from '../timezone';
 import { LIMITS, type CollectResponse } from '../protocol';
 import type { Quota } from '../quota';
 import { correctTimestamps, validateBatch } from '../validate';
@@ -86,7 +87,9 @@ export const collectRoutes = (
       const now = c.var.now();
       const ua = c.req.header('user-agent') ?? '';
       if (isbot(ua)) {
-        await store.addCounters(site.id, [{ day: dayOf(now), name: 'bots', value: batch.events.length }]);
+        await store.addCounters(site.id, [
+          { day: localDay(now, timezoneOf(site)), name: 'bots', value: batch.events.length },
+        ]);
         c.header(DROPPED_HEADER, 'bot');
         return c.json<CollectAnswer>({ accepted: 0, duplicates: 0 }, 202);
       }

@@ -6,6 +6,7 @@ import { InputError } from '../errors';
 import type { ReportOptions } from '../services/reports';
 import { parseDuration } from '../stages';
 import type { DateRange, Segment, VisitorQuery } from '../store';
+import { addDays, dayStart, fromWall } from '../timezone';
 
 const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
@@ -13,26 +14,49 @@ const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'f
 const bad = (message: string, path: string) => new InputError(400, message, path);
 
 /**
- * A time bound: milliseconds since the epoch, or an ISO date (`2026-11-23` or a full timestamp). A date-only `to`
- * means the end of that UTC day (inclusive).
+ * A time bound: milliseconds since the epoch, or an ISO date or time in the site's zone `tz`: `2026-11-23` is that
+ * local day (a date-only `to` means its end, inclusive), `2026-11-23T10:00` a local wall time, and a time with an
+ * offset (`…Z`, `…+01:00`) that instant.
  */
-export const parseTime = (params: URLSearchParams, name: string): number | undefined => {
+export const parseTime = (params: URLSearchParams, name: string, tz = 'UTC'): number | undefined => {
   const v = params.get(name);
   if (v === null || v === '') return undefined;
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v);
-  const n = /^\d{1,15}$/.test(v)
-    ? Number(v)
-    : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)
-      ? Date.parse(v)
-      : NaN;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v);
+  let n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (m) {
+    const [, y, mo, d, h, mi, sec, frac, zone] = m;
+    const wall = Date.UTC(
+      Number(y),
+      Number(mo) - 1,
+      Number(d),
+      Number(h ?? 0),
+      Number(mi ?? 0),
+      Number(sec ?? 0),
+      frac ? Math.round(Number(frac) * 1000) : 0,
+    );
+    const valid =
+      new Date(wall).toISOString().slice(0, 10) === `${y}-${mo}-${d}` &&
+      Number(h ?? 0) < 24 &&
+      Number(mi ?? 0) < 60 &&
+      Number(sec ?? 0) < 60;
+    if (!valid) n = NaN;
+    else if (h === undefined) {
+      const day = `${y}-${mo}-${d}`;
+      n = name === 'to' ? dayStart(addDays(day, 1), tz) - 1 : dayStart(day, tz);
+    } else if (zone !== undefined)
+      n = Date.parse(
+        `${y}-${mo}-${d}T${h}:${mi}:${sec ?? '00'}${frac ?? ''}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
+      );
+    else n = fromWall(wall, tz);
+  }
   if (!Number.isFinite(n)) throw bad(`${name} must be milliseconds since the epoch or an ISO date`, name);
-  return dateOnly && name === 'to' ? n + 86_400_000 - 1 : n;
+  return n;
 };
 
-/** `from` and `to` of a report: the cohort of journeys first seen in [from, to]. */
-export const parseRange = (params: URLSearchParams): DateRange => {
-  const from = parseTime(params, 'from');
-  const to = parseTime(params, 'to');
+/** `from` and `to` of a report, in the site's zone `tz`: the cohort of journeys first seen in [from, to]. */
+export const parseRange = (params: URLSearchParams, tz = 'UTC'): DateRange => {
+  const from = parseTime(params, 'from', tz);
+  const to = parseTime(params, 'to', tz);
   if (from !== undefined && to !== undefined && from > to) throw bad('from must not be after to', 'from');
   const r: DateRange = {};
   if (from !== undefined) r.from = from;
@@ -126,7 +150,7 @@ const text = (params: URLSearchParams, name: string, max = 200): string | undefi
 /** The device classes a visitors filter may name (core/privacy.ts `deviceClass`). */
 const DEVICES: readonly string[] = ['desktop', 'mobile', 'tablet', 'other'];
 
-export const parseVisitorQuery = (params: URLSearchParams): VisitorQuery => {
+export const parseVisitorQuery = (params: URLSearchParams, tz = 'UTC'): VisitorQuery => {
   const q: VisitorQuery = { limit: parseLimit(params) };
   const stage = text(params, 'stage');
   const channel = text(params, 'firstChannel') ?? text(params, 'channel');
@@ -140,7 +164,7 @@ export const parseVisitorQuery = (params: URLSearchParams): VisitorQuery => {
   if (device !== undefined) q.device = device;
   if (identified !== undefined) q.identified = identified;
   const search = text(params, 'q');
-  const { from, to } = parseRange(params);
+  const { from, to } = parseRange(params, tz);
   const cursor = text(params, 'cursor', 1000);
   if (stage !== undefined) q.stage = stage;
   if (channel !== undefined) q.channel = channel;
@@ -153,10 +177,10 @@ export const parseVisitorQuery = (params: URLSearchParams): VisitorQuery => {
 };
 
 /** `format` (csv or ndjson, default ndjson) and the range of `GET /api/sites/:site/export`. */
-export const parseExport = (params: URLSearchParams): { format: 'csv' | 'ndjson'; range: DateRange } => {
+export const parseExport = (params: URLSearchParams, tz = 'UTC'): { format: 'csv' | 'ndjson'; range: DateRange } => {
   const format = params.get('format') || 'ndjson';
   if (format !== 'csv' && format !== 'ndjson') throw bad('format must be csv or ndjson', 'format');
-  return { format, range: parseRange(params) };
+  return { format, range: parseRange(params, tz) };
 };
 
 /** `limit` (1–500, default 50), `status` and `rule` of the delivery log; `rule` from the path wins over the query. */

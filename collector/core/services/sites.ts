@@ -10,6 +10,7 @@ import type { SiteAnswer } from '../reports';
 import { checkSiteId, checkSitePatch, checkWhole, MODEL_FIELDS, pendingRefolds, saveSite } from '../sites';
 import { DEFAULT_RETENTION_DAYS, defaultSiteConfig, type SiteConfig } from '../stages';
 import type { Store } from '../store';
+import { DEFAULT_TIMEZONE } from '../timezone';
 import { audit } from './audit';
 
 /** A site in a list for someone who may not read its settings: what tells it apart, nothing configured. */
@@ -83,6 +84,7 @@ export const createSite = async (
   const site = checkWhole({
     ...defaultSiteConfig(id),
     retentionDays: DEFAULT_RETENTION_DAYS,
+    timezone: DEFAULT_TIMEZONE,
     ...patch,
     revision: 1,
     ...(database ? { database } : {}),

@@ -9,6 +9,7 @@
  */
 import { atRank, percentile, sortedHistogram } from '../../core/rank';
 import type { DateRange, ReportStore, Segment, StageAggregate } from '../../core/store';
+import { localDay } from '../../core/timezone';
 import { bucketRange, bucketSql, splitRange, type RangeParts } from './rollups';
 import { empty, join, query, raw, sql, within, type Sql, type SqlConnector } from './shared';
 
@@ -64,7 +65,7 @@ const kthValues = async (
   const col = raw(src.col);
   const table = raw(src.table);
   const rows = await both(
-    splitRange(range),
+    splitRange(range, range.tz),
     (d) =>
       query<HistRow>(
         db,
@@ -161,7 +162,7 @@ const topPerGroup = <T>(rows: T[], group: (r: T) => string, order: (a: T, b: T) 
 /** The report methods of the Store over a connector. */
 export const sqlReportStore = (db: SqlConnector): ReportStore => ({
   async stageAggregates(site, range) {
-    const parts = splitRange(range);
+    const parts = splitRange(range, range.tz);
     // Journeys of the cohort: totals, current and furthest stages.
     const journeys = await both(
       parts,
@@ -299,7 +300,7 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
   },
 
   async stageDetails(site, range, top) {
-    const parts = splitRange(range);
+    const parts = splitRange(range, range.tz);
     type ChannelRow = { stage: string; channel: string; journeys: number };
     const channelRows = await both(
       parts,
@@ -396,7 +397,7 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
       return sumBy(rows, (r) => [r.channel, r.touches, r.sessions], ['journeys']);
     }
     const rows = await both(
-      splitRange(range),
+      splitRange(range, range.tz),
       (d) =>
         query<Row>(
           db,
@@ -415,8 +416,8 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
     return sumBy(rows, (r) => [r.channel, r.touches, r.sessions], ['journeys']);
   },
 
-  async hasCohortsBefore(site, before) {
-    const day = new Date(before).toISOString().slice(0, 10);
+  async hasCohortsBefore(site, before, tz) {
+    const day = localDay(before, tz ?? 'UTC');
     const [row] = await query<{ n: number }>(
       db,
       sql`SELECT 1 AS n FROM cohort_journeys WHERE site = ${site} AND day < ${day} AND n <> 0 LIMIT 1`,
@@ -476,7 +477,7 @@ export const sqlReportStore = (db: SqlConnector): ReportStore => ({
   async lifecycleAggregates(site, range) {
     type Row = { purchases: number; bucket: number; converted: number; returned: number; n: number };
     const rows = await both(
-      splitRange(range),
+      splitRange(range, range.tz),
       (d) =>
         query<Row>(
           db,

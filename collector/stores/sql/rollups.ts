@@ -4,7 +4,7 @@
  * contributes to the day of its first event (its cohort). Exact by construction: every write subtracts exactly what
  * the previous state added (the previous state is the stored one, guarded by the journey version).
  */
-import { dayOf } from '../../core/privacy';
+import { localDay, startOfDay, startOfNextDay, weekIndex as localWeek, weekMonday } from '../../core/timezone';
 import { JOURNEY_VERSION, transitions, type Journey } from '../../core/journey';
 import { list, raw, sql, type SqlStatement, type SqlValue } from './shared';
 
@@ -61,17 +61,17 @@ export const bucketRange = (b: number): { lo: number | null; hi: number | null }
   hi: b >= TOP_BUCKET ? null : firstOfBucket(b + 1),
 });
 
-const DAY_MS = 86_400_000;
-const WEEK_MS = 7 * DAY_MS;
-
 /** Weeks since the first-visit week the cohort retention rollup counts (0 … MAX_RETENTION_WEEKS). */
 export const MAX_RETENTION_WEEKS = 52;
 
-/** The ISO week (UTC) of a time, as the number of whole weeks since the Monday 1969-12-29. */
-export const weekIndex = (ms: number): number => Math.floor((Math.floor(ms / DAY_MS) + 3) / 7);
+/** The zone a journey's rollups are keyed in: the one it was folded under (core/timezone.ts). */
+const zoneOf = (j: Journey): string => j.tz ?? 'UTC';
 
-/** The Monday (UTC, `YYYY-MM-DD`) starting week `weekIndex`. */
-export const weekDay = (week: number): string => dayOf(week * WEEK_MS - 3 * DAY_MS);
+/** The local ISO week of a time in `tz` (default UTC), as the number of whole weeks since the Monday 1969-12-29. */
+export const weekIndex = (ms: number, tz = 'UTC'): number => localWeek(ms, tz);
+
+/** The Monday (`YYYY-MM-DD`, a local day) starting week `weekIndex`. */
+export const weekDay = (week: number): string => weekMonday(week);
 
 /**
  * A journey's lifecycle numbers (the journeys columns and `cohort_lifecycle` of migration 0032): null for a journey
@@ -96,10 +96,11 @@ export const lifecycleOf = (
 export const activeWeeks = (j: Journey): number[] => {
   const first = j.sessions[0];
   if (!first) return [];
-  const w0 = weekIndex(first.start);
+  const tz = zoneOf(j);
+  const w0 = weekIndex(first.start, tz);
   const out: number[] = [];
   for (const s of j.sessions) {
-    const k = weekIndex(s.start) - w0;
+    const k = weekIndex(s.start, tz) - w0;
     if (k <= MAX_RETENTION_WEEKS && out[out.length - 1] !== k) out.push(k);
   }
   return out;
@@ -108,7 +109,7 @@ export const activeWeeks = (j: Journey): number[] => {
 /** What one journey adds to the rollups. */
 export const contributions = (site: string, j: Journey): Contribution[] => {
   if (j.events === 0) return [];
-  const day = dayOf(j.firstSeen);
+  const day = localDay(j.firstSeen, zoneOf(j));
   const out: Contribution[] = [
     {
       table: 'cohort_journeys',
@@ -187,7 +188,7 @@ export const contributions = (site: string, j: Journey): Contribution[] => {
     });
   }
   if (life) {
-    const week = weekDay(weekIndex(j.sessions[0]?.start ?? 0));
+    const week = weekDay(weekIndex(j.sessions[0]?.start ?? 0, zoneOf(j)));
     for (const k of activeWeeks(j))
       out.push({ table: 'cohort_retention', key: { site, week, week_offset: k }, add: { n: 1 } });
   }
@@ -243,20 +244,25 @@ export interface RangeParts {
   raw: Array<{ from: number; to: number }>;
 }
 
-const DAY = 86_400_000;
-
 /**
- * Splits a cohort range. With `detailsFrom` (a retention horizon, a day start), an edge before it is rounded out to
- * its whole day: those days are read from the rollups alone, their per-journey rows being gone or going.
+ * Splits a cohort range at the local day boundaries of `tz` (default UTC; a local day lasts 23–25 hours). With
+ * `detailsFrom` (a retention horizon, a day start), an edge before it is rounded out to its whole day: those days are
+ * read from the rollups alone, their per-journey rows being gone or going.
  */
-export const splitRange = (asked: { from?: number; to?: number; detailsFrom?: number }): RangeParts => {
+export const splitRange = (asked: { from?: number; to?: number; detailsFrom?: number }, tz = 'UTC'): RangeParts => {
   const range = { ...asked };
   if (asked.detailsFrom !== undefined) {
-    if (range.from !== undefined && range.from < asked.detailsFrom) range.from = Math.floor(range.from / DAY) * DAY;
-    if (range.to !== undefined && range.to < asked.detailsFrom) range.to = Math.floor(range.to / DAY) * DAY + DAY - 1;
+    if (range.from !== undefined && range.from < asked.detailsFrom) range.from = startOfDay(range.from, tz);
+    if (range.to !== undefined && range.to < asked.detailsFrom) range.to = startOfNextDay(range.to, tz) - 1;
   }
-  const start = range.from === undefined ? undefined : Math.ceil(range.from / DAY) * DAY; // first whole day start
-  const end = range.to === undefined ? undefined : Math.floor((range.to + 1) / DAY) * DAY; // end (exclusive) of the last whole day
+  // The first whole day's start, and the end (exclusive) of the last whole day.
+  const start =
+    range.from === undefined
+      ? undefined
+      : startOfDay(range.from, tz) === range.from
+        ? range.from
+        : startOfNextDay(range.from, tz);
+  const end = range.to === undefined ? undefined : startOfDay(range.to + 1, tz);
   if (start !== undefined && end !== undefined && start >= end) {
     return { days: null, raw: range.from! <= range.to! ? [{ from: range.from!, to: range.to! }] : [] };
   }
@@ -265,7 +271,10 @@ export const splitRange = (asked: { from?: number; to?: number; detailsFrom?: nu
     raw.push({ from: range.from, to: start - 1 });
   if (range.to !== undefined && end !== undefined && range.to >= end) raw.push({ from: end, to: range.to });
   return {
-    days: { from: start === undefined ? null : dayOf(start), to: end === undefined ? null : dayOf(end - 1) },
+    days: {
+      from: start === undefined ? null : localDay(start, tz),
+      to: end === undefined ? null : localDay(end - 1, tz),
+    },
     raw,
   };
 };

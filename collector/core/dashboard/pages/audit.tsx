@@ -17,7 +17,17 @@ const detailText = (e: AuditEntry): string => {
   return parts.join(' · ');
 };
 
-export const AuditLog = ({ site, entries, now }: { site: string; entries: AuditEntry[]; now: number }) => (
+export const AuditLog = ({
+  site,
+  entries,
+  now,
+  tz = 'UTC',
+}: {
+  site: string;
+  entries: AuditEntry[];
+  now: number;
+  tz?: string;
+}) => (
   <div class="card" id="audit">
     <h2>Audit log</h2>
     <p class="muted small">
@@ -41,7 +51,7 @@ export const AuditLog = ({ site, entries, now }: { site: string; entries: AuditE
           <tbody>
             {entries.map((e) => (
               <tr>
-                <td class="nowrap" title={`${dateTime(e.at)} UTC`}>
+                <td class="nowrap" title={`${dateTime(e.at, tz)} ${tz}`}>
                   {ago(e.at, now)}
                 </td>
                 <td>{e.actorLabel}</td>

@@ -137,7 +137,8 @@ const TimeToConvert = ({ ttc, byDevice }: { ttc: TimeToConvertReport; byDevice: 
       <>
         {ttc.countedFrom !== null ? (
           <p class="muted small" data-testid="ttc-expired">
-            Visitor details before {day(ttc.countedFrom)} expired: these times count the journeys first seen since.
+            Visitor details before {day(ttc.countedFrom, ttc.range.timezone)} expired: these times count the journeys
+            first seen since.
           </p>
         ) : null}
         <p class="muted small">

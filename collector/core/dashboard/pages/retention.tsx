@@ -1,5 +1,5 @@
 /**
- * Cohort retention: one row per first-visit week (ISO weeks, UTC), one column per week since, each cell the share of
+ * Cohort retention: one row per first-visit week (ISO weeks, in the site's time zone), one column per week since, each cell the share of
  * the cohort's journeys with a session starting that week (week 0 is the whole cohort), shaded by that share.
  */
 import type { RetentionReport } from '../../reports';
@@ -78,8 +78,9 @@ export const RetentionPage = ({ report }: { report: RetentionReport }) => {
         </table>
       </div>
       <p class="muted small">
-        A cohort is the journeys whose first session started in that ISO week (Monday to Sunday, UTC); week k is the
-        share of them with a session starting k weeks later. The range picks the cohort weeks it overlaps.
+        A cohort is the journeys whose first session started in that ISO week (Monday to Sunday, in the site's time
+        zone); week k is the share of them with a session starting k weeks later. The range picks the cohort weeks it
+        overlaps.
       </p>
     </>
   );

@@ -12,6 +12,7 @@ import { sitePath } from '../layout';
 import { stageDraft, type StageDraft } from '../stage-draft';
 import { StagesForm, type StagesError } from '../stages-form';
 import { TemplatePicker } from '../template-picker';
+import { timeZoneNames, timezoneOf } from '../../timezone';
 import { AuditLog } from './audit';
 
 export interface SettingsData {
@@ -107,6 +108,27 @@ const SiteForm = ({ site, base }: { site: SiteConfig; base: string }) => (
         <span class="hint">
           Raw events, visitors and timelines of journeys inactive this long are deleted; the funnel and journey map keep
           their numbers. Empty: keep everything.
+        </span>
+      </div>
+      <div class="form-row">
+        <label for="timezone">Time zone</label>
+        <input
+          id="timezone"
+          type="text"
+          name="timezone"
+          list="timezones"
+          maxlength={64}
+          autocomplete="off"
+          value={timezoneOf(site)}
+        />
+        <datalist id="timezones">
+          {timeZoneNames().map((z) => (
+            <option value={z} />
+          ))}
+        </datalist>
+        <span class="hint">
+          Days, presets and every time shown are in this zone (an IANA name such as Europe/Berlin). Changing it recounts
+          the journeys into the new zone's days, a few thousand per minute in the background.
         </span>
       </div>
       <button class="btn primary" type="submit">
@@ -260,7 +282,7 @@ const Deliveries = ({ d }: { d: SettingsData }) => {
           <tbody>
             {d.deliveries.map((x) => (
               <tr>
-                <td class="nowrap" title={`${dateTime(x.createdAt)} UTC`}>
+                <td class="nowrap" title={`${dateTime(x.createdAt, timezoneOf(d.site))} ${timezoneOf(d.site)}`}>
                   {ago(x.createdAt, d.now)}
                 </td>
                 <td>{d.rules?.find((r) => r.id === x.rule)?.name ?? x.rule}</td>
@@ -302,7 +324,7 @@ const WriteKeys = ({ d, base }: { d: SettingsData; base: string }) => {
                 <tr>
                   <td>{k.name}</td>
                   <td class="mono">{k.prefix}…</td>
-                  <td class="nowrap">{dateTime(k.createdAt)}</td>
+                  <td class="nowrap">{dateTime(k.createdAt, timezoneOf(d.site))}</td>
                   <td class="nowrap">{k.lastUsedAt ? ago(k.lastUsedAt, d.now) : 'never'}</td>
                   <td>
                     <RevokeCell
@@ -368,7 +390,7 @@ export const SettingsPage = ({ d }: { d: SettingsData }) => {
         <h2>Write keys</h2>
         <WriteKeys d={d} base={base} />
       </div>
-      <AuditLog site={site.id} entries={d.audit} now={d.now} />
+      <AuditLog site={site.id} entries={d.audit} now={d.now} tz={timezoneOf(site)} />
     </>
   );
 };

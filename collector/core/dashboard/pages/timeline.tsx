@@ -121,19 +121,19 @@ const EventBody = ({ e }: { e: TimelineEvent }) => {
   }
 };
 
-const Time = ({ ts }: { ts: number }) => (
-  <span class="t" title={`${dateTime(ts)} UTC`}>
-    {time(ts)}
+const Time = ({ ts, tz }: { ts: number; tz: string }) => (
+  <span class="t" title={`${dateTime(ts, tz)} ${tz}`}>
+    {time(ts, tz)}
   </span>
 );
 
 /** Consecutive vitals (a page's measurements) share one row, each badge still one event. */
-const VitalsRow = ({ row }: { row: TimelineEvent[] }) => {
+const VitalsRow = ({ row, tz }: { row: TimelineEvent[]; tz: string }) => {
   const first = row[0]!;
   const stage = first.stage;
   return (
     <li class="ev vital">
-      <Time ts={first.ts} />
+      <Time ts={first.ts} tz={tz} />
       <span class="dot"></span>
       <div class="body vgroup">
         <span class="kind">vitals</span>
@@ -165,11 +165,21 @@ const StageBand = ({ entry, back }: { entry: StageEntry; back: boolean }) => (
   </li>
 );
 
-const EventRow = ({ e, entry, back }: { e: TimelineEvent; entry: StageEntry | undefined; back: boolean }) => (
+const EventRow = ({
+  e,
+  entry,
+  back,
+  tz,
+}: {
+  e: TimelineEvent;
+  entry: StageEntry | undefined;
+  back: boolean;
+  tz: string;
+}) => (
   <>
     {entry ? <StageBand entry={entry} back={back} /> : null}
     <li class={`ev ${e.type}`} data-type={e.type} data-event={e.id}>
-      <Time ts={e.ts} />
+      <Time ts={e.ts} tz={tz} />
       <span class="dot"></span>
       <div class="body">
         <EventBody e={e} />
@@ -192,11 +202,11 @@ const Session = ({ d, i, events }: { d: VisitorDetail; i: number; events: Timeli
     else rows.push(e.type === 'vital' ? [e] : e);
   }
   const items = rows.map((row) => {
-    if (Array.isArray(row)) return <VitalsRow row={row} />;
+    if (Array.isArray(row)) return <VitalsRow row={row} tz={d.timezone} />;
     const entry = entryByEvent.get(row.id);
     const back =
       !!entry && entry.from !== null && (stageIndex.get(entry.stage) ?? 0) < (stageIndex.get(entry.from) ?? 0);
-    return <EventRow e={row} entry={entry} back={back} />;
+    return <EventRow e={row} entry={entry} back={back} tz={d.timezone} />;
   });
   return (
     <section class="session" data-session={i + 1}>
@@ -206,7 +216,8 @@ const Session = ({ d, i, events }: { d: VisitorDetail; i: number; events: Timeli
         {src ? <span class="muted small">{src}</span> : null}
         {info.referrerHost ? <span class="muted small">via {info.referrerHost}</span> : null}
         <span class="muted small">
-          {dateTime(info.start)} UTC · {duration(info.end - info.start)} · {num(info.touches)} touches
+          {dateTime(info.start, d.timezone)} {d.timezone} · {duration(info.end - info.start)} · {num(info.touches)}{' '}
+          touches
           {info.device ? ` · ${info.device}` : ''}
         </span>
       </div>
@@ -253,7 +264,7 @@ const VisitorHead = ({ d }: { d: VisitorDetail }) => {
       <div class="tl-head">
         <h1 class="mono">{d.visitor.id}</h1>
         {j.converted ? (
-          <span class="badge good">converted {dateTime(j.converted.at)}</span>
+          <span class="badge good">converted {dateTime(j.converted.at, d.timezone)}</span>
         ) : (
           <span class="badge">not converted</span>
         )}
@@ -292,9 +303,13 @@ const VisitorHead = ({ d }: { d: VisitorDetail }) => {
       </div>
       <dl class="kv">
         <dt>first seen</dt>
-        <dd>{dateTime(j.firstSeen)} UTC</dd>
+        <dd>
+          {dateTime(j.firstSeen, d.timezone)} {d.timezone}
+        </dd>
         <dt>last seen</dt>
-        <dd>{dateTime(j.lastSeen)} UTC</dd>
+        <dd>
+          {dateTime(j.lastSeen, d.timezone)} {d.timezone}
+        </dd>
         <dt>journey</dt>
         <dd class="mono">{j.key}</dd>
         <dt>devices</dt>

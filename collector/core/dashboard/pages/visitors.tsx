@@ -7,6 +7,7 @@ import type { SiteConfig } from '../../stages';
 import type { VisitorSummary } from '../../store';
 import { ago, channelLabel, dateTime, num, qs, type Html } from '../format';
 import { sitePath } from '../layout';
+import { timezoneOf } from '../../timezone';
 
 export interface VisitorFilters {
   stage?: string;
@@ -99,9 +100,9 @@ const VisitorRow = ({ site, v, now }: { site: SiteConfig; v: VisitorSummary; now
       {num(v.sessions)}
     </td>
     <td class="hide-sm">{v.device ?? '–'}</td>
-    <td class="nowrap" title={`${dateTime(v.lastSeen)} UTC`}>
+    <td class="nowrap" title={`${dateTime(v.lastSeen, timezoneOf(site))} ${timezoneOf(site)}`}>
       {ago(v.lastSeen, now)}
-      <div class="small muted hide-sm">first {dateTime(v.firstSeen)}</div>
+      <div class="small muted hide-sm">first {dateTime(v.firstSeen, timezoneOf(site))}</div>
     </td>
   </tr>
 );

@@ -26,6 +26,7 @@ import { visibleSites } from '../../services/sites';
 import type { SiteConfig } from '../../stages';
 import type { DateRange, SessionRecord } from '../../store';
 import type { DashboardEnv } from './assets';
+import { timezoneOf } from '../../timezone';
 
 /** A signed-in dashboard route: who (`actor`) and their session. */
 export type SignedInEnv = DashboardEnv & ActorEnv & { Variables: { session: SessionRecord } };
@@ -67,7 +68,7 @@ export const sitePage = createMiddleware<PageEnv>(async (c, next) => {
   if (!site) return c.html(unknownSitePage(id, c.var.assets), 404);
   c.set('site', site);
   c.set('sites', sites);
-  c.set('range', parseRange(new URL(c.req.url).searchParams, c.var.now()));
+  c.set('range', parseRange(new URL(c.req.url).searchParams, c.var.now(), timezoneOf(site)));
   // The storage's state is the operators' business: shown to those who may change the site's settings.
   c.set('banner', can(c.var.actor, site.id, 'settings.read') ? await banner(c) : null);
   await next();
@@ -130,7 +131,7 @@ export const render = (
       banner: c.var.banner,
       body: h`${pageHead(
         title,
-        opts.sub ?? (withRange ? h`<p class="muted small">${range.label} · times in UTC</p>` : nothing),
+        opts.sub ?? (withRange ? h`<p class="muted small">${range.label} · times in ${timezoneOf(site)}</p>` : nothing),
         withRange ? rangePicker(path, range) : null,
         opts.exportable ? exportButton(c) : null,
       )}${body}`,

@@ -88,6 +88,7 @@ export const settingsRoutes = () => {
     const body = c.var.form;
     const timeout = str(body.sessionTimeoutMinutes).trim();
     const retention = body.retentionDays === undefined ? undefined : str(body.retentionDays).trim();
+    const timezone = body.timezone === undefined ? undefined : str(body.timezone).trim();
     try {
       await updateSite(
         c.var.actor,
@@ -99,6 +100,8 @@ export const settingsRoutes = () => {
           sessionTimeoutMinutes: timeout === '' ? site.sessionTimeoutMinutes : Number(timeout),
           // Empty keeps everything; a form without the field (an older page) leaves it as it is.
           ...(retention === undefined ? {} : { retentionDays: retention === '' ? null : Number(retention) }),
+          // Empty: UTC; absent (an older page): unchanged.
+          ...(timezone === undefined ? {} : { timezone: timezone === '' ? 'UTC' : timezone }),
         },
         c.var.now(),
       );

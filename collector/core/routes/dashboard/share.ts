@@ -22,6 +22,7 @@ import type { ShareLinkRecord } from '../../store';
 import type { DashboardEnv } from './assets';
 import { str } from './page';
 import { REPORT_TABS, REPORT_VIEWS, type ReportTab } from './views';
+import { timezoneOf } from '../../timezone';
 
 /** How long a share link's password is remembered. */
 export const SHARE_COOKIE_HOURS = 12;
@@ -82,7 +83,7 @@ export const shareRoutes = (
     if (!site) return c.html(shareGonePage(c.var.assets), 404);
     await c.var.store.touchShareLink(link.id, c.var.now());
     const actor: Actor = { kind: 'share', site: site.id, link: link.id };
-    const range = parseRange(new URL(c.req.url).searchParams, c.var.now());
+    const range = parseRange(new URL(c.req.url).searchParams, c.var.now(), timezoneOf(site));
     const v = await REPORT_VIEWS[tab]({ actor, store: c.var.store, site, range, now: c.var.now });
     const path = tab === 'map' ? base : `${base}/${tab}`;
     return c.html(

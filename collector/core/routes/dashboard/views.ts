@@ -17,6 +17,7 @@ import { readFunnelAndMap, readFunnelAndTouches, readRetention } from '../../ser
 import type { SiteConfig } from '../../stages';
 import type { Store } from '../../store';
 import { dateRange } from './page';
+import { timezoneOf } from '../../timezone';
 
 export interface ViewInput {
   actor: Actor;
@@ -39,7 +40,7 @@ export interface ReportView {
  */
 export const expiredNote = (range: RangeAnswer): Html | string =>
   range.expired && range.detailsFrom !== undefined
-    ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(range.detailsFrom)} (this site keeps them ${days(range.retentionDays ?? 0)} after a journey's last activity): those days show their daily totals, whole days only, with medians and p75 rounded down to their histogram bucket.</p>`
+    ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(range.detailsFrom, range.timezone)} (this site keeps them ${days(range.retentionDays ?? 0)} after a journey's last activity): those days show their daily totals, whole days only, with medians and p75 rounded down to their histogram bucket.</p>`
     : '';
 
 /** The report views by tab, in the order tabs show them. */
@@ -49,7 +50,7 @@ export const REPORT_VIEWS = {
     const links = can(actor, site.id, 'visitors.read');
     return {
       title: 'Journey map',
-      sub: h`<p class="muted small">Journeys that started in the ${range.label}, and everything they did since · times in UTC</p>${expiredNote(funnel.range)}`,
+      sub: h`<p class="muted small">Journeys that started in the ${range.label}, and everything they did since · times in ${timezoneOf(site)}</p>${expiredNote(funnel.range)}`,
       body:
         map.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
@@ -66,7 +67,7 @@ export const REPORT_VIEWS = {
     );
     return {
       title: 'Funnel',
-      sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in UTC</p>${expiredNote(funnel.range)}`,
+      sub: h`<p class="muted small">Journeys that started in the ${range.label} · times in ${timezoneOf(site)}</p>${expiredNote(funnel.range)}`,
       body:
         funnel.journeys === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))
@@ -77,7 +78,7 @@ export const REPORT_VIEWS = {
     const report = await readRetention(actor, store, site, dateRange(range), DEFAULT_RETENTION_WEEKS, now());
     return {
       title: 'Retention',
-      sub: h`<p class="muted small">Weekly cohorts by first visit in the ${range.label} · share active each week since · weeks in UTC</p>`,
+      sub: h`<p class="muted small">Weekly cohorts by first visit in the ${range.label} · share active each week since · weeks in ${timezoneOf(site)}</p>`,
       body:
         report.cohorts.length === 0
           ? emptyState('No journeys started in this range yet.', site.id, can(actor, site.id, 'settings.read'))

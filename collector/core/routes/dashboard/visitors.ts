@@ -18,6 +18,7 @@ import { exportSite } from '../../services/export';
 import { getVisitor, listVisitors } from '../../services/visitors';
 import type { VisitorQuery } from '../../store';
 import { dateRange, flashOf, render, sitePage, type SignedInEnv } from './page';
+import { timezoneOf } from '../../timezone';
 
 export const visitorRoutes = () => {
   const r = new Hono<SignedInEnv>();
@@ -57,9 +58,9 @@ export const visitorRoutes = () => {
       flash,
     });
     return render(c, 'visitors', 'Visitors', body, {
-      sub: h`<p class="muted small">Active in the ${range.label}, newest activity first · times in UTC</p>${
+      sub: h`<p class="muted small">Active in the ${range.label}, newest activity first · times in ${timezoneOf(site)}</p>${
         page.expired && page.detailsFrom !== undefined
-          ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(page.detailsFrom)}: this site keeps them ${days(page.retentionDays ?? 0)} after a journey's last activity, so visitors inactive since then are no longer listed. The journey map and funnel keep their numbers.</p>`
+          ? h`<p class="expired-note" data-testid="expired-note">Visitor details expired before ${day(page.detailsFrom, timezoneOf(site))}: this site keeps them ${days(page.retentionDays ?? 0)} after a journey's last activity, so visitors inactive since then are no longer listed. The journey map and funnel keep their numbers.</p>`
           : ''
       }`,
       exportable: true,
@@ -86,7 +87,7 @@ export const visitorRoutes = () => {
     const canErase = can(c.var.actor, site.id, 'visitors.erase');
     return render(c, 'visitors', 'Visitor timeline', timelinePage(site.id, detail, canErase), {
       range: false,
-      sub: h`<p class="muted small"><a href="${sitePath(site.id, 'visitors')}">← all visitors</a> · times in UTC</p>`,
+      sub: h`<p class="muted small"><a href="${sitePath(site.id, 'visitors')}">← all visitors</a> · times in ${timezoneOf(site)}</p>`,
     });
   });
 
